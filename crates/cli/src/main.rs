@@ -1,0 +1,113 @@
+//! The `confidant` command: `init` and `serve`, and the owner's commands
+//! working directly on a data dir (`docs`, `records`, `keys`).
+//!
+//! This is the composition root: the only crate that names a concrete store
+//! adapter (through the data dir's database URL), reads the terminal, the
+//! environment and the user's files, and picks the clock and RNG.
+
+mod datadir;
+mod demo;
+mod docs;
+mod output;
+mod records;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "confidant",
+    version,
+    about = "Share confidential customer data with assistants, and keep control of it."
+)]
+struct Cli {
+    /// The data dir of the workspace.
+    #[arg(long, global = true, env = "CONFIDANT_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+
+    /// Unseal with this key file instead of a passphrase (on `init`: create
+    /// it). The passphrase otherwise comes from CONFIDANT_PASSPHRASE or a
+    /// prompt on a terminal.
+    #[arg(long, global = true, env = "CONFIDANT_KEY_FILE", value_name = "PATH")]
+    key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a workspace in a new data dir: owner, root key, keys.
+    Init(datadir::InitArgs),
+    /// Run the HTTP server (JSON API and web UI).
+    Serve(serve::ServeArgs),
+    /// Documents: add, list, get, replace, remove.
+    #[command(subcommand)]
+    Docs(docs::DocsCommand),
+    /// Record sets (tables of customer data): import, list, show, find.
+    #[command(subcommand)]
+    Records(records::RecordsCommand),
+    /// Workspace keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new key-encryption key, rewrap every data key under it and
+    /// destroy the old one.
+    Rotate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONFIDANT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of contexts, most general first.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let global = datadir::Global {
+        data: cli.data,
+        key_file: cli.key_file,
+    };
+    match cli.command {
+        Command::Init(args) => datadir::init(&global, args).await,
+        Command::Serve(args) => serve::run(&global, args).await,
+        Command::Docs(cmd) => docs::run(&global, cmd).await,
+        Command::Records(cmd) => records::run(&global, cmd).await,
+        Command::Keys(KeysCommand::Rotate) => {
+            let (vault, owner) = datadir::open_as_owner(&global).await?;
+            let count = vault.rotate_keys(&owner).await?;
+            println!(
+                "rotated the key-encryption key: {count} data keys rewrapped, the old key destroyed"
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! `confidant serve`
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::Args;
+use confidant_server::ServerOptions;
+use confidant_vault::Vault;
+
+use crate::datadir::{self, Global};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (default 127.0.0.1:8080, or `listen`
+    /// in the data dir's confidant.toml).
+    #[arg(long, env = "CONFIDANT_LISTEN", value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Port on 127.0.0.1 (shorthand for --listen 127.0.0.1:PORT).
+    #[arg(long, conflicts_with = "listen")]
+    port: Option<u16>,
+    /// Create a throwaway demo workspace with fake customers, documents and
+    /// an assistant, serve it, and delete it on exit.
+    #[arg(long)]
+    demo: bool,
+}
+
+const DEFAULT_PORT: u16 = 8080;
+
+pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo {
+        return crate::demo::run(args.listen, args.port).await;
+    }
+    let dir = datadir::data_dir(global)?;
+    let config = datadir::read_config(dir)?;
+    let listen = match (args.listen, args.port, &config.listen) {
+        (Some(addr), _, _) => addr,
+        (None, Some(port), _) => SocketAddr::from(([127, 0, 0, 1], port)),
+        (None, None, Some(text)) => text.parse().with_context(|| {
+            format!(
+                "listen = {text:?} in {} is not ADDR:PORT",
+                datadir::CONFIG_FILE
+            )
+        })?,
+        (None, None, None) => SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+    };
+    let vault = datadir::open(global).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {listen}: choose another with --port or --listen")
+        })?;
+    println!(
+        "confidant is serving workspace {:?} at http://{}/",
+        vault.workspace_name(),
+        listener.local_addr()?
+    );
+    serve(vault, listener).await
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(vault: Vault, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {addr} without TLS: put a TLS-terminating proxy in front, \
+             or passwords and data cross the network in the clear"
+        );
+    }
+    match vault.sweep_orphan_blobs().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("removed {n} encrypted bodies left by interrupted uploads"),
+        Err(e) => tracing::warn!("could not sweep interrupted uploads: {e}"),
+    }
+    let router = confidant_server::router(vault, ServerOptions::default());
+    confidant_server::serve(listener, router, shutdown_signal())
+        .await
+        .context("the server failed")?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = term => {}
+    }
+}

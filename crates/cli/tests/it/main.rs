@@ -1,0 +1,13 @@
+//! End-to-end tests of the `confidant` binary on real SQLite files, a real
+//! blob folder and (in `postgres`) a real PostgreSQL server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod crash;
+mod docs;
+mod init;
+mod postgres;
+mod records;
+mod sentinel;
+mod serve;
+mod util;

@@ -1,0 +1,69 @@
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{ItemId, Label, WorkspaceId};
+
+/// What the vault tells about a document without opening it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentMeta {
+    pub id: ItemId,
+    pub workspace: WorkspaceId,
+    pub name: String,
+    pub label: Label,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// Starts at 1 and grows by one with every replacement.
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NameError {
+    #[error("the name is empty: give a name such as \"Q3 invoices.pdf\"")]
+    Empty,
+    #[error("the name is {0} bytes long: use at most 255")]
+    TooLong(usize),
+    #[error("the name contains a control character (such as a newline or tab): remove it")]
+    ControlCharacter,
+}
+
+/// Checks a document name; returns it trimmed. Names may contain slashes
+/// (`invoices/2026/q3.pdf`), which later issues use as folders.
+pub fn validate_document_name(input: &str) -> Result<&str, NameError> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.len() > 255 {
+        return Err(NameError::TooLong(name.len()));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(NameError::ControlCharacter);
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_names() {
+        assert_eq!(
+            validate_document_name("  Q3 invoices.pdf "),
+            Ok("Q3 invoices.pdf")
+        );
+        assert_eq!(validate_document_name(" "), Err(NameError::Empty));
+        assert_eq!(
+            validate_document_name("a\nb"),
+            Err(NameError::ControlCharacter)
+        );
+        assert_eq!(
+            validate_document_name(&"x".repeat(256)),
+            Err(NameError::TooLong(256))
+        );
+    }
+}

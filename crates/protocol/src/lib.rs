@@ -1,0 +1,109 @@
+//! confidant's wire types: the JSON bodies of the HTTP API and the CLI's
+//! `--format json` output, shared by `server`, `cli` and (later) `agent` so
+//! the agent never links the server.
+//!
+//! These shapes are a contract with scripts outside the repository: add
+//! fields freely, never rename or remove one.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A document as listed (`docs list --format json`, `GET /api/v1/documents`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentInfo {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    pub version: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A column of a record set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub category: String,
+    pub indexed: bool,
+}
+
+/// A record set as listed (`records list --format json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordSetInfo {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub columns: Vec<ColumnInfo>,
+    pub rows_are_customers: bool,
+    pub contact_column: Option<String>,
+    pub row_count: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// One row: its stable id and its values by column name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowInfo {
+    pub id: String,
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Rows of a set (`records show|find --format json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordPageInfo {
+    pub set: RecordSetInfo,
+    pub offset: u64,
+    pub rows: Vec<RowInfo>,
+}
+
+/// `POST /api/v1/tokens`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignInRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// The answer to a sign-in: a bearer token for `Authorization: Bearer`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignInResponse {
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub person: PersonInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonInfo {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// `POST /api/v1/record-sets/{set}/find`: the value travels in the body,
+/// never in a URL.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FindRequest {
+    pub column: String,
+    pub value: String,
+}
+
+/// `POST /api/v1/keys/rotate`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RotateResponse {
+    pub rewrapped_keys: u64,
+}
+
+/// Every error body of the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// One of not_found, forbidden, unauthorized, conflict, invalid_input,
+    /// integrity, unavailable, internal.
+    pub error: String,
+    /// What was wrong and what to do, for a person.
+    pub message: String,
+}

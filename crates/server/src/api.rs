@@ -1,0 +1,274 @@
+//! The JSON API under `/api/v1`: one handler per route, each a translation
+//! of one vault call.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use confidant_core::{Label, parse_column_categories};
+use confidant_protocol::{
+    DocumentInfo, FindRequest, RecordPageInfo, RecordSetInfo, RotateResponse, SignInRequest,
+    SignInResponse,
+};
+use confidant_vault::{ColumnMapping, DocRef};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::ApiCaller;
+use crate::stream::{Spool, Upload, download};
+use crate::{AppError, AppState, wire};
+
+/// The largest JSON body the API reads (sign-in, find).
+const JSON_BODY_LIMIT: usize = 64 * 1024;
+/// The most rows one page may ask for.
+pub(crate) const MAX_PAGE_ROWS: u64 = 1000;
+
+/// `Json` with the API's own error body on rejection.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+struct ApiJson<T>(T);
+
+/// `Query` with the API's own error body on rejection.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+struct ApiQuery<T>(T);
+
+/// `Path` with the API's own error body on rejection.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+struct ApiPath<T>(T);
+
+pub(crate) fn routes() -> Router<AppState> {
+    // Uploads stream with their own limit (`max_upload_bytes`, checked as
+    // the bytes arrive); everything else is small and capped here.
+    let uploads = Router::new()
+        .route("/api/v1/documents", post(add_document))
+        .route("/api/v1/documents/{doc}", axum::routing::put(replace_document))
+        .route("/api/v1/record-sets", post(import_records));
+    let small = Router::new()
+        .route("/api/v1/tokens", post(sign_in))
+        .route("/api/v1/tokens/current", delete(sign_out))
+        .route("/api/v1/documents", get(list_documents))
+        .route("/api/v1/documents/{doc}", get(get_document).delete(delete_document))
+        .route("/api/v1/documents/{doc}/meta", get(document_meta))
+        .route("/api/v1/record-sets", get(list_record_sets))
+        .route("/api/v1/record-sets/{set}", get(show_records).delete(delete_record_set))
+        .route("/api/v1/record-sets/{set}/find", post(find_records))
+        .route("/api/v1/keys/rotate", post(rotate_keys))
+        .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT));
+    small.merge(uploads).layer(axum::middleware::map_response(crate::error::json_error_bodies))
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SignInRequest>,
+) -> Result<Json<SignInResponse>, AppError> {
+    let password = SecretString::from(request.password);
+    let issued = state.vault.sign_in(&request.email, &password).await.map_err(|e| match e {
+        confidant_vault::VaultError::Forbidden(message) => AppError::Unauthorized(message),
+        other => other.into(),
+    })?;
+    Ok(Json(SignInResponse {
+        token: issued.token.expose_secret().to_owned(),
+        expires_at: issued.expires_at,
+        person: wire::actor_info(&issued.actor),
+    }))
+}
+
+async fn sign_out(State(state): State<AppState>, caller: ApiCaller) -> Result<StatusCode, AppError> {
+    state.vault.sign_out(&caller.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_documents(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<DocumentInfo>>, AppError> {
+    let documents = state.vault.documents(&caller.actor).await?;
+    Ok(Json(documents.iter().map(wire::document_info).collect()))
+}
+
+#[derive(Deserialize)]
+struct AddDocumentQuery {
+    name: String,
+    label: Option<String>,
+}
+
+fn parse_label(label: Option<&str>) -> Result<Label, AppError> {
+    match label.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(Label::default()),
+        Some(label) => label.parse().map_err(|e: confidant_core::UnknownLabelError| {
+            AppError::InvalidInput(e.to_string())
+        }),
+    }
+}
+
+async fn add_document(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<AddDocumentQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<DocumentInfo>), AppError> {
+    let label = parse_label(query.label.as_deref())?;
+    let mut upload = Upload::new(&headers, body, state.options.max_upload_bytes)?;
+    let meta = state
+        .vault
+        .add_document(&caller.actor, &query.name, label, &mut upload.reader)
+        .await
+        .map_err(|e| upload.error(e))?;
+    Ok((StatusCode::CREATED, Json(wire::document_info(&meta))))
+}
+
+async fn replace_document(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(doc): ApiPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<DocumentInfo>, AppError> {
+    let mut upload = Upload::new(&headers, body, state.options.max_upload_bytes)?;
+    let meta = state
+        .vault
+        .replace_document(&caller.actor, &DocRef::parse(&doc), &mut upload.reader)
+        .await
+        .map_err(|e| upload.error(e))?;
+    Ok(Json(wire::document_info(&meta)))
+}
+
+async fn get_document(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(doc): ApiPath<String>,
+) -> Result<Response, AppError> {
+    let (meta, stream) = state.vault.open_document(&caller.actor, &DocRef::parse(&doc)).await?;
+    download(&meta, stream).await
+}
+
+async fn document_meta(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(doc): ApiPath<String>,
+) -> Result<Json<DocumentInfo>, AppError> {
+    let meta = state.vault.document(&caller.actor, &DocRef::parse(&doc)).await?;
+    Ok(Json(wire::document_info(&meta)))
+}
+
+async fn delete_document(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(doc): ApiPath<String>,
+) -> Result<Json<DocumentInfo>, AppError> {
+    let meta = state.vault.delete_document(&caller.actor, &DocRef::parse(&doc)).await?;
+    Ok(Json(wire::document_info(&meta)))
+}
+
+async fn list_record_sets(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<Vec<RecordSetInfo>>, AppError> {
+    let sets = state.vault.record_sets(&caller.actor).await?;
+    Ok(Json(sets.iter().map(wire::record_set_info).collect()))
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    name: String,
+    /// `column=category,...` for every column of the file.
+    columns: String,
+    /// Columns to index for exact-match search, comma-separated.
+    index: Option<String>,
+    #[serde(default)]
+    customers: bool,
+    contact_column: Option<String>,
+    label: Option<String>,
+}
+
+fn comma_list(list: Option<&str>) -> Vec<String> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn import_records(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<RecordSetInfo>), AppError> {
+    let categories = parse_column_categories(&query.columns)
+        .map_err(|e| AppError::InvalidInput(format!("columns: {e}")))?;
+    let mapping = ColumnMapping {
+        categories,
+        indexed: comma_list(query.index.as_deref()),
+        rows_are_customers: query.customers,
+        contact_column: query
+            .contact_column
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty()),
+        label: parse_label(query.label.as_deref())?,
+    };
+    // The file is spooled first so that a slow client never holds the
+    // database's import transaction open.
+    let spool = Spool::write(&headers, body, state.options.max_upload_bytes).await?;
+    let meta = state.vault.import_records(&caller.actor, &query.name, spool, mapping).await?;
+    Ok((StatusCode::CREATED, Json(wire::record_set_info(&meta))))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    offset: u64,
+    limit: Option<u64>,
+}
+
+async fn show_records(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(set): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<RecordPageInfo>, AppError> {
+    let limit = query.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PAGE_ROWS {
+        return Err(AppError::InvalidInput(format!(
+            "limit {limit} is out of range: ask for 1 to {MAX_PAGE_ROWS} rows and page with offset"
+        )));
+    }
+    let page = state.vault.show_records(&caller.actor, &set, query.offset, limit).await?;
+    Ok(Json(wire::record_page_info(&page)))
+}
+
+async fn find_records(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(set): ApiPath<String>,
+    ApiJson(request): ApiJson<FindRequest>,
+) -> Result<Json<RecordPageInfo>, AppError> {
+    let page =
+        state.vault.find_records(&caller.actor, &set, &request.column, &request.value).await?;
+    Ok(Json(wire::record_page_info(&page)))
+}
+
+async fn delete_record_set(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(set): ApiPath<String>,
+) -> Result<Json<RecordSetInfo>, AppError> {
+    let meta = state.vault.delete_record_set(&caller.actor, &set).await?;
+    Ok(Json(wire::record_set_info(&meta)))
+}
+
+async fn rotate_keys(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<RotateResponse>, AppError> {
+    let count = state.vault.rotate_keys(&caller.actor).await?;
+    Ok(Json(RotateResponse { rewrapped_keys: u64::try_from(count).unwrap_or(u64::MAX) }))
+}

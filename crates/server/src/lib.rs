@@ -1,0 +1,83 @@
+//! confidant's HTTP server: the JSON API under `/api/v1` and a small
+//! server-rendered web UI, both thin over [`confidant_vault::Vault`].
+//!
+//! Handlers only translate: they read a request, call one vault method with
+//! the caller's [`confidant_vault::Actor`] and turn the answer (or the
+//! [`confidant_vault::VaultError`]) into a response. Every decision about
+//! who may see what, and every byte of encryption, stays in the vault.
+//! Document bodies travel as streams in both directions, so a file of any
+//! size passes through in constant memory; a body whose integrity check
+//! fails part-way aborts the response instead of completing it.
+//!
+//! What it deliberately leaves out: business rules (the vault), the choice
+//! of database and blob store (the `cli` composition root builds the vault),
+//! TLS termination and listening sockets (the caller hands in a bound
+//! listener), and any JavaScript: every page works with plain HTML forms.
+
+mod api;
+mod auth;
+mod error;
+mod headers;
+mod stream;
+mod web;
+pub mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use confidant_vault::Vault;
+
+pub use error::AppError;
+
+/// How the server behaves beyond what the vault decides.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Marks cookies `Secure`; set it when the server is reached over TLS.
+    pub secure_cookies: bool,
+    /// The largest document or CSV file accepted in one upload, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+/// The default upload limit: 16 GiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { secure_cookies: false, max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES }
+    }
+}
+
+/// What every handler gets: the vault and the server's options.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub vault: Vault,
+    pub options: Arc<ServerOptions>,
+}
+
+/// The whole application: API, web UI, health check and the middleware
+/// around them.
+pub fn router(vault: Vault, options: ServerOptions) -> Router {
+    let state = AppState { vault, options: Arc::new(options) };
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(api::routes())
+        .merge(web::routes())
+        .fallback(error::fallback);
+    headers::layers(app).with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

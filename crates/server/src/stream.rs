@@ -1,0 +1,288 @@
+//! Bodies in and out, in constant memory: uploads stream into the vault,
+//! CSV files spool to an encrypted temporary file first, and downloads
+//! stream out of the vault with an abort on any integrity failure.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aws_lc_rs::cipher::{
+    AES_256, DecryptionContext, EncryptionContext, StreamingDecryptingKey,
+    StreamingEncryptingKey, UnboundCipherKey,
+};
+use aws_lc_rs::iv::FixedLength;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use confidant_core::DocumentMeta;
+use confidant_vault::{DocumentStream, VaultError};
+use futures::{StreamExt, TryStreamExt};
+use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::StreamReader;
+
+use crate::AppError;
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// A request body as a reader for the vault, cut off after `limit` bytes.
+pub(crate) struct Upload {
+    pub reader: StreamReader<futures::stream::BoxStream<'static, io::Result<bytes::Bytes>>, bytes::Bytes>,
+    exceeded: Arc<AtomicBool>,
+    limit: u64,
+}
+
+impl Upload {
+    /// Refuses at once a body that declares a length over `limit`; a body
+    /// that grows past it on the way ends the read with an error.
+    pub(crate) fn new(headers: &HeaderMap, body: Body, limit: u64) -> Result<Upload, AppError> {
+        if declared_length(headers).is_some_and(|len| len > limit) {
+            return Err(AppError::too_large(limit));
+        }
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&exceeded);
+        let mut seen = 0u64;
+        let stream = body
+            .into_data_stream()
+            .map(move |chunk| {
+                let chunk = chunk.map_err(io::Error::other)?;
+                seen = seen.saturating_add(chunk.len() as u64);
+                if seen > limit {
+                    flag.store(true, Ordering::Relaxed);
+                    return Err(io::Error::other("the upload is over the size limit"));
+                }
+                Ok(chunk)
+            })
+            .boxed();
+        Ok(Upload { reader: StreamReader::new(stream), exceeded, limit })
+    }
+
+    /// The error to answer with when the vault failed while reading: a
+    /// body over the limit is 413, whatever the vault made of it.
+    pub(crate) fn error(&self, e: VaultError) -> AppError {
+        if self.exceeded.load(Ordering::Relaxed) { AppError::too_large(self.limit) } else { e.into() }
+    }
+}
+
+/// A body written to an unnamed temporary file (gone when closed), under a
+/// random AES-256-CTR key that exists only in this process's memory: the
+/// customer data in it never reaches the disk in plaintext.
+pub(crate) struct Spool {
+    file: std::fs::File,
+    key: StreamingDecryptingKey,
+    ciphertext: Vec<u8>,
+    plaintext: Vec<u8>,
+    position: usize,
+}
+
+impl std::fmt::Debug for Spool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool").finish_non_exhaustive()
+    }
+}
+
+const SPOOL_BUFFER: usize = 64 * 1024;
+
+fn spool_keys() -> Result<(StreamingEncryptingKey, StreamingDecryptingKey), AppError> {
+    let failed = || AppError::Internal("setting up the spool cipher failed".into());
+    let mut key = [0u8; 32];
+    let mut iv = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut key).map_err(|_| failed())?;
+    aws_lc_rs::rand::fill(&mut iv).map_err(|_| failed())?;
+    let keys = (|| {
+        let encrypting = StreamingEncryptingKey::less_safe_ctr(
+            UnboundCipherKey::new(&AES_256, &key)?,
+            EncryptionContext::Iv128(FixedLength::from(iv)),
+        )?;
+        let decrypting = StreamingDecryptingKey::ctr(
+            UnboundCipherKey::new(&AES_256, &key)?,
+            DecryptionContext::Iv128(FixedLength::from(iv)),
+        )?;
+        Ok::<_, aws_lc_rs::error::Unspecified>((encrypting, decrypting))
+    })();
+    key.fill(0);
+    keys.map_err(|_| failed())
+}
+
+impl Spool {
+    /// Writes `body` (at most `limit` bytes) to the spool and rewinds it.
+    pub(crate) async fn write(headers: &HeaderMap, body: Body, limit: u64) -> Result<Spool, AppError> {
+        if declared_length(headers).is_some_and(|len| len > limit) {
+            return Err(AppError::too_large(limit));
+        }
+        let disk = |e: io::Error| {
+            AppError::Vault(VaultError::Unavailable(format!(
+                "spooling an upload to a temporary file failed: {e}"
+            )))
+        };
+        let file = tokio::task::spawn_blocking(tempfile::tempfile)
+            .await
+            .map_err(|e| AppError::Internal(format!("creating a temporary file failed: {e}")))?
+            .map_err(disk)?;
+        let (mut encrypting, decrypting) = spool_keys()?;
+        let mut file = tokio::fs::File::from_std(file);
+        let mut stream = body.into_data_stream();
+        let mut seen = 0u64;
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                AppError::InvalidInput(format!(
+                    "reading the upload failed: {e} (nothing was imported)"
+                ))
+            })?;
+            seen = seen.saturating_add(chunk.len() as u64);
+            if seen > limit {
+                return Err(AppError::too_large(limit));
+            }
+            out.resize(chunk.len() + AES_256.block_len(), 0);
+            let written = encrypting
+                .update(&chunk, &mut out)
+                .map_err(|_| AppError::Internal("encrypting the spool failed".into()))?
+                .written()
+                .len();
+            file.write_all(&out[..written]).await.map_err(disk)?;
+        }
+        // INVARIANT: CTR is a stream mode, so `update` has already written
+        // every byte and `finish` has nothing left to add.
+        file.flush().await.map_err(disk)?;
+        file.seek(SeekFrom::Start(0)).await.map_err(disk)?;
+        let file = file.into_std().await;
+        Ok(Spool {
+            file,
+            key: decrypting,
+            ciphertext: vec![0; SPOOL_BUFFER],
+            plaintext: Vec::new(),
+            position: 0,
+        })
+    }
+}
+
+impl Read for Spool {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.position == self.plaintext.len() {
+            let read = self.file.read(&mut self.ciphertext)?;
+            if read == 0 {
+                return Ok(0);
+            }
+            self.plaintext.resize(read + AES_256.block_len(), 0);
+            let written = self
+                .key
+                .update(&self.ciphertext[..read], &mut self.plaintext)
+                .map_err(|_| io::Error::other("decrypting the spool failed"))?
+                .written()
+                .len();
+            self.plaintext.truncate(written);
+            self.position = 0;
+        }
+        let n = out.len().min(self.plaintext.len() - self.position);
+        out[..n].copy_from_slice(&self.plaintext[self.position..self.position + n]);
+        self.position += n;
+        Ok(n)
+    }
+}
+
+/// Encodes a filename for `Content-Disposition: attachment; filename*=`
+/// (RFC 8187): every byte outside the attr-char set is percent-encoded.
+pub(crate) fn rfc8187_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        let keep = byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte);
+        if keep {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The `Content-Disposition` of a download: the last part of the
+/// document's name, with a plain ASCII fallback for old clients.
+pub(crate) fn content_disposition(name: &str) -> String {
+    let file = name.rsplit('/').find(|part| !part.trim().is_empty()).unwrap_or("document");
+    let ascii: String = file
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", rfc8187_encode(file))
+}
+
+/// A download: the document's plaintext as it is authenticated, chunk by
+/// chunk. The first chunk is read before answering, so a body damaged at
+/// its start (every small document) gets a clean error response; damage
+/// further in ends the stream with an error, which aborts the response
+/// (the connection is reset), so a client never gets a complete-looking
+/// file with wrong bytes.
+pub(crate) async fn download(
+    meta: &DocumentMeta,
+    mut stream: DocumentStream,
+) -> Result<Response, AppError> {
+    let first = stream.next().await.transpose()?;
+    let rest = stream.map_err(|e| {
+        // Log here: the client only sees a reset connection.
+        tracing::error!(error = %e, "a document stream failed part-way; aborting the response");
+        io::Error::other(e.to_string())
+    });
+    let body = match first {
+        Some(first) => Body::from_stream(futures::stream::once(async { Ok(first) }).chain(rest)),
+        None => Body::empty(),
+    };
+    let disposition = HeaderValue::from_str(&content_disposition(&meta.name))
+        .map_err(|_| AppError::Internal("the download's file name is not a header value".into()))?;
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .header(header::CONTENT_LENGTH, meta.size)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .body(body)
+        .map_err(|e| AppError::Internal(format!("building the download response failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_are_percent_encoded() {
+        assert_eq!(rfc8187_encode("q3.pdf"), "q3.pdf");
+        assert_eq!(rfc8187_encode("Q3 invoices (final).pdf"), "Q3%20invoices%20%28final%29.pdf");
+        assert_eq!(rfc8187_encode("résumé\";.txt"), "r%C3%A9sum%C3%A9%22%3B.txt");
+        assert_eq!(
+            content_disposition("invoices/2026/Café \"x\".pdf"),
+            "attachment; filename=\"Caf_ _x_.pdf\"; filename*=UTF-8''Caf%C3%A9%20%22x%22.pdf"
+        );
+        assert_eq!(content_disposition("a/"), "attachment; filename=\"a\"; filename*=UTF-8''a");
+    }
+
+    #[tokio::test]
+    async fn spools_round_trip_and_hide_the_plaintext() -> Result<(), AppError> {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let body = Body::from(data.clone());
+        let mut spool = Spool::write(&HeaderMap::new(), body, 1 << 20).await?;
+        let mut on_disk = Vec::new();
+        spool.file.try_clone().and_then(|mut f| f.read_to_end(&mut on_disk)).ok();
+        spool.file.seek(SeekFrom::Start(0)).ok();
+        assert_eq!(on_disk.len(), data.len());
+        assert_ne!(on_disk, data);
+        let mut back = Vec::new();
+        // Odd-sized reads exercise the buffering.
+        let mut buf = [0u8; 777];
+        loop {
+            let n = spool.read(&mut buf).map_err(|e| AppError::Internal(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            back.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(back, data);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn spools_refuse_bodies_over_the_limit() {
+        let result = Spool::write(&HeaderMap::new(), Body::from(vec![0u8; 1001]), 1000).await;
+        assert!(matches!(result, Err(AppError::TooLarge(_))));
+    }
+}

@@ -1,0 +1,82 @@
+//! Conversions from domain and vault types to the wire types of
+//! `confidant-protocol`. The API and the CLI's `--format json` output both
+//! go through these functions, so the two always print the same JSON.
+
+use confidant_core::{Column, DocumentMeta, Person, RecordSetMeta};
+use confidant_protocol::{
+    ColumnInfo, DocumentInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RowInfo,
+};
+use confidant_vault::{Actor, RecordPage};
+use serde_json::{Map, Value};
+
+pub fn document_info(meta: &DocumentMeta) -> DocumentInfo {
+    DocumentInfo {
+        id: meta.id.to_string(),
+        name: meta.name.clone(),
+        label: meta.label.as_str().to_owned(),
+        size: meta.size,
+        version: meta.version,
+        created_at: meta.created_at,
+        updated_at: meta.updated_at,
+    }
+}
+
+pub fn column_info(column: &Column) -> ColumnInfo {
+    ColumnInfo {
+        name: column.name.clone(),
+        category: column.category.as_str().to_owned(),
+        indexed: column.indexed,
+    }
+}
+
+pub fn record_set_info(meta: &RecordSetMeta) -> RecordSetInfo {
+    RecordSetInfo {
+        id: meta.id.to_string(),
+        name: meta.name.clone(),
+        label: meta.label.as_str().to_owned(),
+        columns: meta.columns.iter().map(column_info).collect(),
+        rows_are_customers: meta.rows_are_customers,
+        contact_column: meta.contact_column.clone(),
+        row_count: meta.row_count,
+        created_at: meta.created_at,
+    }
+}
+
+/// A page of rows, each row's values keyed by column name (as JSON
+/// strings, exactly as imported).
+pub fn record_page_info(page: &RecordPage) -> RecordPageInfo {
+    let rows = page
+        .rows
+        .iter()
+        .map(|row| {
+            let values: Map<String, Value> = page
+                .set
+                .columns
+                .iter()
+                .zip(&row.values)
+                .map(|(column, value)| (column.name.clone(), Value::String(value.clone())))
+                .collect();
+            RowInfo { id: row.id.to_string(), values }
+        })
+        .collect();
+    RecordPageInfo { set: record_set_info(&page.set), offset: page.offset, rows }
+}
+
+pub fn person_info(person: &Person) -> PersonInfo {
+    PersonInfo {
+        id: person.id.to_string(),
+        email: person.email.clone(),
+        name: person.name.clone(),
+        role: person.role.as_str().to_owned(),
+    }
+}
+
+/// The person behind an actor (who signed in).
+pub fn actor_info(actor: &Actor) -> PersonInfo {
+    PersonInfo {
+        id: actor.person.to_string(),
+        email: actor.email.clone(),
+        name: actor.name.clone(),
+        role: actor.role.as_str().to_owned(),
+    }
+}

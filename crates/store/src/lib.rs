@@ -1,0 +1,144 @@
+//! confidant's persistence: one [`Store`] trait for metadata and one
+//! [`BlobStore`] for encrypted document bodies.
+//!
+//! Two adapters implement [`Store`] and pass the same conformance suite
+//! (`tests/it/conformance.rs`): SQLite (the embedded default, one file in the
+//! data dir, WAL) and PostgreSQL (for several server processes). Blobs go
+//! through the `object_store` crate (a local folder by default).
+//!
+//! What this crate deliberately leaves out: it never sees a key or a
+//! plaintext of customer data. Every value it stores for customer data is
+//! ciphertext or a keyed hash made by the vault; it only keeps, orders and
+//! finds those bytes. Only the composition root (the `cli` crate) names a
+//! concrete adapter; everything else holds an `Arc<dyn Store>`.
+
+mod blob;
+mod error;
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+
+pub use blob::{BlobKey, BlobStore, BlobWriter};
+pub use error::StoreError;
+pub use postgres::PgStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use confidant_core::{ItemId, PersonId, RecordSetId, WorkspaceId};
+
+/// Which database an adapter talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Opens the store named by a database URL: `sqlite://PATH` (created when
+/// missing) or `postgres://...`. Runs the backend's migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::InvalidUrl(sql::redact_url(url)))
+    }
+}
+
+/// Metadata persistence. Every method is one atomic unit: it either happens
+/// completely or not at all. Methods that look a thing up return `Ok(None)`
+/// when it does not exist; `StoreError` means the store itself failed or a
+/// uniqueness rule was broken ([`StoreError::Conflict`]).
+///
+/// Times are kept to the millisecond. A document or record set is stored
+/// only with a data key wrapped by the workspace's current KEK: inserting,
+/// replacing or importing one whose `kek_id` is not current fails with
+/// `Conflict`, so no key can be left under a KEK that a rotation retired.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    fn backend(&self) -> Backend;
+
+    // Workspaces and their keys.
+
+    /// Creates a workspace with its owner in one transaction. Fails with
+    /// `Conflict` when a workspace already exists in this database.
+    async fn create_workspace(
+        &self,
+        workspace: &WorkspaceRecord,
+        owner: &PersonRecord,
+    ) -> Result<(), StoreError>;
+    /// The workspace of this database, if it was initialised.
+    async fn workspace(&self) -> Result<Option<WorkspaceRecord>, StoreError>;
+    /// Every wrapped data key of a workspace, for key rotation.
+    async fn wrapped_keys(&self, workspace: WorkspaceId) -> Result<Vec<WrappedKeyRecord>, StoreError>;
+    /// Replaces the workspace's key-encryption key and every wrapped key in
+    /// one transaction. Fails with `Conflict` (and changes nothing) when the
+    /// workspace's current KEK is not `rotation.old_kek_id` or when any key
+    /// wrapped under the old KEK is not in `rotation.keys` (for example a
+    /// document added while the rotation ran).
+    async fn rotate_keys(&self, workspace: WorkspaceId, rotation: &KeyRotation) -> Result<(), StoreError>;
+
+    // People and API tokens.
+
+    async fn person(&self, workspace: WorkspaceId, id: PersonId) -> Result<Option<PersonRecord>, StoreError>;
+    async fn person_by_email(&self, workspace: WorkspaceId, email: &str) -> Result<Option<PersonRecord>, StoreError>;
+    /// The workspace's owner (the one person with role owner).
+    async fn owner(&self, workspace: WorkspaceId) -> Result<Option<PersonRecord>, StoreError>;
+    /// Adds a person; `Conflict` when the e-mail is taken in the workspace.
+    async fn insert_person(&self, person: &PersonRecord) -> Result<(), StoreError>;
+    /// Everyone of the workspace, oldest first.
+    async fn people(&self, workspace: WorkspaceId) -> Result<Vec<PersonRecord>, StoreError>;
+    async fn insert_api_token(&self, token: &ApiTokenRecord) -> Result<(), StoreError>;
+    /// The token with this hash, whatever its expiry (the caller checks).
+    async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiTokenRecord>, StoreError>;
+    async fn delete_api_token(&self, hash: &[u8]) -> Result<(), StoreError>;
+
+    // Documents.
+
+    /// Fails with `Conflict` when the workspace has a document with the same
+    /// `name_index`.
+    async fn insert_document(&self, document: &DocumentRecord) -> Result<(), StoreError>;
+    /// Replaces the row with the same id when its version is
+    /// `document.version - 1`; returns the replaced row. `Ok(None)` when the
+    /// document is gone; `Conflict` when someone else replaced it first.
+    async fn replace_document(&self, document: &DocumentRecord) -> Result<Option<DocumentRecord>, StoreError>;
+    async fn document(&self, workspace: WorkspaceId, id: ItemId) -> Result<Option<DocumentRecord>, StoreError>;
+    async fn document_by_name_index(&self, workspace: WorkspaceId, name_index: &[u8]) -> Result<Option<DocumentRecord>, StoreError>;
+    /// All documents of a workspace, oldest first.
+    async fn documents(&self, workspace: WorkspaceId) -> Result<Vec<DocumentRecord>, StoreError>;
+    /// Deletes and returns the document row (the caller removes the blob).
+    async fn delete_document(&self, workspace: WorkspaceId, id: ItemId) -> Result<Option<DocumentRecord>, StoreError>;
+    /// Every blob key that a document row refers to, for sweeping orphans.
+    async fn referenced_blobs(&self, workspace: WorkspaceId) -> Result<Vec<BlobKey>, StoreError>;
+
+    // Record sets.
+
+    /// Starts an atomic import of a new record set: nothing of it is visible
+    /// until [`RecordImport::commit`] returns, and dropping the import (or a
+    /// crash) leaves no trace. Fails with `Conflict` at commit (or earlier)
+    /// when a set with the same name exists.
+    async fn begin_record_import(&self, set: &RecordSetRecord) -> Result<Box<dyn RecordImport>, StoreError>;
+    async fn record_sets(&self, workspace: WorkspaceId) -> Result<Vec<RecordSetRecord>, StoreError>;
+    async fn record_set(&self, workspace: WorkspaceId, id: RecordSetId) -> Result<Option<RecordSetRecord>, StoreError>;
+    async fn record_set_by_name(&self, workspace: WorkspaceId, name: &str) -> Result<Option<RecordSetRecord>, StoreError>;
+    /// Rows in import order, `limit` rows after skipping `offset`.
+    async fn rows(&self, workspace: WorkspaceId, set: RecordSetId, offset: u64, limit: u64) -> Result<Vec<RowRecord>, StoreError>;
+    /// Rows whose blind index for `column` equals `hash`, in import order.
+    async fn rows_by_index(&self, workspace: WorkspaceId, set: RecordSetId, column: &str, hash: &[u8]) -> Result<Vec<RowRecord>, StoreError>;
+    /// Deletes a record set with its rows and index entries.
+    async fn delete_record_set(&self, workspace: WorkspaceId, id: RecordSetId) -> Result<Option<RecordSetRecord>, StoreError>;
+}
+
+/// A record set import in progress (one database transaction).
+#[async_trait]
+pub trait RecordImport: Send {
+    /// Adds rows with their blind-index entries.
+    async fn add_rows(&mut self, rows: &[RowRecord], index: &[IndexEntry]) -> Result<(), StoreError>;
+    /// Makes the set and all added rows visible at once, with
+    /// `row_count` set to the number of rows added.
+    async fn commit(self: Box<Self>) -> Result<RecordSetRecord, StoreError>;
+}

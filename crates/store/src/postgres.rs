@@ -1,0 +1,59 @@
+//! The PostgreSQL adapter, for several server processes sharing one
+//! database.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::sql::{self, Dialect};
+use crate::{Backend, StoreError};
+
+/// The store in a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))];
+
+impl PgStore {
+    pub(crate) const DIALECT: Dialect = Dialect {
+        backend: Backend::Postgres,
+        // The protocol counts parameters in 16 bits.
+        max_bind_params: 65535,
+        // FOR SHARE: other writers of documents and record sets go on
+        // concurrently, but a rotation (which updates the row) waits for
+        // them, and they for it, after which the KEK is checked again.
+        lock_current_kek: "SELECT 1 FROM workspaces WHERE id = $1 AND kek_id = $2 FOR SHARE",
+        // At READ COMMITTED two creations could both see no workspace; this
+        // lock mode conflicts with itself but not with readers.
+        lock_workspaces: Some("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE"),
+        begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+
+    /// Connects to `postgres://...` and brings the schema up to date
+    /// (several processes may do so at once: sqlx takes an advisory lock).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::InvalidUrl(sql::redact_url(url)))?
+            .application_name("confidant");
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect_with(options)
+            .await
+            .map_err(sql::failed("connecting to PostgreSQL"))?;
+        sql::migrator(MIGRATIONS).run(&pool).await.map_err(sql::migration_failed)?;
+        Ok(Self { pool })
+    }
+
+    /// Begins a write transaction (READ COMMITTED; the statements that need
+    /// more take row locks or check conditions themselves).
+    async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+}
+
+sql::impl_store!(PgStore, sqlx::Postgres);

@@ -1,0 +1,129 @@
+//! The rows the store keeps. Fields holding customer data are ciphertext
+//! (`*_ct`, `cells`, `*_wrapped`) or keyed hashes (`*_index`, `hash`) made by
+//! the vault; the store never interprets them.
+
+use confidant_core::{Column, ItemId, KeyId, Label, PersonId, RecordSetId, Role, RowId, WorkspaceId};
+use time::OffsetDateTime;
+
+use crate::BlobKey;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkspaceRecord {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    /// The root key sealed by a passphrase or key file (opaque text, JSON).
+    pub root_seal: String,
+    pub kek_id: KeyId,
+    /// The key-encryption key sealed by the root key.
+    pub kek_wrapped: Vec<u8>,
+    /// The workspace's Ed25519 signing key seed, wrapped by the KEK.
+    pub signing_key_wrapped: Vec<u8>,
+    pub signing_public_key: Vec<u8>,
+    /// The key for document names and their index, wrapped by the KEK.
+    pub names_key_wrapped: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonRecord {
+    pub id: PersonId,
+    pub workspace: WorkspaceId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// PHC string (Argon2id).
+    pub password_hash: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    /// SHA-256 of the bearer token; the token itself is never stored.
+    pub hash: Vec<u8>,
+    pub workspace: WorkspaceId,
+    pub person: PersonId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentRecord {
+    pub id: ItemId,
+    pub workspace: WorkspaceId,
+    /// The document's name, encrypted with the workspace names key.
+    pub name_ct: Vec<u8>,
+    /// Keyed hash of the name, unique per workspace.
+    pub name_index: Vec<u8>,
+    pub label: Label,
+    /// Plaintext size.
+    pub size: u64,
+    pub version: u64,
+    pub blob: BlobKey,
+    /// This version's data key, wrapped by the KEK `kek_id`.
+    pub data_key_wrapped: Vec<u8>,
+    pub kek_id: KeyId,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSetRecord {
+    pub id: RecordSetId,
+    pub workspace: WorkspaceId,
+    pub name: String,
+    pub label: Label,
+    pub columns: Vec<Column>,
+    pub rows_are_customers: bool,
+    pub contact_column: Option<String>,
+    pub row_count: u64,
+    /// The set's key (cells and blind indexes derive from it), wrapped by
+    /// the KEK `kek_id`.
+    pub data_key_wrapped: Vec<u8>,
+    pub kek_id: KeyId,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowRecord {
+    pub id: RowId,
+    pub set: RecordSetId,
+    /// Position in import order, from 0.
+    pub ordinal: u64,
+    /// The row's encrypted cells, encoded by the vault.
+    pub cells: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub row: RowId,
+    pub column: String,
+    pub hash: Vec<u8>,
+}
+
+/// What a wrapped key belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyOwner {
+    /// The workspace signing key.
+    Signing,
+    /// The workspace names key.
+    Names,
+    Document(ItemId),
+    RecordSet(RecordSetId),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrappedKeyRecord {
+    pub owner: KeyOwner,
+    pub kek_id: KeyId,
+    pub wrapped: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRotation {
+    pub old_kek_id: KeyId,
+    pub new_kek_id: KeyId,
+    /// The new KEK sealed by the root key.
+    pub new_kek_wrapped: Vec<u8>,
+    /// Every key of the workspace, rewrapped under the new KEK.
+    pub keys: Vec<WrappedKeyRecord>,
+}

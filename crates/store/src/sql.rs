@@ -1,0 +1,1464 @@
+//! What the SQLite and PostgreSQL adapters share: the SQL text, the mapping
+//! between rows and records, error classification, and [`impl_store!`],
+//! which writes the [`Store`](crate::Store) implementation for a pool type.
+//!
+//! The SQL is written once with `$N` parameters. PostgreSQL needs them;
+//! sqlx-sqlite binds `$N` by its number (`SqliteArguments::bind` reads the
+//! parameter name), and SQLite gives every occurrence of one name the same
+//! slot, so a parameter may appear twice in a statement on both backends.
+//! The two dialects differ only in what [`Dialect`] names.
+//!
+//! Rows are decoded into plain tuples (sqlx implements `FromRow` for them on
+//! every backend) and turned into records by ordinary functions, so the
+//! mapping is written, and tested, once.
+
+use std::str::FromStr;
+
+use confidant_core::{Column, Label, Role};
+use sqlx::error::{DatabaseError, ErrorKind};
+use time::OffsetDateTime;
+
+use crate::{
+    ApiTokenRecord, Backend, BlobKey, DocumentRecord, KeyOwner, PersonRecord, RecordSetRecord,
+    RowRecord, StoreError, WorkspaceRecord, WrappedKeyRecord,
+};
+
+/// What differs between the backends, beyond the column types of their
+/// migrations.
+#[derive(Debug)]
+pub(crate) struct Dialect {
+    pub backend: Backend,
+    /// The most bound parameters one statement may carry.
+    pub max_bind_params: usize,
+    /// Makes sure the workspace's current KEK is `$2` and keeps it so until
+    /// the transaction ends. Returns a row when it is.
+    pub lock_current_kek: &'static str,
+    /// Serialises workspace creation, when write transactions alone do not.
+    pub lock_workspaces: Option<&'static str>,
+    /// Begins a read-only transaction that sees one snapshot throughout.
+    pub begin_read: &'static str,
+}
+
+// Column lists, as macros so `concat!` can build whole statements from them
+// at compile time (sqlx only takes `&'static str` as trusted SQL).
+
+macro_rules! workspace_columns {
+    () => {
+        "id, name, created_at, root_seal, kek_id, kek_wrapped, signing_key_wrapped, \
+         signing_public_key, names_key_wrapped"
+    };
+}
+macro_rules! person_columns {
+    () => {
+        "id, workspace_id, email, name, role, password_hash, created_at"
+    };
+}
+macro_rules! api_token_columns {
+    () => {
+        "hash, workspace_id, person_id, created_at, expires_at"
+    };
+}
+macro_rules! document_columns {
+    () => {
+        "id, workspace_id, name_ct, name_index, label, size, version, blob_key, \
+         data_key_wrapped, kek_id, created_at, updated_at"
+    };
+}
+macro_rules! record_set_columns {
+    () => {
+        "id, workspace_id, name, label, columns, rows_are_customers, contact_column, row_count, \
+         data_key_wrapped, kek_id, created_at"
+    };
+}
+
+pub(crate) const COUNT_WORKSPACES: &str = "SELECT COUNT(*) FROM workspaces";
+pub(crate) const INSERT_WORKSPACE: &str = concat!(
+    "INSERT INTO workspaces (",
+    workspace_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+/// There is one workspace per database; the order only makes the answer
+/// stable should that ever change.
+pub(crate) const SELECT_WORKSPACE: &str =
+    concat!("SELECT ", workspace_columns!(), " FROM workspaces ORDER BY created_at, id LIMIT 1");
+pub(crate) const SELECT_WORKSPACE_KEYS: &str =
+    "SELECT kek_id, signing_key_wrapped, names_key_wrapped FROM workspaces WHERE id = $1";
+pub(crate) const ROTATE_WORKSPACE_KEYS: &str = "UPDATE workspaces \
+     SET kek_id = $3, kek_wrapped = $4, signing_key_wrapped = $5, names_key_wrapped = $6 \
+     WHERE id = $1 AND kek_id = $2";
+pub(crate) const COUNT_KEYS_UNDER_KEK: &str = "SELECT \
+     (SELECT COUNT(*) FROM documents WHERE workspace_id = $1 AND kek_id = $2) + \
+     (SELECT COUNT(*) FROM record_sets WHERE workspace_id = $1 AND kek_id = $2)";
+
+pub(crate) const INSERT_PERSON: &str =
+    concat!("INSERT INTO people (", person_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
+pub(crate) const SELECT_PERSON: &str =
+    concat!("SELECT ", person_columns!(), " FROM people WHERE workspace_id = $1 AND id = $2");
+pub(crate) const SELECT_PERSON_BY_EMAIL: &str =
+    concat!("SELECT ", person_columns!(), " FROM people WHERE workspace_id = $1 AND email = $2");
+pub(crate) const SELECT_OWNER: &str = concat!(
+    "SELECT ",
+    person_columns!(),
+    " FROM people WHERE workspace_id = $1 AND role = 'owner' ORDER BY created_at, id LIMIT 1"
+);
+pub(crate) const SELECT_PEOPLE: &str = concat!(
+    "SELECT ",
+    person_columns!(),
+    " FROM people WHERE workspace_id = $1 ORDER BY created_at, id"
+);
+
+pub(crate) const INSERT_API_TOKEN: &str =
+    concat!("INSERT INTO api_tokens (", api_token_columns!(), ") VALUES ($1, $2, $3, $4, $5)");
+pub(crate) const SELECT_API_TOKEN: &str =
+    concat!("SELECT ", api_token_columns!(), " FROM api_tokens WHERE hash = $1");
+pub(crate) const DELETE_API_TOKEN: &str = "DELETE FROM api_tokens WHERE hash = $1";
+
+pub(crate) const INSERT_DOCUMENT: &str = concat!(
+    "INSERT INTO documents (",
+    document_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+);
+pub(crate) const SELECT_DOCUMENT: &str =
+    concat!("SELECT ", document_columns!(), " FROM documents WHERE workspace_id = $1 AND id = $2");
+pub(crate) const SELECT_DOCUMENT_BY_NAME_INDEX: &str = concat!(
+    "SELECT ",
+    document_columns!(),
+    " FROM documents WHERE workspace_id = $1 AND name_index = $2"
+);
+pub(crate) const SELECT_DOCUMENTS: &str = concat!(
+    "SELECT ",
+    document_columns!(),
+    " FROM documents WHERE workspace_id = $1 ORDER BY created_at, id"
+);
+/// `created_at` is left alone: a replacement is a new version of the same
+/// document.
+pub(crate) const REPLACE_DOCUMENT: &str = "UPDATE documents \
+     SET name_ct = $3, name_index = $4, label = $5, size = $6, version = $7, blob_key = $8, \
+         data_key_wrapped = $9, kek_id = $10, updated_at = $11 \
+     WHERE workspace_id = $1 AND id = $2 AND version = $12";
+pub(crate) const DELETE_DOCUMENT: &str = concat!(
+    "DELETE FROM documents WHERE workspace_id = $1 AND id = $2 RETURNING ",
+    document_columns!()
+);
+pub(crate) const SELECT_BLOB_KEYS: &str =
+    "SELECT blob_key FROM documents WHERE workspace_id = $1 ORDER BY created_at, id";
+pub(crate) const SELECT_DOCUMENT_KEYS: &str = "SELECT id, kek_id, data_key_wrapped \
+     FROM documents WHERE workspace_id = $1 ORDER BY created_at, id";
+pub(crate) const REWRAP_DOCUMENT_KEY: &str = "UPDATE documents \
+     SET kek_id = $3, data_key_wrapped = $4 WHERE workspace_id = $1 AND id = $2";
+
+pub(crate) const INSERT_RECORD_SET: &str = concat!(
+    "INSERT INTO record_sets (",
+    record_set_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
+pub(crate) const SET_ROW_COUNT: &str =
+    "UPDATE record_sets SET row_count = $3 WHERE workspace_id = $1 AND id = $2";
+pub(crate) const SELECT_RECORD_SET: &str = concat!(
+    "SELECT ",
+    record_set_columns!(),
+    " FROM record_sets WHERE workspace_id = $1 AND id = $2"
+);
+pub(crate) const SELECT_RECORD_SET_BY_NAME: &str = concat!(
+    "SELECT ",
+    record_set_columns!(),
+    " FROM record_sets WHERE workspace_id = $1 AND name = $2"
+);
+pub(crate) const SELECT_RECORD_SETS: &str = concat!(
+    "SELECT ",
+    record_set_columns!(),
+    " FROM record_sets WHERE workspace_id = $1 ORDER BY created_at, id"
+);
+pub(crate) const DELETE_RECORD_SET: &str = concat!(
+    "DELETE FROM record_sets WHERE workspace_id = $1 AND id = $2 RETURNING ",
+    record_set_columns!()
+);
+pub(crate) const DELETE_ROWS: &str =
+    "DELETE FROM record_rows WHERE workspace_id = $1 AND set_id = $2";
+pub(crate) const DELETE_INDEX_ENTRIES: &str =
+    "DELETE FROM index_entries WHERE workspace_id = $1 AND set_id = $2";
+pub(crate) const SELECT_RECORD_SET_KEYS: &str = "SELECT id, kek_id, data_key_wrapped \
+     FROM record_sets WHERE workspace_id = $1 ORDER BY created_at, id";
+pub(crate) const REWRAP_RECORD_SET_KEY: &str = "UPDATE record_sets \
+     SET kek_id = $3, data_key_wrapped = $4 WHERE workspace_id = $1 AND id = $2";
+
+pub(crate) const SELECT_ROWS: &str = "SELECT id, set_id, ordinal, cells FROM record_rows \
+     WHERE workspace_id = $1 AND set_id = $2 ORDER BY ordinal LIMIT $3 OFFSET $4";
+pub(crate) const SELECT_ROWS_BY_INDEX: &str = "SELECT r.id, r.set_id, r.ordinal, r.cells \
+     FROM index_entries i JOIN record_rows r ON r.id = i.row_id \
+     WHERE i.workspace_id = $1 AND i.set_id = $2 AND i.column_name = $3 AND i.hash = $4 \
+       AND r.workspace_id = $1 \
+     ORDER BY r.ordinal";
+
+// Batched inserts for imports. `$1` is the workspace and `$2` the set, shared
+// by every row of a statement; each row adds its own parameters after them.
+
+/// Parameters each row adds: id, ordinal, cells.
+pub(crate) const ROW_PARAMS: usize = 3;
+/// Parameters each index entry adds: column, hash, row id.
+pub(crate) const INDEX_PARAMS: usize = 3;
+/// Beyond this many rows a statement gets no faster, only larger.
+const MAX_BATCH: usize = 4096;
+
+/// How many items of `params_each` parameters fit in one statement.
+pub(crate) fn batch_len(max_bind_params: usize, params_each: usize) -> usize {
+    (max_bind_params.saturating_sub(2) / params_each.max(1)).clamp(1, MAX_BATCH)
+}
+
+pub(crate) fn insert_rows_sql(rows: usize) -> String {
+    batch_insert(
+        "INSERT INTO record_rows (workspace_id, set_id, id, ordinal, cells) VALUES ",
+        rows,
+        ROW_PARAMS,
+    )
+}
+
+pub(crate) fn insert_index_sql(entries: usize) -> String {
+    batch_insert(
+        "INSERT INTO index_entries (workspace_id, set_id, column_name, hash, row_id) VALUES ",
+        entries,
+        INDEX_PARAMS,
+    )
+}
+
+fn batch_insert(head: &str, items: usize, params_each: usize) -> String {
+    use std::fmt::Write as _;
+    let mut sql = String::with_capacity(head.len() + items * (10 + 8 * params_each));
+    sql.push_str(head);
+    for item in 0..items {
+        if item > 0 {
+            sql.push(',');
+        }
+        sql.push_str("($1, $2");
+        for param in 0..params_each {
+            // Writing into a String cannot fail.
+            let _ = write!(sql, ", ${}", 3 + item * params_each + param);
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+// Values in and out.
+
+/// Milliseconds since the Unix epoch. Times are stored to the millisecond.
+pub(crate) fn millis(time: OffsetDateTime) -> i64 {
+    // INVARIANT: `time` (without its `large-dates` feature) stays within
+    // years -9999..=9999, about ±3.2e14 ms, so the quotient fits in an i64.
+    time.unix_timestamp_nanos().div_euclid(1_000_000) as i64
+}
+
+fn time_from_millis(ms: i64, what: &'static str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Corrupt(format!("a stored {what} is out of range")))
+}
+
+/// A count or size as the databases' signed 64-bit integer.
+pub(crate) fn signed(value: u64, what: &'static str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Conflict(format!("{what} is too large to store")))
+}
+
+fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("a stored {what} is negative")))
+}
+
+fn parse<T: FromStr>(text: &str, what: &'static str) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("a stored {what} is not valid")))
+}
+
+pub(crate) fn columns_json(columns: &[Column]) -> Result<String, StoreError> {
+    serde_json::to_string(columns)
+        .map_err(|_| StoreError::Conflict("the record set's columns cannot be stored".into()))
+}
+
+fn columns_from_json(json: &str) -> Result<Vec<Column>, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|_| StoreError::Corrupt("a stored record set's column list is not valid".into()))
+}
+
+// Rows as the databases return them, column for column, and their records.
+
+pub(crate) type WorkspaceRow =
+    (String, String, i64, String, String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+pub(crate) type PersonRow = (String, String, String, String, String, Option<String>, i64);
+pub(crate) type ApiTokenRow = (Vec<u8>, String, String, i64, i64);
+pub(crate) type DocumentRow = (
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    String,
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+);
+pub(crate) type RecordSetRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<String>,
+    i64,
+    Vec<u8>,
+    String,
+    i64,
+);
+pub(crate) type RowRow = (String, String, i64, Vec<u8>);
+/// An owner id, its KEK id and its wrapped key.
+pub(crate) type KeyRow = (String, String, Vec<u8>);
+
+pub(crate) fn workspace(row: WorkspaceRow) -> Result<WorkspaceRecord, StoreError> {
+    let (id, name, created_at, root_seal, kek_id, kek_wrapped, signing, public, names) = row;
+    Ok(WorkspaceRecord {
+        id: parse(&id, "workspace id")?,
+        name,
+        created_at: time_from_millis(created_at, "workspace creation time")?,
+        root_seal,
+        kek_id: parse(&kek_id, "workspace key id")?,
+        kek_wrapped,
+        signing_key_wrapped: signing,
+        signing_public_key: public,
+        names_key_wrapped: names,
+    })
+}
+
+pub(crate) fn person(row: PersonRow) -> Result<PersonRecord, StoreError> {
+    let (id, workspace, email, name, role, password_hash, created_at) = row;
+    Ok(PersonRecord {
+        id: parse(&id, "person id")?,
+        workspace: parse(&workspace, "person's workspace id")?,
+        email,
+        name,
+        role: parse::<Role>(&role, "person's role")?,
+        password_hash,
+        created_at: time_from_millis(created_at, "person's creation time")?,
+    })
+}
+
+pub(crate) fn api_token(row: ApiTokenRow) -> Result<ApiTokenRecord, StoreError> {
+    let (hash, workspace, person, created_at, expires_at) = row;
+    Ok(ApiTokenRecord {
+        hash,
+        workspace: parse(&workspace, "API token's workspace id")?,
+        person: parse(&person, "API token's person id")?,
+        created_at: time_from_millis(created_at, "API token creation time")?,
+        expires_at: time_from_millis(expires_at, "API token expiry")?,
+    })
+}
+
+pub(crate) fn document(row: DocumentRow) -> Result<DocumentRecord, StoreError> {
+    let (id, workspace, name_ct, name_index, label, size, version, blob, key, kek, created, updated) =
+        row;
+    Ok(DocumentRecord {
+        id: parse(&id, "document id")?,
+        workspace: parse(&workspace, "document's workspace id")?,
+        name_ct,
+        name_index,
+        label: parse::<Label>(&label, "document label")?,
+        size: unsigned(size, "document size")?,
+        version: unsigned(version, "document version")?,
+        blob: BlobKey::parse(&blob)
+            .map_err(|_| StoreError::Corrupt("a stored document's blob key is not valid".into()))?,
+        data_key_wrapped: key,
+        kek_id: parse(&kek, "document's key id")?,
+        created_at: time_from_millis(created, "document creation time")?,
+        updated_at: time_from_millis(updated, "document update time")?,
+    })
+}
+
+pub(crate) fn record_set(row: RecordSetRow) -> Result<RecordSetRecord, StoreError> {
+    let (id, workspace, name, label, columns, customers, contact, row_count, key, kek, created) =
+        row;
+    Ok(RecordSetRecord {
+        id: parse(&id, "record set id")?,
+        workspace: parse(&workspace, "record set's workspace id")?,
+        name,
+        label: parse::<Label>(&label, "record set label")?,
+        columns: columns_from_json(&columns)?,
+        rows_are_customers: customers,
+        contact_column: contact,
+        row_count: unsigned(row_count, "record set row count")?,
+        data_key_wrapped: key,
+        kek_id: parse(&kek, "record set's key id")?,
+        created_at: time_from_millis(created, "record set creation time")?,
+    })
+}
+
+pub(crate) fn row(row: RowRow) -> Result<RowRecord, StoreError> {
+    let (id, set, ordinal, cells) = row;
+    Ok(RowRecord {
+        id: parse(&id, "row id")?,
+        set: parse(&set, "row's record set id")?,
+        ordinal: unsigned(ordinal, "row position")?,
+        cells,
+    })
+}
+
+pub(crate) fn document_key(row: KeyRow) -> Result<WrappedKeyRecord, StoreError> {
+    let (id, kek, wrapped) = row;
+    Ok(WrappedKeyRecord {
+        owner: KeyOwner::Document(parse(&id, "document id")?),
+        kek_id: parse(&kek, "document's key id")?,
+        wrapped,
+    })
+}
+
+pub(crate) fn record_set_key(row: KeyRow) -> Result<WrappedKeyRecord, StoreError> {
+    let (id, kek, wrapped) = row;
+    Ok(WrappedKeyRecord {
+        owner: KeyOwner::RecordSet(parse(&id, "record set id")?),
+        kek_id: parse(&kek, "record set's key id")?,
+        wrapped,
+    })
+}
+
+pub(crate) fn workspace_keys(
+    (kek, signing, names): (String, Vec<u8>, Vec<u8>),
+) -> Result<[WrappedKeyRecord; 2], StoreError> {
+    let kek_id = parse(&kek, "workspace key id")?;
+    Ok([
+        WrappedKeyRecord { owner: KeyOwner::Signing, kek_id, wrapped: signing },
+        WrappedKeyRecord { owner: KeyOwner::Names, kek_id, wrapped: names },
+    ])
+}
+
+// Errors.
+
+// Messages for uniqueness rules, in words a user understands; the vault
+// adds what it was doing.
+pub(crate) const WORKSPACE_EXISTS: &str = "a workspace already exists in this database";
+pub(crate) const PERSON_EXISTS: &str = "a person with this e-mail address already exists";
+pub(crate) const API_TOKEN_EXISTS: &str = "this API token already exists";
+pub(crate) const DOCUMENT_EXISTS: &str = "a document with this name already exists";
+pub(crate) const RECORD_SET_EXISTS: &str = "a record set with this name already exists";
+pub(crate) const ROW_EXISTS: &str =
+    "two rows of the import have the same id or the same position";
+
+/// Maps a failed statement of `op` (what the store was doing, such as
+/// "inserting a document") to a [`StoreError`].
+pub(crate) fn failed(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |err| classify(op, None, err)
+}
+
+/// Like [`failed`], naming the uniqueness rule a statement may break.
+pub(crate) fn failed_unique(
+    op: &'static str,
+    conflict: &'static str,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |err| classify(op, Some(conflict), err)
+}
+
+/// What a database error means to the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Unique,
+    ForeignKey,
+    /// A concurrent transaction got in the way; trying again may work.
+    Retry,
+    Unavailable,
+    Corrupt,
+    Unexpected,
+}
+
+/// Classifies by SQLite's extended result code (constraint violations are
+/// told apart by [`DatabaseError::kind`] first).
+fn sqlite_class(code: i32) -> Class {
+    // The primary result code is the low byte of the extended one.
+    match code & 0xff {
+        // BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+        5 | 6 | 7 | 8 | 10 | 13 | 14 | 15 => Class::Unavailable,
+        // CORRUPT, NOTADB.
+        11 | 26 => Class::Corrupt,
+        _ => Class::Unexpected,
+    }
+}
+
+/// Classifies by PostgreSQL's SQLSTATE.
+fn postgres_class(sqlstate: &str) -> Class {
+    match sqlstate {
+        "23505" => Class::Unique,
+        "23503" => Class::ForeignKey,
+        // serialization_failure, deadlock_detected.
+        "40001" | "40P01" => Class::Retry,
+        // read_only_sql_transaction, invalid_catalog_name (no database).
+        "25006" | "3D000" => Class::Unavailable,
+        // data_corrupted, index_corrupted.
+        "XX001" | "XX002" => Class::Corrupt,
+        // Connection exceptions, invalid authorization, insufficient
+        // resources (disk full, out of memory), operator intervention
+        // (shutdown, cancel) and system errors (I/O).
+        _ if ["08", "28", "53", "57", "58"].iter().any(|class| sqlstate.starts_with(class)) => {
+            Class::Unavailable
+        }
+        _ => Class::Unexpected,
+    }
+}
+
+fn database_class(db: &dyn DatabaseError) -> Class {
+    match db.kind() {
+        ErrorKind::UniqueViolation => return Class::Unique,
+        ErrorKind::ForeignKeyViolation => return Class::ForeignKey,
+        _ => {}
+    }
+    let code = db.code();
+    let code = code.as_deref().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        sqlite_class(code.parse().unwrap_or_default())
+    } else {
+        postgres_class(code)
+    }
+}
+
+// INVARIANT: no message built here contains a bound value. Database drivers
+// name tables, columns and constraints in their messages but not the values
+// of typed parameters; the messages of uniqueness violations are not used at
+// all, since PostgreSQL's carry the offending key in their detail.
+fn classify(op: &'static str, conflict: Option<&'static str>, err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::Database(db) => match database_class(db.as_ref()) {
+            Class::Unique => StoreError::Conflict(
+                conflict.unwrap_or("a value that must be unique already exists").to_owned(),
+            ),
+            Class::ForeignKey => StoreError::Conflict(format!(
+                "{op}: it refers to something that does not exist in this workspace"
+            )),
+            Class::Retry => StoreError::Conflict(format!(
+                "{op}: a concurrent change got in the way; nothing was changed, try again"
+            )),
+            Class::Unavailable => StoreError::Unavailable(format!("{op}: {}", db.message())),
+            Class::Corrupt => StoreError::Corrupt(format!("{op}: {}", db.message())),
+            Class::Unexpected => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                tracing::error!(op, code = %code, message = db.message(), "unexpected database error");
+                StoreError::Unavailable(format!(
+                    "{op} failed unexpectedly (database error {code}): {}",
+                    db.message()
+                ))
+            }
+        },
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(format!("{op}: {err}")),
+        sqlx::Error::PoolTimedOut => StoreError::Unavailable(format!(
+            "{op}: timed out waiting for a database connection (the database is overloaded or \
+             unreachable)"
+        )),
+        other => StoreError::Unavailable(format!("{op}: {other}")),
+    }
+}
+
+/// Maps a migration failure on connect.
+pub(crate) fn migration_failed(err: sqlx::migrate::MigrateError) -> StoreError {
+    use sqlx::migrate::MigrateError;
+    match err {
+        MigrateError::VersionMissing(version) => StoreError::Corrupt(format!(
+            "the database was migrated by a newer confidant (its migration {version} is unknown \
+             here): upgrade confidant"
+        )),
+        MigrateError::VersionMismatch(version) => StoreError::Corrupt(format!(
+            "the database's migration {version} differs from this confidant's: the database was \
+             written by another build"
+        )),
+        MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _) => {
+            classify("migrating the database", None, err)
+        }
+        other => StoreError::Unavailable(format!("migrating the database: {other}")),
+    }
+}
+
+/// Builds the migrator from SQL files embedded at compile time, in order.
+pub(crate) fn migrator(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr as _;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A database URL with its password replaced, for messages.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Writes the [`Store`](crate::Store) implementation for `$store`, whose
+/// `pool` field is a `sqlx::Pool<$db>`, and the [`RecordImport`](crate::RecordImport)
+/// it hands out. `$store` provides `const DIALECT: Dialect` and
+/// `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, sqlx::Error>`.
+macro_rules! impl_store {
+    ($store:ident, $db:ty) => {
+        mod store_impl {
+            use std::collections::HashSet;
+
+            use async_trait::async_trait;
+            use confidant_core::{ItemId, KeyId, PersonId, RecordSetId, WorkspaceId};
+            use sqlx::{AssertSqlSafe, Transaction};
+
+            use super::$store;
+            use $crate::sql::*;
+            use $crate::{
+                ApiTokenRecord, Backend, BlobKey, DocumentRecord, IndexEntry, KeyOwner,
+                KeyRotation, PersonRecord, RecordImport, RecordSetRecord, RowRecord, Store,
+                StoreError, WorkspaceRecord, WrappedKeyRecord,
+            };
+
+            type Tx = Transaction<'static, $db>;
+
+            /// Fails with `Conflict` unless `kek` is the workspace's current
+            /// KEK, and keeps it current until `tx` ends, so a key wrapped by
+            /// this transaction can never end up under a rotated-out KEK.
+            async fn lock_current_kek(
+                tx: &mut Tx,
+                workspace: WorkspaceId,
+                kek: KeyId,
+                op: &'static str,
+            ) -> Result<(), StoreError> {
+                let current = sqlx::query(<$store>::DIALECT.lock_current_kek)
+                    .bind(workspace.to_string())
+                    .bind(kek.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(failed(op))?;
+                match current {
+                    Some(_) => Ok(()),
+                    None => Err(StoreError::Conflict(
+                        "the workspace's keys were rotated (or the workspace does not exist): \
+                         read the workspace again and retry"
+                            .into(),
+                    )),
+                }
+            }
+
+            async fn add_person<'c, E>(
+                executor: E,
+                person: &PersonRecord,
+                op: &'static str,
+            ) -> Result<(), StoreError>
+            where
+                E: sqlx::Executor<'c, Database = $db>,
+            {
+                sqlx::query(INSERT_PERSON)
+                    .bind(person.id.to_string())
+                    .bind(person.workspace.to_string())
+                    .bind(&person.email)
+                    .bind(&person.name)
+                    .bind(person.role.as_str())
+                    .bind(person.password_hash.as_deref())
+                    .bind(millis(person.created_at))
+                    .execute(executor)
+                    .await
+                    .map_err(failed_unique(op, PERSON_EXISTS))?;
+                Ok(())
+            }
+
+            #[async_trait]
+            impl Store for $store {
+                fn backend(&self) -> Backend {
+                    Self::DIALECT.backend
+                }
+
+                async fn create_workspace(
+                    &self,
+                    workspace: &WorkspaceRecord,
+                    owner: &PersonRecord,
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "creating the workspace";
+                    if owner.workspace != workspace.id {
+                        return Err(StoreError::Conflict(
+                            "the owner belongs to another workspace".into(),
+                        ));
+                    }
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    if let Some(lock) = Self::DIALECT.lock_workspaces {
+                        sqlx::query(lock).execute(&mut *tx).await.map_err(failed(OP))?;
+                    }
+                    let existing: i64 = sqlx::query_scalar(COUNT_WORKSPACES)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if existing > 0 {
+                        return Err(StoreError::Conflict(WORKSPACE_EXISTS.into()));
+                    }
+                    sqlx::query(INSERT_WORKSPACE)
+                        .bind(workspace.id.to_string())
+                        .bind(&workspace.name)
+                        .bind(millis(workspace.created_at))
+                        .bind(&workspace.root_seal)
+                        .bind(workspace.kek_id.to_string())
+                        .bind(&workspace.kek_wrapped)
+                        .bind(&workspace.signing_key_wrapped)
+                        .bind(&workspace.signing_public_key)
+                        .bind(&workspace.names_key_wrapped)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed_unique(OP, WORKSPACE_EXISTS))?;
+                    add_person(&mut *tx, owner, OP).await?;
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn workspace(&self) -> Result<Option<WorkspaceRecord>, StoreError> {
+                    const OP: &str = "reading the workspace";
+                    sqlx::query_as::<_, WorkspaceRow>(SELECT_WORKSPACE)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed(OP))?
+                        .map(workspace)
+                        .transpose()
+                }
+
+                async fn wrapped_keys(
+                    &self,
+                    ws: WorkspaceId,
+                ) -> Result<Vec<WrappedKeyRecord>, StoreError> {
+                    const OP: &str = "reading the wrapped keys";
+                    // One read transaction, so the keys form one consistent
+                    // picture.
+                    let mut tx = self
+                        .pool
+                        .begin_with(Self::DIALECT.begin_read)
+                        .await
+                        .map_err(failed(OP))?;
+                    let ws_text = ws.to_string();
+                    let Some(own) = sqlx::query_as::<_, (String, Vec<u8>, Vec<u8>)>(SELECT_WORKSPACE_KEYS)
+                        .bind(&ws_text)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                    else {
+                        return Ok(Vec::new());
+                    };
+                    let mut keys = Vec::from(workspace_keys(own)?);
+                    let documents = sqlx::query_as::<_, KeyRow>(SELECT_DOCUMENT_KEYS)
+                        .bind(&ws_text)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    let sets = sqlx::query_as::<_, KeyRow>(SELECT_RECORD_SET_KEYS)
+                        .bind(&ws_text)
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    for key in documents {
+                        keys.push(document_key(key)?);
+                    }
+                    for key in sets {
+                        keys.push(record_set_key(key)?);
+                    }
+                    Ok(keys)
+                }
+
+                async fn rotate_keys(
+                    &self,
+                    ws: WorkspaceId,
+                    rotation: &KeyRotation,
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "rotating the workspace keys";
+                    if rotation.new_kek_id == rotation.old_kek_id {
+                        return Err(StoreError::Conflict(
+                            "the new key-encryption key must differ from the old one".into(),
+                        ));
+                    }
+                    if rotation.keys.iter().any(|k| k.kek_id != rotation.new_kek_id) {
+                        return Err(StoreError::Conflict(
+                            "a rewrapped key names another key-encryption key than the new one"
+                                .into(),
+                        ));
+                    }
+                    let find = |owner: KeyOwner| {
+                        rotation.keys.iter().find(|k| k.owner == owner).ok_or_else(|| {
+                            StoreError::Conflict(format!(
+                                "the rotation lacks the workspace's {} key; nothing was changed",
+                                if owner == KeyOwner::Signing { "signing" } else { "names" }
+                            ))
+                        })
+                    };
+                    let signing = find(KeyOwner::Signing)?;
+                    let names = find(KeyOwner::Names)?;
+                    let ws_text = ws.to_string();
+                    let new_kek = rotation.new_kek_id.to_string();
+
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    // Conditional on the old KEK, so of two concurrent
+                    // rotations from the same KEK only one can succeed.
+                    let updated = sqlx::query(ROTATE_WORKSPACE_KEYS)
+                        .bind(&ws_text)
+                        .bind(rotation.old_kek_id.to_string())
+                        .bind(&new_kek)
+                        .bind(&rotation.new_kek_wrapped)
+                        .bind(&signing.wrapped)
+                        .bind(&names.wrapped)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::Conflict(
+                            "the workspace's key-encryption key is not the one being rotated \
+                             (another rotation ran first); nothing was changed"
+                                .into(),
+                        ));
+                    }
+                    for key in &rotation.keys {
+                        let (sql, id) = match key.owner {
+                            KeyOwner::Signing | KeyOwner::Names => continue,
+                            KeyOwner::Document(id) => (REWRAP_DOCUMENT_KEY, id.to_string()),
+                            KeyOwner::RecordSet(id) => (REWRAP_RECORD_SET_KEY, id.to_string()),
+                        };
+                        // A key whose owner was deleted meanwhile updates
+                        // nothing, which is fine: it is no longer needed.
+                        sqlx::query(sql)
+                            .bind(&ws_text)
+                            .bind(id)
+                            .bind(&new_kek)
+                            .bind(&key.wrapped)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed(OP))?;
+                    }
+                    let left: i64 = sqlx::query_scalar(COUNT_KEYS_UNDER_KEK)
+                        .bind(&ws_text)
+                        .bind(rotation.old_kek_id.to_string())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if left > 0 {
+                        // Dropping `tx` rolls everything back.
+                        return Err(StoreError::Conflict(format!(
+                            "{left} key(s) of the workspace are not in the rotation (a document \
+                             or record set was added meanwhile); nothing was changed, rotate again"
+                        )));
+                    }
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn person(
+                    &self,
+                    ws: WorkspaceId,
+                    id: PersonId,
+                ) -> Result<Option<PersonRecord>, StoreError> {
+                    sqlx::query_as::<_, PersonRow>(SELECT_PERSON)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a person"))?
+                        .map(person)
+                        .transpose()
+                }
+
+                async fn person_by_email(
+                    &self,
+                    ws: WorkspaceId,
+                    email: &str,
+                ) -> Result<Option<PersonRecord>, StoreError> {
+                    sqlx::query_as::<_, PersonRow>(SELECT_PERSON_BY_EMAIL)
+                        .bind(ws.to_string())
+                        .bind(email)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("finding a person by e-mail address"))?
+                        .map(person)
+                        .transpose()
+                }
+
+                async fn owner(&self, ws: WorkspaceId) -> Result<Option<PersonRecord>, StoreError> {
+                    sqlx::query_as::<_, PersonRow>(SELECT_OWNER)
+                        .bind(ws.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading the workspace's owner"))?
+                        .map(person)
+                        .transpose()
+                }
+
+                async fn insert_person(&self, person: &PersonRecord) -> Result<(), StoreError> {
+                    add_person(&self.pool, person, "adding a person").await
+                }
+
+                async fn people(&self, ws: WorkspaceId) -> Result<Vec<PersonRecord>, StoreError> {
+                    sqlx::query_as::<_, PersonRow>(SELECT_PEOPLE)
+                        .bind(ws.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing people"))?
+                        .into_iter()
+                        .map(person)
+                        .collect()
+                }
+
+                async fn insert_api_token(&self, token: &ApiTokenRecord) -> Result<(), StoreError> {
+                    const OP: &str = "storing an API token";
+                    sqlx::query(INSERT_API_TOKEN)
+                        .bind(&token.hash)
+                        .bind(token.workspace.to_string())
+                        .bind(token.person.to_string())
+                        .bind(millis(token.created_at))
+                        .bind(millis(token.expires_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed_unique(OP, API_TOKEN_EXISTS))?;
+                    Ok(())
+                }
+
+                async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiTokenRecord>, StoreError> {
+                    sqlx::query_as::<_, ApiTokenRow>(SELECT_API_TOKEN)
+                        .bind(hash)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading an API token"))?
+                        .map(api_token)
+                        .transpose()
+                }
+
+                async fn delete_api_token(&self, hash: &[u8]) -> Result<(), StoreError> {
+                    sqlx::query(DELETE_API_TOKEN)
+                        .bind(hash)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("deleting an API token"))?;
+                    Ok(())
+                }
+
+                async fn insert_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {
+                    const OP: &str = "storing a document";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    lock_current_kek(&mut tx, doc.workspace, doc.kek_id, OP).await?;
+                    sqlx::query(INSERT_DOCUMENT)
+                        .bind(doc.id.to_string())
+                        .bind(doc.workspace.to_string())
+                        .bind(&doc.name_ct)
+                        .bind(&doc.name_index)
+                        .bind(doc.label.as_str())
+                        .bind(signed(doc.size, "the document size")?)
+                        .bind(signed(doc.version, "the document version")?)
+                        .bind(doc.blob.as_str())
+                        .bind(&doc.data_key_wrapped)
+                        .bind(doc.kek_id.to_string())
+                        .bind(millis(doc.created_at))
+                        .bind(millis(doc.updated_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed_unique(OP, DOCUMENT_EXISTS))?;
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn replace_document(
+                    &self,
+                    doc: &DocumentRecord,
+                ) -> Result<Option<DocumentRecord>, StoreError> {
+                    const OP: &str = "replacing a document";
+                    const STALE: &str = "the document was changed by someone else since it was \
+                                         read: read it again and retry";
+                    let previous_version = doc.version.checked_sub(1).ok_or_else(|| {
+                        StoreError::Conflict("a replacement must have a version above 0".into())
+                    })?;
+                    let (ws, id) = (doc.workspace.to_string(), doc.id.to_string());
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let Some(old) = sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENT)
+                        .bind(&ws)
+                        .bind(&id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                    else {
+                        return Ok(None);
+                    };
+                    let old = document(old)?;
+                    if old.version != previous_version {
+                        return Err(StoreError::Conflict(STALE.into()));
+                    }
+                    lock_current_kek(&mut tx, doc.workspace, doc.kek_id, OP).await?;
+                    // Conditional on the version as well: on PostgreSQL a
+                    // concurrent replacement may commit between the read
+                    // above and this update.
+                    let updated = sqlx::query(REPLACE_DOCUMENT)
+                        .bind(&ws)
+                        .bind(&id)
+                        .bind(&doc.name_ct)
+                        .bind(&doc.name_index)
+                        .bind(doc.label.as_str())
+                        .bind(signed(doc.size, "the document size")?)
+                        .bind(signed(doc.version, "the document version")?)
+                        .bind(doc.blob.as_str())
+                        .bind(&doc.data_key_wrapped)
+                        .bind(doc.kek_id.to_string())
+                        .bind(millis(doc.updated_at))
+                        .bind(signed(previous_version, "the document version")?)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed_unique(OP, DOCUMENT_EXISTS))?;
+                    if updated.rows_affected() == 0 {
+                        return Err(StoreError::Conflict(STALE.into()));
+                    }
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(Some(old))
+                }
+
+                async fn document(
+                    &self,
+                    ws: WorkspaceId,
+                    id: ItemId,
+                ) -> Result<Option<DocumentRecord>, StoreError> {
+                    sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENT)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a document"))?
+                        .map(document)
+                        .transpose()
+                }
+
+                async fn document_by_name_index(
+                    &self,
+                    ws: WorkspaceId,
+                    name_index: &[u8],
+                ) -> Result<Option<DocumentRecord>, StoreError> {
+                    sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENT_BY_NAME_INDEX)
+                        .bind(ws.to_string())
+                        .bind(name_index)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("finding a document by name"))?
+                        .map(document)
+                        .transpose()
+                }
+
+                async fn documents(&self, ws: WorkspaceId) -> Result<Vec<DocumentRecord>, StoreError> {
+                    sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENTS)
+                        .bind(ws.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing documents"))?
+                        .into_iter()
+                        .map(document)
+                        .collect()
+                }
+
+                async fn delete_document(
+                    &self,
+                    ws: WorkspaceId,
+                    id: ItemId,
+                ) -> Result<Option<DocumentRecord>, StoreError> {
+                    const OP: &str = "deleting a document";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let deleted = sqlx::query_as::<_, DocumentRow>(DELETE_DOCUMENT)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .map(document)
+                        .transpose()?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(deleted)
+                }
+
+                async fn referenced_blobs(&self, ws: WorkspaceId) -> Result<Vec<BlobKey>, StoreError> {
+                    sqlx::query_scalar::<_, String>(SELECT_BLOB_KEYS)
+                        .bind(ws.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing document blobs"))?
+                        .iter()
+                        .map(|key| {
+                            BlobKey::parse(key).map_err(|_| {
+                                StoreError::Corrupt(
+                                    "a stored document's blob key is not valid".into(),
+                                )
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn begin_record_import(
+                    &self,
+                    set: &RecordSetRecord,
+                ) -> Result<Box<dyn RecordImport>, StoreError> {
+                    const OP: &str = "starting a record set import";
+                    let columns = columns_json(&set.columns)?;
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    lock_current_kek(&mut tx, set.workspace, set.kek_id, OP).await?;
+                    // The set goes in first, so a name conflict shows now
+                    // rather than after the rows; nobody else sees it before
+                    // commit.
+                    sqlx::query(INSERT_RECORD_SET)
+                        .bind(set.id.to_string())
+                        .bind(set.workspace.to_string())
+                        .bind(&set.name)
+                        .bind(set.label.as_str())
+                        .bind(columns)
+                        .bind(set.rows_are_customers)
+                        .bind(set.contact_column.as_deref())
+                        .bind(0_i64)
+                        .bind(&set.data_key_wrapped)
+                        .bind(set.kek_id.to_string())
+                        .bind(millis(set.created_at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed_unique(OP, RECORD_SET_EXISTS))?;
+                    let max = Self::DIALECT.max_bind_params;
+                    Ok(Box::new(Import {
+                        tx,
+                        workspace: set.workspace.to_string(),
+                        set_id: set.id.to_string(),
+                        indexed: set
+                            .columns
+                            .iter()
+                            .filter(|c| c.indexed)
+                            .map(|c| c.name.clone())
+                            .collect(),
+                        set: RecordSetRecord { row_count: 0, ..set.clone() },
+                        row_batch: batch_len(max, ROW_PARAMS),
+                        index_batch: batch_len(max, INDEX_PARAMS),
+                        failed: false,
+                    }))
+                }
+
+                async fn record_sets(&self, ws: WorkspaceId) -> Result<Vec<RecordSetRecord>, StoreError> {
+                    sqlx::query_as::<_, RecordSetRow>(SELECT_RECORD_SETS)
+                        .bind(ws.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing record sets"))?
+                        .into_iter()
+                        .map(record_set)
+                        .collect()
+                }
+
+                async fn record_set(
+                    &self,
+                    ws: WorkspaceId,
+                    id: RecordSetId,
+                ) -> Result<Option<RecordSetRecord>, StoreError> {
+                    sqlx::query_as::<_, RecordSetRow>(SELECT_RECORD_SET)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a record set"))?
+                        .map(record_set)
+                        .transpose()
+                }
+
+                async fn record_set_by_name(
+                    &self,
+                    ws: WorkspaceId,
+                    name: &str,
+                ) -> Result<Option<RecordSetRecord>, StoreError> {
+                    sqlx::query_as::<_, RecordSetRow>(SELECT_RECORD_SET_BY_NAME)
+                        .bind(ws.to_string())
+                        .bind(name)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("finding a record set by name"))?
+                        .map(record_set)
+                        .transpose()
+                }
+
+                async fn rows(
+                    &self,
+                    ws: WorkspaceId,
+                    set: RecordSetId,
+                    offset: u64,
+                    limit: u64,
+                ) -> Result<Vec<RowRecord>, StoreError> {
+                    // Beyond i64::MAX means "all", which i64::MAX says too.
+                    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                    sqlx::query_as::<_, RowRow>(SELECT_ROWS)
+                        .bind(ws.to_string())
+                        .bind(set.to_string())
+                        .bind(clamp(limit))
+                        .bind(clamp(offset))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("reading rows"))?
+                        .into_iter()
+                        .map(row)
+                        .collect()
+                }
+
+                async fn rows_by_index(
+                    &self,
+                    ws: WorkspaceId,
+                    set: RecordSetId,
+                    column: &str,
+                    hash: &[u8],
+                ) -> Result<Vec<RowRecord>, StoreError> {
+                    sqlx::query_as::<_, RowRow>(SELECT_ROWS_BY_INDEX)
+                        .bind(ws.to_string())
+                        .bind(set.to_string())
+                        .bind(column)
+                        .bind(hash)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("finding rows by index"))?
+                        .into_iter()
+                        .map(row)
+                        .collect()
+                }
+
+                async fn delete_record_set(
+                    &self,
+                    ws: WorkspaceId,
+                    id: RecordSetId,
+                ) -> Result<Option<RecordSetRecord>, StoreError> {
+                    const OP: &str = "deleting a record set";
+                    let (ws, id) = (ws.to_string(), id.to_string());
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let Some(deleted) = sqlx::query_as::<_, RecordSetRow>(DELETE_RECORD_SET)
+                        .bind(&ws)
+                        .bind(&id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                    else {
+                        return Ok(None);
+                    };
+                    for sql in [DELETE_INDEX_ENTRIES, DELETE_ROWS] {
+                        sqlx::query(sql)
+                            .bind(&ws)
+                            .bind(&id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed(OP))?;
+                    }
+                    tx.commit().await.map_err(failed(OP))?;
+                    record_set(deleted).map(Some)
+                }
+            }
+
+            /// An import in progress: one open write transaction.
+            #[derive(Debug)]
+            struct Import {
+                tx: Tx,
+                workspace: String,
+                set_id: String,
+                /// Names of the set's indexed columns.
+                indexed: HashSet<String>,
+                set: RecordSetRecord,
+                row_batch: usize,
+                index_batch: usize,
+                /// Set when a statement failed: PostgreSQL then answers
+                /// COMMIT with a silent rollback, and SQLite would keep the
+                /// rows before the failure, so the import must not commit.
+                failed: bool,
+            }
+
+            impl Import {
+                async fn insert(
+                    &mut self,
+                    rows: &[RowRecord],
+                    index: &[IndexEntry],
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "importing rows";
+                    for chunk in rows.chunks(self.row_batch) {
+                        let mut query = sqlx::query(AssertSqlSafe(insert_rows_sql(chunk.len())))
+                            .bind(&self.workspace)
+                            .bind(&self.set_id);
+                        for row in chunk {
+                            query = query
+                                .bind(row.id.to_string())
+                                .bind(signed(row.ordinal, "a row position")?)
+                                .bind(row.cells.as_slice());
+                        }
+                        query
+                            .execute(&mut *self.tx)
+                            .await
+                            .map_err(failed_unique(OP, ROW_EXISTS))?;
+                        self.set.row_count += chunk.len() as u64;
+                    }
+                    for chunk in index.chunks(self.index_batch) {
+                        let mut query = sqlx::query(AssertSqlSafe(insert_index_sql(chunk.len())))
+                            .bind(&self.workspace)
+                            .bind(&self.set_id);
+                        for entry in chunk {
+                            query = query
+                                .bind(entry.column.as_str())
+                                .bind(entry.hash.as_slice())
+                                .bind(entry.row.to_string());
+                        }
+                        query.execute(&mut *self.tx).await.map_err(failed(OP))?;
+                    }
+                    Ok(())
+                }
+            }
+
+            #[async_trait]
+            impl RecordImport for Import {
+                async fn add_rows(
+                    &mut self,
+                    rows: &[RowRecord],
+                    index: &[IndexEntry],
+                ) -> Result<(), StoreError> {
+                    if self.failed {
+                        return Err(StoreError::Conflict(IMPORT_FAILED.into()));
+                    }
+                    if rows.iter().any(|r| r.set != self.set.id) {
+                        return Err(StoreError::Conflict(
+                            "a row of the import belongs to another record set".into(),
+                        ));
+                    }
+                    if let Some(entry) = index.iter().find(|e| !self.indexed.contains(&e.column)) {
+                        return Err(StoreError::Conflict(format!(
+                            "column {:?} is not an indexed column of the record set",
+                            entry.column
+                        )));
+                    }
+                    let result = self.insert(rows, index).await;
+                    self.failed = result.is_err();
+                    result
+                }
+
+                async fn commit(self: Box<Self>) -> Result<RecordSetRecord, StoreError> {
+                    const OP: &str = "finishing a record set import";
+                    let Import { mut tx, workspace, set_id, set, failed: earlier, .. } = *self;
+                    if earlier {
+                        return Err(StoreError::Conflict(IMPORT_FAILED.into()));
+                    }
+                    sqlx::query(SET_ROW_COUNT)
+                        .bind(workspace)
+                        .bind(set_id)
+                        .bind(signed(set.row_count, "the row count")?)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(set)
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+pub(crate) const IMPORT_FAILED: &str =
+    "an earlier step of this import failed, so nothing of it was stored: start the import again";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn batch_statements_number_their_parameters() {
+        assert_eq!(
+            insert_rows_sql(2),
+            "INSERT INTO record_rows (workspace_id, set_id, id, ordinal, cells) VALUES \
+             ($1, $2, $3, $4, $5),($1, $2, $6, $7, $8)"
+        );
+        assert!(insert_index_sql(1).ends_with("VALUES ($1, $2, $3, $4, $5)"));
+    }
+
+    #[test]
+    fn batches_respect_the_parameter_limit() {
+        for (limit, each) in [(32766, ROW_PARAMS), (65535, INDEX_PARAMS), (999, 3), (5, 3)] {
+            let n = batch_len(limit, each);
+            assert!(n >= 1);
+            assert!(n == 1 || 2 + n * each <= limit, "{limit} {each} -> {n}");
+        }
+        assert_eq!(batch_len(999, 3), 332);
+        assert_eq!(batch_len(32766, 3), MAX_BATCH);
+    }
+
+    #[test]
+    fn times_round_trip_to_the_millisecond() {
+        let t = time::macros::datetime!(2026-05-20 10:11:12.345_678 UTC);
+        let back = time_from_millis(millis(t), "t").unwrap();
+        assert_eq!(back, time::macros::datetime!(2026-05-20 10:11:12.345 UTC));
+        let before_1970 = time::macros::datetime!(1969-12-31 23:59:59.9995 UTC);
+        assert_eq!(millis(before_1970), -1);
+    }
+
+    #[test]
+    fn counts_out_of_range_are_refused() {
+        assert!(matches!(signed(u64::MAX, "x"), Err(StoreError::Conflict(_))));
+        assert!(matches!(unsigned(-1, "x"), Err(StoreError::Corrupt(_))));
+        assert_eq!(signed(7, "x").unwrap(), 7);
+    }
+
+    #[test]
+    fn sqlite_errors_are_classified() {
+        let cases = [
+            (13, Class::Unavailable),   // SQLITE_FULL
+            (8, Class::Unavailable),    // SQLITE_READONLY
+            (1034, Class::Unavailable), // SQLITE_IOERR_FSYNC
+            (5, Class::Unavailable),    // SQLITE_BUSY
+            (11, Class::Corrupt),
+            (26, Class::Corrupt),
+            (1, Class::Unexpected),    // SQLITE_ERROR (a bug)
+            (1299, Class::Unexpected), // SQLITE_CONSTRAINT_NOTNULL
+        ];
+        for (code, want) in cases {
+            assert_eq!(sqlite_class(code), want, "{code}");
+        }
+    }
+
+    #[test]
+    fn postgres_errors_are_classified() {
+        let cases = [
+            ("23505", Class::Unique),
+            ("23503", Class::ForeignKey),
+            ("40001", Class::Retry),
+            ("53100", Class::Unavailable), // disk_full
+            ("08006", Class::Unavailable), // connection_failure
+            ("57P01", Class::Unavailable), // admin_shutdown
+            ("25006", Class::Unavailable), // read_only_sql_transaction
+            ("XX001", Class::Corrupt),
+            ("42601", Class::Unexpected), // syntax_error
+        ];
+        for (code, want) in cases {
+            assert_eq!(postgres_class(code), want, "{code}");
+        }
+    }
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("postgres://ann:s3cret@db.example:5432/confidant?sslmode=require"),
+            "postgres://ann:***@db.example:5432/confidant?sslmode=require"
+        );
+        assert_eq!(redact_url("postgres://ann@db/x"), "postgres://ann@db/x");
+        assert_eq!(redact_url("sqlite://data/confidant.db"), "sqlite://data/confidant.db");
+        assert_eq!(redact_url("postgres://a:b:c@h"), "postgres://a:***@h");
+    }
+
+    #[test]
+    fn corrupt_rows_are_reported_not_panicked_on() {
+        let row: RowRow = ("not-a-uuid".into(), "x".into(), 0, vec![]);
+        assert!(matches!(super::row(row), Err(StoreError::Corrupt(_))));
+        assert!(matches!(columns_from_json("{"), Err(StoreError::Corrupt(_))));
+    }
+}

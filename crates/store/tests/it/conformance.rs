@@ -1,0 +1,546 @@
+//! The store contract, written once and run against every backend (see the
+//! `conformance_suite!` list in `main.rs`). Each function gets an empty
+//! store of its own.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, ensure};
+use confidant_core::{ItemId, KeyId, PersonId, RecordSetId, Role, WorkspaceId};
+use confidant_store::{
+    ApiTokenRecord, KeyOwner, KeyRotation, Store, StoreError, WorkspaceRecord, WrappedKeyRecord,
+};
+use rand_core::OsRng;
+
+use crate::fixtures::{self, T0, at, c0_hash, c1_hash, document, person_record, record_set, rows};
+
+type Result = anyhow::Result<()>;
+
+/// Asserts that `result` is a `Conflict` and returns its message.
+fn conflict<T: std::fmt::Debug>(result: std::result::Result<T, StoreError>) -> anyhow::Result<String> {
+    match result {
+        Err(StoreError::Conflict(message)) => Ok(message),
+        other => anyhow::bail!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn other_workspace() -> WorkspaceId {
+    WorkspaceId::random(&mut OsRng)
+}
+
+pub async fn a_database_holds_one_workspace(store: Arc<dyn Store>) -> Result {
+    assert_eq!(store.workspace().await?, None);
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    assert_eq!(store.workspace().await?, Some(ws.clone()));
+    assert_eq!(store.owner(ws.id).await?, Some(owner.clone()));
+
+    let second = fixtures::workspace_record();
+    let second_owner = person_record(&second, "other@example.com", Role::Owner, T0);
+    let message = conflict(store.create_workspace(&second, &second_owner).await)?;
+    assert!(message.contains("workspace already exists"), "{message}");
+    assert_eq!(store.workspace().await?, Some(ws));
+    assert_eq!(store.people(second.id).await?, vec![], "the failed creation left no owner");
+    Ok(())
+}
+
+pub async fn people_are_found_by_id_and_email(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 20);
+    let bob = person_record(&ws, "bob@example.com", Role::Vendor, T0 + 10);
+    store.insert_person(&ann).await?;
+    store.insert_person(&bob).await?;
+
+    assert_eq!(store.person(ws.id, ann.id).await?, Some(ann.clone()));
+    assert_eq!(store.person_by_email(ws.id, "bob@example.com").await?, Some(bob.clone()));
+    assert_eq!(store.person_by_email(ws.id, "carl@example.com").await?, None);
+    assert_eq!(store.person(ws.id, PersonId::random(&mut OsRng)).await?, None);
+    assert_eq!(store.people(ws.id).await?, vec![owner.clone(), bob, ann.clone()]);
+    assert_eq!(store.owner(ws.id).await?, Some(owner));
+
+    let twin = person_record(&ws, "ann@example.com", Role::Admin, T0 + 30);
+    let message = conflict(store.insert_person(&twin).await)?;
+    assert!(message.contains("e-mail address already exists"), "{message}");
+    assert_eq!(store.person_by_email(ws.id, "ann@example.com").await?, Some(ann));
+    Ok(())
+}
+
+pub async fn api_tokens_are_stored_found_and_deleted(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let token = ApiTokenRecord {
+        hash: vec![0xab; 32],
+        workspace: ws.id,
+        person: owner.id,
+        created_at: at(T0),
+        expires_at: at(T0 + 86_400_000),
+    };
+    store.insert_api_token(&token).await?;
+    assert_eq!(store.api_token(&token.hash).await?, Some(token.clone()));
+    assert_eq!(store.api_token(&[0xcd; 32]).await?, None);
+    conflict(store.insert_api_token(&token).await)?;
+
+    store.delete_api_token(&token.hash).await?;
+    assert_eq!(store.api_token(&token.hash).await?, None);
+    store.delete_api_token(&token.hash).await?; // Deleting twice is fine.
+    Ok(())
+}
+
+pub async fn documents_are_listed_oldest_first_and_found(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let newest = document(&ws, "c.pdf", T0 + 300);
+    let oldest = document(&ws, "a.pdf", T0 + 100);
+    let middle = document(&ws, "b.pdf", T0 + 200);
+    for doc in [&newest, &oldest, &middle] {
+        store.insert_document(doc).await?;
+    }
+    let listed = store.documents(ws.id).await?;
+    assert_eq!(listed, vec![oldest.clone(), middle.clone(), newest.clone()]);
+    assert_eq!(store.document(ws.id, middle.id).await?, Some(middle.clone()));
+    assert_eq!(store.document(ws.id, ItemId::random(&mut OsRng)).await?, None);
+    assert_eq!(store.document_by_name_index(ws.id, &oldest.name_index).await?, Some(oldest.clone()));
+    assert_eq!(store.document_by_name_index(ws.id, b"index of nothing").await?, None);
+    let blobs = store.referenced_blobs(ws.id).await?;
+    assert_eq!(blobs, vec![oldest.blob, middle.blob, newest.blob]);
+    Ok(())
+}
+
+pub async fn document_names_are_unique_per_workspace(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let first = document(&ws, "q3.pdf", T0);
+    store.insert_document(&first).await?;
+    let mut twin = document(&ws, "q3.pdf", T0 + 1);
+    twin.name_ct = b"another ciphertext".to_vec();
+    let message = conflict(store.insert_document(&twin).await)?;
+    assert_eq!(message, "a document with this name already exists");
+    assert_eq!(store.documents(ws.id).await?, vec![first]);
+    Ok(())
+}
+
+pub async fn replacing_a_document_checks_its_version(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let v1 = document(&ws, "contract.pdf", T0);
+    store.insert_document(&v1).await?;
+    let other = document(&ws, "other.pdf", T0 + 1);
+    store.insert_document(&other).await?;
+
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    v2.size = 999;
+    v2.blob = confidant_store::BlobKey::document(ws.id, v1.id, "v2")?;
+    v2.data_key_wrapped = b"second data key".to_vec();
+    v2.updated_at = at(T0 + 5_000);
+    // The creation time stays that of the first version, whatever is sent.
+    v2.created_at = at(T0 + 5_000);
+    assert_eq!(store.replace_document(&v2).await?, Some(v1.clone()));
+    let stored = store.document(ws.id, v1.id).await?.context("replaced document")?;
+    assert_eq!(stored, confidant_store::DocumentRecord { created_at: v1.created_at, ..v2.clone() });
+
+    // Someone else read v1 and replaces it too: stale.
+    conflict(store.replace_document(&v2).await)?;
+    let mut skipping = v2.clone();
+    skipping.version = 4;
+    conflict(store.replace_document(&skipping).await)?;
+    let mut zero = v2.clone();
+    zero.version = 0;
+    conflict(store.replace_document(&zero).await)?;
+
+    // A new name may not take another document's.
+    let mut renamed = stored.clone();
+    renamed.version = 3;
+    renamed.name_index = other.name_index.clone();
+    assert_eq!(conflict(store.replace_document(&renamed).await)?, "a document with this name already exists");
+    assert_eq!(store.document(ws.id, v1.id).await?.map(|d| d.version), Some(2));
+
+    let mut gone = document(&ws, "gone.pdf", T0);
+    gone.version = 2;
+    assert_eq!(store.replace_document(&gone).await?, None);
+    Ok(())
+}
+
+pub async fn deleting_a_document_returns_it_once(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let doc = document(&ws, "old.pdf", T0);
+    store.insert_document(&doc).await?;
+    assert_eq!(store.delete_document(ws.id, doc.id).await?, Some(doc.clone()));
+    assert_eq!(store.delete_document(ws.id, doc.id).await?, None);
+    assert_eq!(store.document(ws.id, doc.id).await?, None);
+    assert_eq!(store.referenced_blobs(ws.id).await?, vec![]);
+    // The name is free again.
+    store.insert_document(&document(&ws, "old.pdf", T0 + 1)).await?;
+    Ok(())
+}
+
+pub async fn an_import_is_invisible_until_committed(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 3);
+    let mut import = store.begin_record_import(&set).await?;
+    let (first, first_index) = rows(&set, 0..50, 3);
+    let (second, second_index) = rows(&set, 50..120, 3);
+    import.add_rows(&first, &first_index).await?;
+    import.add_rows(&second, &second_index).await?;
+
+    // Another connection sees nothing yet.
+    assert_eq!(store.record_set_by_name(ws.id, "customers").await?, None);
+    assert_eq!(store.record_set(ws.id, set.id).await?, None);
+    assert_eq!(store.record_sets(ws.id).await?, vec![]);
+    assert_eq!(store.rows(ws.id, set.id, 0, 1000).await?, vec![]);
+    assert_eq!(store.rows_by_index(ws.id, set.id, "c0", &c0_hash(1)).await?, vec![]);
+
+    let committed = import.commit().await?;
+    assert_eq!(committed, confidant_store::RecordSetRecord { row_count: 120, ..set.clone() });
+    assert_eq!(store.record_set_by_name(ws.id, "customers").await?, Some(committed.clone()));
+    assert_eq!(store.record_set(ws.id, set.id).await?, Some(committed.clone()));
+    assert_eq!(store.record_sets(ws.id).await?, vec![committed]);
+    let all: Vec<_> = first.into_iter().chain(second).collect();
+    assert_eq!(store.rows(ws.id, set.id, 0, 1000).await?, all);
+    Ok(())
+}
+
+pub async fn a_dropped_import_leaves_nothing(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let abandoned = record_set(&ws, "customers", 2);
+    let mut import = store.begin_record_import(&abandoned).await?;
+    let (batch, index) = rows(&abandoned, 0..10, 2);
+    import.add_rows(&batch, &index).await?;
+    drop(import);
+
+    // The name is free again (this waits for the rollback if need be).
+    let set = record_set(&ws, "customers", 2);
+    let mut import = store.begin_record_import(&set).await?;
+    let (batch, index) = rows(&set, 0..3, 2);
+    import.add_rows(&batch, &index).await?;
+    import.commit().await?;
+
+    let sets = store.record_sets(ws.id).await?;
+    assert_eq!(sets.iter().map(|s| s.id).collect::<Vec<_>>(), vec![set.id]);
+    assert_eq!(store.record_set(ws.id, abandoned.id).await?, None);
+    assert_eq!(store.rows(ws.id, abandoned.id, 0, 100).await?, vec![]);
+    assert_eq!(store.rows_by_index(ws.id, abandoned.id, "c0", &c0_hash(1)).await?, vec![]);
+    assert_eq!(store.rows(ws.id, set.id, 0, 100).await?, batch);
+    Ok(())
+}
+
+pub async fn an_import_conflicts_early_on_a_taken_name(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 1);
+    store.begin_record_import(&set).await?.commit().await?;
+    let twin = record_set(&ws, "customers", 1);
+    let message = conflict(store.begin_record_import(&twin).await.map(|_| ()))?;
+    assert_eq!(message, "a record set with this name already exists");
+    assert_eq!(store.record_sets(ws.id).await?.len(), 1);
+    Ok(())
+}
+
+pub async fn a_failed_import_step_prevents_commit(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 2);
+    let mut import = store.begin_record_import(&set).await?;
+    let (batch, index) = rows(&set, 0..5, 2);
+    import.add_rows(&batch, &index).await?;
+    // The same positions again break the order's uniqueness.
+    let (again, _) = rows(&set, 3..6, 2);
+    conflict(import.add_rows(&again, &[]).await)?;
+    conflict(import.commit().await)?;
+    assert_eq!(store.record_sets(ws.id).await?, vec![]);
+    assert_eq!(store.rows(ws.id, set.id, 0, 100).await?, vec![]);
+
+    // Requests that are refused before touching the database do not spoil
+    // the import.
+    let mut import = store.begin_record_import(&set).await?;
+    let (foreign, _) = rows(&record_set(&ws, "elsewhere", 2), 0..1, 2);
+    conflict(import.add_rows(&foreign, &[]).await)?;
+    let (batch, mut index) = rows(&set, 0..2, 2);
+    index[0].column = "c9".into();
+    let message = conflict(import.add_rows(&batch, &index).await)?;
+    assert!(message.contains("\"c9\" is not an indexed column"), "{message}");
+    import.add_rows(&batch, &[]).await?;
+    assert_eq!(import.commit().await?.row_count, 2);
+    Ok(())
+}
+
+pub async fn rows_page_in_import_order(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 2);
+    let mut import = store.begin_record_import(&set).await?;
+    // Added out of order: the order is the ordinal's.
+    let (late, late_index) = rows(&set, 60..100, 2);
+    let (early, early_index) = rows(&set, 0..60, 2);
+    import.add_rows(&late, &late_index).await?;
+    import.add_rows(&early, &early_index).await?;
+    import.commit().await?;
+
+    let page = store.rows(ws.id, set.id, 55, 10).await?;
+    assert_eq!(page.iter().map(|r| r.ordinal).collect::<Vec<_>>(), (55..65).collect::<Vec<_>>());
+    assert_eq!(page[0], early[55]);
+    assert_eq!(page[9], late[4]);
+    assert_eq!(store.rows(ws.id, set.id, 95, 10).await?.len(), 5);
+    assert_eq!(store.rows(ws.id, set.id, 100, 10).await?, vec![]);
+    assert_eq!(store.rows(ws.id, set.id, 0, 0).await?, vec![]);
+    assert_eq!(store.rows(ws.id, set.id, 0, u64::MAX).await?.len(), 100);
+    assert_eq!(store.rows(ws.id, set.id, u64::MAX, 10).await?, vec![]);
+    assert_eq!(store.rows(ws.id, RecordSetId::random(&mut OsRng), 0, 10).await?, vec![]);
+    Ok(())
+}
+
+pub async fn rows_are_found_by_blind_index(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 3);
+    let mut import = store.begin_record_import(&set).await?;
+    let (batch, index) = rows(&set, (0..40).rev(), 3);
+    import.add_rows(&batch, &index).await?;
+    import.commit().await?;
+
+    let found = store.rows_by_index(ws.id, set.id, "c0", &c0_hash(17)).await?;
+    assert_eq!(found.iter().map(|r| r.ordinal).collect::<Vec<_>>(), vec![17]);
+    assert_eq!(found[0].cells, batch[39 - 17].cells);
+    let bucket = store.rows_by_index(ws.id, set.id, "c1", &c1_hash(3)).await?;
+    assert_eq!(bucket.iter().map(|r| r.ordinal).collect::<Vec<_>>(), vec![3, 13, 23, 33]);
+    // The hash of one column does not find rows through another.
+    assert_eq!(store.rows_by_index(ws.id, set.id, "c1", &c0_hash(17)).await?, vec![]);
+    assert_eq!(store.rows_by_index(ws.id, set.id, "c2", &c0_hash(17)).await?, vec![]);
+    assert_eq!(store.rows_by_index(ws.id, set.id, "c0", b"no such hash").await?, vec![]);
+    Ok(())
+}
+
+pub async fn deleting_a_record_set_removes_its_rows(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 2);
+    let kept = record_set(&ws, "suppliers", 2);
+    for s in [&set, &kept] {
+        let mut import = store.begin_record_import(s).await?;
+        let (batch, index) = rows(s, 0..30, 2);
+        import.add_rows(&batch, &index).await?;
+        import.commit().await?;
+    }
+
+    let deleted = store.delete_record_set(ws.id, set.id).await?.context("deleted set")?;
+    assert_eq!((deleted.id, deleted.row_count), (set.id, 30));
+    assert_eq!(store.delete_record_set(ws.id, set.id).await?, None);
+    assert_eq!(store.record_set(ws.id, set.id).await?, None);
+    assert_eq!(store.rows(ws.id, set.id, 0, 100).await?, vec![]);
+    assert_eq!(store.rows_by_index(ws.id, set.id, "c0", &c0_hash(3)).await?, vec![]);
+    // The other set is untouched and the name is free again.
+    assert_eq!(store.rows(ws.id, kept.id, 0, 100).await?.len(), 30);
+    assert_eq!(store.rows_by_index(ws.id, kept.id, "c0", &c0_hash(3)).await?.len(), 1);
+    store.begin_record_import(&record_set(&ws, "customers", 1)).await?.commit().await?;
+    Ok(())
+}
+
+/// A workspace with two documents and a record set.
+async fn keyed_workspace(
+    store: &dyn Store,
+) -> anyhow::Result<(WorkspaceRecord, Vec<WrappedKeyRecord>)> {
+    let (ws, _) = fixtures::workspace(store).await?;
+    let a = document(&ws, "a.pdf", T0 + 1);
+    let b = document(&ws, "b.pdf", T0 + 2);
+    store.insert_document(&a).await?;
+    store.insert_document(&b).await?;
+    let set = record_set(&ws, "customers", 1);
+    store.begin_record_import(&set).await?.commit().await?;
+    let key = |owner, wrapped: &[u8]| WrappedKeyRecord { owner, kek_id: ws.kek_id, wrapped: wrapped.to_vec() };
+    let keys = vec![
+        key(KeyOwner::Signing, &ws.signing_key_wrapped),
+        key(KeyOwner::Names, &ws.names_key_wrapped),
+        key(KeyOwner::Document(a.id), &a.data_key_wrapped),
+        key(KeyOwner::Document(b.id), &b.data_key_wrapped),
+        key(KeyOwner::RecordSet(set.id), &set.data_key_wrapped),
+    ];
+    Ok((ws, keys))
+}
+
+/// Every key of `keys` rewrapped under a new KEK.
+fn rotation(ws: &WorkspaceRecord, keys: &[WrappedKeyRecord]) -> KeyRotation {
+    let new_kek_id = KeyId::random(&mut OsRng);
+    KeyRotation {
+        old_kek_id: ws.kek_id,
+        new_kek_id,
+        new_kek_wrapped: b"new kek sealed by root".to_vec(),
+        keys: keys
+            .iter()
+            .map(|k| WrappedKeyRecord {
+                owner: k.owner,
+                kek_id: new_kek_id,
+                wrapped: [b"rewrapped ".as_slice(), &k.wrapped].concat(),
+            })
+            .collect(),
+    }
+}
+
+pub async fn wrapped_keys_list_every_key(store: Arc<dyn Store>) -> Result {
+    let (ws, keys) = keyed_workspace(&*store).await?;
+    assert_eq!(store.wrapped_keys(ws.id).await?, keys);
+    Ok(())
+}
+
+pub async fn keys_rotate_in_one_step(store: Arc<dyn Store>) -> Result {
+    let (ws, keys) = keyed_workspace(&*store).await?;
+    let rotation = rotation(&ws, &keys);
+    store.rotate_keys(ws.id, &rotation).await?;
+
+    assert_eq!(store.wrapped_keys(ws.id).await?, rotation.keys);
+    let after = store.workspace().await?.context("workspace")?;
+    assert_eq!(after.kek_id, rotation.new_kek_id);
+    assert_eq!(after.kek_wrapped, rotation.new_kek_wrapped);
+    assert_eq!(after.signing_key_wrapped, rotation.keys[0].wrapped);
+    assert_eq!(after.names_key_wrapped, rotation.keys[1].wrapped);
+    assert_eq!(after.signing_public_key, ws.signing_public_key);
+    let docs = store.documents(ws.id).await?;
+    ensure!(docs.iter().all(|d| d.kek_id == rotation.new_kek_id));
+
+    // The same rotation again starts from a KEK that is no longer current.
+    conflict(store.rotate_keys(ws.id, &rotation).await)?;
+    Ok(())
+}
+
+pub async fn a_rotation_from_the_wrong_kek_changes_nothing(store: Arc<dyn Store>) -> Result {
+    let (ws, keys) = keyed_workspace(&*store).await?;
+    let mut wrong = rotation(&ws, &keys);
+    wrong.old_kek_id = KeyId::random(&mut OsRng);
+    conflict(store.rotate_keys(ws.id, &wrong).await)?;
+    assert_eq!(store.wrapped_keys(ws.id).await?, keys);
+    assert_eq!(store.workspace().await?, Some(ws));
+    Ok(())
+}
+
+pub async fn a_rotation_missing_a_key_changes_nothing(store: Arc<dyn Store>) -> Result {
+    let (ws, keys) = keyed_workspace(&*store).await?;
+    for missing in [3, 4, 0] {
+        let mut partial = rotation(&ws, &keys);
+        partial.keys.remove(missing);
+        let message = conflict(store.rotate_keys(ws.id, &partial).await)?;
+        assert!(message.contains("nothing was changed"), "{message}");
+        assert_eq!(store.wrapped_keys(ws.id).await?, keys);
+        assert_eq!(store.workspace().await?, Some(ws.clone()));
+    }
+    // A key rewrapped under some third KEK is refused as well.
+    let mut mixed = rotation(&ws, &keys);
+    mixed.keys[2].kek_id = KeyId::random(&mut OsRng);
+    conflict(store.rotate_keys(ws.id, &mixed).await)?;
+    assert_eq!(store.wrapped_keys(ws.id).await?, keys);
+    Ok(())
+}
+
+pub async fn keys_wrapped_under_a_retired_kek_are_refused(store: Arc<dyn Store>) -> Result {
+    let (ws, keys) = keyed_workspace(&*store).await?;
+    let rotation = rotation(&ws, &keys);
+    store.rotate_keys(ws.id, &rotation).await?;
+
+    // `ws` still names the old KEK, as a vault that read it before the
+    // rotation would.
+    conflict(store.insert_document(&document(&ws, "late.pdf", T0 + 9)).await)?;
+    conflict(store.begin_record_import(&record_set(&ws, "late", 1)).await.map(|_| ()))?;
+    let mut replaced = store.documents(ws.id).await?.remove(0);
+    replaced.version += 1;
+    replaced.kek_id = ws.kek_id;
+    conflict(store.replace_document(&replaced).await)?;
+    replaced.kek_id = rotation.new_kek_id;
+    store.replace_document(&replaced).await?.context("replaced")?;
+    Ok(())
+}
+
+pub async fn another_workspace_id_sees_nothing(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let doc = document(&ws, "a.pdf", T0);
+    store.insert_document(&doc).await?;
+    let set = record_set(&ws, "customers", 2);
+    let mut import = store.begin_record_import(&set).await?;
+    let (batch, index) = rows(&set, 0..5, 2);
+    import.add_rows(&batch, &index).await?;
+    import.commit().await?;
+
+    let other = other_workspace();
+    assert_eq!(store.person(other, owner.id).await?, None);
+    assert_eq!(store.person_by_email(other, &owner.email).await?, None);
+    assert_eq!(store.owner(other).await?, None);
+    assert_eq!(store.people(other).await?, vec![]);
+    assert_eq!(store.document(other, doc.id).await?, None);
+    assert_eq!(store.document_by_name_index(other, &doc.name_index).await?, None);
+    assert_eq!(store.documents(other).await?, vec![]);
+    assert_eq!(store.referenced_blobs(other).await?, vec![]);
+    assert_eq!(store.record_sets(other).await?, vec![]);
+    assert_eq!(store.record_set(other, set.id).await?, None);
+    assert_eq!(store.record_set_by_name(other, "customers").await?, None);
+    assert_eq!(store.rows(other, set.id, 0, 10).await?, vec![]);
+    assert_eq!(store.rows_by_index(other, set.id, "c0", &c0_hash(1)).await?, vec![]);
+    assert_eq!(store.wrapped_keys(other).await?, vec![]);
+
+    // Writes aimed at another workspace change nothing.
+    assert_eq!(store.delete_document(other, doc.id).await?, None);
+    assert_eq!(store.delete_record_set(other, set.id).await?, None);
+    let mut foreign = doc.clone();
+    foreign.workspace = other;
+    foreign.version = 2;
+    assert!(store.replace_document(&foreign).await.is_err_and(|e| matches!(e, StoreError::Conflict(_))) ||
+        store.document(ws.id, doc.id).await?.is_some_and(|d| d.version == 1));
+    let rotation = rotation(&ws, &store.wrapped_keys(ws.id).await?);
+    conflict(store.rotate_keys(other, &rotation).await)?;
+    assert_eq!(store.document(ws.id, doc.id).await?, Some(doc));
+    assert_eq!(store.rows(ws.id, set.id, 0, 10).await?, batch);
+    Ok(())
+}
+
+pub async fn concurrent_writers_all_succeed(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for writer in 0..8 {
+        let (store, ws) = (store.clone(), ws.clone());
+        tasks.spawn(async move {
+            for n in 0..10 {
+                let mut doc = document(&ws, &format!("{writer}-{n}.pdf"), T0 + n);
+                store.insert_document(&doc).await?;
+                doc.version = 2;
+                store.replace_document(&doc).await?.context("replaced")?;
+                let set = record_set(&ws, &format!("set-{writer}-{n}"), 1);
+                let mut import = store.begin_record_import(&set).await?;
+                import.add_rows(&rows(&set, 0..3, 1).0, &[]).await?;
+                import.commit().await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    assert_eq!(store.documents(ws.id).await?.len(), 80);
+    assert_eq!(store.record_sets(ws.id).await?.len(), 80);
+    Ok(())
+}
+
+pub async fn large_imports_span_many_statements(store: Arc<dyn Store>) -> Result {
+    // More rows and index entries than one statement carries on either
+    // backend, in one call.
+    import_rows(store, 15_000, 15_000).await.map(|_| ())
+}
+
+/// Imports `total` rows of 8 columns in calls of `per_call`; checks and
+/// returns the time the import took.
+async fn import_rows(
+    store: Arc<dyn Store>,
+    total: u64,
+    per_call: u64,
+) -> anyhow::Result<std::time::Duration> {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let set = record_set(&ws, "customers", 8);
+    let start = Instant::now();
+    let mut import = store.begin_record_import(&set).await?;
+    let mut first = 0;
+    while first < total {
+        let (batch, index) = rows(&set, first..(first + per_call).min(total), 8);
+        import.add_rows(&batch, &index).await?;
+        first += per_call;
+    }
+    let committed = import.commit().await?;
+    let took = start.elapsed();
+    assert_eq!(committed.row_count, total);
+    let last = store.rows(ws.id, set.id, total - 1, 10).await?;
+    assert_eq!(last.iter().map(|r| r.ordinal).collect::<Vec<_>>(), vec![total - 1]);
+    let found = store.rows_by_index(ws.id, set.id, "c0", &c0_hash(total / 2)).await?;
+    assert_eq!(found.len(), 1);
+    Ok(took)
+}
+
+pub async fn time_a_large_import(store: Arc<dyn Store>, total: u64) -> Result {
+    let backend = store.backend();
+    let took = import_rows(store, total, 10_000).await?;
+    eprintln!("{backend:?}: imported {total} rows x 8 columns in {took:?}");
+    Ok(())
+}

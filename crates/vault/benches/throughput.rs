@@ -1,0 +1,252 @@
+//! Throughput and memory of the vault's data paths. Run through
+//! `cargo xtask bench`, which compares the figures with `openssl speed` on
+//! the same machine; or directly:
+//! `cargo bench -p confidant-vault --bench throughput -- MODE [SIZE_MIB]`
+//! with MODE one of `cipher`, `memory`, `disk`, `import`. Prints one JSON
+//! line per measurement.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use confidant_core::Label;
+use confidant_store::BlobStore;
+use confidant_vault::{
+    ColumnMapping, DocRef, InitOptions, KdfParams, KeyFile, SystemClock, Unlock, Vault,
+};
+use futures::StreamExt;
+use rand_core::{OsRng, RngCore};
+use tokio::io::{AsyncRead, ReadBuf};
+
+/// An endless-looking input: `len` bytes cycled from a random 1 MiB buffer,
+/// so producing it costs nothing next to encrypting it.
+struct Pattern {
+    buf: Vec<u8>,
+    pos: usize,
+    left: u64,
+}
+
+impl Pattern {
+    fn new(len: u64) -> Self {
+        let mut buf = vec![0u8; 1 << 20];
+        OsRng.fill_bytes(&mut buf);
+        Pattern {
+            buf,
+            pos: 0,
+            left: len,
+        }
+    }
+}
+
+impl AsyncRead for Pattern {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let n = out
+            .remaining()
+            .min(self.buf.len() - self.pos)
+            .min(self.left as usize);
+        let pos = self.pos;
+        out.put_slice(&self.buf[pos..pos + n]);
+        self.pos = (pos + n) % self.buf.len();
+        self.left -= n as u64;
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+async fn vault(blobs: BlobStore, dir: &std::path::Path) -> Vault {
+    let store = confidant_store::connect(&format!("sqlite://{}", dir.join("bench.db").display()))
+        .await
+        .unwrap();
+    Vault::init(
+        store,
+        blobs,
+        Arc::new(SystemClock),
+        InitOptions {
+            workspace_name: "bench".into(),
+            owner_email: "owner@example.com".into(),
+            owner_name: "Owner".into(),
+            owner_password: "a long bench password".to_owned().into(),
+            unlock: Unlock::KeyFile(KeyFile::generate(&mut OsRng)),
+            kdf: KdfParams::default(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn documents(mode: &str, size: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = match mode {
+        "memory" => BlobStore::new(Arc::new(object_store::memory::InMemory::new())),
+        _ => BlobStore::local(&dir.path().join("blobs")).unwrap(),
+    };
+    let vault = vault(blobs, dir.path()).await;
+    let owner = vault.owner().await.unwrap();
+
+    let start = Instant::now();
+    vault
+        .add_document(&owner, "bench.bin", Label::Confidential, Pattern::new(size))
+        .await
+        .unwrap();
+    let encrypt = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let (_, mut stream) = vault
+        .open_document(&owner, &DocRef::Name("bench.bin".into()))
+        .await
+        .unwrap();
+    let mut read = 0u64;
+    while let Some(chunk) = stream.next().await {
+        read += chunk.unwrap().len() as u64;
+    }
+    let decrypt = start.elapsed().as_secs_f64();
+    assert_eq!(read, size);
+    let mb = size as f64 / 1e6;
+    println!(
+        "{{\"mode\":\"{mode}\",\"bytes\":{size},\"encrypt_mb_s\":{:.1},\"decrypt_mb_s\":{:.1},\"peak_rss_kib\":{}}}",
+        mb / encrypt,
+        mb / decrypt,
+        peak_rss_kib()
+    );
+}
+
+/// The bare cipher path (chunk sealing and opening in memory), the
+/// ceiling for the vault's own figures.
+fn cipher(size: u64) {
+    use confidant_crypto::{CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey};
+    let key = DataKey::generate(&mut OsRng);
+    let chunks = size / CHUNK_SIZE as u64;
+    let mut buf = vec![7u8; CHUNK_SIZE];
+    let mut sealer = ChunkSealer::new(&key, b"bench").unwrap();
+    let start = Instant::now();
+    let mut sealed = Vec::with_capacity(chunks as usize);
+    for i in 0..chunks {
+        let mut chunk = Vec::with_capacity(CHUNK_SIZE + 16);
+        chunk.extend_from_slice(&buf);
+        sealer.seal(&mut chunk, i + 1 == chunks).unwrap();
+        sealed.push(chunk);
+    }
+    let encrypt = start.elapsed().as_secs_f64();
+    let mut opener = ChunkOpener::new(&key, b"bench", &sealer.header()).unwrap();
+    let start = Instant::now();
+    for (i, chunk) in sealed.iter_mut().enumerate() {
+        opener.open(chunk, i as u64 + 1 == chunks).unwrap();
+    }
+    let decrypt = start.elapsed().as_secs_f64();
+    buf.clear();
+    let mb = (chunks * CHUNK_SIZE as u64) as f64 / 1e6;
+    println!(
+        "{{\"mode\":\"cipher\",\"bytes\":{},\"encrypt_mb_s\":{:.1},\"decrypt_mb_s\":{:.1}}}",
+        chunks * CHUNK_SIZE as u64,
+        mb / encrypt,
+        mb / decrypt
+    );
+}
+
+async fn import(rows: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("customers.csv");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv_path).unwrap());
+        writeln!(
+            f,
+            "name,email,phone,address,city,card_number,date_of_birth,notes"
+        )
+        .unwrap();
+        for i in 0..rows {
+            writeln!(
+                f,
+                "Customer {i},customer{i}@example.com,+1 555 {:04} {:04},\"{} Oak Street\",Springfield,40000012{:08},19{:02}-0{}-1{},regular customer since 20{:02}",
+                i % 10_000,
+                (i * 7) % 10_000,
+                i % 999,
+                i,
+                50 + i % 50,
+                1 + i % 9,
+                i % 10,
+                i % 25
+            )
+            .unwrap();
+        }
+    }
+    let bytes = std::fs::metadata(&csv_path).unwrap().len();
+    let vault = vault(
+        BlobStore::local(&dir.path().join("blobs")).unwrap(),
+        dir.path(),
+    )
+    .await;
+    let owner = vault.owner().await.unwrap();
+    use confidant_core::DataCategory as C;
+    let mapping = ColumnMapping {
+        categories: vec![
+            ("name".into(), C::Name),
+            ("email".into(), C::Email),
+            ("phone".into(), C::Phone),
+            ("address".into(), C::PostalAddress),
+            ("city".into(), C::PostalAddress),
+            ("card_number".into(), C::CardNumber),
+            ("date_of_birth".into(), C::DateOfBirth),
+            ("notes".into(), C::FreeText),
+        ],
+        indexed: vec!["email".into()],
+        rows_are_customers: true,
+        contact_column: Some("email".into()),
+        label: Label::Confidential,
+    };
+    let rss_before = peak_rss_kib();
+    let start = Instant::now();
+    let file = std::io::BufReader::new(std::fs::File::open(&csv_path).unwrap());
+    let meta = vault
+        .import_records(&owner, "customers", file, mapping)
+        .await
+        .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(meta.row_count, rows);
+    println!(
+        "{{\"mode\":\"import\",\"rows\":{rows},\"columns\":8,\"csv_bytes\":{bytes},\"seconds\":{secs:.2},\"rows_per_s\":{:.0},\"peak_rss_kib\":{},\"peak_rss_before_kib\":{rss_before}}}",
+        rows as f64 / secs,
+        peak_rss_kib()
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mode = args.first().map(String::as_str).unwrap_or("cipher");
+    let mib: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1024);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    match mode {
+        "cipher" => cipher(mib << 20),
+        "memory" | "disk" => runtime.block_on(documents(mode, mib << 20)),
+        "import" => runtime.block_on(import(
+            args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000),
+        )),
+        other => {
+            eprintln!("unknown mode {other}: use cipher, memory, disk or import");
+            std::process::exit(2);
+        }
+    }
+}

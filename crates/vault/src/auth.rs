@@ -1,0 +1,201 @@
+//! Signing in with a password for an API token, and resolving tokens to
+//! actors. Tokens are 256 random bits, given to the client once and stored
+//! only as their SHA-256.
+
+use aws_lc_rs::digest;
+use confidant_core::normalize_email;
+use confidant_crypto::verify_password;
+use confidant_store::ApiTokenRecord;
+use rand_core::{OsRng, RngCore};
+use secrecy::{ExposeSecret, SecretString};
+use time::{Duration, OffsetDateTime};
+
+use crate::{Actor, Vault, VaultError};
+
+/// How long an API token lives.
+pub const TOKEN_LIFETIME: Duration = Duration::hours(12);
+const TOKEN_PREFIX: &str = "cfd_";
+
+/// A freshly issued bearer token.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub token: SecretString,
+    pub expires_at: OffsetDateTime,
+    pub actor: Actor,
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+fn bad_credentials() -> VaultError {
+    VaultError::Forbidden("the e-mail address or password is wrong".into())
+}
+
+impl Vault {
+    /// Checks an e-mail address and password and issues a bearer token. The
+    /// same error is given for an unknown address and a wrong password.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<IssuedToken, VaultError> {
+        let Ok(email) = normalize_email(email) else {
+            return Err(bad_credentials());
+        };
+        let person = self
+            .store()
+            .person_by_email(self.workspace(), &email)
+            .await?;
+        let Some(person) = person else {
+            // Spend the same effort as a real check so timing does not tell
+            // which addresses exist.
+            let _ = confidant_crypto::hash_password(password, &mut OsRng);
+            return Err(bad_credentials());
+        };
+        let Some(hash) = person.password_hash.as_deref() else {
+            return Err(VaultError::Forbidden(
+                "this person has not set a password yet: accept the invitation first".into(),
+            ));
+        };
+        let ok = verify_password(password, hash).map_err(|e| {
+            VaultError::Internal(format!("the stored password hash is unreadable: {e}"))
+        })?;
+        if !ok {
+            return Err(bad_credentials());
+        }
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        let token: String = format!(
+            "{TOKEN_PREFIX}{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let now = self.inner.clock.now();
+        let expires_at = now + TOKEN_LIFETIME;
+        self.store()
+            .insert_api_token(&ApiTokenRecord {
+                hash: token_hash(&token),
+                workspace: self.workspace(),
+                person: person.id,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        let actor = Actor {
+            person: person.id,
+            workspace: person.workspace,
+            email: person.email,
+            name: person.name,
+            role: person.role,
+        };
+        Ok(IssuedToken {
+            token: SecretString::from(token),
+            expires_at,
+            actor,
+        })
+    }
+
+    /// The actor a bearer token belongs to; `Forbidden` when the token is
+    /// unknown or expired.
+    pub async fn authenticate(&self, token: &SecretString) -> Result<Actor, VaultError> {
+        let invalid =
+            || VaultError::Forbidden("the token is invalid or expired: sign in again".into());
+        let token = token.expose_secret();
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(invalid());
+        }
+        let hash = token_hash(token);
+        let record = self.store().api_token(&hash).await?.ok_or_else(invalid)?;
+        if record.workspace != self.workspace() {
+            return Err(invalid());
+        }
+        if record.expires_at <= self.inner.clock.now() {
+            self.store().delete_api_token(&hash).await?;
+            return Err(invalid());
+        }
+        let person = self
+            .store()
+            .person(record.workspace, record.person)
+            .await?
+            .ok_or_else(invalid)?;
+        Ok(Actor {
+            person: person.id,
+            workspace: person.workspace,
+            email: person.email,
+            name: person.name,
+            role: person.role,
+        })
+    }
+
+    /// Ends a token's life at once.
+    pub async fn sign_out(&self, token: &SecretString) -> Result<(), VaultError> {
+        self.store()
+            .delete_api_token(&token_hash(token.expose_secret()))
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a person without a password (they cannot sign in until the
+    /// people issue's invitations exist). Used by the demo workspace.
+    pub async fn add_person(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        role: confidant_core::Role,
+    ) -> Result<confidant_core::Person, VaultError> {
+        self.require_owner(actor, "add a person")?;
+        let email = normalize_email(email).map_err(|e| VaultError::InvalidInput(e.to_string()))?;
+        if role == confidant_core::Role::Owner {
+            return Err(VaultError::InvalidInput(
+                "a workspace has exactly one owner".into(),
+            ));
+        }
+        let record = confidant_store::PersonRecord {
+            id: confidant_core::PersonId::random(&mut OsRng),
+            workspace: self.workspace(),
+            email,
+            name: name.trim().to_owned(),
+            role,
+            password_hash: None,
+            created_at: self.inner.clock.now(),
+        };
+        self.store()
+            .insert_person(&record)
+            .await
+            .map_err(|e| match e {
+                confidant_store::StoreError::Conflict(_) => VaultError::Conflict(format!(
+                    "{} is already a member of this workspace",
+                    record.email
+                )),
+                other => other.into(),
+            })?;
+        Ok(confidant_core::Person {
+            id: record.id,
+            workspace: record.workspace,
+            email: record.email,
+            name: record.name,
+            role: record.role,
+        })
+    }
+
+    /// Everyone of the workspace.
+    pub async fn people(&self, actor: &Actor) -> Result<Vec<confidant_core::Person>, VaultError> {
+        self.require_owner(actor, "list people")?;
+        Ok(self
+            .store()
+            .people(self.workspace())
+            .await?
+            .into_iter()
+            .map(|p| confidant_core::Person {
+                id: p.id,
+                workspace: p.workspace,
+                email: p.email,
+                name: p.name,
+                role: p.role,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,473 @@
+//! Documents: encrypted bodies in blob storage, encrypted names in the store.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use confidant_core::{DocumentMeta, ItemId, Label, validate_document_name};
+use confidant_crypto::{CHUNK_SIZE, ChunkSealer, DataKey, Decryptor, FieldKeys};
+use confidant_store::{BlobKey, DocumentRecord, KeyOwner, StoreError};
+use futures::stream::{BoxStream, Stream, StreamExt};
+use rand_core::{OsRng, RngCore};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::keys::key_context;
+use crate::{Actor, Vault, VaultError};
+
+/// How a caller names a document: by id or by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DocRef {
+    Id(ItemId),
+    Name(String),
+}
+
+impl DocRef {
+    /// Reads an id when the text is one, a name otherwise.
+    pub fn parse(text: &str) -> DocRef {
+        match text.parse::<ItemId>() {
+            Ok(id) => DocRef::Id(id),
+            Err(_) => DocRef::Name(text.trim().to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for DocRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DocRef::Id(id) => write!(f, "{id}"),
+            DocRef::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
+
+fn name_context(doc: &DocumentRecord) -> [&[u8]; 3] {
+    [
+        b"document-name",
+        doc.workspace.as_bytes(),
+        doc.id.as_bytes(),
+    ]
+}
+
+fn name_index(names: &FieldKeys, name: &str) -> Vec<u8> {
+    names.blind_index(&[b"document-name"], name.as_bytes())
+}
+
+/// The stream context binds a body to its workspace, item and blob (one per
+/// version), so chunks cannot move between documents or versions.
+fn stream_context(doc: &DocumentRecord) -> Vec<u8> {
+    [
+        doc.workspace.as_bytes().as_slice(),
+        doc.id.as_bytes(),
+        doc.blob.as_str().as_bytes(),
+    ]
+    .concat()
+}
+
+/// Reads until `buf` holds `CHUNK_SIZE` bytes or the input ends.
+async fn fill_chunk(body: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    buf.reserve(CHUNK_SIZE + confidant_crypto::TAG_LEN);
+    let mut limited = body.take(CHUNK_SIZE as u64);
+    while buf.len() < CHUNK_SIZE {
+        if limited.read_buf(buf).await? == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+impl Vault {
+    fn doc_meta(
+        &self,
+        doc: &DocumentRecord,
+        names: &FieldKeys,
+    ) -> Result<DocumentMeta, VaultError> {
+        let name = names
+            .open(&name_context(doc), &doc.name_ct)
+            .map_err(|e| VaultError::crypto(&format!("the name of document {}", doc.id), e))
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    VaultError::Integrity(format!("the name of document {} is not text", doc.id))
+                })
+            })?;
+        Ok(DocumentMeta {
+            id: doc.id,
+            workspace: doc.workspace,
+            name,
+            label: doc.label,
+            size: doc.size,
+            version: doc.version,
+            created_at: doc.created_at,
+            updated_at: doc.updated_at,
+        })
+    }
+
+    async fn find_document(&self, doc: &DocRef) -> Result<DocumentRecord, VaultError> {
+        let ws = self.workspace();
+        let found = match doc {
+            DocRef::Id(id) => match self.store().document(ws, *id).await? {
+                Some(found) => Some(found),
+                // A name that happens to look like an id.
+                None => {
+                    let index = name_index(&self.current_keys().names, &id.to_string());
+                    self.store().document_by_name_index(ws, &index).await?
+                }
+            },
+            DocRef::Name(name) => {
+                let index = name_index(&self.current_keys().names, name);
+                self.store().document_by_name_index(ws, &index).await?
+            }
+        };
+        found.ok_or_else(|| {
+            VaultError::NotFound(format!(
+                "no document {doc} in this workspace: `confidant docs list` shows them"
+            ))
+        })
+    }
+
+    /// Encrypts `body` under a fresh data key into a new blob; returns the
+    /// blob key, wrapped data key, KEK id and plaintext size. Nothing is
+    /// visible until the caller stores the row; on error the blob is removed.
+    async fn write_body(
+        &self,
+        doc: &DocumentRecord,
+        body: &mut (impl AsyncRead + Unpin + Send),
+    ) -> Result<(Vec<u8>, confidant_core::KeyId, u64), VaultError> {
+        let rng = &mut OsRng;
+        let keys = self.current_keys();
+        let data_key = DataKey::generate(rng);
+        let wrapped = keys
+            .kek
+            .wrap(
+                &data_key,
+                &key_context(doc.workspace, KeyOwner::Document(doc.id)),
+                rng,
+            )
+            .map_err(|e| VaultError::Internal(format!("wrapping a data key failed: {e}")))?;
+        let mut sealer = ChunkSealer::new(&data_key, &stream_context(doc))
+            .map_err(|e| VaultError::Internal(format!("cipher setup failed: {e}")))?;
+        let mut writer = self.inner.blobs.writer(&doc.blob).await?;
+        let result: Result<u64, VaultError> = async {
+            writer
+                .write(Bytes::copy_from_slice(&sealer.header()))
+                .await?;
+            let mut size = 0u64;
+            let mut current = Vec::new();
+            let mut next = Vec::new();
+            fill_chunk(body, &mut current).await.map_err(read_error)?;
+            loop {
+                // A full chunk is the last one only when nothing follows it.
+                let last = if current.len() < CHUNK_SIZE {
+                    true
+                } else {
+                    fill_chunk(body, &mut next).await.map_err(read_error)?;
+                    next.is_empty()
+                };
+                size += current.len() as u64;
+                sealer
+                    .seal(&mut current, last)
+                    .map_err(|e| VaultError::Internal(format!("encryption failed: {e}")))?;
+                writer
+                    .write(Bytes::from(std::mem::take(&mut current)))
+                    .await?;
+                if last {
+                    return Ok(size);
+                }
+                std::mem::swap(&mut current, &mut next);
+            }
+        }
+        .await;
+        match result {
+            Ok(size) => {
+                writer.finish().await?;
+                Ok((wrapped, keys.kek_id, size))
+            }
+            Err(e) => {
+                writer.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Adds a document. The name must be new in the workspace. The body is
+    /// read, encrypted and stored in constant memory; the document becomes
+    /// visible only once all of it is stored.
+    pub async fn add_document(
+        &self,
+        actor: &Actor,
+        name: &str,
+        label: Label,
+        mut body: impl AsyncRead + Unpin + Send,
+    ) -> Result<DocumentMeta, VaultError> {
+        self.require_owner(actor, "add a document")?;
+        let name =
+            validate_document_name(name).map_err(|e| VaultError::InvalidInput(e.to_string()))?;
+        let keys = self.current_keys();
+        let index = name_index(&keys.names, name);
+        if self
+            .store()
+            .document_by_name_index(self.workspace(), &index)
+            .await?
+            .is_some()
+        {
+            return Err(name_taken(name));
+        }
+        let rng = &mut OsRng;
+        let now = self.inner.clock.now();
+        let id = ItemId::random(rng);
+        let mut doc = DocumentRecord {
+            id,
+            workspace: self.workspace(),
+            name_ct: Vec::new(),
+            name_index: index,
+            label,
+            size: 0,
+            version: 1,
+            blob: BlobKey::document(self.workspace(), id, &blob_id(rng))?,
+            data_key_wrapped: Vec::new(),
+            kek_id: keys.kek_id,
+            created_at: now,
+            updated_at: now,
+        };
+        doc.name_ct = keys
+            .names
+            .seal(&name_context(&doc), name.as_bytes(), rng)
+            .map_err(|e| VaultError::Internal(format!("encrypting the name failed: {e}")))?;
+        let (wrapped, kek_id, size) = self.write_body(&doc, &mut body).await?;
+        doc.data_key_wrapped = wrapped;
+        doc.kek_id = kek_id;
+        doc.size = size;
+        if let Err(e) = self.store().insert_document(&doc).await {
+            self.inner.blobs.delete(&doc.blob).await.ok();
+            return Err(match e {
+                StoreError::Conflict(_) => name_taken(name),
+                other => other.into(),
+            });
+        }
+        self.doc_meta(&doc, &keys.names)
+    }
+
+    /// Replaces a document's body (a new version with a new data key). The
+    /// old body is deleted once the new one is in place.
+    pub async fn replace_document(
+        &self,
+        actor: &Actor,
+        doc: &DocRef,
+        mut body: impl AsyncRead + Unpin + Send,
+    ) -> Result<DocumentMeta, VaultError> {
+        self.require_owner(actor, "replace a document")?;
+        let old = self.find_document(doc).await?;
+        let rng = &mut OsRng;
+        let mut new = old.clone();
+        new.version = old.version + 1;
+        new.blob = BlobKey::document(old.workspace, old.id, &blob_id(rng))?;
+        new.updated_at = self.inner.clock.now();
+        let (wrapped, kek_id, size) = self.write_body(&new, &mut body).await?;
+        new.data_key_wrapped = wrapped;
+        new.kek_id = kek_id;
+        new.size = size;
+        match self.store().replace_document(&new).await {
+            Ok(Some(replaced)) => {
+                self.inner.blobs.delete(&replaced.blob).await.ok();
+            }
+            Ok(None) => {
+                self.inner.blobs.delete(&new.blob).await.ok();
+                return Err(VaultError::NotFound(format!(
+                    "document {doc} was deleted meanwhile"
+                )));
+            }
+            Err(e) => {
+                self.inner.blobs.delete(&new.blob).await.ok();
+                return Err(match e {
+                    StoreError::Conflict(_) => VaultError::Conflict(format!(
+                        "document {doc} was replaced by someone else meanwhile: fetch it and try again"
+                    )),
+                    other => other.into(),
+                });
+            }
+        }
+        let keys = self.keys_for(new.kek_id).await?;
+        self.doc_meta(&new, &keys.names)
+    }
+
+    pub async fn documents(&self, actor: &Actor) -> Result<Vec<DocumentMeta>, VaultError> {
+        self.require_owner(actor, "list documents")?;
+        let records = self.store().documents(self.workspace()).await?;
+        let names = &self.current_keys().names;
+        records.iter().map(|d| self.doc_meta(d, names)).collect()
+    }
+
+    pub async fn document(&self, actor: &Actor, doc: &DocRef) -> Result<DocumentMeta, VaultError> {
+        self.require_owner(actor, "see a document")?;
+        let record = self.find_document(doc).await?;
+        self.doc_meta(&record, &self.current_keys().names)
+    }
+
+    /// Opens a document for reading: its metadata and a stream of its
+    /// plaintext. Every chunk is authenticated before it is yielded; a
+    /// changed, truncated or swapped body ends the stream with an
+    /// `Integrity` error naming the document, so a caller that writes the
+    /// stream to a file must discard the file on error.
+    pub async fn open_document(
+        &self,
+        actor: &Actor,
+        doc: &DocRef,
+    ) -> Result<(DocumentMeta, DocumentStream), VaultError> {
+        self.require_owner(actor, "open a document")?;
+        let record = self.find_document(doc).await?;
+        let keys = self.keys_for(record.kek_id).await?;
+        let meta = self.doc_meta(&record, &keys.names)?;
+        let what = format!("document {:?} ({})", meta.name, meta.id);
+        let data_key = keys
+            .kek
+            .unwrap(
+                &record.data_key_wrapped,
+                &key_context(record.workspace, KeyOwner::Document(record.id)),
+            )
+            .map_err(|e| VaultError::crypto(&what, e))?;
+        let blob = self
+            .inner
+            .blobs
+            .read(&record.blob)
+            .await
+            .map_err(|e| match e {
+                StoreError::BlobNotFound(_) => VaultError::Integrity(format!(
+                    "the encrypted body of {what} is missing from blob storage"
+                )),
+                other => other.into(),
+            })?;
+        let decryptor = Decryptor::new(&data_key, &stream_context(&record));
+        Ok((meta, DocumentStream::new(blob, decryptor, what)))
+    }
+
+    /// Deletes a document and its body.
+    pub async fn delete_document(
+        &self,
+        actor: &Actor,
+        doc: &DocRef,
+    ) -> Result<DocumentMeta, VaultError> {
+        self.require_owner(actor, "delete a document")?;
+        let record = self.find_document(doc).await?;
+        let keys = self.keys_for(record.kek_id).await?;
+        let meta = self.doc_meta(&record, &keys.names)?;
+        let deleted = self
+            .store()
+            .delete_document(self.workspace(), record.id)
+            .await?
+            .ok_or_else(|| VaultError::NotFound(format!("document {doc} was deleted meanwhile")))?;
+        self.inner.blobs.delete(&deleted.blob).await?;
+        Ok(meta)
+    }
+
+    /// Removes blobs that no document refers to: bodies of additions or
+    /// replacements that crashed before their row was stored. Returns how
+    /// many were removed. Run at server start.
+    pub async fn sweep_orphan_blobs(&self) -> Result<usize, VaultError> {
+        let ws = self.workspace();
+        let referenced: std::collections::HashSet<String> = self
+            .store()
+            .referenced_blobs(ws)
+            .await?
+            .into_iter()
+            .map(|k| k.as_str().to_owned())
+            .collect();
+        let mut removed = 0;
+        for key in self.inner.blobs.list(&format!("ws/{ws}/docs")).await? {
+            if !referenced.contains(key.as_str()) {
+                self.inner.blobs.delete(&key).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn blob_id(rng: &mut OsRng) -> String {
+    let mut bytes = [0u8; 16];
+    rng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn name_taken(name: &str) -> VaultError {
+    VaultError::Conflict(format!(
+        "a document named {name:?} already exists: choose another --name, or replace its content with `confidant docs replace`"
+    ))
+}
+
+fn read_error(e: std::io::Error) -> VaultError {
+    VaultError::InvalidInput(format!(
+        "reading the document's content failed: {e} (nothing was stored)"
+    ))
+}
+
+/// The plaintext of a document, authenticated chunk by chunk.
+pub struct DocumentStream {
+    blob: BoxStream<'static, Result<Bytes, StoreError>>,
+    decryptor: Option<Decryptor>,
+    what: String,
+}
+
+impl std::fmt::Debug for DocumentStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentStream")
+            .field("what", &self.what)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DocumentStream {
+    fn new(
+        blob: BoxStream<'static, Result<Bytes, StoreError>>,
+        decryptor: Decryptor,
+        what: String,
+    ) -> Self {
+        DocumentStream {
+            blob,
+            decryptor: Some(decryptor),
+            what,
+        }
+    }
+}
+
+impl Stream for DocumentStream {
+    type Item = Result<Bytes, VaultError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            if self.decryptor.is_none() {
+                return Poll::Ready(None);
+            }
+            let polled = self.blob.poll_next_unpin(cx);
+            let this = &mut *self;
+            let Some(decryptor) = this.decryptor.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match polled {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => {
+                    this.decryptor = None;
+                    return Poll::Ready(Some(Err(e.into())));
+                }
+                Poll::Ready(Some(Ok(bytes))) => {
+                    let mut out = Vec::new();
+                    if let Err(e) = decryptor.update(&bytes, &mut out) {
+                        this.decryptor = None;
+                        return Poll::Ready(Some(Err(VaultError::crypto(&this.what, e))));
+                    }
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Bytes::from(out))));
+                    }
+                }
+                Poll::Ready(None) => {
+                    let mut out = Vec::new();
+                    let finished = this.decryptor.take().map(|d| d.finish(&mut out));
+                    return match finished {
+                        Some(Err(e)) => Poll::Ready(Some(Err(VaultError::crypto(&this.what, e)))),
+                        _ if out.is_empty() => Poll::Ready(None),
+                        _ => Poll::Ready(Some(Ok(Bytes::from(out)))),
+                    };
+                }
+            }
+        }
+    }
+}

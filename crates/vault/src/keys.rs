@@ -1,0 +1,365 @@
+//! Creating a workspace, unlocking it, and rotating its key-encryption key.
+
+use std::sync::{Arc, RwLock};
+
+use confidant_core::{KeyId, PersonId, Role, WorkspaceId, normalize_email};
+use confidant_crypto::{
+    DataKey, FieldKeys, FieldPurpose, KdfParams, Kek, KeyFile, RootKey, RootSeal, SigningKey,
+    hash_password,
+};
+use confidant_store::{
+    BlobStore, KeyOwner, KeyRotation, PersonRecord, Store, WorkspaceRecord, WrappedKeyRecord,
+};
+use rand_core::OsRng;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{Actor, Clock, Inner, Vault, VaultError};
+
+/// What opens a workspace.
+#[derive(Debug)]
+pub enum Unlock {
+    Passphrase(SecretString),
+    KeyFile(KeyFile),
+}
+
+/// What `confidant init` asks for.
+#[derive(Debug)]
+pub struct InitOptions {
+    pub workspace_name: String,
+    pub owner_email: String,
+    pub owner_name: String,
+    pub owner_password: SecretString,
+    pub unlock: Unlock,
+    pub kdf: KdfParams,
+}
+
+/// The shortest passphrase or password accepted (NIST SP 800-63B and OWASP
+/// ASVS ask for at least 8 and recommend more; the passphrase guards every
+/// key of the workspace).
+pub const MIN_SECRET_CHARS: usize = 12;
+
+/// The workspace's unsealed keys.
+#[derive(Debug)]
+pub(crate) struct Keys {
+    pub(crate) kek_id: KeyId,
+    pub(crate) kek: Kek,
+    pub(crate) names: FieldKeys,
+    pub(crate) signing: SigningKey,
+}
+
+#[derive(Debug)]
+pub(crate) struct KeyRing {
+    root: RootKey,
+    current: RwLock<Arc<Keys>>,
+}
+
+pub(crate) fn kek_context(ws: WorkspaceId, kek: KeyId) -> Vec<u8> {
+    [b"kek".as_slice(), ws.as_bytes(), kek.as_bytes()].concat()
+}
+
+pub(crate) fn key_context(ws: WorkspaceId, owner: KeyOwner) -> Vec<u8> {
+    match owner {
+        KeyOwner::Signing => [b"signing".as_slice(), ws.as_bytes()].concat(),
+        KeyOwner::Names => [b"names".as_slice(), ws.as_bytes()].concat(),
+        KeyOwner::Document(id) => [b"document".as_slice(), ws.as_bytes(), id.as_bytes()].concat(),
+        KeyOwner::RecordSet(id) => {
+            [b"record-set".as_slice(), ws.as_bytes(), id.as_bytes()].concat()
+        }
+    }
+}
+
+fn check_secret(what: &str, secret: &SecretString) -> Result<(), VaultError> {
+    let chars = secret.expose_secret().chars().count();
+    if chars < MIN_SECRET_CHARS {
+        return Err(VaultError::InvalidInput(format!(
+            "the {what} has {chars} characters: use at least {MIN_SECRET_CHARS} (a few random words work well)"
+        )));
+    }
+    Ok(())
+}
+
+fn unlock_keys(root: &RootKey, record: &WorkspaceRecord) -> Result<Keys, VaultError> {
+    let ws = record.id;
+    let kek = root
+        .unwrap_kek(&record.kek_wrapped, &kek_context(ws, record.kek_id))
+        .map_err(|e| VaultError::crypto("the workspace key-encryption key", e))?;
+    let names = kek
+        .unwrap(&record.names_key_wrapped, &key_context(ws, KeyOwner::Names))
+        .and_then(|k| FieldKeys::derive(&k, FieldPurpose::Names))
+        .map_err(|e| VaultError::crypto("the workspace names key", e))?;
+    let seed = kek
+        .unwrap(
+            &record.signing_key_wrapped,
+            &key_context(ws, KeyOwner::Signing),
+        )
+        .map_err(|e| VaultError::crypto("the workspace signing key", e))?;
+    let signing = SigningKey::from_seed(&seed);
+    if signing.verifying_key().to_bytes().as_slice() != record.signing_public_key.as_slice() {
+        return Err(VaultError::Integrity(
+            "the workspace signing key does not match its public key: the database was changed"
+                .into(),
+        ));
+    }
+    Ok(Keys {
+        kek_id: record.kek_id,
+        kek,
+        names,
+        signing,
+    })
+}
+
+fn crypto_internal(e: confidant_crypto::CryptoError) -> VaultError {
+    VaultError::Internal(format!("key generation failed: {e}"))
+}
+
+impl Vault {
+    /// Creates a workspace with its owner and keys. Fails with `Conflict`
+    /// (changing nothing) when the database already holds a workspace.
+    pub async fn init(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        options: InitOptions,
+    ) -> Result<Vault, VaultError> {
+        let email = normalize_email(&options.owner_email)
+            .map_err(|e| VaultError::InvalidInput(e.to_string()))?;
+        let owner_name = options.owner_name.trim().to_owned();
+        if owner_name.is_empty() {
+            return Err(VaultError::InvalidInput(
+                "the owner's name is empty: pass --owner-name".into(),
+            ));
+        }
+        check_secret("owner password", &options.owner_password)?;
+        if let Unlock::Passphrase(p) = &options.unlock {
+            check_secret("passphrase", p)?;
+        }
+        if store.workspace().await?.is_some() {
+            return Err(VaultError::Conflict(
+                "this database already holds a workspace: nothing was changed".into(),
+            ));
+        }
+
+        let rng = &mut OsRng;
+        let now = clock.now();
+        let ws = WorkspaceId::random(rng);
+        let root = RootKey::generate(rng);
+        let seal = match &options.unlock {
+            Unlock::Passphrase(p) => {
+                RootSeal::with_passphrase(&root, p, options.kdf, ws.as_bytes(), rng)
+            }
+            Unlock::KeyFile(f) => RootSeal::with_key_file(&root, f, ws.as_bytes(), rng),
+        }
+        .map_err(|e| VaultError::Internal(format!("sealing the root key failed: {e}")))?;
+        let kek_id = KeyId::random(rng);
+        let kek = Kek::generate(rng);
+        let names_key = DataKey::generate(rng);
+        let seed = DataKey::generate(rng);
+        let signing = SigningKey::from_seed(&seed);
+        let record = WorkspaceRecord {
+            id: ws,
+            name: options.workspace_name.trim().to_owned(),
+            created_at: now,
+            root_seal: seal.to_json(),
+            kek_id,
+            kek_wrapped: root
+                .wrap_kek(&kek, &kek_context(ws, kek_id), rng)
+                .map_err(crypto_internal)?,
+            signing_key_wrapped: kek
+                .wrap(&seed, &key_context(ws, KeyOwner::Signing), rng)
+                .map_err(crypto_internal)?,
+            signing_public_key: signing.verifying_key().to_bytes().to_vec(),
+            names_key_wrapped: kek
+                .wrap(&names_key, &key_context(ws, KeyOwner::Names), rng)
+                .map_err(crypto_internal)?,
+        };
+        let owner = PersonRecord {
+            id: PersonId::random(rng),
+            workspace: ws,
+            email,
+            name: owner_name,
+            role: Role::Owner,
+            password_hash: Some(
+                hash_password(&options.owner_password, rng).map_err(crypto_internal)?,
+            ),
+            created_at: now,
+        };
+        store
+            .create_workspace(&record, &owner)
+            .await
+            .map_err(|e| match e {
+                confidant_store::StoreError::Conflict(_) => VaultError::Conflict(
+                    "this database already holds a workspace: nothing was changed".into(),
+                ),
+                other => other.into(),
+            })?;
+        let keys = unlock_keys(&root, &record)?;
+        Ok(Vault::assemble(store, blobs, clock, &record, root, keys))
+    }
+
+    /// Opens the workspace of `store` with a passphrase or key file. A wrong
+    /// secret is a `Locked` error and changes nothing.
+    pub async fn open(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        unlock: &Unlock,
+    ) -> Result<Vault, VaultError> {
+        let record = store.workspace().await?.ok_or_else(|| {
+            VaultError::NotFound(
+                "there is no workspace here yet: run `confidant init` first".into(),
+            )
+        })?;
+        let seal = RootSeal::from_json(&record.root_seal)
+            .map_err(|e| VaultError::crypto("the sealed root key", e))?;
+        let ctx = record.id.as_bytes();
+        let root = match unlock {
+            Unlock::Passphrase(p) => seal.unseal_with_passphrase(p, ctx),
+            Unlock::KeyFile(f) => seal.unseal_with_key_file(f, ctx),
+        }
+        .map_err(|e| match (e, unlock) {
+            (confidant_crypto::CryptoError::WrongKeyFile, Unlock::Passphrase(_)) => VaultError::Locked(
+                "this workspace is sealed with a key file, not a passphrase: pass --key-file".into(),
+            ),
+            (confidant_crypto::CryptoError::WrongPassphrase, Unlock::KeyFile(_)) => VaultError::Locked(
+                "this workspace is sealed with a passphrase, not a key file: set CONFIDANT_PASSPHRASE".into(),
+            ),
+            (e, _) => VaultError::crypto("the sealed root key", e),
+        })?;
+        let keys = unlock_keys(&root, &record)?;
+        Ok(Vault::assemble(store, blobs, clock, &record, root, keys))
+    }
+
+    fn assemble(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        record: &WorkspaceRecord,
+        root: RootKey,
+        keys: Keys,
+    ) -> Vault {
+        Vault {
+            inner: Arc::new(Inner {
+                store,
+                blobs,
+                clock,
+                workspace: record.id,
+                workspace_name: record.name.clone(),
+                keys: KeyRing {
+                    root,
+                    current: RwLock::new(Arc::new(keys)),
+                },
+            }),
+        }
+    }
+
+    /// The keys in force for data wrapped under `kek_id`. When another
+    /// server process rotated the KEK, the new one is loaded from the store.
+    pub(crate) async fn keys_for(&self, kek_id: KeyId) -> Result<Arc<Keys>, VaultError> {
+        let current = self.current_keys();
+        if current.kek_id == kek_id {
+            return Ok(current);
+        }
+        self.reload_keys().await?;
+        let current = self.current_keys();
+        if current.kek_id == kek_id {
+            Ok(current)
+        } else {
+            Err(VaultError::Integrity(format!(
+                "data is wrapped under key {kek_id}, which is not the workspace's key: the database was changed"
+            )))
+        }
+    }
+
+    pub(crate) fn current_keys(&self) -> Arc<Keys> {
+        match self.inner.keys.current.read() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    async fn reload_keys(&self) -> Result<(), VaultError> {
+        let record = self
+            .store()
+            .workspace()
+            .await?
+            .ok_or_else(|| VaultError::Internal("the workspace disappeared".into()))?;
+        let keys = Arc::new(unlock_keys(&self.inner.keys.root, &record)?);
+        match self.inner.keys.current.write() {
+            Ok(mut guard) => *guard = keys,
+            Err(poisoned) => *poisoned.into_inner() = keys,
+        }
+        Ok(())
+    }
+
+    /// Makes a new key-encryption key, rewraps every data key under it and
+    /// destroys the old one, in one transaction. No content is re-encrypted.
+    /// Returns the number of keys rewrapped.
+    pub async fn rotate_keys(&self, actor: &Actor) -> Result<usize, VaultError> {
+        self.require_owner(actor, "rotate keys")?;
+        let ws = self.inner.workspace;
+        self.reload_keys().await?;
+        let old = self.current_keys();
+        let rng = &mut OsRng;
+        let new_kek_id = KeyId::random(rng);
+        let new_kek = Kek::generate(rng);
+        let mut keys = Vec::new();
+        for wrapped in self.store().wrapped_keys(ws).await? {
+            if wrapped.kek_id != old.kek_id {
+                return Err(VaultError::Integrity(format!(
+                    "a key is wrapped under {} instead of the current key-encryption key: the database was changed",
+                    wrapped.kek_id
+                )));
+            }
+            let context = key_context(ws, wrapped.owner);
+            let key = old
+                .kek
+                .unwrap(&wrapped.wrapped, &context)
+                .map_err(|e| VaultError::crypto("a wrapped data key", e))?;
+            keys.push(WrappedKeyRecord {
+                owner: wrapped.owner,
+                kek_id: new_kek_id,
+                wrapped: new_kek.wrap(&key, &context, rng).map_err(crypto_internal)?,
+            });
+        }
+        let count = keys.len();
+        let rotation = KeyRotation {
+            old_kek_id: old.kek_id,
+            new_kek_id,
+            new_kek_wrapped: self
+                .inner
+                .keys
+                .root
+                .wrap_kek(&new_kek, &kek_context(ws, new_kek_id), rng)
+                .map_err(crypto_internal)?,
+            keys,
+        };
+        self.store().rotate_keys(ws, &rotation).await.map_err(|e| match e {
+            confidant_store::StoreError::Conflict(_) => VaultError::Conflict(
+                "the workspace changed while its keys were rotated (nothing was changed): run `confidant keys rotate` again".into(),
+            ),
+            other => other.into(),
+        })?;
+        self.reload_keys().await?;
+        Ok(count)
+    }
+
+    /// The workspace's Ed25519 public key: the key that will verify its
+    /// ledger checkpoints, signatures and backups.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.current_keys().signing.verifying_key().to_bytes()
+    }
+
+    pub(crate) fn require_owner(&self, actor: &Actor, what: &str) -> Result<(), VaultError> {
+        if actor.workspace != self.inner.workspace {
+            return Err(VaultError::Forbidden(format!(
+                "{what}: you are not a member of this workspace"
+            )));
+        }
+        match actor.role {
+            Role::Owner | Role::Admin => Ok(()),
+            _ => Err(VaultError::Forbidden(format!(
+                "{what}: only the owner or an admin may do this until grants exist"
+            ))),
+        }
+    }
+}

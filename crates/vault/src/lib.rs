@@ -1,0 +1,87 @@
+//! confidant's one door. Every use case (initialise a workspace, add, read,
+//! replace and delete documents, import and query record sets, rotate keys)
+//! is a method of [`Vault`], and every read of protected data goes through
+//! it: it checks who is asking, decrypts, and only then returns data.
+//! Nothing else touches the store for protected data.
+//!
+//! The vault holds the workspace's unsealed keys in memory (zeroized on
+//! drop) and reads the clock and the OS RNG: it is the edge where time and
+//! randomness enter; the crates below it take both as parameters.
+//!
+//! What it deliberately leaves out: HTTP, terminals and file-system paths of
+//! the user (the `server` and `cli` crates), and the concrete store (the
+//! composition root picks SQLite or PostgreSQL and hands in `Arc<dyn Store>`).
+
+mod actor;
+mod auth;
+mod clock;
+mod documents;
+mod error;
+mod keys;
+mod records;
+
+use std::sync::Arc;
+
+use confidant_core::{Person, WorkspaceId};
+use confidant_store::{BlobStore, Store};
+
+pub use actor::Actor;
+pub use auth::{IssuedToken, TOKEN_LIFETIME};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use documents::{DocRef, DocumentStream};
+pub use error::VaultError;
+pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
+pub use records::{ColumnMapping, RecordPage, RecordRow};
+
+pub use confidant_crypto::{KdfParams, KeyFile};
+
+/// An open workspace: its store, blobs, keys and clock.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    blobs: BlobStore,
+    clock: Arc<dyn Clock>,
+    workspace: WorkspaceId,
+    workspace_name: String,
+    keys: keys::KeyRing,
+}
+
+impl Vault {
+    pub fn workspace(&self) -> WorkspaceId {
+        self.inner.workspace
+    }
+
+    pub fn workspace_name(&self) -> &str {
+        &self.inner.workspace_name
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    /// The workspace owner, as an actor: for the owner's own console (the
+    /// CLI working directly on a data dir), who has proven possession of
+    /// the passphrase or key file by opening the vault.
+    pub async fn owner(&self) -> Result<Actor, VaultError> {
+        self.owner_person().await.map(Actor::from_person)
+    }
+
+    async fn owner_person(&self) -> Result<Person, VaultError> {
+        let ws = self.inner.workspace;
+        let owner = self.store().owner(ws).await?.ok_or_else(|| {
+            VaultError::Internal("the workspace has no owner: the database is damaged".into())
+        })?;
+        Ok(Person {
+            id: owner.id,
+            workspace: owner.workspace,
+            email: owner.email,
+            name: owner.name,
+            role: owner.role,
+        })
+    }
+}

@@ -1,0 +1,493 @@
+//! Record sets: tables of customer data, one encrypted cell at a time, with
+//! blind indexes on chosen columns.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use confidant_core::{
+    Column, DataCategory, Label, RecordSetId, RecordSetMeta, RecordSetSpec, RowId,
+    validate_record_set_name,
+};
+use confidant_crypto::{DataKey, FieldKeys, FieldPurpose};
+use confidant_store::{IndexEntry, KeyOwner, RecordSetRecord, RowRecord, StoreError};
+use rand_core::OsRng;
+use tokio::sync::mpsc;
+
+use crate::keys::key_context;
+use crate::{Actor, Vault, VaultError};
+
+/// How the columns of an imported file are to be understood.
+#[derive(Clone, Debug, Default)]
+pub struct ColumnMapping {
+    /// A category for every column of the file's header.
+    pub categories: Vec<(String, DataCategory)>,
+    /// Columns that get a blind index for `records find`.
+    pub indexed: Vec<String>,
+    /// Each row is a customer (a data subject).
+    pub rows_are_customers: bool,
+    /// The column with the customer's e-mail address, for notices.
+    pub contact_column: Option<String>,
+    pub label: Label,
+}
+
+/// One decrypted row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    pub id: RowId,
+    /// Values in column order.
+    pub values: Vec<String>,
+}
+
+/// A page of decrypted rows.
+#[derive(Clone, Debug)]
+pub struct RecordPage {
+    pub set: RecordSetMeta,
+    pub offset: u64,
+    pub rows: Vec<RecordRow>,
+}
+
+const BATCH_ROWS: usize = 1000;
+
+enum ImportMsg {
+    Columns(Vec<Column>),
+    Rows(Vec<RowRecord>, Vec<IndexEntry>),
+}
+
+fn cell_context<'a>(set: &'a RecordSetId, row: &'a RowId, column: &'a str) -> [&'a [u8]; 4] {
+    [b"cell", set.as_bytes(), row.as_bytes(), column.as_bytes()]
+}
+
+fn index_scope(column: &str) -> [&[u8]; 2] {
+    [b"column", column.as_bytes()]
+}
+
+fn meta(record: &RecordSetRecord) -> RecordSetMeta {
+    RecordSetMeta {
+        id: record.id,
+        workspace: record.workspace,
+        name: record.name.clone(),
+        label: record.label,
+        columns: record.columns.clone(),
+        rows_are_customers: record.rows_are_customers,
+        contact_column: record.contact_column.clone(),
+        row_count: record.row_count,
+        created_at: record.created_at,
+    }
+}
+
+/// Says where in the file a CSV error is, in words a person can act on.
+fn csv_error(e: &csv::Error) -> VaultError {
+    let line = e.position().map(|p| p.line());
+    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+    let what = match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "field {} is not valid UTF-8 text: save the file as UTF-8",
+            err.field() + 1
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("the row has {len} fields but the header has {expected_len}")
+        }
+        csv::ErrorKind::Io(io) => format!("reading the file failed: {io}"),
+        _ => format!("not valid CSV: {e}"),
+    };
+    VaultError::InvalidInput(format!("{at}{what} (nothing was imported)"))
+}
+
+/// Matches the file's header against the mapping.
+fn columns_for(
+    header: &csv::StringRecord,
+    mapping: &ColumnMapping,
+) -> Result<Vec<Column>, VaultError> {
+    let categories: BTreeMap<&str, DataCategory> = mapping
+        .categories
+        .iter()
+        .map(|(c, k)| (c.as_str(), *k))
+        .collect();
+    let indexed: BTreeSet<&str> = mapping.indexed.iter().map(String::as_str).collect();
+    let names: Vec<&str> = header.iter().map(str::trim).collect();
+    let invalid = |m: String| {
+        VaultError::InvalidInput(format!("line 1 (header): {m} (nothing was imported)"))
+    };
+    if let Some(pos) = names.iter().position(|n| n.is_empty()) {
+        return Err(invalid(format!("column {} has no name", pos + 1)));
+    }
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !categories.contains_key(n))
+        .collect();
+    if !missing.is_empty() {
+        return Err(invalid(format!(
+            "no data category for column(s) {}: add them to --columns, e.g. --columns {}",
+            missing.join(", "),
+            missing
+                .iter()
+                .map(|m| format!("{m}=other"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    let present: BTreeSet<&str> = names.iter().copied().collect();
+    if let Some(extra) = categories.keys().find(|c| !present.contains(*c)) {
+        return Err(invalid(format!(
+            "--columns names column {extra:?}, which the file does not have (its columns: {})",
+            names.join(", ")
+        )));
+    }
+    if let Some(extra) = indexed.iter().find(|c| !present.contains(*c)) {
+        return Err(invalid(format!(
+            "--index names column {extra:?}, which the file does not have"
+        )));
+    }
+    Ok(names
+        .iter()
+        .map(|n| Column {
+            name: (*n).to_owned(),
+            category: categories.get(n).copied().unwrap_or(DataCategory::Other),
+            indexed: indexed.contains(n),
+        })
+        .collect())
+}
+
+/// Parses and encrypts a CSV file on a blocking thread, sending batches.
+fn parse_and_encrypt(
+    input: impl std::io::Read,
+    mapping: &ColumnMapping,
+    set: RecordSetId,
+    cells: &FieldKeys,
+    tx: &mpsc::Sender<Result<ImportMsg, VaultError>>,
+) -> Result<(), VaultError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
+    let header = reader.headers().map_err(|e| csv_error(&e))?.clone();
+    if header.is_empty() || (header.len() == 1 && header.get(0).is_some_and(str::is_empty)) {
+        return Err(VaultError::InvalidInput(
+            "the file is empty: expected a header row naming the columns (nothing was imported)"
+                .into(),
+        ));
+    }
+    let columns = columns_for(&header, mapping)?;
+    let send = |msg| {
+        tx.blocking_send(Ok(msg))
+            .map_err(|_| VaultError::Internal("the import was cancelled".into()))
+    };
+    send(ImportMsg::Columns(columns.clone()))?;
+    let rng = &mut OsRng;
+    let mut record = csv::StringRecord::new();
+    let mut ordinal = 0u64;
+    let mut rows = Vec::with_capacity(BATCH_ROWS);
+    let mut index = Vec::new();
+    while reader.read_record(&mut record).map_err(|e| csv_error(&e))? {
+        let row = RowId::random(rng);
+        let mut encoded = Vec::with_capacity(columns.len() * 48);
+        for (column, value) in columns.iter().zip(record.iter()) {
+            let sealed = cells
+                .seal(
+                    &cell_context(&set, &row, &column.name),
+                    value.as_bytes(),
+                    rng,
+                )
+                .map_err(|e| VaultError::Internal(format!("encrypting a cell failed: {e}")))?;
+            encoded.extend_from_slice(&(sealed.len() as u32).to_be_bytes());
+            encoded.extend_from_slice(&sealed);
+            if column.indexed && !value.trim().is_empty() {
+                let normalized = column.category.normalize_for_lookup(value);
+                index.push(IndexEntry {
+                    row,
+                    column: column.name.clone(),
+                    hash: cells.blind_index(&index_scope(&column.name), normalized.as_bytes()),
+                });
+            }
+        }
+        rows.push(RowRecord {
+            id: row,
+            set,
+            ordinal,
+            cells: encoded,
+        });
+        ordinal += 1;
+        if rows.len() == BATCH_ROWS {
+            send(ImportMsg::Rows(
+                std::mem::take(&mut rows),
+                std::mem::take(&mut index),
+            ))?;
+        }
+    }
+    if !rows.is_empty() {
+        send(ImportMsg::Rows(rows, index))?;
+    }
+    Ok(())
+}
+
+impl Vault {
+    async fn find_record_set(&self, set: &str) -> Result<RecordSetRecord, VaultError> {
+        let ws = self.workspace();
+        let found = match set.parse::<RecordSetId>() {
+            Ok(id) => self.store().record_set(ws, id).await?,
+            Err(_) => self.store().record_set_by_name(ws, set.trim()).await?,
+        };
+        found.ok_or_else(|| {
+            VaultError::NotFound(format!(
+                "no record set {set:?} in this workspace: `confidant records list` shows them"
+            ))
+        })
+    }
+
+    async fn cell_keys(&self, set: &RecordSetRecord) -> Result<FieldKeys, VaultError> {
+        let keys = self.keys_for(set.kek_id).await?;
+        let what = format!("record set {:?}", set.name);
+        keys.kek
+            .unwrap(
+                &set.data_key_wrapped,
+                &key_context(set.workspace, KeyOwner::RecordSet(set.id)),
+            )
+            .and_then(|k| FieldKeys::derive(&k, FieldPurpose::Cells))
+            .map_err(|e| VaultError::crypto(&what, e))
+    }
+
+    /// Imports a CSV file (RFC 4180, UTF-8, header row) as a new record set.
+    /// All or nothing: on any error (bad UTF-8, a ragged row, a column
+    /// without a category) nothing is stored and the error names the line.
+    pub async fn import_records(
+        &self,
+        actor: &Actor,
+        name: &str,
+        input: impl std::io::Read + Send + 'static,
+        mapping: ColumnMapping,
+    ) -> Result<RecordSetMeta, VaultError> {
+        self.require_owner(actor, "import records")?;
+        let name = name.trim();
+        validate_record_set_name(name).map_err(|e| VaultError::InvalidInput(e.to_string()))?;
+        let ws = self.workspace();
+        if self.store().record_set_by_name(ws, name).await?.is_some() {
+            return Err(set_taken(name));
+        }
+        let rng = &mut OsRng;
+        let set_id = RecordSetId::random(rng);
+        let data_key = DataKey::generate(rng);
+        let keys = self.current_keys();
+        let wrapped = keys
+            .kek
+            .wrap(
+                &data_key,
+                &key_context(ws, KeyOwner::RecordSet(set_id)),
+                rng,
+            )
+            .map_err(|e| VaultError::Internal(format!("wrapping a data key failed: {e}")))?;
+        let cells = FieldKeys::derive(&data_key, FieldPurpose::Cells)
+            .map_err(|e| VaultError::Internal(format!("deriving cell keys failed: {e}")))?;
+
+        let (tx, mut rx) = mpsc::channel(4);
+        let parse_mapping = mapping.clone();
+        let parser = tokio::task::spawn_blocking(move || {
+            if let Err(e) = parse_and_encrypt(input, &parse_mapping, set_id, &cells, &tx) {
+                // The receiver may be gone already; then nobody needs the error.
+                tx.blocking_send(Err(e)).ok();
+            }
+        });
+
+        let first = rx
+            .recv()
+            .await
+            .ok_or_else(|| VaultError::Internal("the import stopped".into()))??;
+        let ImportMsg::Columns(columns) = first else {
+            return Err(VaultError::Internal(
+                "the import sent rows before columns".into(),
+            ));
+        };
+        let spec = RecordSetSpec {
+            name: name.to_owned(),
+            label: mapping.label,
+            columns,
+            rows_are_customers: mapping.rows_are_customers,
+            contact_column: mapping.contact_column.clone(),
+        };
+        spec.validate()
+            .map_err(|e| VaultError::InvalidInput(format!("{e} (nothing was imported)")))?;
+        let record = RecordSetRecord {
+            id: set_id,
+            workspace: ws,
+            name: spec.name,
+            label: spec.label,
+            columns: spec.columns,
+            rows_are_customers: spec.rows_are_customers,
+            contact_column: spec.contact_column,
+            row_count: 0,
+            data_key_wrapped: wrapped,
+            kek_id: keys.kek_id,
+            created_at: self.inner.clock.now(),
+        };
+        let conflict = |e: StoreError| match e {
+            StoreError::Conflict(_) => set_taken(name),
+            other => other.into(),
+        };
+        let mut import = self
+            .store()
+            .begin_record_import(&record)
+            .await
+            .map_err(conflict)?;
+        while let Some(msg) = rx.recv().await {
+            match msg? {
+                ImportMsg::Rows(rows, index) => {
+                    import.add_rows(&rows, &index).await.map_err(conflict)?;
+                }
+                ImportMsg::Columns(_) => {
+                    return Err(VaultError::Internal(
+                        "the import sent its columns twice".into(),
+                    ));
+                }
+            }
+        }
+        parser
+            .await
+            .map_err(|e| VaultError::Internal(format!("the import failed: {e}")))?;
+        let committed = import.commit().await.map_err(conflict)?;
+        Ok(meta(&committed))
+    }
+
+    pub async fn record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
+        self.require_owner(actor, "list record sets")?;
+        Ok(self
+            .store()
+            .record_sets(self.workspace())
+            .await?
+            .iter()
+            .map(meta)
+            .collect())
+    }
+
+    pub async fn record_set(&self, actor: &Actor, set: &str) -> Result<RecordSetMeta, VaultError> {
+        self.require_owner(actor, "see a record set")?;
+        Ok(meta(&self.find_record_set(set).await?))
+    }
+
+    fn decrypt_rows(
+        set: &RecordSetRecord,
+        cells: &FieldKeys,
+        rows: &[RowRecord],
+    ) -> Result<Vec<RecordRow>, VaultError> {
+        rows.iter()
+            .map(|row| {
+                let damaged = || {
+                    VaultError::Integrity(format!(
+                        "integrity check failed for row {} of record set {:?}: the stored cells were changed",
+                        row.id, set.name
+                    ))
+                };
+                let mut values = Vec::with_capacity(set.columns.len());
+                let mut rest = row.cells.as_slice();
+                for column in &set.columns {
+                    let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(damaged)?;
+                    let len = u32::from_be_bytes(*len) as usize;
+                    if tail.len() < len {
+                        return Err(damaged());
+                    }
+                    let (sealed, tail) = tail.split_at(len);
+                    let plain = cells
+                        .open(&cell_context(&set.id, &row.id, &column.name), sealed)
+                        .map_err(|_| {
+                            VaultError::Integrity(format!(
+                                "integrity check failed for row {}, column {:?} of record set {:?}: the stored cell was changed",
+                                row.id, column.name, set.name
+                            ))
+                        })?;
+                    values.push(String::from_utf8(plain).map_err(|_| damaged())?);
+                    rest = tail;
+                }
+                if !rest.is_empty() {
+                    return Err(damaged());
+                }
+                Ok(RecordRow { id: row.id, values })
+            })
+            .collect()
+    }
+
+    /// Decrypted rows of a set, in import order.
+    pub async fn show_records(
+        &self,
+        actor: &Actor,
+        set: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<RecordPage, VaultError> {
+        self.require_owner(actor, "see records")?;
+        let record = self.find_record_set(set).await?;
+        let cells = self.cell_keys(&record).await?;
+        let rows = self
+            .store()
+            .rows(self.workspace(), record.id, offset, limit)
+            .await?;
+        let rows = Self::decrypt_rows(&record, &cells, &rows)?;
+        Ok(RecordPage {
+            set: meta(&record),
+            offset,
+            rows,
+        })
+    }
+
+    /// Rows whose `column` equals `value` exactly (after the column's
+    /// normalization, so e-mail case and phone punctuation do not matter).
+    /// The column must have a blind index.
+    pub async fn find_records(
+        &self,
+        actor: &Actor,
+        set: &str,
+        column: &str,
+        value: &str,
+    ) -> Result<RecordPage, VaultError> {
+        self.require_owner(actor, "search records")?;
+        let record = self.find_record_set(set).await?;
+        let Some(spec) = record.columns.iter().find(|c| c.name == column) else {
+            let names: Vec<&str> = record.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(VaultError::InvalidInput(format!(
+                "record set {:?} has no column {column:?} (its columns: {})",
+                record.name,
+                names.join(", ")
+            )));
+        };
+        if !spec.indexed {
+            return Err(VaultError::InvalidInput(format!(
+                "column {column:?} has no search index: import the set with --index {column} to search it"
+            )));
+        }
+        let cells = self.cell_keys(&record).await?;
+        let normalized = spec.category.normalize_for_lookup(value);
+        let hash = cells.blind_index(&index_scope(column), normalized.as_bytes());
+        let rows = self
+            .store()
+            .rows_by_index(self.workspace(), record.id, column, &hash)
+            .await?;
+        let rows = Self::decrypt_rows(&record, &cells, &rows)?;
+        Ok(RecordPage {
+            set: meta(&record),
+            offset: 0,
+            rows,
+        })
+    }
+
+    pub async fn delete_record_set(
+        &self,
+        actor: &Actor,
+        set: &str,
+    ) -> Result<RecordSetMeta, VaultError> {
+        self.require_owner(actor, "delete a record set")?;
+        let record = self.find_record_set(set).await?;
+        let deleted = self
+            .store()
+            .delete_record_set(self.workspace(), record.id)
+            .await?
+            .ok_or_else(|| {
+                VaultError::NotFound(format!("record set {set:?} was deleted meanwhile"))
+            })?;
+        Ok(meta(&deleted))
+    }
+}
+
+fn set_taken(name: &str) -> VaultError {
+    VaultError::Conflict(format!(
+        "a record set named {name:?} already exists: choose another --name (nothing was imported)"
+    ))
+}

@@ -1,0 +1,89 @@
+//! `cargo xtask bench`: the vault's throughput and memory figures beside
+//! `openssl speed` for the same cipher (AES-256-GCM) on the same machine, in
+//! the same run, so the report can state ratios.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// `openssl speed -evp aes-256-gcm` on 64 KiB blocks (our chunk size), in
+/// MB/s (10^6 bytes).
+fn openssl_mb_s() -> Result<f64> {
+    let out = Command::new("openssl")
+        .args(["speed", "-evp", "aes-256-gcm", "-bytes", "65536", "-seconds", "3"])
+        .output()
+        .context("cannot run openssl (apt-get install openssl)")?;
+    if !out.status.success() {
+        bail!("openssl speed failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The last line: "AES-256-GCM   4567890.12k" (thousands of bytes per second).
+    let figure = text
+        .lines()
+        .rev()
+        .find_map(|l| l.split_whitespace().last().and_then(|f| f.strip_suffix('k')))
+        .and_then(|f| f.parse::<f64>().ok())
+        .with_context(|| format!("cannot read openssl's output: {text}"))?;
+    Ok(figure / 1000.0)
+}
+
+fn bench(root: &std::path::Path, args: &[&str]) -> Result<Value> {
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["bench", "--quiet", "-p", "confidant-vault", "--bench", "throughput", "--"])
+        .args(args)
+        .output()
+        .context("cannot run cargo bench")?;
+    if !out.status.success() {
+        bail!("the benchmark {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rev().find(|l| l.starts_with('{')).context("the benchmark printed no result")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn f(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+pub fn run(root: &std::path::Path) -> Result<()> {
+    eprintln!("== building and running the benchmarks (release profile; a few minutes)");
+    let openssl = openssl_mb_s()?;
+    let cipher = bench(root, &["cipher", "1024"])?;
+    let memory = bench(root, &["memory", "1024"])?;
+    let disk = bench(root, &["disk", "1024"])?;
+    let big = bench(root, &["disk", "2048"])?;
+    let import = bench(root, &["import", "100000"])?;
+    let openssl_again = openssl_mb_s()?;
+    let openssl = (openssl + openssl_again) / 2.0;
+
+    println!("openssl speed -evp aes-256-gcm (64 KiB blocks): {openssl:.0} MB/s");
+    for (name, v) in [("bare cipher, 1 GiB", &cipher), ("vault, in memory, 1 GiB", &memory), ("vault, to disk, 1 GiB", &disk)] {
+        println!(
+            "{name:<26} encrypt {:>6.0} MB/s ({:.2}x openssl)   decrypt {:>6.0} MB/s ({:.2}x openssl)",
+            f(v, "encrypt_mb_s"),
+            f(v, "encrypt_mb_s") / openssl,
+            f(v, "decrypt_mb_s"),
+            f(v, "decrypt_mb_s") / openssl,
+        );
+    }
+    println!(
+        "vault, to disk, 2 GiB      add + read peak RSS {:.1} MiB (target < 64 MiB)",
+        f(&big, "peak_rss_kib") / 1024.0
+    );
+    println!(
+        "import 100,000 rows x 8 columns: {:.0} rows/s ({:.1} s), peak RSS {:.1} MiB",
+        f(&import, "rows_per_s"),
+        f(&import, "seconds"),
+        f(&import, "peak_rss_kib") / 1024.0
+    );
+    let report = serde_json::json!({
+        "openssl_aes_256_gcm_mb_s": openssl,
+        "cipher": cipher, "memory": memory, "disk": disk, "disk_2gib": big, "import": import,
+    });
+    let path = root.join("target").join("bench-report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    println!("(written to {})", path.display());
+    Ok(())
+}

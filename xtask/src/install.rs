@@ -1,0 +1,165 @@
+//! The Debian packages the tests need, installed with apt-get when missing.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::process;
+
+/// A Debian package and why the tests need it.
+#[derive(Debug)]
+pub struct Package {
+    pub name: &'static str,
+    pub why: &'static str,
+}
+
+/// Every Debian package `cargo xtask test` makes sure of. When a test or a
+/// benchmark needs another system tool, add its package here (and only
+/// here), with the reason.
+pub const DEBIAN_PACKAGES: &[Package] = &[
+    Package {
+        name: "postgresql",
+        why: "initdb, pg_ctl, postgres and pg_dump for the PostgreSQL tests",
+    },
+    Package {
+        name: "openssl",
+        why: "the benchmarks",
+    },
+    Package {
+        name: "procps",
+        why: "ps and kill, to stop everything the tests started",
+    },
+];
+
+/// Where Debian's invoke-rc.d asks whether a package may start its service.
+const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
+
+/// Installs whatever of [`DEBIAN_PACKAGES`] is missing.
+pub fn ensure_packages() -> Result<()> {
+    let Some(missing) = missing_packages()? else {
+        eprintln!(
+            "xtask: no dpkg-query here (not Debian); not checking for: {}",
+            names(DEBIAN_PACKAGES.iter().map(|p| p.name))
+        );
+        return Ok(());
+    };
+    if missing.is_empty() {
+        eprintln!(
+            "xtask: Debian packages present: {}",
+            names(DEBIAN_PACKAGES.iter().map(|p| p.name))
+        );
+        return Ok(());
+    }
+    let list = names(missing.iter().map(|p| p.name));
+    let reasons: Vec<String> = missing
+        .iter()
+        .map(|p| format!("  {}: {}", p.name, p.why))
+        .collect();
+    if !process::is_root() {
+        bail!(
+            "missing Debian packages: {list}\n{}\ninstall them with \
+             `sudo apt-get install -y --no-install-recommends {list}`, \
+             or pass --no-install to skip this check",
+            reasons.join("\n")
+        );
+    }
+    eprintln!("xtask: installing missing Debian packages: {list}");
+    for reason in &reasons {
+        eprintln!("{reason}");
+    }
+    apt_get(&["update"])?;
+    {
+        // The postgresql package would start its own system cluster on port
+        // 5432; the tests only use the throwaway one, and nothing may keep
+        // running after the command.
+        let _no_services = NoServiceStarts::install()?;
+        let mut args = vec!["install", "-y", "--no-install-recommends"];
+        args.extend(missing.iter().map(|p| p.name));
+        apt_get(&args)?;
+    }
+    match missing_packages()? {
+        Some(still) if !still.is_empty() => bail!(
+            "apt-get finished but these packages are still not installed: {}",
+            names(still.iter().map(|p| p.name))
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(" ")
+}
+
+/// The packages of [`DEBIAN_PACKAGES`] that are not installed, or `None`
+/// when there is no `dpkg-query` (not a Debian system).
+fn missing_packages() -> Result<Option<Vec<&'static Package>>> {
+    let mut missing = Vec::new();
+    for package in DEBIAN_PACKAGES {
+        let output = match Command::new("dpkg-query")
+            .args(["-W", "-f=${Status}", package.name])
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(output) => output,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error).context("could not run dpkg-query"),
+        };
+        // Status is "install ok installed" once unpacked and configured; an
+        // unknown package makes dpkg-query fail.
+        let installed = output.status.success() && output.stdout.ends_with(b" installed");
+        if !installed {
+            missing.push(package);
+        }
+    }
+    Ok(Some(missing))
+}
+
+fn apt_get(args: &[&str]) -> Result<()> {
+    let mut cmd = Command::new("apt-get");
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    let status = process::run(&mut cmd)?;
+    if !status.success() {
+        bail!("`apt-get {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// A `policy-rc.d` that forbids starting services, present while packages
+/// install (the usual container trick). Does nothing when the machine
+/// already has a policy: that one is the admin's, and left alone.
+#[derive(Debug)]
+struct NoServiceStarts {
+    written: bool,
+}
+
+impl NoServiceStarts {
+    fn install() -> Result<Self> {
+        let path = Path::new(POLICY_RC_D);
+        if path.exists() {
+            return Ok(Self { written: false });
+        }
+        fs::write(
+            path,
+            "#!/bin/sh\n# Written by `cargo xtask test` while it installs packages; \
+             removed afterwards.\nexit 101\n",
+        )
+        .with_context(|| format!("could not write {POLICY_RC_D}"))?;
+        let guard = Self { written: true };
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("could not make {POLICY_RC_D} executable"))?;
+        Ok(guard)
+    }
+}
+
+impl Drop for NoServiceStarts {
+    fn drop(&mut self) {
+        if self.written
+            && let Err(error) = fs::remove_file(POLICY_RC_D)
+        {
+            eprintln!("xtask: warning: could not remove {POLICY_RC_D}: {error}");
+        }
+    }
+}
