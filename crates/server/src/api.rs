@@ -46,20 +46,31 @@ pub(crate) fn routes() -> Router<AppState> {
     // the bytes arrive); everything else is small and capped here.
     let uploads = Router::new()
         .route("/api/v1/documents", post(add_document))
-        .route("/api/v1/documents/{doc}", axum::routing::put(replace_document))
+        .route(
+            "/api/v1/documents/{doc}",
+            axum::routing::put(replace_document),
+        )
         .route("/api/v1/record-sets", post(import_records));
     let small = Router::new()
         .route("/api/v1/tokens", post(sign_in))
         .route("/api/v1/tokens/current", delete(sign_out))
         .route("/api/v1/documents", get(list_documents))
-        .route("/api/v1/documents/{doc}", get(get_document).delete(delete_document))
+        .route(
+            "/api/v1/documents/{doc}",
+            get(get_document).delete(delete_document),
+        )
         .route("/api/v1/documents/{doc}/meta", get(document_meta))
         .route("/api/v1/record-sets", get(list_record_sets))
-        .route("/api/v1/record-sets/{set}", get(show_records).delete(delete_record_set))
+        .route(
+            "/api/v1/record-sets/{set}",
+            get(show_records).delete(delete_record_set),
+        )
         .route("/api/v1/record-sets/{set}/find", post(find_records))
         .route("/api/v1/keys/rotate", post(rotate_keys))
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT));
-    small.merge(uploads).layer(axum::middleware::map_response(crate::error::json_error_bodies))
+    small.merge(uploads).layer(axum::middleware::map_response(
+        crate::error::json_error_bodies,
+    ))
 }
 
 async fn sign_in(
@@ -67,10 +78,14 @@ async fn sign_in(
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Json<SignInResponse>, AppError> {
     let password = SecretString::from(request.password);
-    let issued = state.vault.sign_in(&request.email, &password).await.map_err(|e| match e {
-        confidant_vault::VaultError::Forbidden(message) => AppError::Unauthorized(message),
-        other => other.into(),
-    })?;
+    let issued = state
+        .vault
+        .sign_in(&request.email, &password)
+        .await
+        .map_err(|e| match e {
+            confidant_vault::VaultError::Forbidden(message) => AppError::Unauthorized(message),
+            other => other.into(),
+        })?;
     Ok(Json(SignInResponse {
         token: issued.token.expose_secret().to_owned(),
         expires_at: issued.expires_at,
@@ -78,7 +93,10 @@ async fn sign_in(
     }))
 }
 
-async fn sign_out(State(state): State<AppState>, caller: ApiCaller) -> Result<StatusCode, AppError> {
+async fn sign_out(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<StatusCode, AppError> {
     state.vault.sign_out(&caller.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -100,9 +118,9 @@ struct AddDocumentQuery {
 fn parse_label(label: Option<&str>) -> Result<Label, AppError> {
     match label.map(str::trim).filter(|l| !l.is_empty()) {
         None => Ok(Label::default()),
-        Some(label) => label.parse().map_err(|e: confidant_core::UnknownLabelError| {
-            AppError::InvalidInput(e.to_string())
-        }),
+        Some(label) => label
+            .parse()
+            .map_err(|e: confidant_core::UnknownLabelError| AppError::InvalidInput(e.to_string())),
     }
 }
 
@@ -144,7 +162,10 @@ async fn get_document(
     caller: ApiCaller,
     ApiPath(doc): ApiPath<String>,
 ) -> Result<Response, AppError> {
-    let (meta, stream) = state.vault.open_document(&caller.actor, &DocRef::parse(&doc)).await?;
+    let (meta, stream) = state
+        .vault
+        .open_document(&caller.actor, &DocRef::parse(&doc))
+        .await?;
     download(&meta, stream).await
 }
 
@@ -153,7 +174,10 @@ async fn document_meta(
     caller: ApiCaller,
     ApiPath(doc): ApiPath<String>,
 ) -> Result<Json<DocumentInfo>, AppError> {
-    let meta = state.vault.document(&caller.actor, &DocRef::parse(&doc)).await?;
+    let meta = state
+        .vault
+        .document(&caller.actor, &DocRef::parse(&doc))
+        .await?;
     Ok(Json(wire::document_info(&meta)))
 }
 
@@ -162,7 +186,10 @@ async fn delete_document(
     caller: ApiCaller,
     ApiPath(doc): ApiPath<String>,
 ) -> Result<Json<DocumentInfo>, AppError> {
-    let meta = state.vault.delete_document(&caller.actor, &DocRef::parse(&doc)).await?;
+    let meta = state
+        .vault
+        .delete_document(&caller.actor, &DocRef::parse(&doc))
+        .await?;
     Ok(Json(wire::document_info(&meta)))
 }
 
@@ -218,7 +245,10 @@ async fn import_records(
     // The file is spooled first so that a slow client never holds the
     // database's import transaction open.
     let spool = Spool::write(&headers, body, state.options.max_upload_bytes).await?;
-    let meta = state.vault.import_records(&caller.actor, &query.name, spool, mapping).await?;
+    let meta = state
+        .vault
+        .import_records(&caller.actor, &query.name, spool, mapping)
+        .await?;
     Ok((StatusCode::CREATED, Json(wire::record_set_info(&meta))))
 }
 
@@ -241,7 +271,10 @@ async fn show_records(
             "limit {limit} is out of range: ask for 1 to {MAX_PAGE_ROWS} rows and page with offset"
         )));
     }
-    let page = state.vault.show_records(&caller.actor, &set, query.offset, limit).await?;
+    let page = state
+        .vault
+        .show_records(&caller.actor, &set, query.offset, limit)
+        .await?;
     Ok(Json(wire::record_page_info(&page)))
 }
 
@@ -251,8 +284,10 @@ async fn find_records(
     ApiPath(set): ApiPath<String>,
     ApiJson(request): ApiJson<FindRequest>,
 ) -> Result<Json<RecordPageInfo>, AppError> {
-    let page =
-        state.vault.find_records(&caller.actor, &set, &request.column, &request.value).await?;
+    let page = state
+        .vault
+        .find_records(&caller.actor, &set, &request.column, &request.value)
+        .await?;
     Ok(Json(wire::record_page_info(&page)))
 }
 
@@ -270,5 +305,7 @@ async fn rotate_keys(
     caller: ApiCaller,
 ) -> Result<Json<RotateResponse>, AppError> {
     let count = state.vault.rotate_keys(&caller.actor).await?;
-    Ok(Json(RotateResponse { rewrapped_keys: u64::try_from(count).unwrap_or(u64::MAX) }))
+    Ok(Json(RotateResponse {
+        rewrapped_keys: u64::try_from(count).unwrap_or(u64::MAX),
+    }))
 }

@@ -73,7 +73,10 @@ impl Session {
 /// What happens to a page request without a valid session.
 pub(crate) enum SessionRejection {
     /// Go to the sign-in page; `clear` drops a stale cookie on the way.
-    SignIn { clear: bool, secure: bool },
+    SignIn {
+        clear: bool,
+        secure: bool,
+    },
     Failed(AppError),
 }
 
@@ -103,12 +106,18 @@ impl FromRequestParts<AppState> for Session {
     ) -> Result<Self, SessionRejection> {
         let secure = state.options.secure_cookies;
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(SessionRejection::SignIn { clear: false, secure });
+            return Err(SessionRejection::SignIn {
+                clear: false,
+                secure,
+            });
         };
         let token = SecretString::from(token);
         match state.vault.authenticate(&token).await {
             Ok(actor) => Ok(Session { actor, token }),
-            Err(VaultError::Forbidden(_)) => Err(SessionRejection::SignIn { clear: true, secure }),
+            Err(VaultError::Forbidden(_)) => Err(SessionRejection::SignIn {
+                clear: true,
+                secure,
+            }),
             Err(other) => Err(SessionRejection::Failed(other.into())),
         }
     }
@@ -130,8 +139,10 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A strict, script-proof cookie that lives as long as the browser session.
 pub(crate) fn set_cookie(name: &str, value: &str, secure: bool) -> Result<HeaderValue, AppError> {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/{secure}"))
-        .map_err(|_| AppError::Internal(format!("the value of cookie {name} is not a header value")))
+    HeaderValue::from_str(&format!(
+        "{name}={value}; HttpOnly; SameSite=Strict; Path=/{secure}"
+    ))
+    .map_err(|_| AppError::Internal(format!("the value of cookie {name} is not a header value")))
 }
 
 /// Removes cookie `name` from the browser.
@@ -171,11 +182,18 @@ pub(crate) fn random_token() -> Result<String, AppError> {
 /// than same-origin. Clients that send neither (the CLI, scripts) pass;
 /// their credentials are not ambient, so they cannot be forged this way.
 pub(crate) async fn same_origin_only(request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !is_same_origin(request.headers(), request.uri().authority().map(|a| a.as_str())) {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe
+        && !is_same_origin(
+            request.headers(),
+            request.uri().authority().map(|a| a.as_str()),
+        )
+    {
         let error = AppError::Forbidden(
-            "this request came from another site and was refused: use the form on this site"
-                .into(),
+            "this request came from another site and was refused: use the form on this site".into(),
         );
         return if is_api(request.uri().path()) {
             error.into_response()
@@ -187,15 +205,18 @@ pub(crate) async fn same_origin_only(request: Request, next: Next) -> Response {
 }
 
 fn is_same_origin(headers: &HeaderMap, uri_authority: Option<&str>) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return false;
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return false;
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or(uri_authority);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or(uri_authority);
     match (origin.to_str(), host) {
         (Ok(origin), Some(host)) => origin_matches_host(origin, host),
         _ => false,
@@ -217,7 +238,11 @@ fn origin_matches_host(origin: &str, host: &str) -> bool {
         "https" => ":443",
         _ => return false,
     };
-    let strip = |a: &str| a.strip_suffix(default_port).unwrap_or(a).to_ascii_lowercase();
+    let strip = |a: &str| {
+        a.strip_suffix(default_port)
+            .unwrap_or(a)
+            .to_ascii_lowercase()
+    };
     strip(authority) == strip(host.trim())
 }
 
@@ -239,14 +264,21 @@ mod tests {
             ("ftp://localhost", "localhost", false),
         ];
         for (origin, host, same) in cases {
-            assert_eq!(origin_matches_host(origin, host), same, "{origin} vs {host}");
+            assert_eq!(
+                origin_matches_host(origin, host),
+                same,
+                "{origin} vs {host}"
+            );
         }
     }
 
     #[test]
     fn cookies_are_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.append(header::COOKIE, HeaderValue::from_static("a=1; confidant_session=cfd_x"));
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; confidant_session=cfd_x"),
+        );
         headers.append(header::COOKIE, HeaderValue::from_static("b=2"));
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("cfd_x"));
         assert_eq!(cookie(&headers, "b").as_deref(), Some("2"));
@@ -259,8 +291,17 @@ mod tests {
         assert!(bearer_token(&headers).is_err());
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert!(bearer_token(&headers).is_err());
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer cfd_abc"));
-        assert_eq!(bearer_token(&headers).ok().map(|t| t.expose_secret().to_owned()).as_deref(), Some("cfd_abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer cfd_abc"),
+        );
+        assert_eq!(
+            bearer_token(&headers)
+                .ok()
+                .map(|t| t.expose_secret().to_owned())
+                .as_deref(),
+            Some("cfd_abc")
+        );
     }
 
     #[test]

@@ -51,7 +51,11 @@ const UNAVAILABLE_MESSAGE: &str =
 impl AppError {
     /// The public face of the error. Internal details are logged here.
     pub(crate) fn shown(&self) -> Shown {
-        let shown = |status, kind, message: &str| Shown { status, kind, message: message.to_owned() };
+        let shown = |status, kind, message: &str| Shown {
+            status,
+            kind,
+            message: message.to_owned(),
+        };
         match self {
             AppError::Vault(e) => match e {
                 VaultError::NotFound(m) => shown(StatusCode::NOT_FOUND, "not_found", m),
@@ -67,11 +71,19 @@ impl AppError {
                 }
                 VaultError::Unavailable(m) => {
                     tracing::error!(error = %m, "storage unavailable");
-                    shown(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE_MESSAGE)
+                    shown(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        UNAVAILABLE_MESSAGE,
+                    )
                 }
                 VaultError::Internal(m) => {
                     tracing::error!(error = %m, "internal vault error");
-                    shown(StatusCode::INTERNAL_SERVER_ERROR, "internal", INTERNAL_MESSAGE)
+                    shown(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal",
+                        INTERNAL_MESSAGE,
+                    )
                 }
             },
             AppError::Unauthorized(m) => shown(StatusCode::UNAUTHORIZED, "unauthorized", m),
@@ -81,7 +93,11 @@ impl AppError {
             AppError::NotFound(m) => shown(StatusCode::NOT_FOUND, "not_found", m),
             AppError::Internal(m) => {
                 tracing::error!(error = %m, "internal server error");
-                shown(StatusCode::INTERNAL_SERVER_ERROR, "internal", INTERNAL_MESSAGE)
+                shown(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    INTERNAL_MESSAGE,
+                )
             }
         }
     }
@@ -104,7 +120,10 @@ impl IntoResponse for AppError {
 
 pub(crate) fn json_error(shown: Shown) -> Response {
     let status = shown.status;
-    let body = ErrorBody { error: shown.kind.to_owned(), message: shown.message };
+    let body = ErrorBody {
+        error: shown.kind.to_owned(),
+        message: shown.message,
+    };
     let mut response = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         response
@@ -179,12 +198,14 @@ pub(crate) async fn json_error_bodies(response: Response) -> Response {
     }
     let (kind, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("invalid_input", "the request body is too large"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            ("invalid_input", "this route does not take that method: see the Allow header")
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("invalid_input", "send the body as Content-Type: application/json")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "invalid_input",
+            "this route does not take that method: see the Allow header",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "invalid_input",
+            "send the body as Content-Type: application/json",
+        ),
         StatusCode::NOT_FOUND => ("not_found", "there is no such API route"),
         StatusCode::UNAUTHORIZED => ("unauthorized", "sign in first"),
         StatusCode::FORBIDDEN => ("forbidden", "this request is not allowed"),
@@ -192,12 +213,18 @@ pub(crate) async fn json_error_bodies(response: Response) -> Response {
         _ => ("invalid_input", "the request is not valid"),
     };
     let (mut parts, _) = response.into_parts();
-    let body = ErrorBody { error: kind.to_owned(), message: message.to_owned() };
+    let body = ErrorBody {
+        error: kind.to_owned(),
+        message: message.to_owned(),
+    };
     let Ok(json) = serde_json::to_vec(&body) else {
         return Response::from_parts(parts, Body::empty());
     };
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Response::from_parts(parts, Body::from(json))
 }
 
@@ -217,7 +244,11 @@ pub(crate) fn human_size(bytes: u64) -> String {
         value /= 1024.0;
         unit = next;
     }
-    if value < 10.0 { format!("{value:.1} {unit}") } else { format!("{value:.0} {unit}") }
+    if value < 10.0 {
+        format!("{value:.1} {unit}")
+    } else {
+        format!("{value:.0} {unit}")
+    }
 }
 
 #[cfg(test)]

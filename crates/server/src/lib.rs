@@ -45,7 +45,10 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { secure_cookies: false, max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES }
+        ServerOptions {
+            secure_cookies: false,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        }
     }
 }
 
@@ -59,7 +62,10 @@ pub struct AppState {
 /// The whole application: API, web UI, health check and the middleware
 /// around them.
 pub fn router(vault: Vault, options: ServerOptions) -> Router {
-    let state = AppState { vault, options: Arc::new(options) };
+    let state = AppState {
+        vault,
+        options: Arc::new(options),
+    };
     let app = Router::new()
         .route("/healthz", get(healthz))
         .merge(api::routes())
@@ -79,5 +85,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

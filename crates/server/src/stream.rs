@@ -2,13 +2,13 @@
 //! CSV files spool to an encrypted temporary file first, and downloads
 //! stream out of the vault with an abort on any integrity failure.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, SeekFrom};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lc_rs::cipher::{
-    AES_256, DecryptionContext, EncryptionContext, StreamingDecryptingKey,
-    StreamingEncryptingKey, UnboundCipherKey,
+    AES_256, DecryptionContext, EncryptionContext, StreamingDecryptingKey, StreamingEncryptingKey,
+    UnboundCipherKey,
 };
 use aws_lc_rs::iv::FixedLength;
 use axum::body::Body;
@@ -17,18 +17,25 @@ use axum::response::Response;
 use confidant_core::DocumentMeta;
 use confidant_vault::{DocumentStream, VaultError};
 use futures::{StreamExt, TryStreamExt};
-use tokio::io::{AsyncRead, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::StreamReader;
 
 use crate::AppError;
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A request body as a reader for the vault, cut off after `limit` bytes.
 pub(crate) struct Upload {
-    pub reader: StreamReader<futures::stream::BoxStream<'static, io::Result<bytes::Bytes>>, bytes::Bytes>,
+    pub reader:
+        StreamReader<futures::stream::BoxStream<'static, io::Result<bytes::Bytes>>, bytes::Bytes>,
     exceeded: Arc<AtomicBool>,
     limit: u64,
 }
@@ -55,13 +62,21 @@ impl Upload {
                 Ok(chunk)
             })
             .boxed();
-        Ok(Upload { reader: StreamReader::new(stream), exceeded, limit })
+        Ok(Upload {
+            reader: StreamReader::new(stream),
+            exceeded,
+            limit,
+        })
     }
 
     /// The error to answer with when the vault failed while reading: a
     /// body over the limit is 413, whatever the vault made of it.
     pub(crate) fn error(&self, e: VaultError) -> AppError {
-        if self.exceeded.load(Ordering::Relaxed) { AppError::too_large(self.limit) } else { e.into() }
+        if self.exceeded.load(Ordering::Relaxed) {
+            AppError::too_large(self.limit)
+        } else {
+            e.into()
+        }
     }
 }
 
@@ -107,7 +122,11 @@ fn spool_keys() -> Result<(StreamingEncryptingKey, StreamingDecryptingKey), AppE
 
 impl Spool {
     /// Writes `body` (at most `limit` bytes) to the spool and rewinds it.
-    pub(crate) async fn write(headers: &HeaderMap, body: Body, limit: u64) -> Result<Spool, AppError> {
+    pub(crate) async fn write(
+        headers: &HeaderMap,
+        body: Body,
+        limit: u64,
+    ) -> Result<Spool, AppError> {
         if declared_length(headers).is_some_and(|len| len > limit) {
             return Err(AppError::too_large(limit));
         }
@@ -200,12 +219,24 @@ pub(crate) fn rfc8187_encode(value: &str) -> String {
 /// The `Content-Disposition` of a download: the last part of the
 /// document's name, with a plain ASCII fallback for old clients.
 pub(crate) fn content_disposition(name: &str) -> String {
-    let file = name.rsplit('/').find(|part| !part.trim().is_empty()).unwrap_or("document");
+    let file = name
+        .rsplit('/')
+        .find(|part| !part.trim().is_empty())
+        .unwrap_or("document");
     let ascii: String = file
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", rfc8187_encode(file))
+    format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        rfc8187_encode(file)
+    )
 }
 
 /// A download: the document's plaintext as it is authenticated, chunk by
@@ -242,18 +273,29 @@ pub(crate) async fn download(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Seek;
+
     use super::*;
 
     #[test]
     fn filenames_are_percent_encoded() {
         assert_eq!(rfc8187_encode("q3.pdf"), "q3.pdf");
-        assert_eq!(rfc8187_encode("Q3 invoices (final).pdf"), "Q3%20invoices%20%28final%29.pdf");
-        assert_eq!(rfc8187_encode("résumé\";.txt"), "r%C3%A9sum%C3%A9%22%3B.txt");
+        assert_eq!(
+            rfc8187_encode("Q3 invoices (final).pdf"),
+            "Q3%20invoices%20%28final%29.pdf"
+        );
+        assert_eq!(
+            rfc8187_encode("résumé\";.txt"),
+            "r%C3%A9sum%C3%A9%22%3B.txt"
+        );
         assert_eq!(
             content_disposition("invoices/2026/Café \"x\".pdf"),
             "attachment; filename=\"Caf_ _x_.pdf\"; filename*=UTF-8''Caf%C3%A9%20%22x%22.pdf"
         );
-        assert_eq!(content_disposition("a/"), "attachment; filename=\"a\"; filename*=UTF-8''a");
+        assert_eq!(
+            content_disposition("a/"),
+            "attachment; filename=\"a\"; filename*=UTF-8''a"
+        );
     }
 
     #[tokio::test]
@@ -262,7 +304,11 @@ mod tests {
         let body = Body::from(data.clone());
         let mut spool = Spool::write(&HeaderMap::new(), body, 1 << 20).await?;
         let mut on_disk = Vec::new();
-        spool.file.try_clone().and_then(|mut f| f.read_to_end(&mut on_disk)).ok();
+        spool
+            .file
+            .try_clone()
+            .and_then(|mut f| f.read_to_end(&mut on_disk))
+            .ok();
         spool.file.seek(SeekFrom::Start(0)).ok();
         assert_eq!(on_disk.len(), data.len());
         assert_ne!(on_disk, data);
@@ -270,7 +316,9 @@ mod tests {
         // Odd-sized reads exercise the buffering.
         let mut buf = [0u8; 777];
         loop {
-            let n = spool.read(&mut buf).map_err(|e| AppError::Internal(e.to_string()))?;
+            let n = spool
+                .read(&mut buf)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
             if n == 0 {
                 break;
             }

@@ -56,10 +56,17 @@ pub fn record_page_info(page: &RecordPage) -> RecordPageInfo {
                 .zip(&row.values)
                 .map(|(column, value)| (column.name.clone(), Value::String(value.clone())))
                 .collect();
-            RowInfo { id: row.id.to_string(), values }
+            RowInfo {
+                id: row.id.to_string(),
+                values,
+            }
         })
         .collect();
-    RecordPageInfo { set: record_set_info(&page.set), offset: page.offset, rows }
+    RecordPageInfo {
+        set: record_set_info(&page.set),
+        offset: page.offset,
+        rows,
+    }
 }
 
 pub fn person_info(person: &Person) -> PersonInfo {

@@ -24,7 +24,7 @@ impl SqliteStore {
     pub(crate) const DIALECT: Dialect = Dialect {
         backend: Backend::Sqlite,
         // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite (3.32 and later).
-        max_bind_params: 32766,
+        max_bind_params: 1000,
         // Write transactions begin IMMEDIATE, so no other writer can rotate
         // the keys while this one runs: a plain check is enough.
         lock_current_kek: "SELECT 1 FROM workspaces WHERE id = $1 AND kek_id = $2",
@@ -49,7 +49,8 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             // Freed pages are zeroed, so deleted wrapped keys and
             // ciphertext are not left behind in the file's free list.
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            .pragma("cache_size", "-65536");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)

@@ -56,6 +56,7 @@ conformance_suite!(
     a_rotation_from_the_wrong_kek_changes_nothing,
     a_rotation_missing_a_key_changes_nothing,
     keys_wrapped_under_a_retired_kek_are_refused,
+    rotations_racing_writers_leave_no_key_behind,
     another_workspace_id_sees_nothing,
     concurrent_writers_all_succeed,
     large_imports_span_many_statements,

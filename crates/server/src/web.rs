@@ -1,0 +1,414 @@
+//! The web UI: server-rendered pages (askama templates under `templates/`)
+//! that work without JavaScript. Sign-in sets a cookie holding a vault
+//! token; every page resolves it with `Vault::authenticate`, like the API.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use confidant_core::{DocumentMeta, Label, RecordSetMeta};
+use confidant_vault::{Actor, DocRef, VaultError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{
+    LOGIN_COOKIE, SESSION_COOKIE, Session, clear_cookie, cookie, csrf_token, random_token,
+    set_cookie, tokens_match,
+};
+use crate::error::human_size;
+use crate::stream::download;
+use crate::{AppError, AppState};
+
+/// Rows on one page of a record set.
+const PAGE_ROWS: u64 = 100;
+/// The largest form body the UI reads.
+const FORM_BODY_LIMIT: usize = 16 * 1024;
+
+const STYLESHEET: &str = include_str!("../static/style.css");
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/documents/{doc}", get(download_document))
+        .route("/records/{set}", get(records))
+        .route("/static/style.css", get(stylesheet))
+        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT))
+}
+
+/// An error answered with a page.
+pub(crate) struct PageError(AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        page_error(&self.0)
+    }
+}
+
+/// The page for an error: its status, and a message that never shows
+/// internals (see [`AppError::shown`]).
+pub(crate) fn page_error(error: &AppError) -> Response {
+    let shown = error.shown();
+    let page = ErrorPage {
+        chrome: Chrome::default(),
+        status: shown.status.as_u16(),
+        reason: shown.status.canonical_reason().unwrap_or("Error"),
+        message: &shown.message,
+    };
+    match page.render() {
+        Ok(html) => (shown.status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering the error page failed");
+            (shown.status, shown.message).into_response()
+        }
+    }
+}
+
+fn render(template: &impl Template) -> Result<Html<String>, AppError> {
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| AppError::Internal(format!("rendering a page failed: {e}")))
+}
+
+/// What every page shows around its content.
+#[derive(Default)]
+struct Chrome {
+    workspace: Option<String>,
+    user: Option<UserChrome>,
+}
+
+struct UserChrome {
+    name: String,
+    email: String,
+    role: &'static str,
+    /// The session's anti-forgery token, for the sign-out form.
+    csrf: String,
+}
+
+impl Chrome {
+    fn signed_in(state: &AppState, session: &Session) -> Chrome {
+        Chrome {
+            workspace: Some(state.vault.workspace_name().to_owned()),
+            user: Some(UserChrome {
+                name: session.actor.name.clone(),
+                email: session.actor.email.clone(),
+                role: session.actor.role.as_str(),
+                csrf: session.csrf(),
+            }),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    chrome: Chrome,
+    csrf: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+struct DocumentRow {
+    id: String,
+    name: String,
+    label: Label,
+    size: String,
+    updated: String,
+}
+
+struct ColumnCell {
+    name: String,
+    category: &'static str,
+    indexed: bool,
+}
+
+struct RecordSetRow {
+    name: String,
+    label: Label,
+    columns: Vec<ColumnCell>,
+    rows: u64,
+    customers: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    chrome: Chrome,
+    actor: &'a Actor,
+    documents: Vec<DocumentRow>,
+    record_sets: Vec<RecordSetRow>,
+}
+
+#[derive(Template)]
+#[template(path = "records.html")]
+struct RecordsPage {
+    chrome: Chrome,
+    set: RecordSetRow,
+    rows: Vec<Vec<String>>,
+    first: u64,
+    last: u64,
+    previous: Option<u64>,
+    next: Option<u64>,
+}
+
+fn when(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn document_row(meta: &DocumentMeta) -> DocumentRow {
+    DocumentRow {
+        id: meta.id.to_string(),
+        name: meta.name.clone(),
+        label: meta.label,
+        size: human_size(meta.size),
+        updated: when(meta.updated_at),
+    }
+}
+
+fn record_set_row(meta: &RecordSetMeta) -> RecordSetRow {
+    RecordSetRow {
+        name: meta.name.clone(),
+        label: meta.label,
+        columns: meta
+            .columns
+            .iter()
+            .map(|c| ColumnCell {
+                name: c.name.clone(),
+                category: c.category.as_str(),
+                indexed: c.indexed,
+            })
+            .collect(),
+        rows: meta.row_count,
+        customers: meta.rows_are_customers,
+    }
+}
+
+async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
+    let documents = state.vault.documents(&session.actor).await?;
+    let sets = state.vault.record_sets(&session.actor).await?;
+    let page = HomePage {
+        chrome: Chrome::signed_in(&state, &session),
+        actor: &session.actor,
+        documents: documents.iter().map(document_row).collect(),
+        record_sets: sets.iter().map(record_set_row).collect(),
+    };
+    Ok(render(&page)?)
+}
+
+/// The session of a request, if its cookie holds a live token.
+async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, AppError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let token = SecretString::from(token);
+    match state.vault.authenticate(&token).await {
+        Ok(actor) => Ok(Some(Session { actor, token })),
+        Err(VaultError::Forbidden(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The sign-in form with a fresh anti-forgery token (kept in a cookie and
+/// in a hidden field; a forged form cannot know it).
+fn login_page(
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    error: Option<&str>,
+    csrf: Option<&str>,
+) -> Result<Response, AppError> {
+    let fresh;
+    let csrf = match csrf {
+        Some(csrf) => csrf,
+        None => {
+            fresh = random_token()?;
+            &fresh
+        }
+    };
+    let page = LoginPage {
+        chrome: Chrome {
+            workspace: Some(state.vault.workspace_name().to_owned()),
+            user: None,
+        },
+        csrf,
+        email,
+        error,
+    };
+    let mut response = (status, render(&page)?).into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_COOKIE, csrf, state.options.secure_cookies)?,
+    );
+    Ok(response)
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if current_session(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    Ok(login_page(&state, StatusCode::OK, "", None, None)?)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form?;
+    let password = SecretString::from(form.password);
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if !tokens_match(&expected, &form.csrf) {
+        let message =
+            "The sign-in form expired or did not come from this site. Please sign in again.";
+        return Ok(login_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            &form.email,
+            Some(message),
+            None,
+        )?);
+    }
+    match state.vault.sign_in(&form.email, &password).await {
+        Ok(issued) => {
+            let secure = state.options.secure_cookies;
+            let mut response = Redirect::to("/").into_response();
+            let session = set_cookie(SESSION_COOKIE, issued.token.expose_secret(), secure)?;
+            response.headers_mut().append(header::SET_COOKIE, session);
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, clear_cookie(LOGIN_COOKIE, secure));
+            Ok(response)
+        }
+        Err(VaultError::Forbidden(message)) => Ok(login_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &form.email,
+            Some(&message),
+            Some(&expected),
+        )?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form?;
+    let Some(token) = cookie(&headers, SESSION_COOKIE) else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let token = SecretString::from(token);
+    if !tokens_match(&csrf_token(&token), &form.csrf) {
+        return Err(PageError(AppError::Forbidden(
+            "the sign-out form is not valid (it may be from another site): reload the page and \
+             sign out again"
+                .into(),
+        )));
+    }
+    state.vault.sign_out(&token).await?;
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        clear_cookie(SESSION_COOKIE, state.options.secure_cookies),
+    );
+    Ok(response)
+}
+
+async fn download_document(
+    State(state): State<AppState>,
+    session: Session,
+    Path(doc): Path<String>,
+) -> Result<Response, PageError> {
+    let (meta, stream) = state
+        .vault
+        .open_document(&session.actor, &DocRef::parse(&doc))
+        .await?;
+    Ok(download(&meta, stream).await?)
+}
+
+#[derive(Deserialize)]
+struct RecordsQuery {
+    #[serde(default)]
+    offset: u64,
+}
+
+async fn records(
+    State(state): State<AppState>,
+    session: Session,
+    Path(set): Path<String>,
+    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Html<String>, PageError> {
+    let Query(query) = query?;
+    let page = state
+        .vault
+        .show_records(&session.actor, &set, query.offset, PAGE_ROWS)
+        .await?;
+    let shown = page.rows.len() as u64;
+    let total = page.set.row_count;
+    let page = RecordsPage {
+        chrome: Chrome::signed_in(&state, &session),
+        set: record_set_row(&page.set),
+        first: if shown == 0 { 0 } else { page.offset + 1 },
+        last: page.offset + shown,
+        previous: (page.offset > 0).then(|| page.offset.saturating_sub(PAGE_ROWS)),
+        next: (page.offset + shown < total && shown > 0).then_some(page.offset + shown),
+        rows: page.rows.into_iter().map(|r| r.values).collect(),
+    };
+    Ok(render(&page)?)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLESHEET,
+    )
+}

@@ -1,0 +1,10 @@
+//! The server's integration tests: a real vault over a real SQLite store and
+//! blob folder in a temporary directory, driven in process through the
+//! router with `oneshot`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod serve;
+mod util;
+mod web;

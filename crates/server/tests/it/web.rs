@@ -1,0 +1,498 @@
+//! The web UI: pages, the sign-in flow, cookies and forgery defences.
+
+use anyhow::{Context, Result};
+use axum::body::Body;
+use axum::http::{HeaderMap, Response, header};
+use confidant_server::ServerOptions;
+
+use crate::util::{EMAIL, PASSWORD, TestApp, WORKSPACE, bytes, form_encode, request, text};
+
+/// A browser's view of one site: the cookies it holds.
+#[derive(Default)]
+struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Takes the cookies a response sets (and drops those it clears).
+    fn absorb(&mut self, headers: &HeaderMap) {
+        for set in headers.get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap_or_default();
+            let pair = set.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            self.cookies.retain(|(k, _)| k != name);
+            if !set.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, app: &TestApp, uri: &str) -> Result<Response<Body>> {
+        let mut req = request("GET", uri, None, Body::empty())?;
+        if !self.cookies.is_empty() {
+            req.headers_mut()
+                .insert(header::COOKIE, self.cookie_header().parse()?);
+        }
+        let response = app.send(req).await?;
+        self.absorb(response.headers());
+        Ok(response)
+    }
+
+    async fn post_form(
+        &mut self,
+        app: &TestApp,
+        uri: &str,
+        fields: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Result<Response<Body>> {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect();
+        let mut req = request("POST", uri, None, Body::from(body.join("&")))?;
+        let headers = req.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse()?,
+        );
+        if !self.cookies.is_empty() {
+            headers.insert(header::COOKIE, self.cookie_header().parse()?);
+        }
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, origin.parse()?);
+        }
+        let response = app.send(req).await?;
+        self.absorb(response.headers());
+        Ok(response)
+    }
+
+    /// Opens the sign-in page and returns its form's anti-forgery token.
+    async fn open_login(&mut self, app: &TestApp) -> Result<String> {
+        let response = self.get(app, "/login").await?;
+        assert_eq!(response.status(), 200);
+        hidden_csrf(&text(response).await?)
+    }
+
+    async fn sign_in(&mut self, app: &TestApp) -> Result<()> {
+        let csrf = self.open_login(app).await?;
+        let fields = [
+            ("email", EMAIL),
+            ("password", PASSWORD),
+            ("csrf", csrf.as_str()),
+        ];
+        let response = self
+            .post_form(app, "/login", &fields, Some("http://localhost"))
+            .await?;
+        assert_eq!(response.status(), 303);
+        assert!(self.cookie("confidant_session").is_some());
+        Ok(())
+    }
+}
+
+fn hidden_csrf(html: &str) -> Result<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).context("the page has no csrf field")? + marker.len();
+    let end = html[start..].find('"').context("unterminated csrf field")?;
+    Ok(html[start..start + end].to_owned())
+}
+
+fn location(response: &Response<Body>) -> Option<&str> {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn set_cookies(response: &Response<Body>) -> Vec<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Adds a document and a record set through the API.
+async fn seed(app: &TestApp, rows: usize) -> Result<String> {
+    let token = app.token().await?;
+    let uri = "/api/v1/documents?name=%3Cb%3Ebold%3C%2Fb%3E%20plan.txt&label=internal";
+    let response = app
+        .send(request("POST", uri, Some(&token), Body::from("the plan"))?)
+        .await?;
+    assert_eq!(response.status(), 201);
+    let doc: confidant_protocol::DocumentInfo = crate::util::json(response).await?;
+    let mut csv = String::from("name,email\n");
+    for i in 0..rows {
+        csv.push_str(&format!("Customer {i:03},c{i}@example.com\n"));
+    }
+    let uri = "/api/v1/record-sets?name=customers&columns=name%3Dname%2Cemail%3Demail&index=email&customers=true";
+    let response = app
+        .send(request("POST", uri, Some(&token), Body::from(csv))?)
+        .await?;
+    assert_eq!(response.status(), 201);
+    Ok(doc.id)
+}
+
+#[tokio::test]
+async fn pages_redirect_to_sign_in_without_a_session() -> Result<()> {
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    for uri in ["/", "/records/customers", "/documents/x"] {
+        let response = browser.get(&app, uri).await?;
+        assert_eq!(response.status(), 303, "{uri}");
+        assert_eq!(location(&response), Some("/login"), "{uri}");
+    }
+    // A stale cookie is cleared on the way.
+    browser
+        .cookies
+        .push(("confidant_session".into(), "cfd_stale".into()));
+    let response = browser.get(&app, "/").await?;
+    assert_eq!(location(&response), Some("/login"));
+    assert!(
+        set_cookies(&response)
+            .iter()
+            .any(|c| c.starts_with("confidant_session=;") && c.contains("Max-Age=0"))
+    );
+    assert!(browser.cookie("confidant_session").is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_page_carries_the_security_headers() -> Result<()> {
+    let app = TestApp::new().await?;
+    seed(&app, 3).await?;
+    let mut browser = Browser::default();
+    let login = browser.get(&app, "/login").await?;
+    browser.sign_in(&app).await?;
+    let home = browser.get(&app, "/").await?;
+    let records = browser.get(&app, "/records/customers").await?;
+    let missing = browser.get(&app, "/no/such/page").await?;
+    assert_eq!(missing.status(), 404);
+    for response in [&login, &home, &records, &missing] {
+        let h = response.headers();
+        assert_eq!(
+            h[header::CONTENT_SECURITY_POLICY],
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'"
+        );
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert!(h[header::CONTENT_TYPE].to_str()?.starts_with("text/html"));
+    }
+    let html = text(missing).await?;
+    assert!(!html.contains("<script"), "no scripts on any page");
+    Ok(())
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_cookie_and_shows_the_home_page() -> Result<()> {
+    let app = TestApp::new().await?;
+    let doc_id = seed(&app, 3).await?;
+    let mut browser = Browser::default();
+    let csrf = browser.open_login(&app).await?;
+    assert_eq!(csrf.len(), 64);
+    assert_eq!(browser.cookie("confidant_login"), Some(csrf.as_str()));
+
+    let fields = [
+        ("email", EMAIL),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+    ];
+    let response = browser.post_form(&app, "/login", &fields, None).await?;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), Some("/"));
+    let cookies = set_cookies(&response);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("confidant_session=cfd_"))
+        .context("no session cookie")?;
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(
+            session.split("; ").any(|a| a == attribute),
+            "{attribute} missing: {session}"
+        );
+    }
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
+    assert!(
+        browser.cookie("confidant_login").is_none(),
+        "the sign-in token is used up"
+    );
+
+    let response = browser.get(&app, "/").await?;
+    assert_eq!(response.status(), 200);
+    let html = text(response).await?;
+    assert!(html.contains(WORKSPACE));
+    assert!(html.contains("Olive Owner") && html.contains(EMAIL));
+    assert!(
+        html.contains("&#60;b&#62;bold&#60;/b&#62; plan.txt"),
+        "names are escaped"
+    );
+    assert!(!html.contains("<b>bold</b>"));
+    assert!(html.contains(&format!("href=\"/documents/{doc_id}\"")));
+    assert!(html.contains("href=\"/records/customers\""));
+    assert!(html.contains("searchable"), "indexed columns are marked");
+
+    // Signed in, the sign-in page sends you home.
+    let response = browser.get(&app, "/login").await?;
+    assert_eq!(location(&response), Some("/"));
+
+    // Downloads work with the cookie.
+    let response = browser.get(&app, &format!("/documents/{doc_id}")).await?;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()[header::CONTENT_DISPOSITION]
+            .to_str()?
+            .starts_with("attachment;")
+    );
+    assert_eq!(bytes(response).await?, b"the plan");
+    let response = browser.get(&app, "/documents/unknown.txt").await?;
+    assert_eq!(response.status(), 404);
+    assert!(text(response).await?.contains("unknown.txt"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn secure_cookies_when_served_over_tls() -> Result<()> {
+    let app = TestApp::with_options(ServerOptions {
+        secure_cookies: true,
+        ..ServerOptions::default()
+    })
+    .await?;
+    let mut browser = Browser::default();
+    let csrf = browser.open_login(&app).await?;
+    let fields = [
+        ("email", EMAIL),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+    ];
+    let response = browser.post_form(&app, "/login", &fields, None).await?;
+    let cookies = set_cookies(&response);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("confidant_session=cfd_"))
+        .context("no session cookie")?;
+    assert!(session.ends_with("; Secure"), "{session}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_form_again() -> Result<()> {
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    let csrf = browser.open_login(&app).await?;
+    let fields = [
+        ("email", EMAIL),
+        ("password", "not the password"),
+        ("csrf", csrf.as_str()),
+    ];
+    let response = browser.post_form(&app, "/login", &fields, None).await?;
+    assert_eq!(response.status(), 401);
+    assert!(
+        set_cookies(&response)
+            .iter()
+            .all(|c| !c.starts_with("confidant_session"))
+    );
+    let html = text(response).await?;
+    assert!(html.contains("password is wrong"));
+    assert!(
+        html.contains(&format!("value=\"{EMAIL}\"")),
+        "the e-mail is kept"
+    );
+    assert!(
+        !html.contains("not the password"),
+        "the password is never echoed"
+    );
+    // The same form can be sent again.
+    assert_eq!(hidden_csrf(&html)?, csrf);
+    let fields = [
+        ("email", EMAIL),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+    ];
+    assert_eq!(
+        browser
+            .post_form(&app, "/login", &fields, None)
+            .await?
+            .status(),
+        303
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sign_in_forms_without_the_token_are_refused() -> Result<()> {
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    // No token at all (a forged form on another site cannot read ours).
+    let fields = [("email", EMAIL), ("password", PASSWORD)];
+    let response = browser.post_form(&app, "/login", &fields, None).await?;
+    assert_eq!(response.status(), 403);
+    assert!(browser.cookie("confidant_session").is_none());
+
+    // A token that does not match the cookie.
+    browser.open_login(&app).await?;
+    let fields = [("email", EMAIL), ("password", PASSWORD), ("csrf", "00")];
+    let response = browser.post_form(&app, "/login", &fields, None).await?;
+    assert_eq!(response.status(), 403);
+    assert!(browser.cookie("confidant_session").is_none());
+    Ok(())
+}
+
+#[tokio::test]
+async fn cross_origin_form_posts_are_refused() -> Result<()> {
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    let csrf = browser.open_login(&app).await?;
+    let fields = [
+        ("email", EMAIL),
+        ("password", PASSWORD),
+        ("csrf", csrf.as_str()),
+    ];
+    let response = browser
+        .post_form(&app, "/login", &fields, Some("https://evil.example"))
+        .await?;
+    assert_eq!(response.status(), 403);
+    assert!(text(response).await?.contains("another site"));
+    assert!(browser.cookie("confidant_session").is_none());
+
+    browser.sign_in(&app).await?;
+    let token = browser
+        .cookie("confidant_session")
+        .context("signed in")?
+        .to_owned();
+    let html = text(browser.get(&app, "/").await?).await?;
+    let csrf = hidden_csrf(&html)?;
+    let response = browser
+        .post_form(
+            &app,
+            "/logout",
+            &[("csrf", &csrf)],
+            Some("http://evil.example"),
+        )
+        .await?;
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        browser.cookie("confidant_session"),
+        Some(token.as_str()),
+        "still signed in"
+    );
+    assert_eq!(browser.get(&app, "/").await?.status(), 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_session_token_and_ends_the_session() -> Result<()> {
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let token = browser
+        .cookie("confidant_session")
+        .context("signed in")?
+        .to_owned();
+    let html = text(browser.get(&app, "/").await?).await?;
+    let csrf = hidden_csrf(&html)?;
+
+    for fields in [&[][..], &[("csrf", "deadbeef")][..]] {
+        let response = browser.post_form(&app, "/logout", fields, None).await?;
+        assert_eq!(response.status(), 403);
+        assert_eq!(
+            browser.get(&app, "/").await?.status(),
+            200,
+            "still signed in"
+        );
+    }
+
+    let response = browser
+        .post_form(
+            &app,
+            "/logout",
+            &[("csrf", &csrf)],
+            Some("http://localhost"),
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), Some("/login"));
+    assert!(
+        set_cookies(&response)
+            .iter()
+            .any(|c| c.starts_with("confidant_session=;") && c.contains("Max-Age=0"))
+    );
+    assert!(browser.cookie("confidant_session").is_none());
+
+    // The token itself is dead, not only forgotten by the browser.
+    browser
+        .cookies
+        .push(("confidant_session".into(), token.clone()));
+    assert_eq!(browser.get(&app, "/").await?.status(), 303);
+    let response = app
+        .send(request(
+            "GET",
+            "/api/v1/documents",
+            Some(&token),
+            Body::empty(),
+        )?)
+        .await?;
+    assert_eq!(response.status(), 401);
+    Ok(())
+}
+
+#[tokio::test]
+async fn record_pages_show_rows_a_hundred_at_a_time() -> Result<()> {
+    let app = TestApp::new().await?;
+    seed(&app, 150).await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+
+    let html = text(browser.get(&app, "/records/customers").await?).await?;
+    assert!(html.contains("Rows 1–100 of 150"));
+    assert_eq!(html.matches("<td>Customer ").count(), 100);
+    assert!(html.contains("Customer 000") && html.contains("Customer 099"));
+    assert!(!html.contains("Customer 100"));
+    assert!(html.contains("href=\"/records/customers?offset=100\""));
+    assert!(!html.contains("rel=\"prev\""));
+
+    let html = text(browser.get(&app, "/records/customers?offset=100").await?).await?;
+    assert!(html.contains("Rows 101–150 of 150"));
+    assert_eq!(html.matches("<td>Customer ").count(), 50);
+    assert!(html.contains("c149@example.com"));
+    assert!(html.contains("href=\"/records/customers?offset=0\""));
+    assert!(!html.contains("rel=\"next\""));
+
+    let response = browser.get(&app, "/records/nothing").await?;
+    assert_eq!(response.status(), 404);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served() -> Result<()> {
+    let app = TestApp::new().await?;
+    let response = app
+        .send(request("GET", "/static/style.css", None, Body::empty())?)
+        .await?;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()?
+            .starts_with("text/css")
+    );
+    assert!(text(response).await?.contains("--accent"));
+    Ok(())
+}
