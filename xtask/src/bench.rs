@@ -11,18 +11,33 @@ use serde_json::Value;
 /// MB/s (10^6 bytes).
 fn openssl_mb_s() -> Result<f64> {
     let out = Command::new("openssl")
-        .args(["speed", "-evp", "aes-256-gcm", "-bytes", "65536", "-seconds", "3"])
+        .args([
+            "speed",
+            "-evp",
+            "aes-256-gcm",
+            "-bytes",
+            "65536",
+            "-seconds",
+            "3",
+        ])
         .output()
         .context("cannot run openssl (apt-get install openssl)")?;
     if !out.status.success() {
-        bail!("openssl speed failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "openssl speed failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     // The last line: "AES-256-GCM   4567890.12k" (thousands of bytes per second).
     let figure = text
         .lines()
         .rev()
-        .find_map(|l| l.split_whitespace().last().and_then(|f| f.strip_suffix('k')))
+        .find_map(|l| {
+            l.split_whitespace()
+                .last()
+                .and_then(|f| f.strip_suffix('k'))
+        })
         .and_then(|f| f.parse::<f64>().ok())
         .with_context(|| format!("cannot read openssl's output: {text}"))?;
     Ok(figure / 1000.0)
@@ -31,15 +46,30 @@ fn openssl_mb_s() -> Result<f64> {
 fn bench(root: &std::path::Path, args: &[&str]) -> Result<Value> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
-        .args(["bench", "--quiet", "-p", "confidant-vault", "--bench", "throughput", "--"])
+        .args([
+            "bench",
+            "--quiet",
+            "-p",
+            "confidant-vault",
+            "--bench",
+            "throughput",
+            "--",
+        ])
         .args(args)
         .output()
         .context("cannot run cargo bench")?;
     if !out.status.success() {
-        bail!("the benchmark {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "the benchmark {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.starts_with('{')).context("the benchmark printed no result")?;
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("the benchmark printed no result")?;
     Ok(serde_json::from_str(line)?)
 }
 
@@ -59,7 +89,11 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     let openssl = (openssl + openssl_again) / 2.0;
 
     println!("openssl speed -evp aes-256-gcm (64 KiB blocks): {openssl:.0} MB/s");
-    for (name, v) in [("bare cipher, 1 GiB", &cipher), ("vault, in memory, 1 GiB", &memory), ("vault, to disk, 1 GiB", &disk)] {
+    for (name, v) in [
+        ("bare cipher, 1 GiB", &cipher),
+        ("vault, in memory, 1 GiB", &memory),
+        ("vault, to disk, 1 GiB", &disk),
+    ] {
         println!(
             "{name:<26} encrypt {:>6.0} MB/s ({:.2}x openssl)   decrypt {:>6.0} MB/s ({:.2}x openssl)",
             f(v, "encrypt_mb_s"),

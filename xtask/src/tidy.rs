@@ -118,6 +118,7 @@ pub fn run() -> Result<()> {
     problems.extend(folder_name_problems(&root, &members));
     problems.extend(source_problems(&root)?);
     problems.extend(crate_doc_problems(&root)?);
+    problems.extend(one_door_problems(&root)?);
     if problems.is_empty() {
         println!("tidy: ok ({} workspace members)", members.len());
         return Ok(());
@@ -357,6 +358,60 @@ fn source_problems(root: &Path) -> Result<Vec<Problem>> {
     Ok(problems)
 }
 
+/// What the composition root may name from the store crate: how to open a
+/// store and a blob folder, never the rows. Protected data is read only
+/// through the vault (DESIGN.md, "one door"); `server` cannot even depend on
+/// the store (see the dependency table).
+const CLI_STORE_ALLOWED: [&str; 3] = ["connect", "BlobStore", "Store"];
+
+/// The one door: outside `vault` (and the store itself), no crate source
+/// uses the store crate beyond [`CLI_STORE_ALLOWED`].
+fn one_door_problems(root: &Path) -> Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    for dir in crate_dirs(root)? {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if matches!(name, "vault" | "store" | "testkit") {
+            continue;
+        }
+        let src = dir.join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let mut files = Vec::new();
+        files_under(&src, &mut files)?;
+        files.sort();
+        for file in files {
+            let text = fs::read_to_string(&file)
+                .with_context(|| format!("could not read {}", file.display()))?;
+            for (number, line) in text.lines().enumerate() {
+                for (i, _) in line.match_indices("confidant_store::") {
+                    let rest = &line[i + "confidant_store::".len()..];
+                    let item: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !CLI_STORE_ALLOWED.contains(&item.as_str()) {
+                        problems.push(Problem(format!(
+                            "{}:{}: uses `confidant_store::{item}`; protected data goes through the vault                              (only {} may be named outside it)",
+                            relative(root, &file),
+                            number + 1,
+                            CLI_STORE_ALLOWED.join(", ")
+                        )));
+                    }
+                }
+                if line.contains("use confidant_store::{") {
+                    problems.push(Problem(format!(
+                        "{}:{}: import store items by full path (`confidant_store::connect`), so the one-door check can read them",
+                        relative(root, &file),
+                        number + 1
+                    )));
+                }
+            }
+        }
+    }
+    Ok(problems)
+}
+
 /// Every `crates/*/src/lib.rs` starts with a `//!` comment saying what the
 /// crate is and what it leaves out.
 fn crate_doc_problems(root: &Path) -> Result<Vec<Problem>> {
@@ -418,6 +473,24 @@ mod tests {
     #[test]
     fn no_todo_unimplemented_or_dbg_in_crate_sources() {
         assert_none(&source_problems(&workspace_root()).unwrap());
+    }
+
+    #[test]
+    fn protected_data_has_one_door() {
+        assert_none(&one_door_problems(&workspace_root()).unwrap());
+    }
+
+    #[test]
+    fn a_second_door_is_reported() {
+        let root = std::env::temp_dir().join(format!("confidant-tidy-{}", std::process::id()));
+        let src = root.join("crates").join("server").join("src");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("../Cargo.toml"), "[package]\n").unwrap();
+        fs::write(src.join("lib.rs"), "//! x\nfn f(s: &dyn confidant_store::Store) { let _ = confidant_store::PersonRecord; }\n").unwrap();
+        let problems = one_door_problems(&root).unwrap();
+        fs::remove_dir_all(&root).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].0.contains("confidant_store::PersonRecord"));
     }
 
     #[test]
