@@ -12,7 +12,9 @@
 //! What it deliberately leaves out: business rules (the vault), the choice
 //! of database and blob store (the `cli` composition root builds the vault),
 //! TLS termination and listening sockets (the caller hands in a bound
-//! listener), and any JavaScript: every page works with plain HTML forms.
+//! listener), rate limits on sign-in (not yet), and any JavaScript: every
+//! page works with plain HTML forms. CSV imports are spooled to an unnamed
+//! temporary file first, encrypted under a key held only in memory.
 
 mod api;
 mod auth;

@@ -65,7 +65,7 @@ pub(crate) fn page_error(error: &AppError) -> Response {
         chrome: Chrome::default(),
         status: shown.status.as_u16(),
         reason: shown.status.canonical_reason().unwrap_or("Error"),
-        message: &shown.message,
+        message: &sentence(&shown.message),
     };
     match page.render() {
         Ok(html) => (shown.status, Html(html)).into_response(),
@@ -73,6 +73,23 @@ pub(crate) fn page_error(error: &AppError) -> Response {
             tracing::error!(error = %e, "rendering the error page failed");
             (shown.status, shown.message).into_response()
         }
+    }
+}
+
+/// Messages are lower-case clauses (the house style for errors); a page
+/// shows them as a sentence.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => {
+            let end = if message.ends_with(['.', '!', '?']) {
+                ""
+            } else {
+                "."
+            };
+            format!("{}{}{end}", first.to_uppercase(), chars.as_str())
+        }
+        None => String::new(),
     }
 }
 
@@ -167,8 +184,7 @@ struct RecordsPage {
     chrome: Chrome,
     set: RecordSetRow,
     rows: Vec<Vec<String>>,
-    first: u64,
-    last: u64,
+    summary: String,
     previous: Option<u64>,
     next: Option<u64>,
 }
@@ -324,7 +340,7 @@ async fn login(
             &state,
             StatusCode::UNAUTHORIZED,
             &form.email,
-            Some(&message),
+            Some(&sentence(&message)),
             Some(&expected),
         )?),
         Err(e) => Err(e.into()),
@@ -397,9 +413,20 @@ async fn records(
     let page = RecordsPage {
         chrome: Chrome::signed_in(&state, &session),
         set: record_set_row(&page.set),
-        first: if shown == 0 { 0 } else { page.offset + 1 },
-        last: page.offset + shown,
-        previous: (page.offset > 0).then(|| page.offset.saturating_sub(PAGE_ROWS)),
+        summary: match (shown, total) {
+            (_, 0) => "No rows.".to_owned(),
+            (0, _) => format!("No rows here: the set has {total}."),
+            _ => format!(
+                "Rows {}–{} of {total}.",
+                page.offset + 1,
+                page.offset + shown
+            ),
+        },
+        // Back one page, or to the last page from past the end.
+        previous: (page.offset > 0).then(|| {
+            let last_page = total.saturating_sub(1) / PAGE_ROWS * PAGE_ROWS;
+            page.offset.saturating_sub(PAGE_ROWS).min(last_page)
+        }),
         next: (page.offset + shown < total && shown > 0).then_some(page.offset + shown),
         rows: page.rows.into_iter().map(|r| r.values).collect(),
     };

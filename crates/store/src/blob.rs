@@ -76,7 +76,11 @@ fn invalid_key(key: &str, why: &str) -> StoreError {
 /// listing prefix.
 fn check_segments(key: &str, allow_empty: bool) -> Result<(), StoreError> {
     if key.is_empty() {
-        return if allow_empty { Ok(()) } else { Err(invalid_key(key, "it is empty")) };
+        return if allow_empty {
+            Ok(())
+        } else {
+            Err(invalid_key(key, "it is empty"))
+        };
     }
     if key.len() > MAX_KEY_LEN {
         return Err(invalid_key(key, "it is too long"));
@@ -88,8 +92,14 @@ fn check_segments(key: &str, allow_empty: bool) -> Result<(), StoreError> {
         if segment == "." || segment == ".." {
             return Err(invalid_key(key, "it has a '.' or '..' segment"));
         }
-        if !segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-            return Err(invalid_key(key, "use only letters, digits, '.', '-' and '_'"));
+        if !segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(invalid_key(
+                key,
+                "use only letters, digits, '.', '-' and '_'",
+            ));
         }
     }
     Ok(())
@@ -113,8 +123,9 @@ impl BlobStore {
     /// Blobs in a local folder, created when missing. Writes are synced to
     /// disk before they are acknowledged.
     pub fn local(dir: &std::path::Path) -> Result<Self, StoreError> {
-        let unavailable =
-            |e: &dyn fmt::Display| StoreError::Unavailable(format!("blob folder {}: {e}", dir.display()));
+        let unavailable = |e: &dyn fmt::Display| {
+            StoreError::Unavailable(format!("blob folder {}: {e}", dir.display()))
+        };
         std::fs::create_dir_all(dir).map_err(|e| unavailable(&e))?;
         let store = LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| unavailable(&e))?
@@ -123,12 +134,18 @@ impl BlobStore {
             .with_fsync(true)
             // Removes the per-document folders a deletion leaves empty.
             .with_automatic_cleanup(true);
-        Ok(Self { store: Arc::new(store), part_size: LOCAL_PART_SIZE })
+        Ok(Self {
+            store: Arc::new(store),
+            part_size: LOCAL_PART_SIZE,
+        })
     }
 
     /// Blobs in any object store (S3-compatible, in-memory for tests).
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store, part_size: REMOTE_PART_SIZE }
+        Self {
+            store,
+            part_size: REMOTE_PART_SIZE,
+        }
     }
 
     /// Starts writing the blob at `key`. Nothing is visible at `key` until
@@ -154,9 +171,16 @@ impl BlobStore {
         &self,
         key: &BlobKey,
     ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
-        let result = self.store.get(&key.path()).await.map_err(|e| blob_error("reading", key, e))?;
+        let result = self
+            .store
+            .get(&key.path())
+            .await
+            .map_err(|e| blob_error("reading", key, e))?;
         let key = key.clone();
-        Ok(result.into_stream().map_err(move |e| blob_error("reading", &key, e)).boxed())
+        Ok(result
+            .into_stream()
+            .map_err(move |e| blob_error("reading", &key, e))
+            .boxed())
     }
 
     /// Deletes the blob at `key`; a missing blob is not an error.
@@ -206,7 +230,10 @@ impl BlobWriter {
     /// fast producer cannot fill memory.
     pub async fn write(&mut self, mut bytes: Bytes) -> Result<(), StoreError> {
         let Some(upload) = self.upload.as_mut() else {
-            return Err(StoreError::Unavailable(format!("blob {} is already closed", self.key)));
+            return Err(StoreError::Unavailable(format!(
+                "blob {} is already closed",
+                self.key
+            )));
         };
         while !bytes.is_empty() {
             upload
@@ -224,9 +251,15 @@ impl BlobWriter {
     /// Writes what is buffered and publishes the blob at its key.
     pub async fn finish(mut self) -> Result<(), StoreError> {
         let Some(upload) = self.upload.take() else {
-            return Err(StoreError::Unavailable(format!("blob {} is already closed", self.key)));
+            return Err(StoreError::Unavailable(format!(
+                "blob {} is already closed",
+                self.key
+            )));
         };
-        upload.finish().await.map_err(|e| blob_error("finishing", &self.key, e))?;
+        upload
+            .finish()
+            .await
+            .map_err(|e| blob_error("finishing", &self.key, e))?;
         Ok(())
     }
 
@@ -242,7 +275,9 @@ impl BlobWriter {
 
 impl Drop for BlobWriter {
     fn drop(&mut self) {
-        let Some(upload) = self.upload.take() else { return };
+        let Some(upload) = self.upload.take() else {
+            return;
+        };
         // Dropping the upload removes the local folder's staged file by
         // itself; an explicit abort also releases an S3 upload's parts.
         // Both need a runtime, which a writer is dropped within.
@@ -273,8 +308,7 @@ mod tests {
             assert_eq!(BlobKey::parse(good).unwrap().as_str(), good);
         }
         for bad in [
-            "", "/abs", "a//b", "a/", "../x", "a/../b", "a/./b", "a\\b", "a b", "a#1", "é",
-            "C:/x",
+            "", "/abs", "a//b", "a/", "../x", "a/../b", "a/./b", "a\\b", "a b", "a#1", "é", "C:/x",
         ] {
             assert!(BlobKey::parse(bad).is_err(), "{bad:?}");
         }

@@ -74,18 +74,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The workspace of this database, if it was initialised.
     async fn workspace(&self) -> Result<Option<WorkspaceRecord>, StoreError>;
     /// Every wrapped data key of a workspace, for key rotation.
-    async fn wrapped_keys(&self, workspace: WorkspaceId) -> Result<Vec<WrappedKeyRecord>, StoreError>;
+    async fn wrapped_keys(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<WrappedKeyRecord>, StoreError>;
     /// Replaces the workspace's key-encryption key and every wrapped key in
     /// one transaction. Fails with `Conflict` (and changes nothing) when the
     /// workspace's current KEK is not `rotation.old_kek_id` or when any key
     /// wrapped under the old KEK is not in `rotation.keys` (for example a
     /// document added while the rotation ran).
-    async fn rotate_keys(&self, workspace: WorkspaceId, rotation: &KeyRotation) -> Result<(), StoreError>;
+    async fn rotate_keys(
+        &self,
+        workspace: WorkspaceId,
+        rotation: &KeyRotation,
+    ) -> Result<(), StoreError>;
 
     // People and API tokens.
 
-    async fn person(&self, workspace: WorkspaceId, id: PersonId) -> Result<Option<PersonRecord>, StoreError>;
-    async fn person_by_email(&self, workspace: WorkspaceId, email: &str) -> Result<Option<PersonRecord>, StoreError>;
+    async fn person(
+        &self,
+        workspace: WorkspaceId,
+        id: PersonId,
+    ) -> Result<Option<PersonRecord>, StoreError>;
+    async fn person_by_email(
+        &self,
+        workspace: WorkspaceId,
+        email: &str,
+    ) -> Result<Option<PersonRecord>, StoreError>;
     /// The workspace's owner (the one person with role owner).
     async fn owner(&self, workspace: WorkspaceId) -> Result<Option<PersonRecord>, StoreError>;
     /// Adds a person; `Conflict` when the e-mail is taken in the workspace.
@@ -105,13 +120,28 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces the row with the same id when its version is
     /// `document.version - 1`; returns the replaced row. `Ok(None)` when the
     /// document is gone; `Conflict` when someone else replaced it first.
-    async fn replace_document(&self, document: &DocumentRecord) -> Result<Option<DocumentRecord>, StoreError>;
-    async fn document(&self, workspace: WorkspaceId, id: ItemId) -> Result<Option<DocumentRecord>, StoreError>;
-    async fn document_by_name_index(&self, workspace: WorkspaceId, name_index: &[u8]) -> Result<Option<DocumentRecord>, StoreError>;
+    async fn replace_document(
+        &self,
+        document: &DocumentRecord,
+    ) -> Result<Option<DocumentRecord>, StoreError>;
+    async fn document(
+        &self,
+        workspace: WorkspaceId,
+        id: ItemId,
+    ) -> Result<Option<DocumentRecord>, StoreError>;
+    async fn document_by_name_index(
+        &self,
+        workspace: WorkspaceId,
+        name_index: &[u8],
+    ) -> Result<Option<DocumentRecord>, StoreError>;
     /// All documents of a workspace, oldest first.
     async fn documents(&self, workspace: WorkspaceId) -> Result<Vec<DocumentRecord>, StoreError>;
     /// Deletes and returns the document row (the caller removes the blob).
-    async fn delete_document(&self, workspace: WorkspaceId, id: ItemId) -> Result<Option<DocumentRecord>, StoreError>;
+    async fn delete_document(
+        &self,
+        workspace: WorkspaceId,
+        id: ItemId,
+    ) -> Result<Option<DocumentRecord>, StoreError>;
     /// Every blob key that a document row refers to, for sweeping orphans.
     async fn referenced_blobs(&self, workspace: WorkspaceId) -> Result<Vec<BlobKey>, StoreError>;
 
@@ -121,23 +151,55 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// until [`RecordImport::commit`] returns, and dropping the import (or a
     /// crash) leaves no trace. Fails with `Conflict` at commit (or earlier)
     /// when a set with the same name exists.
-    async fn begin_record_import(&self, set: &RecordSetRecord) -> Result<Box<dyn RecordImport>, StoreError>;
-    async fn record_sets(&self, workspace: WorkspaceId) -> Result<Vec<RecordSetRecord>, StoreError>;
-    async fn record_set(&self, workspace: WorkspaceId, id: RecordSetId) -> Result<Option<RecordSetRecord>, StoreError>;
-    async fn record_set_by_name(&self, workspace: WorkspaceId, name: &str) -> Result<Option<RecordSetRecord>, StoreError>;
+    async fn begin_record_import(
+        &self,
+        set: &RecordSetRecord,
+    ) -> Result<Box<dyn RecordImport>, StoreError>;
+    async fn record_sets(&self, workspace: WorkspaceId)
+    -> Result<Vec<RecordSetRecord>, StoreError>;
+    async fn record_set(
+        &self,
+        workspace: WorkspaceId,
+        id: RecordSetId,
+    ) -> Result<Option<RecordSetRecord>, StoreError>;
+    async fn record_set_by_name(
+        &self,
+        workspace: WorkspaceId,
+        name: &str,
+    ) -> Result<Option<RecordSetRecord>, StoreError>;
     /// Rows in import order, `limit` rows after skipping `offset`.
-    async fn rows(&self, workspace: WorkspaceId, set: RecordSetId, offset: u64, limit: u64) -> Result<Vec<RowRecord>, StoreError>;
+    async fn rows(
+        &self,
+        workspace: WorkspaceId,
+        set: RecordSetId,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<RowRecord>, StoreError>;
     /// Rows whose blind index for `column` equals `hash`, in import order.
-    async fn rows_by_index(&self, workspace: WorkspaceId, set: RecordSetId, column: &str, hash: &[u8]) -> Result<Vec<RowRecord>, StoreError>;
+    async fn rows_by_index(
+        &self,
+        workspace: WorkspaceId,
+        set: RecordSetId,
+        column: &str,
+        hash: &[u8],
+    ) -> Result<Vec<RowRecord>, StoreError>;
     /// Deletes a record set with its rows and index entries.
-    async fn delete_record_set(&self, workspace: WorkspaceId, id: RecordSetId) -> Result<Option<RecordSetRecord>, StoreError>;
+    async fn delete_record_set(
+        &self,
+        workspace: WorkspaceId,
+        id: RecordSetId,
+    ) -> Result<Option<RecordSetRecord>, StoreError>;
 }
 
 /// A record set import in progress (one database transaction).
 #[async_trait]
 pub trait RecordImport: Send {
     /// Adds rows with their blind-index entries.
-    async fn add_rows(&mut self, rows: &[RowRecord], index: &[IndexEntry]) -> Result<(), StoreError>;
+    async fn add_rows(
+        &mut self,
+        rows: &[RowRecord],
+        index: &[IndexEntry],
+    ) -> Result<(), StoreError>;
     /// Makes the set and all added rows visible at once, with
     /// `row_count` set to the number of rows added.
     async fn commit(self: Box<Self>) -> Result<RecordSetRecord, StoreError>;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, Placeholders};
 use crate::{Backend, StoreError};
 
 /// The store in a PostgreSQL database.
@@ -14,8 +14,11 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/postgres/0001_initial.sql"),
+)];
 
 impl PgStore {
     pub(crate) const DIALECT: Dialect = Dialect {
@@ -30,6 +33,7 @@ impl PgStore {
         // lock mode conflicts with itself but not with readers.
         lock_workspaces: Some("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE"),
         begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        placeholders: Placeholders::Numbered,
     };
 
     /// Connects to `postgres://...` and brings the schema up to date
@@ -43,15 +47,16 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(sql::failed("connecting to PostgreSQL"))?;
-        sql::migrator(MIGRATIONS).run(&pool).await.map_err(sql::migration_failed)?;
+        sql::migrator(MIGRATIONS)
+            .run(&pool)
+            .await
+            .map_err(sql::migration_failed)?;
         Ok(Self { pool })
     }
 
     /// Begins a write transaction (READ COMMITTED; the statements that need
     /// more take row locks or check conditions themselves).
-    async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
 }

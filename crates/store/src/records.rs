@@ -2,7 +2,9 @@
 //! (`*_ct`, `cells`, `*_wrapped`) or keyed hashes (`*_index`, `hash`) made by
 //! the vault; the store never interprets them.
 
-use confidant_core::{Column, ItemId, KeyId, Label, PersonId, RecordSetId, Role, RowId, WorkspaceId};
+use confidant_core::{
+    Column, ItemId, KeyId, Label, PersonId, RecordSetId, Role, RowId, WorkspaceId,
+};
 use time::OffsetDateTime;
 
 use crate::BlobKey;

@@ -37,6 +37,8 @@ pub(crate) struct Dialect {
     pub lock_workspaces: Option<&'static str>,
     /// Begins a read-only transaction that sees one snapshot throughout.
     pub begin_read: &'static str,
+    /// How generated (batch) statements write their parameters.
+    pub placeholders: Placeholders,
 }
 
 // Column lists, as macros so `concat!` can build whole statements from them
@@ -79,8 +81,11 @@ pub(crate) const INSERT_WORKSPACE: &str = concat!(
 );
 /// There is one workspace per database; the order only makes the answer
 /// stable should that ever change.
-pub(crate) const SELECT_WORKSPACE: &str =
-    concat!("SELECT ", workspace_columns!(), " FROM workspaces ORDER BY created_at, id LIMIT 1");
+pub(crate) const SELECT_WORKSPACE: &str = concat!(
+    "SELECT ",
+    workspace_columns!(),
+    " FROM workspaces ORDER BY created_at, id LIMIT 1"
+);
 pub(crate) const SELECT_WORKSPACE_KEYS: &str =
     "SELECT kek_id, signing_key_wrapped, names_key_wrapped FROM workspaces WHERE id = $1";
 pub(crate) const ROTATE_WORKSPACE_KEYS: &str = "UPDATE workspaces \
@@ -90,12 +95,21 @@ pub(crate) const COUNT_KEYS_UNDER_KEK: &str = "SELECT \
      (SELECT COUNT(*) FROM documents WHERE workspace_id = $1 AND kek_id = $2) + \
      (SELECT COUNT(*) FROM record_sets WHERE workspace_id = $1 AND kek_id = $2)";
 
-pub(crate) const INSERT_PERSON: &str =
-    concat!("INSERT INTO people (", person_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)");
-pub(crate) const SELECT_PERSON: &str =
-    concat!("SELECT ", person_columns!(), " FROM people WHERE workspace_id = $1 AND id = $2");
-pub(crate) const SELECT_PERSON_BY_EMAIL: &str =
-    concat!("SELECT ", person_columns!(), " FROM people WHERE workspace_id = $1 AND email = $2");
+pub(crate) const INSERT_PERSON: &str = concat!(
+    "INSERT INTO people (",
+    person_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+);
+pub(crate) const SELECT_PERSON: &str = concat!(
+    "SELECT ",
+    person_columns!(),
+    " FROM people WHERE workspace_id = $1 AND id = $2"
+);
+pub(crate) const SELECT_PERSON_BY_EMAIL: &str = concat!(
+    "SELECT ",
+    person_columns!(),
+    " FROM people WHERE workspace_id = $1 AND email = $2"
+);
 pub(crate) const SELECT_OWNER: &str = concat!(
     "SELECT ",
     person_columns!(),
@@ -107,10 +121,16 @@ pub(crate) const SELECT_PEOPLE: &str = concat!(
     " FROM people WHERE workspace_id = $1 ORDER BY created_at, id"
 );
 
-pub(crate) const INSERT_API_TOKEN: &str =
-    concat!("INSERT INTO api_tokens (", api_token_columns!(), ") VALUES ($1, $2, $3, $4, $5)");
-pub(crate) const SELECT_API_TOKEN: &str =
-    concat!("SELECT ", api_token_columns!(), " FROM api_tokens WHERE hash = $1");
+pub(crate) const INSERT_API_TOKEN: &str = concat!(
+    "INSERT INTO api_tokens (",
+    api_token_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5)"
+);
+pub(crate) const SELECT_API_TOKEN: &str = concat!(
+    "SELECT ",
+    api_token_columns!(),
+    " FROM api_tokens WHERE hash = $1"
+);
 pub(crate) const DELETE_API_TOKEN: &str = "DELETE FROM api_tokens WHERE hash = $1";
 
 pub(crate) const INSERT_DOCUMENT: &str = concat!(
@@ -118,8 +138,11 @@ pub(crate) const INSERT_DOCUMENT: &str = concat!(
     document_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 );
-pub(crate) const SELECT_DOCUMENT: &str =
-    concat!("SELECT ", document_columns!(), " FROM documents WHERE workspace_id = $1 AND id = $2");
+pub(crate) const SELECT_DOCUMENT: &str = concat!(
+    "SELECT ",
+    document_columns!(),
+    " FROM documents WHERE workspace_id = $1 AND id = $2"
+);
 pub(crate) const SELECT_DOCUMENT_BY_NAME_INDEX: &str = concat!(
     "SELECT ",
     document_columns!(),
@@ -190,49 +213,67 @@ pub(crate) const SELECT_ROWS_BY_INDEX: &str = "SELECT r.id, r.set_id, r.ordinal,
        AND r.workspace_id = $1 \
      ORDER BY r.ordinal";
 
-// Batched inserts for imports. `$1` is the workspace and `$2` the set, shared
-// by every row of a statement; each row adds its own parameters after them.
+// Batched inserts for imports: one statement carries many rows.
 
-/// Parameters each row adds: id, ordinal, cells.
-pub(crate) const ROW_PARAMS: usize = 3;
-/// Parameters each index entry adds: column, hash, row id.
-pub(crate) const INDEX_PARAMS: usize = 3;
+/// How a backend writes the bound parameters of a generated statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1, $2, ...`.
+    Numbered,
+    /// `?, ?, ...`. SQLite finds the number of a named parameter (`$N`) by a
+    /// linear search, and sqlx asks for the name of every parameter when it
+    /// binds, so binding N named parameters takes N² steps; anonymous ones
+    /// bind in N.
+    Anonymous,
+}
+
+/// Parameters each row binds: workspace, set, id, ordinal, cells.
+pub(crate) const ROW_PARAMS: usize = 5;
+/// Parameters each index entry binds: workspace, set, column, hash, row id.
+pub(crate) const INDEX_PARAMS: usize = 5;
 /// Beyond this many rows a statement gets no faster, only larger.
 const MAX_BATCH: usize = 4096;
 
 /// How many items of `params_each` parameters fit in one statement.
 pub(crate) fn batch_len(max_bind_params: usize, params_each: usize) -> usize {
-    (max_bind_params.saturating_sub(2) / params_each.max(1)).clamp(1, MAX_BATCH)
+    (max_bind_params / params_each.max(1)).clamp(1, MAX_BATCH)
 }
 
-pub(crate) fn insert_rows_sql(rows: usize) -> String {
+pub(crate) fn insert_rows_sql(rows: usize, placeholders: Placeholders) -> String {
     batch_insert(
         "INSERT INTO record_rows (workspace_id, set_id, id, ordinal, cells) VALUES ",
         rows,
         ROW_PARAMS,
+        placeholders,
     )
 }
 
-pub(crate) fn insert_index_sql(entries: usize) -> String {
+pub(crate) fn insert_index_sql(entries: usize, placeholders: Placeholders) -> String {
     batch_insert(
         "INSERT INTO index_entries (workspace_id, set_id, column_name, hash, row_id) VALUES ",
         entries,
         INDEX_PARAMS,
+        placeholders,
     )
 }
 
-fn batch_insert(head: &str, items: usize, params_each: usize) -> String {
+fn batch_insert(head: &str, items: usize, params_each: usize, style: Placeholders) -> String {
     use std::fmt::Write as _;
-    let mut sql = String::with_capacity(head.len() + items * (10 + 8 * params_each));
+    let mut sql = String::with_capacity(head.len() + items * (4 + 8 * params_each));
     sql.push_str(head);
     for item in 0..items {
-        if item > 0 {
-            sql.push(',');
-        }
-        sql.push_str("($1, $2");
+        sql.push_str(if item == 0 { "(" } else { ", (" });
         for param in 0..params_each {
-            // Writing into a String cannot fail.
-            let _ = write!(sql, ", ${}", 3 + item * params_each + param);
+            if param > 0 {
+                sql.push_str(", ");
+            }
+            match style {
+                // Writing into a String cannot fail.
+                Placeholders::Numbered => {
+                    let _ = write!(sql, "${}", 1 + item * params_each + param);
+                }
+                Placeholders::Anonymous => sql.push('?'),
+            }
         }
         sql.push(')');
     }
@@ -279,8 +320,17 @@ fn columns_from_json(json: &str) -> Result<Vec<Column>, StoreError> {
 
 // Rows as the databases return them, column for column, and their records.
 
-pub(crate) type WorkspaceRow =
-    (String, String, i64, String, String, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>);
+pub(crate) type WorkspaceRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    Vec<u8>,
+);
 pub(crate) type PersonRow = (String, String, String, String, String, Option<String>, i64);
 pub(crate) type ApiTokenRow = (Vec<u8>, String, String, i64, i64);
 pub(crate) type DocumentRow = (
@@ -354,8 +404,20 @@ pub(crate) fn api_token(row: ApiTokenRow) -> Result<ApiTokenRecord, StoreError> 
 }
 
 pub(crate) fn document(row: DocumentRow) -> Result<DocumentRecord, StoreError> {
-    let (id, workspace, name_ct, name_index, label, size, version, blob, key, kek, created, updated) =
-        row;
+    let (
+        id,
+        workspace,
+        name_ct,
+        name_index,
+        label,
+        size,
+        version,
+        blob,
+        key,
+        kek,
+        created,
+        updated,
+    ) = row;
     Ok(DocumentRecord {
         id: parse(&id, "document id")?,
         workspace: parse(&workspace, "document's workspace id")?,
@@ -424,8 +486,16 @@ pub(crate) fn workspace_keys(
 ) -> Result<[WrappedKeyRecord; 2], StoreError> {
     let kek_id = parse(&kek, "workspace key id")?;
     Ok([
-        WrappedKeyRecord { owner: KeyOwner::Signing, kek_id, wrapped: signing },
-        WrappedKeyRecord { owner: KeyOwner::Names, kek_id, wrapped: names },
+        WrappedKeyRecord {
+            owner: KeyOwner::Signing,
+            kek_id,
+            wrapped: signing,
+        },
+        WrappedKeyRecord {
+            owner: KeyOwner::Names,
+            kek_id,
+            wrapped: names,
+        },
     ])
 }
 
@@ -438,8 +508,7 @@ pub(crate) const PERSON_EXISTS: &str = "a person with this e-mail address alread
 pub(crate) const API_TOKEN_EXISTS: &str = "this API token already exists";
 pub(crate) const DOCUMENT_EXISTS: &str = "a document with this name already exists";
 pub(crate) const RECORD_SET_EXISTS: &str = "a record set with this name already exists";
-pub(crate) const ROW_EXISTS: &str =
-    "two rows of the import have the same id or the same position";
+pub(crate) const ROW_EXISTS: &str = "two rows of the import have the same id or the same position";
 
 /// Maps a failed statement of `op` (what the store was doing, such as
 /// "inserting a document") to a [`StoreError`].
@@ -494,7 +563,10 @@ fn postgres_class(sqlstate: &str) -> Class {
         // Connection exceptions, invalid authorization, insufficient
         // resources (disk full, out of memory), operator intervention
         // (shutdown, cancel) and system errors (I/O).
-        _ if ["08", "28", "53", "57", "58"].iter().any(|class| sqlstate.starts_with(class)) => {
+        _ if ["08", "28", "53", "57", "58"]
+            .iter()
+            .any(|class| sqlstate.starts_with(class)) =>
+        {
             Class::Unavailable
         }
         _ => Class::Unexpected,
@@ -524,7 +596,9 @@ fn classify(op: &'static str, conflict: Option<&'static str>, err: sqlx::Error) 
     match err {
         sqlx::Error::Database(db) => match database_class(db.as_ref()) {
             Class::Unique => StoreError::Conflict(
-                conflict.unwrap_or("a value that must be unique already exists").to_owned(),
+                conflict
+                    .unwrap_or("a value that must be unique already exists")
+                    .to_owned(),
             ),
             Class::ForeignKey => StoreError::Conflict(format!(
                 "{op}: it refers to something that does not exist in this workspace"
@@ -1141,6 +1215,7 @@ macro_rules! impl_store {
                         set: RecordSetRecord { row_count: 0, ..set.clone() },
                         row_batch: batch_len(max, ROW_PARAMS),
                         index_batch: batch_len(max, INDEX_PARAMS),
+                        placeholders: Self::DIALECT.placeholders,
                         failed: false,
                     }))
                 }
@@ -1269,6 +1344,7 @@ macro_rules! impl_store {
                 set: RecordSetRecord,
                 row_batch: usize,
                 index_batch: usize,
+                placeholders: Placeholders,
                 /// Set when a statement failed: PostgreSQL then answers
                 /// COMMIT with a silent rollback, and SQLite would keep the
                 /// rows before the failure, so the import must not commit.
@@ -1283,11 +1359,12 @@ macro_rules! impl_store {
                 ) -> Result<(), StoreError> {
                     const OP: &str = "importing rows";
                     for chunk in rows.chunks(self.row_batch) {
-                        let mut query = sqlx::query(AssertSqlSafe(insert_rows_sql(chunk.len())))
-                            .bind(&self.workspace)
-                            .bind(&self.set_id);
+                        let sql = insert_rows_sql(chunk.len(), self.placeholders);
+                        let mut query = sqlx::query(AssertSqlSafe(sql));
                         for row in chunk {
                             query = query
+                                .bind(&self.workspace)
+                                .bind(&self.set_id)
                                 .bind(row.id.to_string())
                                 .bind(signed(row.ordinal, "a row position")?)
                                 .bind(row.cells.as_slice());
@@ -1299,11 +1376,12 @@ macro_rules! impl_store {
                         self.set.row_count += chunk.len() as u64;
                     }
                     for chunk in index.chunks(self.index_batch) {
-                        let mut query = sqlx::query(AssertSqlSafe(insert_index_sql(chunk.len())))
-                            .bind(&self.workspace)
-                            .bind(&self.set_id);
+                        let sql = insert_index_sql(chunk.len(), self.placeholders);
+                        let mut query = sqlx::query(AssertSqlSafe(sql));
                         for entry in chunk {
                             query = query
+                                .bind(&self.workspace)
+                                .bind(&self.set_id)
                                 .bind(entry.column.as_str())
                                 .bind(entry.hash.as_slice())
                                 .bind(entry.row.to_string());
@@ -1375,22 +1453,25 @@ mod tests {
     #[test]
     fn batch_statements_number_their_parameters() {
         assert_eq!(
-            insert_rows_sql(2),
+            insert_rows_sql(2, Placeholders::Numbered),
             "INSERT INTO record_rows (workspace_id, set_id, id, ordinal, cells) VALUES \
-             ($1, $2, $3, $4, $5),($1, $2, $6, $7, $8)"
+             ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
         );
-        assert!(insert_index_sql(1).ends_with("VALUES ($1, $2, $3, $4, $5)"));
+        assert!(
+            insert_index_sql(2, Placeholders::Anonymous)
+                .ends_with("VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)")
+        );
     }
 
     #[test]
     fn batches_respect_the_parameter_limit() {
-        for (limit, each) in [(32766, ROW_PARAMS), (65535, INDEX_PARAMS), (999, 3), (5, 3)] {
+        for (limit, each) in [(32766, ROW_PARAMS), (65535, INDEX_PARAMS), (999, 3), (4, 5)] {
             let n = batch_len(limit, each);
             assert!(n >= 1);
-            assert!(n == 1 || 2 + n * each <= limit, "{limit} {each} -> {n}");
+            assert!(n == 1 || n * each <= limit, "{limit} {each} -> {n}");
         }
-        assert_eq!(batch_len(999, 3), 332);
-        assert_eq!(batch_len(32766, 3), MAX_BATCH);
+        assert_eq!(batch_len(999, 5), 199);
+        assert_eq!(batch_len(32766, 5), MAX_BATCH);
     }
 
     #[test]
@@ -1404,7 +1485,10 @@ mod tests {
 
     #[test]
     fn counts_out_of_range_are_refused() {
-        assert!(matches!(signed(u64::MAX, "x"), Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            signed(u64::MAX, "x"),
+            Err(StoreError::Conflict(_))
+        ));
         assert!(matches!(unsigned(-1, "x"), Err(StoreError::Corrupt(_))));
         assert_eq!(signed(7, "x").unwrap(), 7);
     }
@@ -1451,7 +1535,10 @@ mod tests {
             "postgres://ann:***@db.example:5432/confidant?sslmode=require"
         );
         assert_eq!(redact_url("postgres://ann@db/x"), "postgres://ann@db/x");
-        assert_eq!(redact_url("sqlite://data/confidant.db"), "sqlite://data/confidant.db");
+        assert_eq!(
+            redact_url("sqlite://data/confidant.db"),
+            "sqlite://data/confidant.db"
+        );
         assert_eq!(redact_url("postgres://a:b:c@h"), "postgres://a:***@h");
     }
 
@@ -1459,6 +1546,9 @@ mod tests {
     fn corrupt_rows_are_reported_not_panicked_on() {
         let row: RowRow = ("not-a-uuid".into(), "x".into(), 0, vec![]);
         assert!(matches!(super::row(row), Err(StoreError::Corrupt(_))));
-        assert!(matches!(columns_from_json("{"), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            columns_from_json("{"),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

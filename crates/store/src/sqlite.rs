@@ -8,7 +8,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::sql::{self, Dialect};
+use crate::sql::{self, Dialect, Placeholders};
 use crate::{Backend, StoreError};
 
 /// The store in one SQLite database file.
@@ -17,20 +17,24 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+)];
 
 impl SqliteStore {
     pub(crate) const DIALECT: Dialect = Dialect {
         backend: Backend::Sqlite,
         // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite (3.32 and later).
-        max_bind_params: 1000,
+        max_bind_params: 32766,
         // Write transactions begin IMMEDIATE, so no other writer can rotate
         // the keys while this one runs: a plain check is enough.
         lock_current_kek: "SELECT 1 FROM workspaces WHERE id = $1 AND kek_id = $2",
         lock_workspaces: None,
         // A deferred transaction reads from one snapshot from its first read.
         begin_read: "BEGIN",
+        placeholders: Placeholders::Anonymous,
     };
 
     /// Opens (creating when missing) the database at `sqlite://PATH` and
@@ -49,14 +53,16 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             // Freed pages are zeroed, so deleted wrapped keys and
             // ciphertext are not left behind in the file's free list.
-            .pragma("secure_delete", "ON")
-            .pragma("cache_size", "-65536");
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await
             .map_err(sql::failed("opening the SQLite database"))?;
-        sql::migrator(MIGRATIONS).run(&pool).await.map_err(sql::migration_failed)?;
+        sql::migrator(MIGRATIONS)
+            .run(&pool)
+            .await
+            .map_err(sql::migration_failed)?;
         Ok(Self { pool })
     }
 
@@ -82,7 +88,10 @@ mod tests {
     async fn connections_are_durable_and_wipe_deleted_data() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("missing/c.db").display());
-        assert!(SqliteStore::connect(&url).await.is_err(), "a missing directory is an error");
+        assert!(
+            SqliteStore::connect(&url).await.is_err(),
+            "a missing directory is an error"
+        );
         let url = format!("sqlite://{}", dir.path().join("c.db").display());
         let store = SqliteStore::connect(&url).await.expect("connect");
         let mut conn = store.pool.acquire().await.expect("connection");

@@ -70,9 +70,16 @@ pub async fn postgres_url() -> anyhow::Result<Option<String>> {
 /// process and across processes sharing the cluster.
 fn unique_database_name() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    format!("confidant_test_{}_{}_{n}", std::process::id(), nanos % 1_000_000_000_000)
+    format!(
+        "confidant_test_{}_{}_{n}",
+        std::process::id(),
+        nanos % 1_000_000_000_000
+    )
 }
 
 /// `url` with its database (the path) replaced by `database`; the query
@@ -151,7 +158,10 @@ mod tests {
     #[test]
     fn skipping_is_asked_for_and_never_in_ci() {
         let s = |v: &str| Some(v.to_owned());
-        assert_eq!(plan(s("postgres://h/db"), None, None), Plan::Use("postgres://h/db".into()));
+        assert_eq!(
+            plan(s("postgres://h/db"), None, None),
+            Plan::Use("postgres://h/db".into())
+        );
         assert_eq!(plan(None, None, None), Plan::Fail);
         assert_eq!(plan(s(" "), None, None), Plan::Fail);
         assert_eq!(plan(None, s("1"), None), Plan::Skip);
@@ -162,8 +172,14 @@ mod tests {
     #[test]
     fn database_urls() {
         let cases = [
-            ("postgres://postgres@127.0.0.1:55432/postgres", "postgres://postgres@127.0.0.1:55432/d"),
-            ("postgres://u:p@h/postgres?sslmode=disable", "postgres://u:p@h/d?sslmode=disable"),
+            (
+                "postgres://postgres@127.0.0.1:55432/postgres",
+                "postgres://postgres@127.0.0.1:55432/d",
+            ),
+            (
+                "postgres://u:p@h/postgres?sslmode=disable",
+                "postgres://u:p@h/d?sslmode=disable",
+            ),
             ("postgres://h", "postgres://h/d"),
             ("postgres://h?host=/tmp", "postgres://h/d?host=/tmp"),
         ];
@@ -176,13 +192,19 @@ mod tests {
     fn database_names_are_plain_and_unique() {
         let (a, b) = (unique_database_name(), unique_database_name());
         assert_ne!(a, b);
-        assert!(a.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_'));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        );
         assert!(a.len() < 63, "PostgreSQL truncates longer names");
     }
 
     #[test]
     fn versioned_pg_dumps_sort_by_major_version() {
-        assert_eq!(major_version(Path::new("/usr/lib/postgresql/15/bin/pg_dump")), 15);
+        assert_eq!(
+            major_version(Path::new("/usr/lib/postgresql/15/bin/pg_dump")),
+            15
+        );
         assert_eq!(major_version(Path::new("/usr/bin/pg_dump")), 0);
     }
 }

@@ -476,6 +476,13 @@ async fn record_pages_show_rows_a_hundred_at_a_time() -> Result<()> {
     assert!(html.contains("href=\"/records/customers?offset=0\""));
     assert!(!html.contains("rel=\"next\""));
 
+    let html = text(browser.get(&app, "/records/customers?offset=400").await?).await?;
+    assert!(html.contains("No rows here: the set has 150."));
+    assert!(
+        html.contains("href=\"/records/customers?offset=100\""),
+        "back to the last page"
+    );
+
     let response = browser.get(&app, "/records/nothing").await?;
     assert_eq!(response.status(), 404);
     Ok(())

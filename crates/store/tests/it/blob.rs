@@ -10,8 +10,12 @@ use futures::TryStreamExt;
 use rand_core::OsRng;
 
 fn key(blob: &str) -> BlobKey {
-    BlobKey::document(WorkspaceId::random(&mut OsRng), ItemId::random(&mut OsRng), blob)
-        .expect("valid key")
+    BlobKey::document(
+        WorkspaceId::random(&mut OsRng),
+        ItemId::random(&mut OsRng),
+        blob,
+    )
+    .expect("valid key")
 }
 
 /// `len` bytes that differ from position to position.
@@ -34,7 +38,12 @@ fn files(dir: &Path) -> Vec<String> {
             if path.is_dir() {
                 pending.push(path);
             } else {
-                found.push(path.strip_prefix(dir).expect("under dir").display().to_string());
+                found.push(
+                    path.strip_prefix(dir)
+                        .expect("under dir")
+                        .display()
+                        .to_string(),
+                );
             }
         }
     }
@@ -77,9 +86,15 @@ async fn a_blob_round_trips_through_many_writes() -> anyhow::Result<()> {
     assert_eq!(files(&dir.path().join("blobs")), vec![key.to_string()]);
 
     blobs.delete(&key).await?;
-    assert!(matches!(read_all(&blobs, &key).await, Err(StoreError::BlobNotFound(k)) if k == key.as_str()));
+    assert!(
+        matches!(read_all(&blobs, &key).await, Err(StoreError::BlobNotFound(k)) if k == key.as_str())
+    );
     blobs.delete(&key).await?; // Deleting a missing blob is fine.
-    assert_eq!(files(&dir.path().join("blobs")), Vec::<String>::new(), "empty folders go too");
+    assert_eq!(
+        files(&dir.path().join("blobs")),
+        Vec::<String>::new(),
+        "empty folders go too"
+    );
     Ok(())
 }
 
@@ -109,14 +124,21 @@ async fn an_unfinished_blob_is_never_visible() -> anyhow::Result<()> {
     assert_eq!(read_all(&blobs, &old).await?, pattern(1024, 1));
     let fresh = key("v2");
     let unfinished = write_in_pieces(&blobs, &fresh, &data, &[500_000]).await?;
-    assert!(matches!(read_all(&blobs, &fresh).await, Err(StoreError::BlobNotFound(_))));
+    assert!(matches!(
+        read_all(&blobs, &fresh).await,
+        Err(StoreError::BlobNotFound(_))
+    ));
     assert_eq!(blobs.list("").await?, vec![old.clone()]);
 
     writer.abort().await;
     unfinished.abort().await;
     assert_eq!(read_all(&blobs, &old).await?, pattern(1024, 1));
     assert_eq!(blobs.list("").await?, vec![old.clone()]);
-    assert_eq!(files(dir.path()), vec![old.to_string()], "no staged files are left");
+    assert_eq!(
+        files(dir.path()),
+        vec![old.to_string()],
+        "no staged files are left"
+    );
     Ok(())
 }
 
@@ -135,7 +157,10 @@ async fn a_dropped_writer_leaves_nothing() -> anyhow::Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(files(dir.path()), Vec::<String>::new());
-    assert!(matches!(read_all(&blobs, &key).await, Err(StoreError::BlobNotFound(_))));
+    assert!(matches!(
+        read_all(&blobs, &key).await,
+        Err(StoreError::BlobNotFound(_))
+    ));
     Ok(())
 }
 
@@ -155,7 +180,8 @@ async fn reading_a_missing_blob_says_so() -> anyhow::Result<()> {
 async fn listing_matches_whole_segments() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let blobs = BlobStore::local(dir.path())?;
-    let keys = ["ws/a/docs/x/v1", "ws/a/docs/y/v1", "ws/ab/docs/z/v1"].map(|k| BlobKey::parse(k).expect("key"));
+    let keys = ["ws/a/docs/x/v1", "ws/a/docs/y/v1", "ws/ab/docs/z/v1"]
+        .map(|k| BlobKey::parse(k).expect("key"));
     for key in &keys {
         blobs.writer(key).await?.finish().await?;
     }
@@ -173,7 +199,15 @@ async fn listing_matches_whole_segments() -> anyhow::Result<()> {
 
 #[test]
 fn keys_cannot_leave_the_store() {
-    for bad in ["../x", "ws/../../etc/passwd", "/etc/passwd", "ws//x", "ws/./x", "ws\\..\\x", ""] {
+    for bad in [
+        "../x",
+        "ws/../../etc/passwd",
+        "/etc/passwd",
+        "ws//x",
+        "ws/./x",
+        "ws\\..\\x",
+        "",
+    ] {
         assert!(
             matches!(BlobKey::parse(bad), Err(StoreError::Corrupt(_))),
             "{bad:?} must be refused"
@@ -190,10 +224,14 @@ async fn any_object_store_works() -> anyhow::Result<()> {
     let blobs = BlobStore::new(Arc::new(object_store::memory::InMemory::new()));
     let key = key("v1");
     let data = pattern(6 * 1024 * 1024, 9);
-    write_in_pieces(&blobs, &key, &data, &[1024 * 1024]).await?.finish().await?;
+    write_in_pieces(&blobs, &key, &data, &[1024 * 1024])
+        .await?
+        .finish()
+        .await?;
     assert_eq!(read_all(&blobs, &key).await?, data);
     assert_eq!(blobs.list("ws").await?, vec![key.clone()]);
-    let unfinished = write_in_pieces(&blobs, &BlobKey::parse("ws/x/v1")?, &data, &[1 << 20]).await?;
+    let unfinished =
+        write_in_pieces(&blobs, &BlobKey::parse("ws/x/v1")?, &data, &[1 << 20]).await?;
     assert_eq!(blobs.list("ws").await?, vec![key.clone()]);
     unfinished.abort().await;
     blobs.delete(&key).await?;

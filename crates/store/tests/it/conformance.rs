@@ -17,7 +17,9 @@ use crate::fixtures::{self, T0, at, c0_hash, c1_hash, document, person_record, r
 type Result = anyhow::Result<()>;
 
 /// Asserts that `result` is a `Conflict` and returns its message.
-fn conflict<T: std::fmt::Debug>(result: std::result::Result<T, StoreError>) -> anyhow::Result<String> {
+fn conflict<T: std::fmt::Debug>(
+    result: std::result::Result<T, StoreError>,
+) -> anyhow::Result<String> {
     match result {
         Err(StoreError::Conflict(message)) => Ok(message),
         other => anyhow::bail!("expected a conflict, got {other:?}"),
@@ -39,7 +41,11 @@ pub async fn a_database_holds_one_workspace(store: Arc<dyn Store>) -> Result {
     let message = conflict(store.create_workspace(&second, &second_owner).await)?;
     assert!(message.contains("workspace already exists"), "{message}");
     assert_eq!(store.workspace().await?, Some(ws));
-    assert_eq!(store.people(second.id).await?, vec![], "the failed creation left no owner");
+    assert_eq!(
+        store.people(second.id).await?,
+        vec![],
+        "the failed creation left no owner"
+    );
     Ok(())
 }
 
@@ -51,16 +57,34 @@ pub async fn people_are_found_by_id_and_email(store: Arc<dyn Store>) -> Result {
     store.insert_person(&bob).await?;
 
     assert_eq!(store.person(ws.id, ann.id).await?, Some(ann.clone()));
-    assert_eq!(store.person_by_email(ws.id, "bob@example.com").await?, Some(bob.clone()));
-    assert_eq!(store.person_by_email(ws.id, "carl@example.com").await?, None);
-    assert_eq!(store.person(ws.id, PersonId::random(&mut OsRng)).await?, None);
-    assert_eq!(store.people(ws.id).await?, vec![owner.clone(), bob, ann.clone()]);
+    assert_eq!(
+        store.person_by_email(ws.id, "bob@example.com").await?,
+        Some(bob.clone())
+    );
+    assert_eq!(
+        store.person_by_email(ws.id, "carl@example.com").await?,
+        None
+    );
+    assert_eq!(
+        store.person(ws.id, PersonId::random(&mut OsRng)).await?,
+        None
+    );
+    assert_eq!(
+        store.people(ws.id).await?,
+        vec![owner.clone(), bob, ann.clone()]
+    );
     assert_eq!(store.owner(ws.id).await?, Some(owner));
 
     let twin = person_record(&ws, "ann@example.com", Role::Admin, T0 + 30);
     let message = conflict(store.insert_person(&twin).await)?;
-    assert!(message.contains("e-mail address already exists"), "{message}");
-    assert_eq!(store.person_by_email(ws.id, "ann@example.com").await?, Some(ann));
+    assert!(
+        message.contains("e-mail address already exists"),
+        "{message}"
+    );
+    assert_eq!(
+        store.person_by_email(ws.id, "ann@example.com").await?,
+        Some(ann)
+    );
     Ok(())
 }
 
@@ -94,10 +118,26 @@ pub async fn documents_are_listed_oldest_first_and_found(store: Arc<dyn Store>) 
     }
     let listed = store.documents(ws.id).await?;
     assert_eq!(listed, vec![oldest.clone(), middle.clone(), newest.clone()]);
-    assert_eq!(store.document(ws.id, middle.id).await?, Some(middle.clone()));
-    assert_eq!(store.document(ws.id, ItemId::random(&mut OsRng)).await?, None);
-    assert_eq!(store.document_by_name_index(ws.id, &oldest.name_index).await?, Some(oldest.clone()));
-    assert_eq!(store.document_by_name_index(ws.id, b"index of nothing").await?, None);
+    assert_eq!(
+        store.document(ws.id, middle.id).await?,
+        Some(middle.clone())
+    );
+    assert_eq!(
+        store.document(ws.id, ItemId::random(&mut OsRng)).await?,
+        None
+    );
+    assert_eq!(
+        store
+            .document_by_name_index(ws.id, &oldest.name_index)
+            .await?,
+        Some(oldest.clone())
+    );
+    assert_eq!(
+        store
+            .document_by_name_index(ws.id, b"index of nothing")
+            .await?,
+        None
+    );
     let blobs = store.referenced_blobs(ws.id).await?;
     assert_eq!(blobs, vec![oldest.blob, middle.blob, newest.blob]);
     Ok(())
@@ -131,8 +171,17 @@ pub async fn replacing_a_document_checks_its_version(store: Arc<dyn Store>) -> R
     // The creation time stays that of the first version, whatever is sent.
     v2.created_at = at(T0 + 5_000);
     assert_eq!(store.replace_document(&v2).await?, Some(v1.clone()));
-    let stored = store.document(ws.id, v1.id).await?.context("replaced document")?;
-    assert_eq!(stored, confidant_store::DocumentRecord { created_at: v1.created_at, ..v2.clone() });
+    let stored = store
+        .document(ws.id, v1.id)
+        .await?
+        .context("replaced document")?;
+    assert_eq!(
+        stored,
+        confidant_store::DocumentRecord {
+            created_at: v1.created_at,
+            ..v2.clone()
+        }
+    );
 
     // Someone else read v1 and replaces it too: stale.
     conflict(store.replace_document(&v2).await)?;
@@ -147,8 +196,14 @@ pub async fn replacing_a_document_checks_its_version(store: Arc<dyn Store>) -> R
     let mut renamed = stored.clone();
     renamed.version = 3;
     renamed.name_index = other.name_index.clone();
-    assert_eq!(conflict(store.replace_document(&renamed).await)?, "a document with this name already exists");
-    assert_eq!(store.document(ws.id, v1.id).await?.map(|d| d.version), Some(2));
+    assert_eq!(
+        conflict(store.replace_document(&renamed).await)?,
+        "a document with this name already exists"
+    );
+    assert_eq!(
+        store.document(ws.id, v1.id).await?.map(|d| d.version),
+        Some(2)
+    );
 
     let mut gone = document(&ws, "gone.pdf", T0);
     gone.version = 2;
@@ -160,12 +215,17 @@ pub async fn deleting_a_document_returns_it_once(store: Arc<dyn Store>) -> Resul
     let (ws, _) = fixtures::workspace(&*store).await?;
     let doc = document(&ws, "old.pdf", T0);
     store.insert_document(&doc).await?;
-    assert_eq!(store.delete_document(ws.id, doc.id).await?, Some(doc.clone()));
+    assert_eq!(
+        store.delete_document(ws.id, doc.id).await?,
+        Some(doc.clone())
+    );
     assert_eq!(store.delete_document(ws.id, doc.id).await?, None);
     assert_eq!(store.document(ws.id, doc.id).await?, None);
     assert_eq!(store.referenced_blobs(ws.id).await?, vec![]);
     // The name is free again.
-    store.insert_document(&document(&ws, "old.pdf", T0 + 1)).await?;
+    store
+        .insert_document(&document(&ws, "old.pdf", T0 + 1))
+        .await?;
     Ok(())
 }
 
@@ -183,12 +243,29 @@ pub async fn an_import_is_invisible_until_committed(store: Arc<dyn Store>) -> Re
     assert_eq!(store.record_set(ws.id, set.id).await?, None);
     assert_eq!(store.record_sets(ws.id).await?, vec![]);
     assert_eq!(store.rows(ws.id, set.id, 0, 1000).await?, vec![]);
-    assert_eq!(store.rows_by_index(ws.id, set.id, "c0", &c0_hash(1)).await?, vec![]);
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, set.id, "c0", &c0_hash(1))
+            .await?,
+        vec![]
+    );
 
     let committed = import.commit().await?;
-    assert_eq!(committed, confidant_store::RecordSetRecord { row_count: 120, ..set.clone() });
-    assert_eq!(store.record_set_by_name(ws.id, "customers").await?, Some(committed.clone()));
-    assert_eq!(store.record_set(ws.id, set.id).await?, Some(committed.clone()));
+    assert_eq!(
+        committed,
+        confidant_store::RecordSetRecord {
+            row_count: 120,
+            ..set.clone()
+        }
+    );
+    assert_eq!(
+        store.record_set_by_name(ws.id, "customers").await?,
+        Some(committed.clone())
+    );
+    assert_eq!(
+        store.record_set(ws.id, set.id).await?,
+        Some(committed.clone())
+    );
     assert_eq!(store.record_sets(ws.id).await?, vec![committed]);
     let all: Vec<_> = first.into_iter().chain(second).collect();
     assert_eq!(store.rows(ws.id, set.id, 0, 1000).await?, all);
@@ -214,7 +291,12 @@ pub async fn a_dropped_import_leaves_nothing(store: Arc<dyn Store>) -> Result {
     assert_eq!(sets.iter().map(|s| s.id).collect::<Vec<_>>(), vec![set.id]);
     assert_eq!(store.record_set(ws.id, abandoned.id).await?, None);
     assert_eq!(store.rows(ws.id, abandoned.id, 0, 100).await?, vec![]);
-    assert_eq!(store.rows_by_index(ws.id, abandoned.id, "c0", &c0_hash(1)).await?, vec![]);
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, abandoned.id, "c0", &c0_hash(1))
+            .await?,
+        vec![]
+    );
     assert_eq!(store.rows(ws.id, set.id, 0, 100).await?, batch);
     Ok(())
 }
@@ -251,7 +333,10 @@ pub async fn a_failed_import_step_prevents_commit(store: Arc<dyn Store>) -> Resu
     let (batch, mut index) = rows(&set, 0..2, 2);
     index[0].column = "c9".into();
     let message = conflict(import.add_rows(&batch, &index).await)?;
-    assert!(message.contains("\"c9\" is not an indexed column"), "{message}");
+    assert!(
+        message.contains("\"c9\" is not an indexed column"),
+        "{message}"
+    );
     import.add_rows(&batch, &[]).await?;
     assert_eq!(import.commit().await?.row_count, 2);
     Ok(())
@@ -269,7 +354,10 @@ pub async fn rows_page_in_import_order(store: Arc<dyn Store>) -> Result {
     import.commit().await?;
 
     let page = store.rows(ws.id, set.id, 55, 10).await?;
-    assert_eq!(page.iter().map(|r| r.ordinal).collect::<Vec<_>>(), (55..65).collect::<Vec<_>>());
+    assert_eq!(
+        page.iter().map(|r| r.ordinal).collect::<Vec<_>>(),
+        (55..65).collect::<Vec<_>>()
+    );
     assert_eq!(page[0], early[55]);
     assert_eq!(page[9], late[4]);
     assert_eq!(store.rows(ws.id, set.id, 95, 10).await?.len(), 5);
@@ -277,7 +365,12 @@ pub async fn rows_page_in_import_order(store: Arc<dyn Store>) -> Result {
     assert_eq!(store.rows(ws.id, set.id, 0, 0).await?, vec![]);
     assert_eq!(store.rows(ws.id, set.id, 0, u64::MAX).await?.len(), 100);
     assert_eq!(store.rows(ws.id, set.id, u64::MAX, 10).await?, vec![]);
-    assert_eq!(store.rows(ws.id, RecordSetId::random(&mut OsRng), 0, 10).await?, vec![]);
+    assert_eq!(
+        store
+            .rows(ws.id, RecordSetId::random(&mut OsRng), 0, 10)
+            .await?,
+        vec![]
+    );
     Ok(())
 }
 
@@ -289,15 +382,40 @@ pub async fn rows_are_found_by_blind_index(store: Arc<dyn Store>) -> Result {
     import.add_rows(&batch, &index).await?;
     import.commit().await?;
 
-    let found = store.rows_by_index(ws.id, set.id, "c0", &c0_hash(17)).await?;
-    assert_eq!(found.iter().map(|r| r.ordinal).collect::<Vec<_>>(), vec![17]);
+    let found = store
+        .rows_by_index(ws.id, set.id, "c0", &c0_hash(17))
+        .await?;
+    assert_eq!(
+        found.iter().map(|r| r.ordinal).collect::<Vec<_>>(),
+        vec![17]
+    );
     assert_eq!(found[0].cells, batch[39 - 17].cells);
-    let bucket = store.rows_by_index(ws.id, set.id, "c1", &c1_hash(3)).await?;
-    assert_eq!(bucket.iter().map(|r| r.ordinal).collect::<Vec<_>>(), vec![3, 13, 23, 33]);
+    let bucket = store
+        .rows_by_index(ws.id, set.id, "c1", &c1_hash(3))
+        .await?;
+    assert_eq!(
+        bucket.iter().map(|r| r.ordinal).collect::<Vec<_>>(),
+        vec![3, 13, 23, 33]
+    );
     // The hash of one column does not find rows through another.
-    assert_eq!(store.rows_by_index(ws.id, set.id, "c1", &c0_hash(17)).await?, vec![]);
-    assert_eq!(store.rows_by_index(ws.id, set.id, "c2", &c0_hash(17)).await?, vec![]);
-    assert_eq!(store.rows_by_index(ws.id, set.id, "c0", b"no such hash").await?, vec![]);
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, set.id, "c1", &c0_hash(17))
+            .await?,
+        vec![]
+    );
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, set.id, "c2", &c0_hash(17))
+            .await?,
+        vec![]
+    );
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, set.id, "c0", b"no such hash")
+            .await?,
+        vec![]
+    );
     Ok(())
 }
 
@@ -312,16 +430,34 @@ pub async fn deleting_a_record_set_removes_its_rows(store: Arc<dyn Store>) -> Re
         import.commit().await?;
     }
 
-    let deleted = store.delete_record_set(ws.id, set.id).await?.context("deleted set")?;
+    let deleted = store
+        .delete_record_set(ws.id, set.id)
+        .await?
+        .context("deleted set")?;
     assert_eq!((deleted.id, deleted.row_count), (set.id, 30));
     assert_eq!(store.delete_record_set(ws.id, set.id).await?, None);
     assert_eq!(store.record_set(ws.id, set.id).await?, None);
     assert_eq!(store.rows(ws.id, set.id, 0, 100).await?, vec![]);
-    assert_eq!(store.rows_by_index(ws.id, set.id, "c0", &c0_hash(3)).await?, vec![]);
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, set.id, "c0", &c0_hash(3))
+            .await?,
+        vec![]
+    );
     // The other set is untouched and the name is free again.
     assert_eq!(store.rows(ws.id, kept.id, 0, 100).await?.len(), 30);
-    assert_eq!(store.rows_by_index(ws.id, kept.id, "c0", &c0_hash(3)).await?.len(), 1);
-    store.begin_record_import(&record_set(&ws, "customers", 1)).await?.commit().await?;
+    assert_eq!(
+        store
+            .rows_by_index(ws.id, kept.id, "c0", &c0_hash(3))
+            .await?
+            .len(),
+        1
+    );
+    store
+        .begin_record_import(&record_set(&ws, "customers", 1))
+        .await?
+        .commit()
+        .await?;
     Ok(())
 }
 
@@ -336,7 +472,11 @@ async fn keyed_workspace(
     store.insert_document(&b).await?;
     let set = record_set(&ws, "customers", 1);
     store.begin_record_import(&set).await?.commit().await?;
-    let key = |owner, wrapped: &[u8]| WrappedKeyRecord { owner, kek_id: ws.kek_id, wrapped: wrapped.to_vec() };
+    let key = |owner, wrapped: &[u8]| WrappedKeyRecord {
+        owner,
+        kek_id: ws.kek_id,
+        wrapped: wrapped.to_vec(),
+    };
     let keys = vec![
         key(KeyOwner::Signing, &ws.signing_key_wrapped),
         key(KeyOwner::Names, &ws.names_key_wrapped),
@@ -426,14 +566,26 @@ pub async fn keys_wrapped_under_a_retired_kek_are_refused(store: Arc<dyn Store>)
 
     // `ws` still names the old KEK, as a vault that read it before the
     // rotation would.
-    conflict(store.insert_document(&document(&ws, "late.pdf", T0 + 9)).await)?;
-    conflict(store.begin_record_import(&record_set(&ws, "late", 1)).await.map(|_| ()))?;
+    conflict(
+        store
+            .insert_document(&document(&ws, "late.pdf", T0 + 9))
+            .await,
+    )?;
+    conflict(
+        store
+            .begin_record_import(&record_set(&ws, "late", 1))
+            .await
+            .map(|_| ()),
+    )?;
     let mut replaced = store.documents(ws.id).await?.remove(0);
     replaced.version += 1;
     replaced.kek_id = ws.kek_id;
     conflict(store.replace_document(&replaced).await)?;
     replaced.kek_id = rotation.new_kek_id;
-    store.replace_document(&replaced).await?.context("replaced")?;
+    store
+        .replace_document(&replaced)
+        .await?
+        .context("replaced")?;
     Ok(())
 }
 
@@ -447,7 +599,9 @@ pub async fn rotations_racing_writers_leave_no_key_behind(store: Arc<dyn Store>)
                 // Like the vault: wrap under the KEK the workspace has now.
                 let current = store.workspace().await?.context("workspace")?;
                 let outcome = if n % 2 == 0 {
-                    store.insert_document(&document(&current, &format!("{writer}-{n}"), T0 + n)).await
+                    store
+                        .insert_document(&document(&current, &format!("{writer}-{n}"), T0 + n))
+                        .await
                 } else {
                     let set = record_set(&current, &format!("s{writer}-{n}"), 1);
                     match store.begin_record_import(&set).await {
@@ -504,14 +658,22 @@ pub async fn another_workspace_id_sees_nothing(store: Arc<dyn Store>) -> Result 
     assert_eq!(store.owner(other).await?, None);
     assert_eq!(store.people(other).await?, vec![]);
     assert_eq!(store.document(other, doc.id).await?, None);
-    assert_eq!(store.document_by_name_index(other, &doc.name_index).await?, None);
+    assert_eq!(
+        store.document_by_name_index(other, &doc.name_index).await?,
+        None
+    );
     assert_eq!(store.documents(other).await?, vec![]);
     assert_eq!(store.referenced_blobs(other).await?, vec![]);
     assert_eq!(store.record_sets(other).await?, vec![]);
     assert_eq!(store.record_set(other, set.id).await?, None);
     assert_eq!(store.record_set_by_name(other, "customers").await?, None);
     assert_eq!(store.rows(other, set.id, 0, 10).await?, vec![]);
-    assert_eq!(store.rows_by_index(other, set.id, "c0", &c0_hash(1)).await?, vec![]);
+    assert_eq!(
+        store
+            .rows_by_index(other, set.id, "c0", &c0_hash(1))
+            .await?,
+        vec![]
+    );
     assert_eq!(store.wrapped_keys(other).await?, vec![]);
 
     // Writes aimed at another workspace change nothing.
@@ -570,20 +732,26 @@ async fn import_rows(
 ) -> anyhow::Result<std::time::Duration> {
     let (ws, _) = fixtures::workspace(&*store).await?;
     let set = record_set(&ws, "customers", 8);
+    let batches: Vec<_> = (0..total)
+        .step_by(usize::try_from(per_call)?)
+        .map(|first| rows(&set, first..(first + per_call).min(total), 8))
+        .collect();
     let start = Instant::now();
     let mut import = store.begin_record_import(&set).await?;
-    let mut first = 0;
-    while first < total {
-        let (batch, index) = rows(&set, first..(first + per_call).min(total), 8);
-        import.add_rows(&batch, &index).await?;
-        first += per_call;
+    for (batch, index) in &batches {
+        import.add_rows(batch, index).await?;
     }
     let committed = import.commit().await?;
     let took = start.elapsed();
     assert_eq!(committed.row_count, total);
     let last = store.rows(ws.id, set.id, total - 1, 10).await?;
-    assert_eq!(last.iter().map(|r| r.ordinal).collect::<Vec<_>>(), vec![total - 1]);
-    let found = store.rows_by_index(ws.id, set.id, "c0", &c0_hash(total / 2)).await?;
+    assert_eq!(
+        last.iter().map(|r| r.ordinal).collect::<Vec<_>>(),
+        vec![total - 1]
+    );
+    let found = store
+        .rows_by_index(ws.id, set.id, "c0", &c0_hash(total / 2))
+        .await?;
     assert_eq!(found.len(), 1);
     Ok(took)
 }

@@ -21,7 +21,10 @@ pub async fn sqlite() -> anyhow::Result<Db> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("confidant.db").display());
     let store = SqliteStore::connect(&url).await?;
-    Ok(Db { store: Arc::new(store), _dir: Some(dir) })
+    Ok(Db {
+        store: Arc::new(store),
+        _dir: Some(dir),
+    })
 }
 
 /// A store on a fresh PostgreSQL database, or `None` when PostgreSQL tests
@@ -107,7 +110,11 @@ pub fn record_set(ws: &WorkspaceRecord, name: &str, columns: usize) -> RecordSet
         columns: (0..columns)
             .map(|i| Column {
                 name: format!("c{i}"),
-                category: if i == 1 { DataCategory::Email } else { DataCategory::FreeText },
+                category: if i == 1 {
+                    DataCategory::Email
+                } else {
+                    DataCategory::FreeText
+                },
                 indexed: i < 2,
             })
             .collect(),
@@ -135,9 +142,22 @@ pub fn rows(
         for column in 0..columns {
             cells.extend_from_slice(format!("{ordinal:>12}:{column:>11}").as_bytes());
         }
-        rows.push(RowRecord { id, set: set.id, ordinal, cells });
-        index.push(IndexEntry { row: id, column: "c0".into(), hash: c0_hash(ordinal) });
-        index.push(IndexEntry { row: id, column: "c1".into(), hash: c1_hash(ordinal % 10) });
+        rows.push(RowRecord {
+            id,
+            set: set.id,
+            ordinal,
+            cells,
+        });
+        index.push(IndexEntry {
+            row: id,
+            column: "c0".into(),
+            hash: c0_hash(ordinal),
+        });
+        index.push(IndexEntry {
+            row: id,
+            column: "c1".into(),
+            hash: c1_hash(ordinal % 10),
+        });
     }
     (rows, index)
 }

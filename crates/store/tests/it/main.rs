@@ -75,7 +75,9 @@ mod import_timing {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "timing, run by hand in release mode"]
     async fn postgres() -> anyhow::Result<()> {
-        let Some(db) = crate::fixtures::postgres().await? else { return Ok(()) };
+        let Some(db) = crate::fixtures::postgres().await? else {
+            return Ok(());
+        };
         crate::conformance::time_a_large_import(db.store.clone(), 100_000).await
     }
 }

@@ -1,0 +1,278 @@
+//! The vault over real stores: SQLite in a temp dir and a real PostgreSQL.
+
+use std::sync::Arc;
+
+use confidant_core::{Label, Role};
+use confidant_store::BlobStore;
+use confidant_vault::{
+    Actor, ColumnMapping, DocRef, FixedClock, InitOptions, KdfParams, KeyFile, SystemClock, Unlock,
+    Vault, VaultError,
+};
+use futures::StreamExt;
+use rand_core::OsRng;
+use secrecy::SecretString;
+use tempfile::TempDir;
+
+struct Setup {
+    _dir: TempDir,
+    url: String,
+    blobs: BlobStore,
+    key: String,
+}
+
+impl Setup {
+    async fn new(postgres: bool) -> Option<Setup> {
+        let dir = TempDir::new().unwrap();
+        let url = if postgres {
+            match confidant_testkit::postgres_url().await {
+                Ok(Some(url)) => url,
+                Ok(None) => {
+                    eprintln!("SKIPPED: PostgreSQL (CONFIDANT_SKIP_POSTGRES=1)");
+                    return None;
+                }
+                Err(e) => panic!("{e:#}"),
+            }
+        } else {
+            format!("sqlite://{}", dir.path().join("v.db").display())
+        };
+        let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
+        let key = KeyFile::generate(&mut OsRng).to_text().to_string();
+        let store = confidant_store::connect(&url).await.unwrap();
+        Vault::init(
+            store,
+            blobs.clone(),
+            Arc::new(SystemClock),
+            InitOptions {
+                workspace_name: "Test".into(),
+                owner_email: "Owner@Example.com".into(),
+                owner_name: "Olivia".into(),
+                owner_password: SecretString::from("a long owner password"),
+                unlock: Unlock::KeyFile(KeyFile::parse(&key).unwrap()),
+                kdf: KdfParams::default(),
+            },
+        )
+        .await
+        .unwrap();
+        Some(Setup {
+            _dir: dir,
+            url,
+            blobs,
+            key,
+        })
+    }
+
+    /// Another server process on the same database and blobs.
+    async fn open(&self) -> Vault {
+        let store = confidant_store::connect(&self.url).await.unwrap();
+        let unlock = Unlock::KeyFile(KeyFile::parse(&self.key).unwrap());
+        Vault::open(store, self.blobs.clone(), Arc::new(SystemClock), &unlock)
+            .await
+            .unwrap()
+    }
+}
+
+async fn read(vault: &Vault, actor: &Actor, name: &str) -> Result<Vec<u8>, VaultError> {
+    let (_, mut stream) = vault
+        .open_document(actor, &DocRef::Name(name.into()))
+        .await?;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+fn mapping() -> ColumnMapping {
+    ColumnMapping {
+        categories: vec![
+            ("name".into(), confidant_core::DataCategory::Name),
+            ("email".into(), confidant_core::DataCategory::Email),
+        ],
+        indexed: vec!["email".into()],
+        rows_are_customers: true,
+        contact_column: Some("email".into()),
+        label: Label::Confidential,
+    }
+}
+
+/// A rotation by one process is picked up by another that still holds the
+/// old key-encryption key in memory.
+async fn rotation_reaches_other_processes(postgres: bool) {
+    let Some(setup) = Setup::new(postgres).await else {
+        return;
+    };
+    let a = setup.open().await;
+    let b = setup.open().await;
+    let owner = a.owner().await.unwrap();
+    a.add_document(&owner, "a.txt", Label::Internal, &b"alpha"[..])
+        .await
+        .unwrap();
+    a.import_records(
+        &owner,
+        "customers",
+        std::io::Cursor::new(b"name,email\nAnn,ann@example.com\n".to_vec()),
+        mapping(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.rotate_keys(&owner).await.unwrap(), 4);
+    // `a` still holds the old KEK; it must follow the rotation.
+    assert_eq!(read(&a, &owner, "a.txt").await.unwrap(), b"alpha");
+    let found = a
+        .find_records(&owner, "customers", "email", "ANN@example.com")
+        .await
+        .unwrap();
+    assert_eq!(found.rows[0].values, ["Ann", "ann@example.com"]);
+    // And adding through `a` after the rotation wraps under the new KEK.
+    a.add_document(&owner, "b.txt", Label::Internal, &b"beta"[..])
+        .await
+        .unwrap();
+    assert_eq!(b.rotate_keys(&owner).await.unwrap(), 5);
+    assert_eq!(read(&b, &owner, "b.txt").await.unwrap(), b"beta");
+}
+
+#[tokio::test]
+async fn rotation_reaches_other_processes_sqlite() {
+    rotation_reaches_other_processes(false).await;
+}
+
+#[tokio::test]
+async fn rotation_reaches_other_processes_postgres() {
+    rotation_reaches_other_processes(true).await;
+}
+
+/// Only the owner and admins act before grants exist; strangers never.
+#[tokio::test]
+async fn actors_are_checked_at_the_door() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    assert_eq!(owner.email, "owner@example.com");
+    vault
+        .add_document(&owner, "secret.txt", Label::Restricted, &b"s"[..])
+        .await
+        .unwrap();
+    let assistant = vault
+        .add_person(&owner, "alex@example.com", "Alex", Role::Assistant)
+        .await
+        .unwrap();
+    let as_assistant = Actor {
+        person: assistant.id,
+        workspace: assistant.workspace,
+        email: assistant.email.clone(),
+        name: assistant.name.clone(),
+        role: Role::Assistant,
+    };
+    assert!(matches!(
+        read(&vault, &as_assistant, "secret.txt").await,
+        Err(VaultError::Forbidden(_))
+    ));
+    assert!(matches!(
+        vault.documents(&as_assistant).await,
+        Err(VaultError::Forbidden(_))
+    ));
+    let stranger = Actor {
+        workspace: confidant_core::WorkspaceId::random(&mut OsRng),
+        ..owner.clone()
+    };
+    assert!(matches!(
+        vault.documents(&stranger).await,
+        Err(VaultError::Forbidden(_))
+    ));
+    // An assistant has no password yet, so cannot sign in.
+    let err = vault
+        .sign_in("alex@example.com", &SecretString::from("whatever it is"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden(_)));
+}
+
+#[tokio::test]
+async fn tokens_sign_in_and_expire() {
+    let setup = Setup::new(false).await.unwrap();
+    let store = confidant_store::connect(&setup.url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let unlock = Unlock::KeyFile(KeyFile::parse(&setup.key).unwrap());
+    let early = Vault::open(
+        store.clone(),
+        setup.blobs.clone(),
+        Arc::new(FixedClock(now)),
+        &unlock,
+    )
+    .await
+    .unwrap();
+    let issued = early
+        .sign_in(
+            "OWNER@example.com",
+            &SecretString::from("a long owner password"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        early.authenticate(&issued.token).await.unwrap().role,
+        Role::Owner
+    );
+    let wrong = early
+        .sign_in(
+            "owner@example.com",
+            &SecretString::from("a wrong password!!"),
+        )
+        .await
+        .unwrap_err();
+    let unknown = early
+        .sign_in(
+            "nobody@example.com",
+            &SecretString::from("a wrong password!!"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wrong.to_string(),
+        unknown.to_string(),
+        "no hint which addresses exist"
+    );
+
+    let later = now + confidant_vault::TOKEN_LIFETIME + time::Duration::seconds(1);
+    let late = Vault::open(
+        store,
+        setup.blobs.clone(),
+        Arc::new(FixedClock(later)),
+        &unlock,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        late.authenticate(&issued.token).await,
+        Err(VaultError::Forbidden(_))
+    ));
+    // Expired tokens are removed, so even the early clock refuses it now.
+    assert!(early.authenticate(&issued.token).await.is_err());
+    early.sign_out(&issued.token).await.unwrap();
+}
+
+#[tokio::test]
+async fn interrupted_uploads_are_swept() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    vault
+        .add_document(&owner, "kept.txt", Label::Internal, &b"kept"[..])
+        .await
+        .unwrap();
+    // A body whose row never got written (a crash between the two).
+    let ws = vault.workspace();
+    let orphan =
+        confidant_store::BlobKey::document(ws, confidant_core::ItemId::random(&mut OsRng), "0123")
+            .unwrap();
+    let mut writer = setup.blobs.writer(&orphan).await.unwrap();
+    writer
+        .write(bytes::Bytes::from_static(b"orphan"))
+        .await
+        .unwrap();
+    writer.finish().await.unwrap();
+    assert_eq!(vault.sweep_orphan_blobs().await.unwrap(), 1);
+    assert_eq!(vault.sweep_orphan_blobs().await.unwrap(), 0);
+    assert_eq!(read(&vault, &owner, "kept.txt").await.unwrap(), b"kept");
+}
