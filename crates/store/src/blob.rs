@@ -15,7 +15,10 @@ use confidant_core::{ItemId, WorkspaceId};
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, WriteMultipart};
+use std::io::SeekFrom;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
 
 use crate::StoreError;
 
@@ -111,6 +114,7 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// S3 refuses parts under 5 MiB (but the last).
 const REMOTE_PART_SIZE: usize = 5 * 1024 * 1024;
 const LOCAL_PART_SIZE: usize = 1024 * 1024;
+const LOCAL_READ_SIZE: usize = 256 * 1024;
 
 /// Blob storage: cheap to clone, safe to share.
 #[derive(Clone, Debug)]
@@ -176,11 +180,25 @@ impl BlobStore {
             .get(&key.path())
             .await
             .map_err(|e| blob_error("reading", key, e))?;
-        let key = key.clone();
-        Ok(result
-            .into_stream()
-            .map_err(move |e| blob_error("reading", &key, e))
-            .boxed())
+        let failed = {
+            let key = key.clone();
+            move |e: &dyn fmt::Display| StoreError::Unavailable(format!("reading blob {key}: {e}"))
+        };
+        Ok(match result.payload {
+            // object_store reads a local file 8 KiB per blocking task, which
+            // caps reads near 300 MB/s; larger reads go several times faster.
+            GetResultPayload::File(file, _) => {
+                let mut file = tokio::fs::File::from_std(file);
+                file.seek(SeekFrom::Start(result.range.start))
+                    .await
+                    .map_err(|e| failed(&e))?;
+                let len = result.range.end - result.range.start;
+                ReaderStream::with_capacity(file.take(len), LOCAL_READ_SIZE)
+                    .map_err(move |e| failed(&e))
+                    .boxed()
+            }
+            GetResultPayload::Stream(stream) => stream.map_err(move |e| failed(&e)).boxed(),
+        })
     }
 
     /// Deletes the blob at `key`; a missing blob is not an error.

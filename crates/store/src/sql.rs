@@ -6,7 +6,10 @@
 //! sqlx-sqlite binds `$N` by its number (`SqliteArguments::bind` reads the
 //! parameter name), and SQLite gives every occurrence of one name the same
 //! slot, so a parameter may appear twice in a statement on both backends.
-//! The two dialects differ only in what [`Dialect`] names.
+//! Only the generated multi-row inserts of an import differ: on SQLite they
+//! use `?`, because binding thousands of named parameters is quadratic there
+//! (see [`Placeholders`]). The two dialects differ only in what [`Dialect`]
+//! names.
 //!
 //! Rows are decoded into plain tuples (sqlx implements `FromRow` for them on
 //! every backend) and turned into records by ordinary functions, so the
@@ -232,7 +235,7 @@ pub(crate) const ROW_PARAMS: usize = 5;
 /// Parameters each index entry binds: workspace, set, column, hash, row id.
 pub(crate) const INDEX_PARAMS: usize = 5;
 /// Beyond this many rows a statement gets no faster, only larger.
-const MAX_BATCH: usize = 4096;
+const MAX_BATCH: usize = 1000;
 
 /// How many items of `params_each` parameters fit in one statement.
 pub(crate) fn batch_len(max_bind_params: usize, params_each: usize) -> usize {
@@ -363,6 +366,8 @@ pub(crate) type RecordSetRow = (
 pub(crate) type RowRow = (String, String, i64, Vec<u8>);
 /// An owner id, its KEK id and its wrapped key.
 pub(crate) type KeyRow = (String, String, Vec<u8>);
+/// The KEK id, signing key and names key of a workspace.
+pub(crate) type WorkspaceKeysRow = (String, Vec<u8>, Vec<u8>);
 
 pub(crate) fn workspace(row: WorkspaceRow) -> Result<WorkspaceRecord, StoreError> {
     let (id, name, created_at, root_seal, kek_id, kek_wrapped, signing, public, names) = row;
@@ -482,7 +487,7 @@ pub(crate) fn record_set_key(row: KeyRow) -> Result<WrappedKeyRecord, StoreError
 }
 
 pub(crate) fn workspace_keys(
-    (kek, signing, names): (String, Vec<u8>, Vec<u8>),
+    (kek, signing, names): WorkspaceKeysRow,
 ) -> Result<[WrappedKeyRecord; 2], StoreError> {
     let kek_id = parse(&kek, "workspace key id")?;
     Ok([
@@ -610,7 +615,8 @@ fn classify(op: &'static str, conflict: Option<&'static str>, err: sqlx::Error) 
             Class::Corrupt => StoreError::Corrupt(format!("{op}: {}", db.message())),
             Class::Unexpected => {
                 let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-                tracing::error!(op, code = %code, message = db.message(), "unexpected database error");
+                let message = db.message();
+                tracing::error!(op, code = %code, message, "unexpected database error");
                 StoreError::Unavailable(format!(
                     "{op} failed unexpectedly (database error {code}): {}",
                     db.message()
@@ -823,7 +829,7 @@ macro_rules! impl_store {
                         .await
                         .map_err(failed(OP))?;
                     let ws_text = ws.to_string();
-                    let Some(own) = sqlx::query_as::<_, (String, Vec<u8>, Vec<u8>)>(SELECT_WORKSPACE_KEYS)
+                    let Some(own) = sqlx::query_as::<_, WorkspaceKeysRow>(SELECT_WORKSPACE_KEYS)
                         .bind(&ws_text)
                         .fetch_optional(&mut *tx)
                         .await
@@ -1004,7 +1010,10 @@ macro_rules! impl_store {
                     Ok(())
                 }
 
-                async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiTokenRecord>, StoreError> {
+                async fn api_token(
+                    &self,
+                    hash: &[u8],
+                ) -> Result<Option<ApiTokenRecord>, StoreError> {
                     sqlx::query_as::<_, ApiTokenRow>(SELECT_API_TOKEN)
                         .bind(hash)
                         .fetch_optional(&self.pool)
@@ -1128,7 +1137,10 @@ macro_rules! impl_store {
                         .transpose()
                 }
 
-                async fn documents(&self, ws: WorkspaceId) -> Result<Vec<DocumentRecord>, StoreError> {
+                async fn documents(
+                    &self,
+                    ws: WorkspaceId,
+                ) -> Result<Vec<DocumentRecord>, StoreError> {
                     sqlx::query_as::<_, DocumentRow>(SELECT_DOCUMENTS)
                         .bind(ws.to_string())
                         .fetch_all(&self.pool)
@@ -1158,7 +1170,10 @@ macro_rules! impl_store {
                     Ok(deleted)
                 }
 
-                async fn referenced_blobs(&self, ws: WorkspaceId) -> Result<Vec<BlobKey>, StoreError> {
+                async fn referenced_blobs(
+                    &self,
+                    ws: WorkspaceId,
+                ) -> Result<Vec<BlobKey>, StoreError> {
                     sqlx::query_scalar::<_, String>(SELECT_BLOB_KEYS)
                         .bind(ws.to_string())
                         .fetch_all(&self.pool)
@@ -1220,7 +1235,10 @@ macro_rules! impl_store {
                     }))
                 }
 
-                async fn record_sets(&self, ws: WorkspaceId) -> Result<Vec<RecordSetRecord>, StoreError> {
+                async fn record_sets(
+                    &self,
+                    ws: WorkspaceId,
+                ) -> Result<Vec<RecordSetRecord>, StoreError> {
                     sqlx::query_as::<_, RecordSetRow>(SELECT_RECORD_SETS)
                         .bind(ws.to_string())
                         .fetch_all(&self.pool)

@@ -38,8 +38,14 @@ impl SqliteStore {
     };
 
     /// Opens (creating when missing) the database at `sqlite://PATH` and
-    /// brings its schema up to date.
+    /// brings its schema up to date. In-memory databases are refused: sqlx
+    /// shares one between pooled connections through SQLite's shared cache,
+    /// whose table locks fail at once instead of waiting, and drops it with
+    /// the last idle connection; tests use a file in a temporary directory.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(StoreError::InvalidUrl(url.to_owned()));
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|_| StoreError::InvalidUrl(sql::redact_url(url)))?
             .create_if_missing(true)
@@ -52,7 +58,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
             // Freed pages are zeroed, so deleted wrapped keys and
-            // ciphertext are not left behind in the file's free list.
+            // ciphertext are not left behind in the file's free list. (Older
+            // copies of a page can stay in the -wal file until later commits
+            // overwrite them there.)
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -115,5 +123,15 @@ mod tests {
         drop(conn);
         // Connecting again finds the schema in place.
         SqliteStore::connect(&url).await.expect("reconnect");
+        for memory in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+        ] {
+            assert!(matches!(
+                SqliteStore::connect(memory).await,
+                Err(StoreError::InvalidUrl(_))
+            ));
+        }
     }
 }

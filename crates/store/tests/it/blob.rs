@@ -86,9 +86,8 @@ async fn a_blob_round_trips_through_many_writes() -> anyhow::Result<()> {
     assert_eq!(files(&dir.path().join("blobs")), vec![key.to_string()]);
 
     blobs.delete(&key).await?;
-    assert!(
-        matches!(read_all(&blobs, &key).await, Err(StoreError::BlobNotFound(k)) if k == key.as_str())
-    );
+    let gone = read_all(&blobs, &key).await;
+    assert!(matches!(gone, Err(StoreError::BlobNotFound(k)) if k == key.as_str()));
     blobs.delete(&key).await?; // Deleting a missing blob is fine.
     assert_eq!(
         files(&dir.path().join("blobs")),
@@ -236,5 +235,54 @@ async fn any_object_store_works() -> anyhow::Result<()> {
     unfinished.abort().await;
     blobs.delete(&key).await?;
     assert_eq!(blobs.list("").await?, vec![]);
+    Ok(())
+}
+
+/// Peak resident memory of this process, from Linux's /proc.
+#[cfg(target_os = "linux")]
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+/// `cargo test -p confidant-store --release --test it -- --ignored --nocapture large_blob`
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes and reads 1 GiB"]
+async fn a_large_blob_streams_in_bounded_memory() -> anyhow::Result<()> {
+    const GIB: usize = 1 << 30;
+    let dir = tempfile::tempdir()?;
+    let blobs = BlobStore::local(dir.path())?;
+    let key = key("big");
+    let chunk = Bytes::from(pattern(256 * 1024, 7));
+    let before = peak_rss_bytes();
+
+    let start = std::time::Instant::now();
+    let mut writer = blobs.writer(&key).await?;
+    for _ in 0..GIB / chunk.len() {
+        writer.write(chunk.clone()).await?;
+    }
+    writer.finish().await?;
+    let wrote = start.elapsed();
+
+    let start = std::time::Instant::now();
+    let mut stream = blobs.read(&key).await?;
+    let mut read = 0;
+    while let Some(bytes) = stream.try_next().await? {
+        read += bytes.len();
+    }
+    assert_eq!(read, GIB);
+    let growth = peak_rss_bytes().saturating_sub(before);
+    eprintln!(
+        "1 GiB written in {wrote:?}, read in {:?}; peak memory grew by {} KiB",
+        start.elapsed(),
+        growth / 1024
+    );
+    assert!(growth < 32 << 20, "memory grew by {growth} bytes");
     Ok(())
 }

@@ -49,6 +49,30 @@ pub async fn a_database_holds_one_workspace(store: Arc<dyn Store>) -> Result {
     Ok(())
 }
 
+pub async fn one_of_concurrent_workspace_creations_wins(store: Arc<dyn Store>) -> Result {
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let ws = fixtures::workspace_record();
+            let owner = person_record(&ws, &format!("owner{n}@example.com"), Role::Owner, T0);
+            store.create_workspace(&ws, &owner).await
+        });
+    }
+    let mut created = 0;
+    while let Some(result) = tasks.join_next().await {
+        match result? {
+            Ok(()) => created += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    assert_eq!(created, 1);
+    let ws = store.workspace().await?.context("workspace")?;
+    assert_eq!(store.people(ws.id).await?.len(), 1);
+    Ok(())
+}
+
 pub async fn people_are_found_by_id_and_email(store: Arc<dyn Store>) -> Result {
     let (ws, owner) = fixtures::workspace(&*store).await?;
     let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 20);

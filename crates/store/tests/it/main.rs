@@ -38,6 +38,7 @@ macro_rules! conformance_suite {
 
 conformance_suite!(
     a_database_holds_one_workspace,
+    one_of_concurrent_workspace_creations_wins,
     people_are_found_by_id_and_email,
     api_tokens_are_stored_found_and_deleted,
     documents_are_listed_oldest_first_and_found,
@@ -79,5 +80,64 @@ mod import_timing {
             return Ok(());
         };
         crate::conformance::time_a_large_import(db.store.clone(), 100_000).await
+    }
+}
+
+/// What only one backend can show.
+mod backend_specific {
+    use std::sync::Arc;
+
+    use confidant_store::{SqliteStore, Store};
+    use sqlx::Connection;
+
+    use crate::fixtures::{self, T0};
+
+    /// A deleted wrapped key is overwritten in the database file, not left
+    /// in a free page (`secure_delete`).
+    #[tokio::test]
+    async fn sqlite_wipes_deleted_keys() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("confidant.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display())).await?;
+        let (ws, _) = fixtures::workspace(&store).await?;
+        let marker = b"WRAPPED-KEY-MARKER".repeat(4);
+        let mut doc = fixtures::document(&ws, "a.pdf", T0);
+        doc.data_key_wrapped = marker.clone();
+        store.insert_document(&doc).await?;
+        store
+            .insert_document(&fixtures::document(&ws, "b.pdf", T0))
+            .await?;
+        store.delete_document(ws.id, doc.id).await?;
+
+        // Move everything from the WAL into the database file.
+        let mut conn =
+            sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        let file = std::fs::read(&path)?;
+        assert!(
+            !file.windows(marker.len()).any(|w| w == marker),
+            "the deleted key is still in the file"
+        );
+        Ok(())
+    }
+
+    /// pg_dump works on the test databases (tests above the store use it to
+    /// look for plaintext).
+    #[tokio::test]
+    async fn postgres_databases_can_be_dumped() -> anyhow::Result<()> {
+        let Some(url) = confidant_testkit::postgres_url().await? else {
+            eprintln!("SKIPPED: PostgreSQL test (CONFIDANT_SKIP_POSTGRES=1)");
+            return Ok(());
+        };
+        let store: Arc<dyn Store> = confidant_store::connect(&url).await?;
+        let (ws, _) = fixtures::workspace(&*store).await?;
+        let dump = confidant_testkit::pg_dump(&url)?;
+        let dump = String::from_utf8_lossy(&dump);
+        assert!(dump.contains("CREATE TABLE public.documents"), "{dump}");
+        assert!(dump.contains(&ws.id.to_string()));
+        Ok(())
     }
 }
