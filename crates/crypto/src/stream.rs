@@ -242,50 +242,64 @@ impl Decryptor {
             key: key.clone(),
             context: context.to_vec(),
             opener: None,
-            pending: Vec::with_capacity(SEALED_CHUNK + 1),
+            pending: Vec::with_capacity(SEALED_CHUNK),
         }
     }
 
-    /// Consumes `input` and appends authenticated plaintext to `out`. A full
-    /// sealed chunk is held back until more input shows it is not the last.
+    /// Consumes a prefix of `input` and returns how many bytes it took and,
+    /// when a chunk was completed, that chunk's authenticated plaintext.
+    /// Stops after one chunk, so a caller that yields each chunk keeps
+    /// memory flat however large `input` is. A full sealed chunk is held
+    /// back until more input shows it is not the last.
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Vec<u8>>), CryptoError> {
+        let mut taken = 0;
+        let opener = match &mut self.opener {
+            Some(opener) => opener,
+            None => {
+                let n = (HEADER_LEN - self.pending.len()).min(input.len());
+                self.pending.extend_from_slice(&input[..n]);
+                taken += n;
+                if self.pending.len() < HEADER_LEN {
+                    return Ok((taken, None));
+                }
+                let opener = ChunkOpener::new(&self.key, &self.context, &self.pending)?;
+                self.pending.clear();
+                self.opener.insert(opener)
+            }
+        };
+        let input = &input[taken..];
+        if self.pending.len() == SEALED_CHUNK && !input.is_empty() {
+            let mut chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(SEALED_CHUNK));
+            opener.open(&mut chunk, false)?;
+            return Ok((taken, Some(chunk)));
+        }
+        let n = (SEALED_CHUNK - self.pending.len()).min(input.len());
+        self.pending.extend_from_slice(&input[..n]);
+        Ok((taken + n, None))
+    }
+
+    /// Consumes all of `input`, appending authenticated plaintext to `out`.
     pub fn update(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
         while !input.is_empty() {
-            let opener = match &mut self.opener {
-                Some(opener) => opener,
-                None => {
-                    let n = (HEADER_LEN - self.pending.len()).min(input.len());
-                    self.pending.extend_from_slice(&input[..n]);
-                    input = &input[n..];
-                    if self.pending.len() < HEADER_LEN {
-                        return Ok(());
-                    }
-                    let opener = ChunkOpener::new(&self.key, &self.context, &self.pending)?;
-                    self.pending.clear();
-                    self.opener.insert(opener)
-                }
-            };
-            if self.pending.len() == SEALED_CHUNK {
-                opener.open(&mut self.pending, false)?;
-                out.extend_from_slice(&self.pending);
-                self.pending.clear();
+            let (taken, chunk) = self.feed(input)?;
+            input = &input[taken..];
+            if let Some(chunk) = chunk {
+                out.extend_from_slice(&chunk);
             }
-            let n = (SEALED_CHUNK - self.pending.len()).min(input.len());
-            self.pending.extend_from_slice(&input[..n]);
-            input = &input[n..];
         }
         Ok(())
     }
 
-    /// Opens the final chunk; fails when the blob was truncated.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+    /// Opens the final chunk and returns its plaintext; fails when the blob
+    /// was truncated.
+    pub fn finish(mut self) -> Result<Vec<u8>, CryptoError> {
         let Some(opener) = &mut self.opener else {
             return Err(CryptoError::Integrity(
                 "the blob is truncated before its header ends",
             ));
         };
         opener.open(&mut self.pending, true)?;
-        out.extend_from_slice(&self.pending);
-        Ok(())
+        Ok(self.pending)
     }
 }
 
@@ -317,7 +331,7 @@ mod tests {
         for p in blob.chunks(piece.max(1)) {
             dec.update(p, &mut out)?;
         }
-        dec.finish(&mut out)?;
+        out.extend_from_slice(&dec.finish()?);
         Ok(out)
     }
 

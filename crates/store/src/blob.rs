@@ -119,8 +119,30 @@ const LOCAL_READ_SIZE: usize = 256 * 1024;
 /// Blob storage: cheap to clone, safe to share.
 #[derive(Clone, Debug)]
 pub struct BlobStore {
-    store: Arc<dyn ObjectStore>,
-    part_size: usize,
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Object {
+        store: Arc<dyn ObjectStore>,
+        part_size: usize,
+    },
+    /// Finished blobs as the chunks they were written in: nothing is copied
+    /// on write or read.
+    Memory(MemoryBlobs),
+}
+
+type MemoryBlobs = Arc<std::sync::Mutex<std::collections::BTreeMap<String, Arc<Vec<Bytes>>>>>;
+
+fn lock(
+    blobs: &MemoryBlobs,
+) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, Arc<Vec<Bytes>>>> {
+    // A panic while holding the lock cannot leave the map half-changed:
+    // every change is one insert or remove.
+    blobs
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl BlobStore {
@@ -139,16 +161,30 @@ impl BlobStore {
             // Removes the per-document folders a deletion leaves empty.
             .with_automatic_cleanup(true);
         Ok(Self {
-            store: Arc::new(store),
-            part_size: LOCAL_PART_SIZE,
+            backend: Backend::Object {
+                store: Arc::new(store),
+                part_size: LOCAL_PART_SIZE,
+            },
         })
     }
 
     /// Blobs in any object store (S3-compatible, in-memory for tests).
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self {
-            store,
-            part_size: REMOTE_PART_SIZE,
+            backend: Backend::Object {
+                store,
+                part_size: REMOTE_PART_SIZE,
+            },
+        }
+    }
+
+    /// Blobs in this process's memory, gone when it exits: for tests,
+    /// benchmarks and throwaway workspaces. Unlike object_store's in-memory
+    /// store it keeps a blob as the chunks it was written in, so neither
+    /// writing nor reading copies it.
+    pub fn memory() -> Self {
+        Self {
+            backend: Backend::Memory(MemoryBlobs::default()),
         }
     }
 
@@ -158,14 +194,25 @@ impl BlobStore {
     /// parts are removed in the background, or by the bucket's lifecycle
     /// rule for incomplete uploads). Finishing replaces an existing blob.
     pub async fn writer(&self, key: &BlobKey) -> Result<BlobWriter, StoreError> {
-        let upload = self
-            .store
+        let (store, part_size) = match &self.backend {
+            Backend::Object { store, part_size } => (store, *part_size),
+            Backend::Memory(blobs) => {
+                return Ok(BlobWriter {
+                    upload: None,
+                    memory: Some((blobs.clone(), Vec::new())),
+                    part_size: 0,
+                    key: key.clone(),
+                });
+            }
+        };
+        let upload = store
             .put_multipart(&key.path())
             .await
             .map_err(|e| blob_error("starting to write", key, e))?;
         Ok(BlobWriter {
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, self.part_size)),
-            part_size: self.part_size,
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, part_size)),
+            memory: None,
+            part_size,
             key: key.clone(),
         })
     }
@@ -175,8 +222,19 @@ impl BlobStore {
         &self,
         key: &BlobKey,
     ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
-        let result = self
-            .store
+        let store = match &self.backend {
+            Backend::Object { store, .. } => store,
+            Backend::Memory(blobs) => {
+                let chunks = lock(blobs)
+                    .get(key.as_str())
+                    .cloned()
+                    .ok_or_else(|| StoreError::BlobNotFound(key.to_string()))?;
+                let chunks: Vec<Result<Bytes, StoreError>> =
+                    chunks.iter().cloned().map(Ok).collect();
+                return Ok(futures::stream::iter(chunks).boxed());
+            }
+        };
+        let result = store
             .get(&key.path())
             .await
             .map_err(|e| blob_error("reading", key, e))?;
@@ -203,7 +261,14 @@ impl BlobStore {
 
     /// Deletes the blob at `key`; a missing blob is not an error.
     pub async fn delete(&self, key: &BlobKey) -> Result<(), StoreError> {
-        match self.store.delete(&key.path()).await {
+        let store = match &self.backend {
+            Backend::Object { store, .. } => store,
+            Backend::Memory(blobs) => {
+                lock(blobs).remove(key.as_str());
+                return Ok(());
+            }
+        };
+        match store.delete(&key.path()).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(blob_error("deleting", key, e)),
         }
@@ -216,8 +281,23 @@ impl BlobStore {
     pub async fn list(&self, prefix: &str) -> Result<Vec<BlobKey>, StoreError> {
         let prefix = prefix.trim_end_matches('/');
         check_segments(prefix, true)?;
+        let store = match &self.backend {
+            Backend::Object { store, .. } => store,
+            Backend::Memory(blobs) => {
+                let keys = lock(blobs)
+                    .keys()
+                    .filter(|k| {
+                        prefix.is_empty()
+                            || k.strip_prefix(prefix)
+                                .is_some_and(|rest| rest.starts_with('/'))
+                    })
+                    .filter_map(|k| BlobKey::parse(k).ok())
+                    .collect();
+                return Ok(keys);
+            }
+        };
         let path = (!prefix.is_empty()).then(|| Path::from_iter(prefix.split('/')));
-        let mut objects = self.store.list(path.as_ref());
+        let mut objects = store.list(path.as_ref());
         let mut keys = Vec::new();
         while let Some(meta) = objects.next().await {
             let meta = meta.map_err(|e| {
@@ -237,8 +317,10 @@ impl BlobStore {
 /// dropping the writer discards what was written.
 #[derive(Debug)]
 pub struct BlobWriter {
-    /// `None` once finished or aborted.
+    /// `None` once finished or aborted, and for memory blobs.
     upload: Option<WriteMultipart>,
+    /// The memory store and the chunks written so far, for memory blobs.
+    memory: Option<(MemoryBlobs, Vec<Bytes>)>,
     part_size: usize,
     key: BlobKey,
 }
@@ -247,6 +329,10 @@ impl BlobWriter {
     /// Appends `bytes`, waiting while too many parts are in flight, so a
     /// fast producer cannot fill memory.
     pub async fn write(&mut self, mut bytes: Bytes) -> Result<(), StoreError> {
+        if let Some((_, chunks)) = self.memory.as_mut() {
+            chunks.push(bytes);
+            return Ok(());
+        }
         let Some(upload) = self.upload.as_mut() else {
             return Err(StoreError::Unavailable(format!(
                 "blob {} is already closed",
@@ -268,6 +354,10 @@ impl BlobWriter {
 
     /// Writes what is buffered and publishes the blob at its key.
     pub async fn finish(mut self) -> Result<(), StoreError> {
+        if let Some((blobs, chunks)) = self.memory.take() {
+            lock(&blobs).insert(self.key.as_str().to_owned(), Arc::new(chunks));
+            return Ok(());
+        }
         let Some(upload) = self.upload.take() else {
             return Err(StoreError::Unavailable(format!(
                 "blob {} is already closed",

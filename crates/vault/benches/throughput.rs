@@ -94,11 +94,32 @@ async fn vault(blobs: BlobStore, dir: &std::path::Path) -> Vault {
 async fn documents(mode: &str, size: u64) {
     let dir = tempfile::tempdir().unwrap();
     let blobs = match mode {
-        "memory" => BlobStore::new(Arc::new(object_store::memory::InMemory::new())),
+        "memory" => BlobStore::memory(),
+        "object-memory" => BlobStore::new(Arc::new(object_store::memory::InMemory::new())),
         _ => BlobStore::local(&dir.path().join("blobs")).unwrap(),
     };
     let vault = vault(blobs, dir.path()).await;
     let owner = vault.owner().await.unwrap();
+
+    // A first document of the same size, timed separately: in a fresh
+    // process every byte stored lands on a page the kernel has to fault in
+    // and zero, which the in-memory store's copies make dominate. A
+    // long-running server is in the warm state measured next.
+    let start = Instant::now();
+    vault
+        .add_document(
+            &owner,
+            "warm-up.bin",
+            Label::Confidential,
+            Pattern::new(size),
+        )
+        .await
+        .unwrap();
+    let cold = start.elapsed().as_secs_f64();
+    vault
+        .delete_document(&owner, &DocRef::Name("warm-up.bin".into()))
+        .await
+        .unwrap();
 
     let start = Instant::now();
     vault
@@ -120,37 +141,52 @@ async fn documents(mode: &str, size: u64) {
     assert_eq!(read, size);
     let mb = size as f64 / 1e6;
     println!(
-        "{{\"mode\":\"{mode}\",\"bytes\":{size},\"encrypt_mb_s\":{:.1},\"decrypt_mb_s\":{:.1},\"peak_rss_kib\":{}}}",
+        "{{\"mode\":\"{mode}\",\"bytes\":{size},\"encrypt_cold_mb_s\":{:.1},\"encrypt_mb_s\":{:.1},\"decrypt_mb_s\":{:.1},\"peak_rss_kib\":{}}}",
+        mb / cold,
         mb / encrypt,
         mb / decrypt,
         peak_rss_kib()
     );
 }
 
-/// The bare cipher path (chunk sealing and opening in memory), the
-/// ceiling for the vault's own figures.
+/// The bare cipher path: each 64 KiB chunk copied into a reused buffer and
+/// sealed (or opened) in place, as the vault does; the ceiling for the
+/// vault's own figures.
 fn cipher(size: u64) {
-    use confidant_crypto::{CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey};
+    use confidant_crypto::{CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey, TAG_LEN};
     let key = DataKey::generate(&mut OsRng);
     let chunks = size / CHUNK_SIZE as u64;
-    let mut buf = vec![7u8; CHUNK_SIZE];
+    let mut plain = vec![0u8; CHUNK_SIZE];
+    OsRng.fill_bytes(&mut plain);
+    let mut buf = Vec::with_capacity(CHUNK_SIZE + TAG_LEN);
     let mut sealer = ChunkSealer::new(&key, b"bench").unwrap();
     let start = Instant::now();
-    let mut sealed = Vec::with_capacity(chunks as usize);
     for i in 0..chunks {
-        let mut chunk = Vec::with_capacity(CHUNK_SIZE + 16);
-        chunk.extend_from_slice(&buf);
-        sealer.seal(&mut chunk, i + 1 == chunks).unwrap();
-        sealed.push(chunk);
+        buf.clear();
+        buf.extend_from_slice(&plain);
+        sealer.seal(&mut buf, i + 1 == chunks).unwrap();
     }
     let encrypt = start.elapsed().as_secs_f64();
-    let mut opener = ChunkOpener::new(&key, b"bench", &sealer.header()).unwrap();
+    // Open the same number of chunks: a sealed sequence made once, cycled.
+    let mut sealed = Vec::new();
+    let mut sealer = ChunkSealer::new(&key, b"bench").unwrap();
+    for _ in 0..16 {
+        buf.clear();
+        buf.extend_from_slice(&plain);
+        sealer.seal(&mut buf, false).unwrap();
+        sealed.push(buf.clone());
+    }
     let start = Instant::now();
-    for (i, chunk) in sealed.iter_mut().enumerate() {
-        opener.open(chunk, i as u64 + 1 == chunks).unwrap();
+    let mut opener = ChunkOpener::new(&key, b"bench", &sealer.header()).unwrap();
+    for i in 0..chunks {
+        if i % 16 == 0 {
+            opener = ChunkOpener::new(&key, b"bench", &sealer.header()).unwrap();
+        }
+        buf.clear();
+        buf.extend_from_slice(&sealed[(i % 16) as usize]);
+        opener.open(&mut buf, false).unwrap();
     }
     let decrypt = start.elapsed().as_secs_f64();
-    buf.clear();
     let mb = (chunks * CHUNK_SIZE as u64) as f64 / 1e6;
     println!(
         "{{\"mode\":\"cipher\",\"bytes\":{},\"encrypt_mb_s\":{:.1},\"decrypt_mb_s\":{:.1}}}",
@@ -240,7 +276,7 @@ fn main() {
         .unwrap();
     match mode {
         "cipher" => cipher(mib << 20),
-        "memory" | "disk" => runtime.block_on(documents(mode, mib << 20)),
+        "memory" | "object-memory" | "disk" => runtime.block_on(documents(mode, mib << 20)),
         "import" => runtime.block_on(import(
             args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000),
         )),

@@ -240,7 +240,17 @@ impl Vault {
         if let Err(e) = self.store().insert_document(&doc).await {
             self.inner.blobs.delete(&doc.blob).await.ok();
             return Err(match e {
-                StoreError::Conflict(_) => name_taken(name),
+                StoreError::Conflict(_) => {
+                    // Either the name was taken meanwhile, or the keys were
+                    // rotated while the body was written.
+                    let index = &doc.name_index;
+                    match self.store().document_by_name_index(self.workspace(), index).await {
+                        Ok(Some(_)) => name_taken(name),
+                        _ => VaultError::Conflict(
+                            "the workspace's keys were rotated while the document was stored: add it again (nothing was stored)".into(),
+                        ),
+                    }
+                }
                 other => other.into(),
             });
         }
@@ -400,9 +410,13 @@ fn read_error(e: std::io::Error) -> VaultError {
     ))
 }
 
-/// The plaintext of a document, authenticated chunk by chunk.
+/// The plaintext of a document, authenticated chunk by chunk and yielded
+/// one chunk at a time, so memory stays flat whatever the blob store hands
+/// over in one piece.
 pub struct DocumentStream {
     blob: BoxStream<'static, Result<Bytes, StoreError>>,
+    /// Input received but not yet fed to the decryptor.
+    carry: Bytes,
     decryptor: Option<Decryptor>,
     what: String,
 }
@@ -423,6 +437,7 @@ impl DocumentStream {
     ) -> Self {
         DocumentStream {
             blob,
+            carry: Bytes::new(),
             decryptor: Some(decryptor),
             what,
         }
@@ -433,38 +448,39 @@ impl Stream for DocumentStream {
     type Item = Result<Bytes, VaultError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
         loop {
-            if self.decryptor.is_none() {
-                return Poll::Ready(None);
-            }
-            let polled = self.blob.poll_next_unpin(cx);
-            let this = &mut *self;
             let Some(decryptor) = this.decryptor.as_mut() else {
                 return Poll::Ready(None);
             };
-            match polled {
+            while !this.carry.is_empty() {
+                match decryptor.feed(&this.carry) {
+                    Ok((taken, chunk)) => {
+                        let _ = this.carry.split_to(taken);
+                        if let Some(chunk) = chunk {
+                            return Poll::Ready(Some(Ok(Bytes::from(chunk))));
+                        }
+                    }
+                    Err(e) => {
+                        this.decryptor = None;
+                        return Poll::Ready(Some(Err(VaultError::crypto(&this.what, e))));
+                    }
+                }
+            }
+            match this.blob.poll_next_unpin(cx) {
                 Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(bytes))) => this.carry = bytes,
                 Poll::Ready(Some(Err(e))) => {
                     this.decryptor = None;
                     return Poll::Ready(Some(Err(e.into())));
                 }
-                Poll::Ready(Some(Ok(bytes))) => {
-                    let mut out = Vec::new();
-                    if let Err(e) = decryptor.update(&bytes, &mut out) {
-                        this.decryptor = None;
-                        return Poll::Ready(Some(Err(VaultError::crypto(&this.what, e))));
-                    }
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(Bytes::from(out))));
-                    }
-                }
                 Poll::Ready(None) => {
-                    let mut out = Vec::new();
-                    let finished = this.decryptor.take().map(|d| d.finish(&mut out));
-                    return match finished {
+                    return match this.decryptor.take().map(Decryptor::finish) {
                         Some(Err(e)) => Poll::Ready(Some(Err(VaultError::crypto(&this.what, e)))),
-                        _ if out.is_empty() => Poll::Ready(None),
-                        _ => Poll::Ready(Some(Ok(Bytes::from(out)))),
+                        Some(Ok(last)) if !last.is_empty() => {
+                            Poll::Ready(Some(Ok(Bytes::from(last))))
+                        }
+                        _ => Poll::Ready(None),
                     };
                 }
             }

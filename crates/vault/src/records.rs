@@ -8,7 +8,7 @@ use confidant_core::{
     validate_record_set_name,
 };
 use confidant_crypto::{DataKey, FieldKeys, FieldPurpose};
-use confidant_store::{IndexEntry, KeyOwner, RecordSetRecord, RowRecord, StoreError};
+use confidant_store::{IndexEntry, KeyOwner, RecordSetRecord, RowRecord};
 use rand_core::OsRng;
 use tokio::sync::mpsc;
 
@@ -320,32 +320,36 @@ impl Vault {
             kek_id: keys.kek_id,
             created_at: self.inner.clock.now(),
         };
-        let conflict = |e: StoreError| match e {
-            StoreError::Conflict(_) => set_taken(name),
-            other => other.into(),
-        };
-        let mut import = self
-            .store()
-            .begin_record_import(&record)
-            .await
-            .map_err(conflict)?;
-        while let Some(msg) = rx.recv().await {
-            match msg? {
-                ImportMsg::Rows(rows, index) => {
-                    import.add_rows(&rows, &index).await.map_err(conflict)?;
-                }
-                ImportMsg::Columns(_) => {
-                    return Err(VaultError::Internal(
-                        "the import sent its columns twice".into(),
-                    ));
+        let result: Result<RecordSetRecord, VaultError> = async {
+            let mut import = self.store().begin_record_import(&record).await?;
+            while let Some(msg) = rx.recv().await {
+                match msg? {
+                    ImportMsg::Rows(rows, index) => import.add_rows(&rows, &index).await?,
+                    ImportMsg::Columns(_) => {
+                        return Err(VaultError::Internal(
+                            "the import sent its columns twice".into(),
+                        ));
+                    }
                 }
             }
+            parser
+                .await
+                .map_err(|e| VaultError::Internal(format!("the import failed: {e}")))?;
+            Ok(import.commit().await?)
         }
-        parser
-            .await
-            .map_err(|e| VaultError::Internal(format!("the import failed: {e}")))?;
-        let committed = import.commit().await.map_err(conflict)?;
-        Ok(meta(&committed))
+        .await;
+        match result {
+            Ok(committed) => Ok(meta(&committed)),
+            // Either the name was taken meanwhile, or the keys were rotated
+            // during the import; nothing was stored in both cases.
+            Err(VaultError::Conflict(_)) => match self.store().record_set_by_name(ws, name).await {
+                Ok(Some(_)) => Err(set_taken(name)),
+                _ => Err(VaultError::Conflict(
+                    "the workspace's keys were rotated during the import: run it again (nothing was imported)".into(),
+                )),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {

@@ -220,7 +220,31 @@ fn keys_cannot_leave_the_store() {
 
 #[tokio::test]
 async fn any_object_store_works() -> anyhow::Result<()> {
-    let blobs = BlobStore::new(Arc::new(object_store::memory::InMemory::new()));
+    same_contract(BlobStore::new(Arc::new(
+        object_store::memory::InMemory::new(),
+    )))
+    .await
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_the_same_contract() -> anyhow::Result<()> {
+    let blobs = BlobStore::memory();
+    same_contract(blobs.clone()).await?;
+    assert!(matches!(
+        read_all(&blobs, &key("gone")).await,
+        Err(StoreError::BlobNotFound(_))
+    ));
+    let prefix_twin = BlobKey::parse("wsx/a")?;
+    blobs.writer(&prefix_twin).await?.finish().await?;
+    assert_eq!(
+        blobs.list("ws").await?,
+        vec![],
+        "prefixes match whole segments"
+    );
+    Ok(())
+}
+
+async fn same_contract(blobs: BlobStore) -> anyhow::Result<()> {
     let key = key("v1");
     let data = pattern(6 * 1024 * 1024, 9);
     write_in_pieces(&blobs, &key, &data, &[1024 * 1024])

@@ -1,5 +1,7 @@
 //! The vault over real stores: SQLite in a temp dir and a real PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use confidant_core::{Label, Role};
