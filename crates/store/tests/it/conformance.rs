@@ -779,10 +779,3 @@ async fn import_rows(
     assert_eq!(found.len(), 1);
     Ok(took)
 }
-
-pub async fn time_a_large_import(store: Arc<dyn Store>, total: u64) -> Result {
-    let backend = store.backend();
-    let took = import_rows(store, total, 10_000).await?;
-    eprintln!("{backend:?}: imported {total} rows x 8 columns in {took:?}");
-    Ok(())
-}

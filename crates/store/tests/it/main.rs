@@ -63,26 +63,6 @@ conformance_suite!(
     large_imports_span_many_statements,
 );
 
-/// The import benchmark's shape (100,000 rows of 8 columns, 2 indexed):
-/// `cargo test -p confidant-store --release --test it -- --ignored --nocapture`.
-mod import_timing {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "timing, run by hand in release mode"]
-    async fn sqlite() -> anyhow::Result<()> {
-        let db = crate::fixtures::sqlite().await?;
-        crate::conformance::time_a_large_import(db.store.clone(), 100_000).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "timing, run by hand in release mode"]
-    async fn postgres() -> anyhow::Result<()> {
-        let Some(db) = crate::fixtures::postgres().await? else {
-            return Ok(());
-        };
-        crate::conformance::time_a_large_import(db.store.clone(), 100_000).await
-    }
-}
-
 /// What only one backend can show.
 mod backend_specific {
     use std::sync::Arc;
