@@ -205,7 +205,7 @@ impl Drop for Cleanup {
 
 pub async fn init(global: &Global, args: InitArgs) -> anyhow::Result<()> {
     let dir = data_dir(global)?;
-    let options = InitSecrets::gather(global, &args)?;
+    let options = InitSecrets::gather(global)?;
     let created = create_workspace(dir, global.key_file.as_deref(), &args, options).await?;
     println!(
         "created workspace {:?} in {}",
@@ -233,7 +233,7 @@ pub struct InitSecrets {
 }
 
 impl InitSecrets {
-    fn gather(global: &Global, _args: &InitArgs) -> anyhow::Result<Self> {
+    fn gather(global: &Global) -> anyhow::Result<Self> {
         let owner_password = secret_from("CONFIDANT_OWNER_PASSWORD", "Owner's password", true)?;
         let passphrase = match global.key_file {
             Some(_) => None,

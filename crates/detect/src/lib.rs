@@ -1,1 +1,63 @@
-//! x
+//! Finds sensitive data in text: payment card numbers, IBANs, US routing
+//! numbers, US SSNs, national ids (UK NINO, Canadian SIN), phone numbers,
+//! e-mail addresses, US and UK postal addresses, dates of birth, secrets
+//! (private keys, API tokens, passwords in config-like lines) and people's
+//! names; and masks what it finds.
+//!
+//! How it works: linear-time regexes (the `regex` crate, so no input can
+//! make a scan backtrack catastrophically) find cheap candidates;
+//! validators keep only plausible ones (Luhn and issuer ranges for cards,
+//! mod-97 and the country's length for IBANs, the ABA checksum, the SSN
+//! area/group/serial rules, the NINO prefix rules, Luhn for SINs, Google's
+//! libphonenumber metadata through the `phonenumber` crate); context words
+//! near a candidate (found with `aho-corasick`) raise or lower its score, so
+//! "card 4111 ..." scores higher and "order 4111 ..." drops below the
+//! reporting threshold. Routing numbers, bare nine-digit SSNs/SINs, UK
+//! postcodes on their own and dates of birth are reported only with a
+//! context word.
+//!
+//! Person names are best effort: a capitalised name after a label
+//! (`Name:`, `Customer:`, `Cardholder:` ...), after `Dear`, or after a title
+//! (`Mr`, `Ms`, `Dr` ...); or a given name from a small bundled list
+//! followed by a capitalised word ("Priya Shah"). Names in running text
+//! without such a cue are missed.
+//!
+//! What it leaves out: it does no I/O beyond reading a caller's
+//! [`std::io::Read`], no file formats (PDF, DOCX, XLSX extraction belongs to
+//! the caller), no machine-learned recognizers, and it knows nothing of the
+//! vault's labels or data categories (the caller maps [`Kind`]s to those).
+
+mod context;
+mod detector;
+mod kind;
+mod mask;
+mod stream;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+pub use detector::{Detector, THRESHOLD};
+pub use kind::{Kind, UnknownKindError};
+pub use mask::mask;
+pub use phonenumber::country::Id as Country;
+pub use stream::{MARGIN, StreamSummary, WINDOW, looks_binary};
+
+/// One piece of sensitive data found in a text. The raw value is not kept:
+/// `start..end` locates it in the input, `masked` shows it safely.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: Kind,
+    /// Byte offset of the first byte, from the start of the input.
+    pub start: u64,
+    /// Byte offset one past the last byte.
+    pub end: u64,
+    /// 1-based line of `start`.
+    pub line: u64,
+    /// Confidence in 0..=1, after context words.
+    pub score: f32,
+    /// The value masked with [`mask`].
+    pub masked: String,
+}

@@ -1,0 +1,770 @@
+//! The detector: cheap regexes find candidates, validators (checksums,
+//! number ranges, libphonenumber) and context words score them, and
+//! overlapping candidates are resolved in favour of the best score.
+
+use phonenumber::country::Id as Country;
+use regex::bytes::{Captures, Regex};
+
+use crate::context::Context;
+use crate::validate;
+use crate::{Finding, Kind, mask};
+
+/// Candidates scoring below this are not reported.
+pub const THRESHOLD: f32 = 0.5;
+
+/// How far a private key block may run before its END line, in bytes.
+pub(crate) const PEM_MAX: usize = 12 * 1024;
+
+/// A finding before line numbers and masks are worked out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub(crate) kind: Kind,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) score: f32,
+}
+
+/// Finds sensitive data in text. Build one and reuse it: building compiles
+/// the patterns (a few milliseconds); scanning needs only `&self`.
+#[derive(Debug)]
+pub struct Detector {
+    card: Regex,
+    iban: Regex,
+    nine: Regex,
+    ssn: Regex,
+    sin: Regex,
+    nino: Regex,
+    phone: Regex,
+    email: Regex,
+    street: Regex,
+    postcode: Regex,
+    date: Regex,
+    pem: Regex,
+    token: Regex,
+    config: Regex,
+    name_after: Regex,
+    cap_word: Regex,
+    next_cap: Regex,
+    context: Context,
+    regions: Vec<Country>,
+}
+
+const STREET_SUFFIX: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|\
+    Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Square|Sq|\
+    Gardens|Grove|Mews|Row|Hill|Walk|Green";
+
+const UK_POSTCODE: &str = "(?:GIR 0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|\
+    [A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})";
+
+const MONTH: &str = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]{0,6}\\.?";
+
+/// Common given names (English-speaking, French, German, Spanish, Italian,
+/// Dutch, Polish, Indian, Chinese and Arabic usage), kept short on purpose:
+/// a name from this list followed by a capitalised word is reported as a
+/// person's name. Words that are also common English words (Will, May,
+/// Rose, Grace, Bill) are left out.
+const GIVEN_NAMES: &[&str] = &[
+    "Aaron",
+    "Abdul",
+    "Adam",
+    "Ahmed",
+    "Aisha",
+    "Alan",
+    "Alberto",
+    "Alejandro",
+    "Alex",
+    "Alexander",
+    "Alice",
+    "Alicia",
+    "Amanda",
+    "Amy",
+    "Ana",
+    "Andrea",
+    "Andrew",
+    "Angela",
+    "Ann",
+    "Anna",
+    "Anne",
+    "Anthony",
+    "Antonio",
+    "Arjun",
+    "Barbara",
+    "Ben",
+    "Benjamin",
+    "Brian",
+    "Carlos",
+    "Carmen",
+    "Catherine",
+    "Charles",
+    "Charlotte",
+    "Chen",
+    "Chloe",
+    "Chris",
+    "Christian",
+    "Christina",
+    "Christopher",
+    "Claire",
+    "Claude",
+    "Daniel",
+    "David",
+    "Deborah",
+    "Diana",
+    "Diego",
+    "Dmitri",
+    "Donald",
+    "Edward",
+    "Elena",
+    "Elizabeth",
+    "Emily",
+    "Emma",
+    "Eric",
+    "Fatima",
+    "Francesca",
+    "Francis",
+    "Frank",
+    "Gabriel",
+    "Gary",
+    "George",
+    "Giulia",
+    "Giuseppe",
+    "Hannah",
+    "Hans",
+    "Harry",
+    "Helen",
+    "Henry",
+    "Ian",
+    "Isabel",
+    "Isabella",
+    "Jack",
+    "Jacob",
+    "James",
+    "Jan",
+    "Jane",
+    "Jason",
+    "Javier",
+    "Jean",
+    "Jennifer",
+    "Jessica",
+    "Joan",
+    "Johann",
+    "John",
+    "Jonathan",
+    "Jose",
+    "Joseph",
+    "Juan",
+    "Julia",
+    "Julie",
+    "Karen",
+    "Katarzyna",
+    "Kevin",
+    "Laura",
+    "Lauren",
+    "Li",
+    "Linda",
+    "Lisa",
+    "Luca",
+    "Lucas",
+    "Lucy",
+    "Luis",
+    "Maria",
+    "Marie",
+    "Mario",
+    "Martin",
+    "Mary",
+    "Matthew",
+    "Mei",
+    "Michael",
+    "Michelle",
+    "Mohammed",
+    "Muhammad",
+    "Nancy",
+    "Nicole",
+    "Noah",
+    "Oliver",
+    "Olivia",
+    "Omar",
+    "Pablo",
+    "Patricia",
+    "Paul",
+    "Peter",
+    "Pierre",
+    "Piotr",
+    "Priya",
+    "Rachel",
+    "Rahul",
+    "Rebecca",
+    "Richard",
+    "Robert",
+    "Ryan",
+    "Sam",
+    "Samuel",
+    "Sandra",
+    "Sarah",
+    "Sophie",
+    "Stefan",
+    "Stephanie",
+    "Steven",
+    "Susan",
+    "Thomas",
+    "Timothy",
+    "Wei",
+    "William",
+    "Yuki",
+    "Zhang",
+];
+
+/// Words after a trigger ("Dear ...") that are not names.
+const NOT_NAMES: &[&str] = &[
+    "Sir",
+    "Madam",
+    "Customer",
+    "Customers",
+    "Team",
+    "All",
+    "Friends",
+    "Friend",
+    "Colleague",
+    "Colleagues",
+    "Valued",
+    "Hiring",
+    "Manager",
+    "Member",
+    "Members",
+    "Client",
+    "Clients",
+    "Parent",
+    "Parents",
+    "Applicant",
+    "User",
+    "Users",
+    "Reader",
+    "The",
+    "Our",
+    "Your",
+];
+
+fn compile(pattern: &str) -> Regex {
+    // ASCII word boundaries let the regex engine use its fast DFA on any
+    // input; Unicode ones make it fall back to a slower engine on non-ASCII
+    // text.
+    let pattern = pattern.replace(r"\b", r"(?-u:\b)");
+    #[expect(
+        clippy::expect_used,
+        reason = "the patterns are constants; every test builds them"
+    )]
+    Regex::new(&pattern).expect("detector pattern compiles")
+}
+
+impl Default for Detector {
+    fn default() -> Self {
+        Detector::new()
+    }
+}
+
+impl Detector {
+    /// A detector that reads national phone numbers as US, then UK numbers.
+    pub fn new() -> Detector {
+        Detector::with_regions(vec![Country::US, Country::GB])
+    }
+
+    /// A detector that reads phone numbers without a `+` country code as
+    /// numbers of these regions, in order.
+    pub fn with_regions(regions: Vec<Country>) -> Detector {
+        Detector {
+            card: compile(r"\b[0-9](?:[ -]?[0-9]){12,18}\b"),
+            iban: compile(
+                r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b",
+            ),
+            nine: compile(r"\b[0-9]{9}\b"),
+            ssn: compile(r"\b[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}\b"),
+            sin: compile(r"\b[0-9]{3}[- ][0-9]{3}[- ][0-9]{3}\b"),
+            nino: compile(
+                r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
+            ),
+            phone: compile(r"(?:\+[0-9]|\([0-9]|\b[0-9])(?:[ .\-()]{0,2}[0-9]){6,15}\b"),
+            email: compile(
+                r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b",
+            ),
+            street: compile(&format!(
+                r"\b[0-9]{{1,6}}[A-Za-z]?(?: (?:[NSEW]\.?|North|South|East|West))? (?:[A-Z][a-z]+|[0-9]{{1,3}}(?:st|nd|rd|th))(?: [A-Z][a-z]+){{0,3}} (?:{STREET_SUFFIX})\b\.?(?:,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|\#)\.? ?[0-9A-Za-z-]{{1,6}})?(?:,? [A-Z][a-z]+(?: [A-Z][a-z]+){{0,2}})?(?P<tail>,? [A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?|,? {UK_POSTCODE})?\b"
+            )),
+            postcode: compile(&format!(r"\b{UK_POSTCODE}\b")),
+            date: compile(&format!(
+                r"\b(?:(?P<y1>[0-9]{{4}})-(?P<m1>[0-9]{{1,2}})-(?P<d1>[0-9]{{1,2}})|(?P<a2>[0-9]{{1,2}})[/.-](?P<b2>[0-9]{{1,2}})[/.-](?P<y2>[0-9]{{4}}|[0-9]{{2}})|(?P<d3>[0-9]{{1,2}})(?:st|nd|rd|th)? {MONTH},? (?P<y3>[0-9]{{4}})|{MONTH} (?P<d4>[0-9]{{1,2}})(?:st|nd|rd|th)?,? (?P<y4>[0-9]{{4}}))\b"
+            )),
+            pem: compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
+            token: compile(
+                r"\b(?:(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,240}|xox[abposr]-[A-Za-z0-9-]{10,240}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,240}|AIza[0-9A-Za-z_-]{35})\b",
+            ),
+            config: compile(
+                r#"(?i)\b(?:[a-z0-9]{1,20}[_.-]){0,3}(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?[ \t]*[:=][ \t]*["']?(?P<v>[^\s"',;<>]{6,200})"#,
+            ),
+            name_after: compile(
+                r"(?:\b(?P<label>[Nn]ame|NAME|[Ff]ull [Nn]ame|[Cc]ustomer|[Pp]atient|[Cc]lient|[Cc]ardholder|[Aa]ccount [Hh]older|[Cc]ontact|[Ee]mployee|[Tt]enant)[ \t]*[:=][ \t]*|\b(?:Dear )?(?P<title>Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? |\bDear )(?P<n>[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z]\.)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){0,2})",
+            ),
+            cap_word: compile(r"\b[A-Z][a-z]{1,15}\b"),
+            next_cap: compile(r"\A [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?\b"),
+            context: Context::new(),
+            regions,
+        }
+    }
+
+    /// Every finding in `text`, in order of position. Offsets are byte
+    /// offsets into `text` and always fall on character boundaries.
+    pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        let bytes = text.as_bytes();
+        let candidates = self.candidates(bytes);
+        finish(bytes, &candidates, 0, 1)
+    }
+
+    /// Every candidate in `text` with a score at or above the threshold,
+    /// overlaps resolved, sorted by start.
+    pub(crate) fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
+        let mut all = Vec::new();
+        self.cards(text, &mut all);
+        self.ibans(text, &mut all);
+        self.nine_digits(text, &mut all);
+        self.ssns(text, &mut all);
+        self.sins(text, &mut all);
+        self.ninos(text, &mut all);
+        self.phones(text, &mut all);
+        self.emails(text, &mut all);
+        self.addresses(text, &mut all);
+        self.dates(text, &mut all);
+        self.secrets(text, &mut all);
+        self.names(text, &mut all);
+        for c in &mut all {
+            c.score = (c.score + self.context.delta(text, c.start, c.end, c.kind)).clamp(0.0, 1.0);
+        }
+        all.retain(|c| c.score >= THRESHOLD);
+        resolve_overlaps(all)
+    }
+
+    fn cards(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.card.find_iter(text) {
+            let raw = m.as_bytes();
+            if glued(text, m.start(), m.end()) || !card_grouping(raw) {
+                continue;
+            }
+            let d = validate::digits(raw);
+            if validate::card_network(&d).is_some() && validate::luhn(&d) {
+                out.push(cand(Kind::CardNumber, m.start(), m.end(), 0.8));
+            }
+        }
+    }
+
+    fn ibans(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.iban.find_iter(text) {
+            if glued(text, m.start(), m.end()) {
+                continue;
+            }
+            let raw = m.as_bytes();
+            // The grouped form may run into a following word of capitals:
+            // try the longest prefix that ends at a group boundary first.
+            let mut ends: Vec<usize> = raw
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b' ')
+                .map(|(i, _)| i)
+                .collect();
+            ends.push(raw.len());
+            for &end in ends.iter().rev() {
+                let compact: String = raw[..end]
+                    .iter()
+                    .filter(|b| **b != b' ')
+                    .map(|b| char::from(*b))
+                    .collect();
+                if compact.len() >= 15 && compact.parse::<iban::Iban>().is_ok() {
+                    out.push(cand(Kind::Iban, m.start(), m.start() + end, 0.9));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Bare nine-digit numbers: routing numbers, SSNs and SINs, each only
+    /// with a context word (alone they are far too common).
+    fn nine_digits(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.nine.find_iter(text) {
+            if glued(text, m.start(), m.end()) {
+                continue;
+            }
+            let d = validate::digits(m.as_bytes());
+            if validate::aba(&d) {
+                out.push(cand(Kind::RoutingNumber, m.start(), m.end(), 0.25));
+            }
+            if validate::ssn(&d) {
+                out.push(cand(Kind::Ssn, m.start(), m.end(), 0.15));
+            }
+            if validate::sin(&d) {
+                out.push(cand(Kind::NationalId, m.start(), m.end(), 0.15));
+            }
+        }
+    }
+
+    fn ssns(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.ssn.find_iter(text) {
+            let raw = m.as_bytes();
+            if glued(text, m.start(), m.end()) || raw[3] != raw[6] {
+                continue;
+            }
+            if validate::ssn(&validate::digits(raw)) {
+                let base = if raw[3] == b'-' { 0.6 } else { 0.45 };
+                out.push(cand(Kind::Ssn, m.start(), m.end(), base));
+            }
+        }
+    }
+
+    fn sins(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.sin.find_iter(text) {
+            let raw = m.as_bytes();
+            if glued(text, m.start(), m.end()) || raw[3] != raw[7] {
+                continue;
+            }
+            if validate::sin(&validate::digits(raw)) {
+                out.push(cand(Kind::NationalId, m.start(), m.end(), 0.5));
+            }
+        }
+    }
+
+    fn ninos(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.nino.find_iter(text) {
+            if validate::nino_prefix(&m.as_bytes()[..2]) && !glued(text, m.start(), m.end()) {
+                out.push(cand(Kind::NationalId, m.start(), m.end(), 0.7));
+            }
+        }
+    }
+
+    fn phones(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.phone.find_iter(text) {
+            let (start, end) = (m.start(), m.end());
+            let raw = m.as_bytes();
+            let n_digits = raw.iter().filter(|b| b.is_ascii_digit()).count();
+            if !(7..=15).contains(&n_digits) || glued(text, start, end) {
+                continue;
+            }
+            if start > 0 && text[start - 1].is_ascii_alphanumeric() {
+                continue;
+            }
+            let Ok(s) = std::str::from_utf8(raw) else {
+                continue;
+            };
+            // Dates and times are not phone numbers.
+            if self.date.find(raw).is_some_and(|d| d.len() == raw.len()) {
+                continue;
+            }
+            let valid = if s.starts_with('+') {
+                phonenumber::parse(None, s).is_ok_and(|p| p.is_valid())
+            } else {
+                self.regions
+                    .iter()
+                    .any(|r| phonenumber::parse(Some(*r), s).is_ok_and(|p| p.is_valid()))
+            };
+            if !valid {
+                continue;
+            }
+            let separated = raw.iter().any(|b| !b.is_ascii_digit());
+            let base = if s.starts_with('+') {
+                0.7
+            } else if separated {
+                0.6
+            } else {
+                0.4
+            };
+            out.push(cand(Kind::Phone, start, end, base));
+        }
+    }
+
+    fn emails(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.email.find_iter(text) {
+            out.push(cand(Kind::Email, m.start(), m.end(), 0.9));
+        }
+    }
+
+    fn addresses(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for c in self.street.captures_iter(text) {
+            let Some(m) = c.get(0) else { continue };
+            let base = if c.name("tail").is_some() { 0.85 } else { 0.6 };
+            out.push(cand(Kind::PostalAddress, m.start(), m.end(), base));
+        }
+        // A postcode on its own is part of an address too, but a weaker
+        // signal: it needs a context word ("address", "postcode").
+        for m in self.postcode.find_iter(text) {
+            out.push(cand(Kind::PostalAddress, m.start(), m.end(), 0.45));
+        }
+    }
+
+    fn dates(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for c in self.date.captures_iter(text) {
+            let Some(m) = c.get(0) else { continue };
+            if glued(text, m.start(), m.end()) || is_timestamp(text, m.end()) {
+                continue;
+            }
+            if plausible_date(&c) {
+                // Only a birth/DOB context word makes a date a date of birth.
+                out.push(cand(Kind::DateOfBirth, m.start(), m.end(), 0.2));
+            }
+        }
+    }
+
+    fn secrets(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for m in self.pem.find_iter(text) {
+            let limit = (m.end() + PEM_MAX).min(text.len());
+            let end = find(&text[m.end()..limit], b"-----END ").and_then(|i| {
+                let from = m.end() + i;
+                find(&text[from..limit], b"PRIVATE KEY-----").map(|j| from + j + 16)
+            });
+            out.push(cand(Kind::Secret, m.start(), end.unwrap_or(m.end()), 0.95));
+        }
+        for m in self.token.find_iter(text) {
+            out.push(cand(Kind::Secret, m.start(), m.end(), 0.9));
+        }
+        for c in self.config.captures_iter(text) {
+            let (Some(all), Some(v)) = (c.get(0), c.name("v")) else {
+                continue;
+            };
+            if config_like(text, all.start()) && !placeholder(v.as_bytes()) {
+                out.push(cand(Kind::Secret, v.start(), v.end(), 0.75));
+            }
+        }
+    }
+
+    fn names(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        for c in self.name_after.captures_iter(text) {
+            let Some(n) = c.name("n") else { continue };
+            let first = n
+                .as_bytes()
+                .split(|b| *b == b' ')
+                .next()
+                .unwrap_or_default();
+            if NOT_NAMES.iter().any(|w| w.as_bytes() == first) {
+                continue;
+            }
+            let base = if c.name("label").is_some() {
+                0.75
+            } else if c.name("title").is_some() {
+                0.7
+            } else {
+                0.6
+            };
+            out.push(cand(Kind::PersonName, n.start(), n.end(), base));
+        }
+        for m in self.cap_word.find_iter(text) {
+            if GIVEN_NAMES
+                .binary_search(&std::str::from_utf8(m.as_bytes()).unwrap_or(""))
+                .is_err()
+            {
+                continue;
+            }
+            if let Some(next) = self.next_cap.find(&text[m.end()..]) {
+                let family = &next.as_bytes()[1..];
+                if NOT_NAMES.iter().any(|w| w.as_bytes() == family) {
+                    continue;
+                }
+                out.push(cand(
+                    Kind::PersonName,
+                    m.start(),
+                    m.end() + next.end(),
+                    0.55,
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn given_names_are_sorted_for_binary_search() {
+    assert!(GIVEN_NAMES.windows(2).all(|w| w[0] < w[1]));
+}
+
+fn cand(kind: Kind, start: usize, end: usize, score: f32) -> Candidate {
+    Candidate {
+        kind,
+        start,
+        end,
+        score,
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The match is part of a larger token: a UUID, a version string, a
+/// decimal, a hyphenated or dotted id.
+fn glued(text: &[u8], start: usize, end: usize) -> bool {
+    let joiner = |b: u8| matches!(b, b'-' | b'.' | b'/' | b'_' | b':');
+    let before = start > 0
+        && (text[start - 1].is_ascii_alphanumeric()
+            || (joiner(text[start - 1]) && start > 1 && text[start - 2].is_ascii_alphanumeric()));
+    let after = end < text.len()
+        && (text[end].is_ascii_alphanumeric()
+            || (joiner(text[end])
+                && end + 1 < text.len()
+                && text[end + 1].is_ascii_alphanumeric()));
+    before || after
+}
+
+/// Card numbers are written as one run of digits or in groups of three to
+/// six digits with one kind of separator (4-4-4-4, 4-6-5, 4-6-4).
+fn card_grouping(raw: &[u8]) -> bool {
+    let seps: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_digit())
+        .collect();
+    if seps.is_empty() {
+        return true;
+    }
+    if seps.iter().any(|s| *s != seps[0]) {
+        return false;
+    }
+    raw.split(|b| *b == seps[0])
+        .all(|g| (3..=6).contains(&g.len()))
+}
+
+/// A date followed by a time of day is a timestamp, not a birthday.
+fn is_timestamp(text: &[u8], end: usize) -> bool {
+    let rest = &text[end..text.len().min(end + 4)];
+    matches!(rest, [b'T', d, ..] if d.is_ascii_digit())
+        || matches!(rest, [b' ', a, b':', ..] | [b' ', a, _, b':'] if a.is_ascii_digit())
+}
+
+fn plausible_date(c: &Captures<'_>) -> bool {
+    let num = |name: &str| -> Option<u32> {
+        c.name(name)
+            .and_then(|m| std::str::from_utf8(m.as_bytes()).ok())
+            .and_then(|s| s.parse().ok())
+    };
+    let year_ok = |y: u32| (1900..=2030).contains(&y) || y < 100;
+    if let (Some(y), Some(m), Some(d)) = (num("y1"), num("m1"), num("d1")) {
+        return year_ok(y) && (1..=12).contains(&m) && (1..=31).contains(&d);
+    }
+    if let (Some(a), Some(b), Some(y)) = (num("a2"), num("b2"), num("y2")) {
+        // Day and month in either order (US or European).
+        let ok = |m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d);
+        return year_ok(y) && (ok(a, b) || ok(b, a));
+    }
+    let d = num("d3").or_else(|| num("d4"));
+    let y = num("y3").or_else(|| num("y4"));
+    matches!((d, y), (Some(d), Some(y)) if (1..=31).contains(&d) && year_ok(y))
+}
+
+/// `password = ...` counts in config-like text: the key starts a line (after
+/// indentation, a quote, `export ` or a YAML `- `) or follows a separator of
+/// a query string or an inline object.
+fn config_like(text: &[u8], key_start: usize) -> bool {
+    let line_start = text[..key_start]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let before = &text[line_start..key_start];
+    let trimmed: Vec<u8> = before
+        .iter()
+        .copied()
+        .filter(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\'' | b'-'))
+        .collect();
+    trimmed.is_empty()
+        || trimmed == b"export"
+        || matches!(before.last(), Some(b'&' | b'?' | b';' | b',' | b'{'))
+        || before.ends_with(b", ")
+        || before.ends_with(b"; ")
+}
+
+/// Values that are clearly not a real secret: templates, references,
+/// masks.
+fn placeholder(v: &[u8]) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let words: [&[u8]; 10] = [
+        b"null",
+        b"none",
+        b"true",
+        b"false",
+        b"changeme",
+        b"redacted",
+        b"password",
+        b"required",
+        b"optional",
+        b"example",
+    ];
+    v.starts_with(b"$")
+        || v.starts_with(b"{{")
+        || v.starts_with(b"%(")
+        || v.starts_with(b"<")
+        || v.iter().all(|b| *b == v[0])
+        || words.iter().any(|w| lower == *w)
+}
+
+/// Keeps the best of overlapping candidates (higher score, then longer),
+/// sorted by position. Candidates are first split into clusters of
+/// mutually reachable overlaps, so the work stays linear in the number of
+/// candidates when they are spread out.
+fn resolve_overlaps(mut all: Vec<Candidate>) -> Vec<Candidate> {
+    all.sort_by_key(|c| (c.start, c.end));
+    let mut kept = Vec::with_capacity(all.len());
+    let mut cluster: Vec<Candidate> = Vec::new();
+    let mut cluster_end = 0;
+    for c in all {
+        if !cluster.is_empty() && c.start >= cluster_end {
+            resolve_cluster(&mut cluster, &mut kept);
+        }
+        cluster_end = if cluster.is_empty() {
+            c.end
+        } else {
+            cluster_end.max(c.end)
+        };
+        cluster.push(c);
+    }
+    resolve_cluster(&mut cluster, &mut kept);
+    kept.sort_by_key(|c| (c.start, c.end));
+    kept
+}
+
+fn resolve_cluster(cluster: &mut Vec<Candidate>, kept: &mut Vec<Candidate>) {
+    cluster.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+            .then(a.kind.cmp(&b.kind))
+    });
+    let from = kept.len();
+    for c in cluster.drain(..) {
+        if kept[from..]
+            .iter()
+            .all(|k: &Candidate| c.end <= k.start || c.start >= k.end)
+        {
+            kept.push(c);
+        }
+    }
+}
+
+/// Turns candidates into findings: global offsets (`base` is the offset of
+/// `text[0]`), 1-based line numbers (`first_line` is the line of
+/// `text[0]`), masked values.
+pub(crate) fn finish(
+    text: &[u8],
+    candidates: &[Candidate],
+    base: u64,
+    first_line: u64,
+) -> Vec<Finding> {
+    let mut line = first_line;
+    let mut pos = 0;
+    candidates
+        .iter()
+        .map(|c| {
+            line += text[pos..c.start].iter().filter(|b| **b == b'\n').count() as u64;
+            pos = c.start;
+            let value = String::from_utf8_lossy(&text[c.start..c.end]);
+            Finding {
+                kind: c.kind,
+                start: base + c.start as u64,
+                end: base + c.end as u64,
+                line,
+                score: (c.score * 100.0).round() / 100.0,
+                masked: mask(c.kind, &value),
+            }
+        })
+        .collect()
+}

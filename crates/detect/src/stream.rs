@@ -1,0 +1,120 @@
+//! Scanning a reader of any size in constant memory.
+//!
+//! The input is read in windows of [`WINDOW`] bytes. Each window is scanned
+//! together with [`MARGIN`] bytes before it (so a match that began in the
+//! previous window is seen whole and not found again as a shorter match)
+//! and [`MARGIN`] bytes after it (so a match that runs over the window's
+//! end is seen whole). A window reports only the findings that start inside
+//! it, so each finding is reported once, with offsets and line numbers
+//! relative to the whole input. A single match longer than [`MARGIN`] that
+//! straddles a window boundary can be missed or cut; no pattern but a
+//! private key block comes near that length.
+
+use std::io::{self, Read};
+
+use crate::detector::finish;
+use crate::{Detector, Finding};
+
+/// Bytes per window.
+pub const WINDOW: usize = 1 << 20;
+/// Bytes of context kept on each side of a window.
+pub const MARGIN: usize = 16 * 1024;
+
+/// What a streaming scan saw, besides its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamSummary {
+    /// Bytes read.
+    pub bytes: u64,
+    /// The input looked binary (a NUL byte in its first 8 KiB) and was not
+    /// scanned further.
+    pub binary: bool,
+}
+
+/// True when `head` (the start of a file) looks like binary data rather
+/// than text: it holds a NUL byte, which text encodings we scan never do.
+pub fn looks_binary(head: &[u8]) -> bool {
+    head.iter().take(8192).any(|b| *b == 0)
+}
+
+impl Detector {
+    /// Scans everything `reader` yields, in memory bounded by the window
+    /// size, calling `on_finding` for each finding in order of position.
+    pub fn scan_reader<R: Read>(
+        &self,
+        reader: R,
+        on_finding: impl FnMut(Finding),
+    ) -> io::Result<StreamSummary> {
+        self.scan_reader_with(reader, WINDOW, on_finding)
+    }
+
+    /// [`Detector::scan_reader`] with a window size of `window` bytes (tests
+    /// use small windows to put matches across window boundaries).
+    pub fn scan_reader_with<R: Read>(
+        &self,
+        mut reader: R,
+        window: usize,
+        mut on_finding: impl FnMut(Finding),
+    ) -> io::Result<StreamSummary> {
+        let window = window.max(1);
+        // buf holds [left margin][window][right margin]; `owned_from` is
+        // where the window starts in buf, `base` the input offset of buf[0].
+        let mut buf: Vec<u8> = Vec::with_capacity(window + 2 * MARGIN);
+        let mut base: u64 = 0;
+        let mut owned_from = 0usize;
+        let mut line_at_base: u64 = 1;
+        let mut summary = StreamSummary::default();
+        let mut first = true;
+        loop {
+            let want = owned_from + window + MARGIN;
+            let eof = fill(&mut reader, &mut buf, want)?;
+            if first {
+                first = false;
+                if looks_binary(&buf) {
+                    summary.binary = true;
+                    summary.bytes = buf.len() as u64;
+                    // Count the rest without scanning it.
+                    summary.bytes += io::copy(&mut reader, &mut io::sink())?;
+                    return Ok(summary);
+                }
+            }
+            let owned_to = if eof {
+                buf.len()
+            } else {
+                (owned_from + window).min(buf.len())
+            };
+            let candidates: Vec<_> = self
+                .candidates(&buf)
+                .into_iter()
+                .filter(|c| c.start >= owned_from && c.start < owned_to)
+                .collect();
+            for f in finish(&buf, &candidates, base, line_at_base) {
+                on_finding(f);
+            }
+            if eof {
+                summary.bytes = base + buf.len() as u64;
+                return Ok(summary);
+            }
+            // Slide: keep MARGIN bytes before the next window.
+            let drop = owned_to.saturating_sub(MARGIN);
+            line_at_base += buf[..drop].iter().filter(|b| **b == b'\n').count() as u64;
+            buf.drain(..drop);
+            base += drop as u64;
+            owned_from = owned_to - drop;
+        }
+    }
+}
+
+/// Reads until `buf` holds `want` bytes or the reader ends; true at the end.
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let mut chunk = [0u8; 64 * 1024];
+    while buf.len() < want {
+        let n = (want - buf.len()).min(chunk.len());
+        match reader.read(&mut chunk[..n]) {
+            Ok(0) => return Ok(true),
+            Ok(read) => buf.extend_from_slice(&chunk[..read]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,420 @@
+use proptest::prelude::*;
+
+use std::sync::LazyLock;
+
+use crate::{Detector, Finding, Kind};
+
+/// Built once: compiling the patterns is the slow part in debug builds.
+static DETECTOR: LazyLock<Detector> = LazyLock::new(Detector::new);
+
+fn kinds_in(text: &str) -> Vec<(Kind, String)> {
+    let detector = &*DETECTOR;
+    detector
+        .scan_text(text)
+        .into_iter()
+        .map(|f| (f.kind, text[f.start as usize..f.end as usize].to_owned()))
+        .collect()
+}
+
+/// Each text must yield exactly one finding: this kind, this value.
+#[test]
+fn positives() {
+    let cases: &[(&str, Kind, &str)] = &[
+        // Cards, every network, with and without separators.
+        (
+            "card: 4111 1111 1111 1111 exp 12/29",
+            Kind::CardNumber,
+            "4111 1111 1111 1111",
+        ),
+        (
+            "paid with 4111-1111-1111-1111.",
+            Kind::CardNumber,
+            "4111-1111-1111-1111",
+        ),
+        ("cc=5555555555554444", Kind::CardNumber, "5555555555554444"),
+        (
+            "mc 2221 0000 0000 0009",
+            Kind::CardNumber,
+            "2221 0000 0000 0009",
+        ),
+        (
+            "amex 3782 822463 10005",
+            Kind::CardNumber,
+            "3782 822463 10005",
+        ),
+        (
+            "discover 6011111111111117",
+            Kind::CardNumber,
+            "6011111111111117",
+        ),
+        ("jcb 3530111333300000", Kind::CardNumber, "3530111333300000"),
+        (
+            "diners 3056 930902 5904",
+            Kind::CardNumber,
+            "3056 930902 5904",
+        ),
+        (
+            "unionpay 6200000000000005",
+            Kind::CardNumber,
+            "6200000000000005",
+        ),
+        // IBANs, print and electronic format.
+        (
+            "IBAN DE89 3704 0044 0532 0130 00",
+            Kind::Iban,
+            "DE89 3704 0044 0532 0130 00",
+        ),
+        (
+            "to GB82WEST12345698765432 today",
+            Kind::Iban,
+            "GB82WEST12345698765432",
+        ),
+        (
+            "FR14 2004 1010 0505 0001 3M02 606 THANKS",
+            Kind::Iban,
+            "FR14 2004 1010 0505 0001 3M02 606",
+        ),
+        // Routing numbers only with context.
+        (
+            "ABA routing number: 021000021",
+            Kind::RoutingNumber,
+            "021000021",
+        ),
+        ("Bank routing 011000015", Kind::RoutingNumber, "011000015"),
+        // SSNs.
+        ("SSN 123-45-6789", Kind::Ssn, "123-45-6789"),
+        ("her number is 536-22-1234", Kind::Ssn, "536-22-1234"),
+        ("social security number: 536221234", Kind::Ssn, "536221234"),
+        ("SSN: 536 22 1234", Kind::Ssn, "536 22 1234"),
+        // National ids.
+        ("NI number AB 12 34 56 C", Kind::NationalId, "AB 12 34 56 C"),
+        ("nino: JG103759A", Kind::NationalId, "JG103759A"),
+        ("SIN 130 692 544", Kind::NationalId, "130 692 544"),
+        ("social insurance 130692544", Kind::NationalId, "130692544"),
+        // Phones.
+        ("call +44 20 7946 0958 now", Kind::Phone, "+44 20 7946 0958"),
+        ("tel: (415) 555-2671", Kind::Phone, "(415) 555-2671"),
+        ("mobile 07911 123456", Kind::Phone, "07911 123456"),
+        ("+1-202-555-0143", Kind::Phone, "+1-202-555-0143"),
+        ("phone 2025550143", Kind::Phone, "2025550143"),
+        // E-mail.
+        (
+            "write to ann.lee+vip@mail.example.co.uk.",
+            Kind::Email,
+            "ann.lee+vip@mail.example.co.uk",
+        ),
+        // Addresses.
+        (
+            "ship to 1600 Pennsylvania Avenue, Washington, DC 20500",
+            Kind::PostalAddress,
+            "1600 Pennsylvania Avenue, Washington, DC 20500",
+        ),
+        (
+            "lives at 221B Baker Street, London NW1 6XE.",
+            Kind::PostalAddress,
+            "221B Baker Street, London NW1 6XE",
+        ),
+        ("12 N Main St", Kind::PostalAddress, "12 N Main St"),
+        ("Postcode: SW1A 1AA", Kind::PostalAddress, "SW1A 1AA"),
+        // Dates of birth.
+        ("DOB: 1985-03-12", Kind::DateOfBirth, "1985-03-12"),
+        ("Date of birth 12/03/1985", Kind::DateOfBirth, "12/03/1985"),
+        ("born on 3 March 1985", Kind::DateOfBirth, "3 March 1985"),
+        (
+            "Birthday: March 3rd, 1985",
+            Kind::DateOfBirth,
+            "March 3rd, 1985",
+        ),
+        // Secrets.
+        (
+            "aws_access_key_id AKIAIOSFODNN7EXAMPLE",
+            Kind::Secret,
+            "AKIAIOSFODNN7EXAMPLE",
+        ),
+        (
+            "token ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            Kind::Secret,
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        ),
+        (
+            "xoxb-123456789012-abcdefABCDEF",
+            Kind::Secret,
+            "xoxb-123456789012-abcdefABCDEF",
+        ),
+        (
+            "STRIPE=sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            Kind::Secret,
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        ),
+        ("password = hunter22", Kind::Secret, "hunter22"),
+        (
+            "  api_key: \"a8f5f167f44f4964e6c998dee827110c\"",
+            Kind::Secret,
+            "a8f5f167f44f4964e6c998dee827110c",
+        ),
+        (
+            "export DB_PASSWORD=S3cr3t!pass",
+            Kind::Secret,
+            "S3cr3t!pass",
+        ),
+        // Names.
+        ("Name: Priya Shah", Kind::PersonName, "Priya Shah"),
+        ("Dear Mrs. Okafor-Smith,", Kind::PersonName, "Okafor-Smith"),
+        ("Dear Bartholomew,", Kind::PersonName, "Bartholomew"),
+        (
+            "assigned to Olivia Brown today",
+            Kind::PersonName,
+            "Olivia Brown",
+        ),
+    ];
+    for (text, kind, value) in cases {
+        let found = kinds_in(text);
+        assert_eq!(found, vec![(*kind, (*value).to_owned())], "in {text:?}");
+    }
+}
+
+/// None of these may be reported as the kind named.
+#[test]
+fn hard_negatives() {
+    let cases: &[(&str, Kind)] = &[
+        // Card-like numbers that are not cards.
+        ("card 4111 1111 1111 1112", Kind::CardNumber),
+        ("order number 4111111111111111", Kind::CardNumber),
+        ("Invoice 5555555555554444", Kind::CardNumber),
+        ("tracking: 4532015112830366", Kind::CardNumber),
+        ("ISBN 978-0-306-40615-7", Kind::CardNumber),
+        ("ISBN 9780306406157", Kind::CardNumber),
+        ("ts=1700000000123", Kind::CardNumber),
+        ("at 20240115103000123", Kind::CardNumber),
+        ("UPS 1Z999AA10123456784", Kind::CardNumber),
+        ("USPS 9400111899223100000000", Kind::CardNumber),
+        ("id 4111111111111111-7", Kind::CardNumber),
+        (
+            "uuid 41111111-1111-1111-1111-111111111111",
+            Kind::CardNumber,
+        ),
+        ("550e8400-e29b-41d4-a716-446655440000", Kind::CardNumber),
+        ("v4111.1111.1111.1111", Kind::CardNumber),
+        ("12 34 56 78 90 12 34 56", Kind::CardNumber),
+        // IBAN-like.
+        ("DE89 3704 0044 0532 0130 01", Kind::Iban),
+        ("XX89370400440532013000", Kind::Iban),
+        // Routing numbers need context.
+        ("021000021", Kind::RoutingNumber),
+        ("order 021000021", Kind::RoutingNumber),
+        // SSNs.
+        ("SSN 000-12-3456", Kind::Ssn),
+        ("SSN 666-12-3456", Kind::Ssn),
+        ("SSN 912-12-3456", Kind::Ssn),
+        ("SSN 123-00-4567", Kind::Ssn),
+        ("SSN 123-45-0000", Kind::Ssn),
+        ("536221234", Kind::Ssn),
+        ("order 536-22-1234", Kind::Ssn),
+        ("2024-123-45-6789", Kind::Ssn),
+        ("536-22 1234", Kind::Ssn),
+        // National ids.
+        ("GB 12 34 56 C", Kind::NationalId),
+        ("BG123456A", Kind::NationalId),
+        ("SIN 130 692 545", Kind::NationalId),
+        ("130692544", Kind::NationalId),
+        ("ref 130 692 544", Kind::NationalId),
+        // Phones: dates, times, versions, counts.
+        ("2024-01-15", Kind::Phone),
+        ("15/01/2024", Kind::Phone),
+        ("1700000000", Kind::Phone),
+        ("192.168.100.200", Kind::Phone),
+        ("version 1.2.3456789", Kind::Phone),
+        ("order 2025550143", Kind::Phone),
+        // Dates without birth context, and timestamps.
+        ("meeting 1985-03-12", Kind::DateOfBirth),
+        ("DOB 2024-01-15T10:00:00Z", Kind::DateOfBirth),
+        ("DOB 1985-13-45", Kind::DateOfBirth),
+        // Secrets.
+        ("password = ${DB_PASSWORD}", Kind::Secret),
+        ("password: ********", Kind::Secret),
+        ("Please reset your password: click the link", Kind::Secret),
+        ("the api key is rotated yearly", Kind::Secret),
+        // Names.
+        ("Dear Customer,", Kind::PersonName),
+        ("Dear Sir or Madam", Kind::PersonName),
+        ("The Quick Brown Fox", Kind::PersonName),
+        // Addresses.
+        ("We have 3 Big Ideas", Kind::PostalAddress),
+    ];
+    for (text, kind) in cases {
+        let found = kinds_in(text);
+        assert!(
+            found.iter().all(|(k, _)| k != kind),
+            "{kind} reported in {text:?}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn context_words_move_scores() {
+    let d = &*DETECTOR;
+    let score = |t: &str| d.scan_text(t).first().map(|f| f.score);
+    let plain = score("4111 1111 1111 1111").unwrap_or(0.0);
+    let with_card = score("card 4111 1111 1111 1111").unwrap_or(0.0);
+    assert!(with_card > plain, "{with_card} > {plain}");
+    assert_eq!(score("order 4111 1111 1111 1111"), None);
+    // Whole words only: "business" does not hold "sin".
+    assert_eq!(score("business 130692544"), None);
+}
+
+#[test]
+fn pem_private_key_block_is_one_secret() {
+    let text = "config\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAbCd==\n-----END RSA PRIVATE KEY-----\nrest\n";
+    let found = DETECTOR.scan_text(text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let f = &found[0];
+    assert_eq!(f.kind, Kind::Secret);
+    assert_eq!(f.line, 2);
+    assert!(text[f.start as usize..f.end as usize].ends_with("-----END RSA PRIVATE KEY-----"));
+    assert!(!f.masked.contains("MIIEow"));
+}
+
+#[test]
+fn lines_and_offsets() {
+    let text = "é first line\nName: Ann Lee\n\nssn 123-45-6789 and ann@example.com\n";
+    let found = DETECTOR.scan_text(text);
+    let summary: Vec<(Kind, u64, &str)> = found
+        .iter()
+        .map(|f| (f.kind, f.line, &text[f.start as usize..f.end as usize]))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Kind::PersonName, 2, "Ann Lee"),
+            (Kind::Ssn, 4, "123-45-6789"),
+            (Kind::Email, 4, "ann@example.com"),
+        ]
+    );
+    assert_eq!(found[1].masked, "***-**-6789");
+    assert_eq!(found[2].masked, "a**@example.com");
+}
+
+#[test]
+fn kinds_serialize_with_their_names() {
+    for k in Kind::ALL {
+        assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{k}\""));
+        assert_eq!(k.as_str().parse::<Kind>().ok(), Some(k));
+    }
+    assert!("bank_account".parse::<Kind>().is_err());
+}
+
+/// A text with findings at many positions, scanned with windows small
+/// enough that many matches straddle a boundary, gives the same findings as
+/// one scan of the whole text.
+#[test]
+fn streaming_matches_whole_text_scan() {
+    let mut text = String::new();
+    for i in 0..400 {
+        text.push_str(&"x".repeat(i % 37));
+        text.push_str(match i % 5 {
+            0 => " card 4111 1111 1111 1111\n",
+            1 => " mail ann@example.com ",
+            2 => " SSN 123-45-6789\n",
+            3 => " IBAN DE89 3704 0044 0532 0130 00 ",
+            _ => " phone +44 20 7946 0958\n",
+        });
+    }
+    let d = &*DETECTOR;
+    let whole = d.scan_text(&text);
+    assert_eq!(whole.len(), 400);
+    for window in [1usize, 7, 64, 1000, 4096] {
+        let mut streamed: Vec<Finding> = Vec::new();
+        let summary = d
+            .scan_reader_with(text.as_bytes(), window, |f| streamed.push(f))
+            .unwrap();
+        assert_eq!(summary.bytes, text.len() as u64);
+        assert!(!summary.binary);
+        assert_eq!(streamed, whole, "window {window}");
+    }
+}
+
+/// With windows larger than the margin too: matches across real window
+/// boundaries far into the input keep global offsets and lines.
+#[test]
+fn streaming_far_offsets() {
+    let filler = "lorem ipsum dolor sit amet\n".repeat(3000);
+    let text = format!("{filler}card 4111 1111 1111 1111\n{filler}SSN 123-45-6789\n");
+    let d = &*DETECTOR;
+    let whole = d.scan_text(&text);
+    assert_eq!(whole.len(), 2);
+    let mut streamed = Vec::new();
+    d.scan_reader_with(text.as_bytes(), 20_000, |f| streamed.push(f))
+        .unwrap();
+    assert_eq!(streamed, whole);
+    assert_eq!(streamed[1].line, 6002);
+}
+
+#[test]
+fn binary_input_is_flagged_not_scanned() {
+    let mut data = b"PK\x03\x04\x00\x00".to_vec();
+    data.extend_from_slice(b"4111 1111 1111 1111");
+    let mut n = 0;
+    let summary = DETECTOR.scan_reader(&data[..], |_| n += 1).unwrap();
+    assert!(summary.binary);
+    assert_eq!(summary.bytes, data.len() as u64);
+    assert_eq!(n, 0);
+}
+
+fn check_findings(text: &str, found: &[Finding]) {
+    let mut last_end = 0;
+    for f in found {
+        let (s, e) = (f.start as usize, f.end as usize);
+        assert!(s < e && e <= text.len(), "{f:?}");
+        assert!(
+            text.is_char_boundary(s) && text.is_char_boundary(e),
+            "{f:?}"
+        );
+        assert!(s >= last_end, "overlap {f:?}");
+        assert!((0.0..=1.0).contains(&f.score));
+        last_end = e;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random long inputs made of pieces that look like sensitive data
+    /// never panic, and every finding lies in bounds on char boundaries.
+    #[test]
+    fn never_panics_and_offsets_are_sound(
+        pieces in proptest::collection::vec(
+            prop_oneof![
+                "[0-9 \\-+().]{1,30}",
+                "[A-Za-z0-9@._\\-]{1,30}",
+                "\\PC{1,20}",
+                Just("4111 1111 1111 1111".to_owned()),
+                Just("Name: Ann Lee".to_owned()),
+                Just("-----BEGIN PRIVATE KEY-----".to_owned()),
+                Just("password=".to_owned()),
+                Just("\n".to_owned()),
+                Just("DOB ".to_owned()),
+                Just("é".to_owned()),
+            ],
+            0..400,
+        )
+    ) {
+        let text: String = pieces.concat();
+        let d = &*DETECTOR;
+        let found = d.scan_text(&text);
+        check_findings(&text, &found);
+        let mut streamed = Vec::new();
+        d.scan_reader_with(text.as_bytes(), 97, |f| streamed.push(f)).unwrap();
+        check_findings(&text, &streamed);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4000)) {
+        let d = &*DETECTOR;
+        let mut n = 0u64;
+        let summary = d.scan_reader_with(&data[..], 300, |f| {
+            assert!(f.end as usize <= data.len());
+            n += 1;
+        }).unwrap();
+        prop_assert_eq!(summary.bytes, data.len() as u64);
+    }
+}
