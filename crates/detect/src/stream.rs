@@ -44,28 +44,31 @@ impl Detector {
         reader: R,
         on_finding: impl FnMut(Finding),
     ) -> io::Result<StreamSummary> {
-        self.scan_reader_with(reader, WINDOW, on_finding)
+        self.scan_reader_with(reader, WINDOW, MARGIN, on_finding)
     }
 
-    /// [`Detector::scan_reader`] with a window size of `window` bytes (tests
-    /// use small windows to put matches across window boundaries).
+    /// [`Detector::scan_reader`] with windows of `window` bytes and margins
+    /// of `margin` bytes (tests use small ones to put many matches across
+    /// window boundaries). A margin shorter than a match plus the context
+    /// window can miss or change findings at boundaries.
     pub fn scan_reader_with<R: Read>(
         &self,
         mut reader: R,
         window: usize,
+        margin: usize,
         mut on_finding: impl FnMut(Finding),
     ) -> io::Result<StreamSummary> {
         let window = window.max(1);
         // buf holds [left margin][window][right margin]; `owned_from` is
         // where the window starts in buf, `base` the input offset of buf[0].
-        let mut buf: Vec<u8> = Vec::with_capacity(window + 2 * MARGIN);
+        let mut buf: Vec<u8> = Vec::with_capacity(window + 2 * margin);
         let mut base: u64 = 0;
         let mut owned_from = 0usize;
         let mut line_at_base: u64 = 1;
         let mut summary = StreamSummary::default();
         let mut first = true;
         loop {
-            let want = owned_from + window + MARGIN;
+            let want = owned_from + window + margin;
             let eof = fill(&mut reader, &mut buf, want)?;
             if first {
                 first = false;
@@ -94,8 +97,8 @@ impl Detector {
                 summary.bytes = base + buf.len() as u64;
                 return Ok(summary);
             }
-            // Slide: keep MARGIN bytes before the next window.
-            let drop = owned_to.saturating_sub(MARGIN);
+            // Slide: keep `margin` bytes before the next window.
+            let drop = owned_to.saturating_sub(margin);
             line_at_base += buf[..drop].iter().filter(|b| **b == b'\n').count() as u64;
             buf.drain(..drop);
             base += drop as u64;

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 
 use std::sync::LazyLock;
 
-use crate::{Detector, Finding, Kind};
+use crate::{Detector, Finding, Kind, MARGIN};
 
 /// Built once: compiling the patterns is the slow part in debug builds.
 static DETECTOR: LazyLock<Detector> = LazyLock::new(Detector::new);
@@ -309,7 +309,7 @@ fn kinds_serialize_with_their_names() {
 #[test]
 fn streaming_matches_whole_text_scan() {
     let mut text = String::new();
-    for i in 0..400 {
+    for i in 0..120 {
         text.push_str(&"x".repeat(i % 37));
         text.push_str(match i % 5 {
             0 => " card 4111 1111 1111 1111\n",
@@ -321,15 +321,21 @@ fn streaming_matches_whole_text_scan() {
     }
     let d = &*DETECTOR;
     let whole = d.scan_text(&text);
-    assert_eq!(whole.len(), 400);
-    for window in [1usize, 7, 64, 1000, 4096] {
+    assert_eq!(whole.len(), 120);
+    for (window, margin) in [
+        (5usize, 256usize),
+        (7, 256),
+        (64, 128),
+        (1000, 256),
+        (4096, MARGIN),
+    ] {
         let mut streamed: Vec<Finding> = Vec::new();
         let summary = d
-            .scan_reader_with(text.as_bytes(), window, |f| streamed.push(f))
+            .scan_reader_with(text.as_bytes(), window, margin, |f| streamed.push(f))
             .unwrap();
         assert_eq!(summary.bytes, text.len() as u64);
         assert!(!summary.binary);
-        assert_eq!(streamed, whole, "window {window}");
+        assert_eq!(streamed, whole, "window {window}, margin {margin}");
     }
 }
 
@@ -343,7 +349,7 @@ fn streaming_far_offsets() {
     let whole = d.scan_text(&text);
     assert_eq!(whole.len(), 2);
     let mut streamed = Vec::new();
-    d.scan_reader_with(text.as_bytes(), 20_000, |f| streamed.push(f))
+    d.scan_reader_with(text.as_bytes(), 20_000, MARGIN, |f| streamed.push(f))
         .unwrap();
     assert_eq!(streamed, whole);
     assert_eq!(streamed[1].line, 6002);
@@ -403,7 +409,7 @@ proptest! {
         let found = d.scan_text(&text);
         check_findings(&text, &found);
         let mut streamed = Vec::new();
-        d.scan_reader_with(text.as_bytes(), 97, |f| streamed.push(f)).unwrap();
+        d.scan_reader_with(text.as_bytes(), 97, 200, |f| streamed.push(f)).unwrap();
         check_findings(&text, &streamed);
     }
 
@@ -411,7 +417,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4000)) {
         let d = &*DETECTOR;
         let mut n = 0u64;
-        let summary = d.scan_reader_with(&data[..], 300, |f| {
+        let summary = d.scan_reader_with(&data[..], 300, 300, |f| {
             assert!(f.end as usize <= data.len());
             n += 1;
         }).unwrap();

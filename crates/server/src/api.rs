@@ -75,12 +75,13 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn sign_in(
     State(state): State<AppState>,
+    client: crate::auth::ClientAddr,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Json<SignInResponse>, AppError> {
     let password = SecretString::from(request.password);
     let issued = state
         .vault
-        .sign_in(&request.email, &password)
+        .sign_in(&request.email, &password, client.0)
         .await
         .map_err(|e| match e {
             confidant_vault::VaultError::Forbidden(message) => AppError::Unauthorized(message),

@@ -316,3 +316,25 @@ mod tests {
         assert!(!tokens_match("", ""));
     }
 }
+
+/// The client's address as the TCP connection shows it (never a forwarded
+/// header, which a client can forge); `None` when the server was not started
+/// with connection info (as in in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}

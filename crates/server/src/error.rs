@@ -63,6 +63,9 @@ impl AppError {
                 VaultError::Conflict(m) => shown(StatusCode::CONFLICT, "conflict", m),
                 VaultError::InvalidInput(m) => shown(StatusCode::BAD_REQUEST, "invalid_input", m),
                 VaultError::Locked(m) => shown(StatusCode::FORBIDDEN, "forbidden", m),
+                VaultError::RateLimited { message, .. } => {
+                    shown(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                }
                 // The message names the item and says the data was changed;
                 // it never contains the data.
                 VaultError::Integrity(m) => {
@@ -114,7 +117,19 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        json_error(self.shown())
+        let mut response = json_error(self.shown());
+        add_retry_after(&self, &mut response);
+        response
+    }
+}
+
+/// `Retry-After` (in seconds) on a rate-limited answer.
+pub(crate) fn add_retry_after(error: &AppError, response: &mut Response) {
+    if let AppError::Vault(VaultError::RateLimited { retry_after, .. }) = error {
+        let seconds = retry_after.whole_seconds().max(1);
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
     }
 }
 

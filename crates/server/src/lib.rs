@@ -12,7 +12,7 @@
 //! What it deliberately leaves out: business rules (the vault), the choice
 //! of database and blob store (the `cli` composition root builds the vault),
 //! TLS termination and listening sockets (the caller hands in a bound
-//! listener), rate limits on sign-in (not yet), and any JavaScript: every
+//! listener), and any JavaScript: every
 //! page works with plain HTML forms. CSV imports are spooled to an unnamed
 //! temporary file first, encrypted under a key held only in memory.
 
@@ -87,7 +87,10 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

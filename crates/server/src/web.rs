@@ -308,6 +308,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    client: crate::auth::ClientAddr,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -325,7 +326,7 @@ async fn login(
             None,
         )?);
     }
-    match state.vault.sign_in(&form.email, &password).await {
+    match state.vault.sign_in(&form.email, &password, client.0).await {
         Ok(issued) => {
             let secure = state.options.secure_cookies;
             let mut response = Redirect::to("/").into_response();
@@ -339,6 +340,13 @@ async fn login(
         Err(VaultError::Forbidden(message)) => Ok(login_page(
             &state,
             StatusCode::UNAUTHORIZED,
+            &form.email,
+            Some(&sentence(&message)),
+            Some(&expected),
+        )?),
+        Err(VaultError::RateLimited { message, .. }) => Ok(login_page(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
             &form.email,
             Some(&sentence(&message)),
             Some(&expected),

@@ -10,6 +10,9 @@ use rand_core::{OsRng, RngCore};
 use secrecy::{ExposeSecret, SecretString};
 use time::{Duration, OffsetDateTime};
 
+use std::net::IpAddr;
+
+use crate::throttle::Key;
 use crate::{Actor, Vault, VaultError};
 
 /// How long an API token lives.
@@ -35,37 +38,44 @@ fn bad_credentials() -> VaultError {
 }
 
 impl Vault {
-    /// Checks an e-mail address and password and issues a bearer token. The
-    /// same error is given for an unknown address and a wrong password.
+    /// Checks an e-mail address and password and issues a bearer token.
+    /// The same error is given for an unknown address, an account without
+    /// a password and a wrong password, after the same work. Repeated
+    /// failures for an account or from a client address (`client`) are
+    /// slowed down exponentially (`RateLimited`).
     pub async fn sign_in(
         &self,
         email: &str,
         password: &SecretString,
+        client: Option<IpAddr>,
     ) -> Result<IssuedToken, VaultError> {
-        let Ok(email) = normalize_email(email) else {
-            return Err(bad_credentials());
-        };
-        let person = self
-            .store()
-            .person_by_email(self.workspace(), &email)
-            .await?;
-        let Some(person) = person else {
-            // Spend the same effort as a real check so timing does not tell
-            // which addresses exist.
-            let _ = confidant_crypto::hash_password(password, &mut OsRng);
-            return Err(bad_credentials());
-        };
-        let Some(hash) = person.password_hash.as_deref() else {
-            return Err(VaultError::Forbidden(
-                "this person has not set a password yet: accept the invitation first".into(),
-            ));
-        };
-        let ok = verify_password(password, hash).map_err(|e| {
-            VaultError::Internal(format!("the stored password hash is unreadable: {e}"))
-        })?;
-        if !ok {
-            return Err(bad_credentials());
+        let account =
+            Key::Account(normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase()));
+        let mut keys = vec![account.clone()];
+        keys.extend(client.map(Key::address));
+        let now = self.inner.clock.now();
+        if let Some(wait) = self.inner.throttle.wait(&keys, now) {
+            let seconds = wait.whole_seconds().max(1);
+            return Err(VaultError::RateLimited {
+                message: format!("too many failed sign-ins: try again in {seconds} s"),
+                retry_after: wait,
+            });
         }
+        let person = match normalize_email(email) {
+            Ok(email) => {
+                self.store()
+                    .person_by_email(self.workspace(), &email)
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let hash = person.as_ref().and_then(|p| p.password_hash.clone());
+        let ok = self.check_password(password, hash).await?;
+        let Some(person) = person.filter(|_| ok) else {
+            self.inner.throttle.failed(&keys, self.inner.clock.now());
+            return Err(bad_credentials());
+        };
+        self.inner.throttle.succeeded(&account);
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let token: String = format!(
@@ -95,6 +105,42 @@ impl Vault {
             expires_at,
             actor,
         })
+    }
+
+    /// Verifies `password` against `hash` off the async threads, at most
+    /// [`crate::throttle::CONCURRENT_CHECKS`] at a time. Without a hash (no such account, or
+    /// no password yet) it does the same work against a dummy hash and
+    /// answers false, so timing does not tell which accounts exist.
+    async fn check_password(
+        &self,
+        password: &SecretString,
+        hash: Option<String>,
+    ) -> Result<bool, VaultError> {
+        let _permit = self
+            .inner
+            .password_checks
+            .acquire()
+            .await
+            .map_err(|_| VaultError::Internal("the password checker is closed".into()))?;
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => verify_password(&password, &hash).map_err(|e| {
+                VaultError::Internal(format!("a stored password hash is unreadable: {e}"))
+            }),
+            None => {
+                // One verification against a fixed hash: the same work as a
+                // real check.
+                static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let dummy = DUMMY.get_or_init(|| {
+                    let secret = SecretString::from("confidant dummy password");
+                    confidant_crypto::hash_password(&secret, &mut OsRng).unwrap_or_default()
+                });
+                let _ = verify_password(&password, dummy);
+                Ok(false)
+            }
+        })
+        .await
+        .map_err(|e| VaultError::Internal(format!("the password check failed: {e}")))?
     }
 
     /// The actor a bearer token belongs to; `Forbidden` when the token is

@@ -22,6 +22,12 @@ pub enum VaultError {
     /// moved. The data is never returned.
     #[error("{0}")]
     Integrity(String),
+    /// Too many failed attempts: try again after `retry_after`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: time::Duration,
+    },
     /// The store could not be reached or written; retry later.
     #[error("{0}")]
     Unavailable(String),

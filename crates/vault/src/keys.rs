@@ -248,6 +248,8 @@ impl Vault {
                     root,
                     current: RwLock::new(Arc::new(keys)),
                 },
+                throttle: crate::throttle::Throttle::default(),
+                password_checks: tokio::sync::Semaphore::new(crate::throttle::CONCURRENT_CHECKS),
             }),
         }
     }

@@ -19,6 +19,7 @@ mod documents;
 mod error;
 mod keys;
 mod records;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -49,6 +50,9 @@ struct Inner {
     workspace: WorkspaceId,
     workspace_name: String,
     keys: keys::KeyRing,
+    throttle: throttle::Throttle,
+    /// Bounds concurrent password checks (CPU and 19 MiB each).
+    password_checks: tokio::sync::Semaphore,
 }
 
 impl Vault {

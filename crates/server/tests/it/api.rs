@@ -723,3 +723,29 @@ async fn cross_origin_requests_are_refused() -> Result<()> {
     assert_eq!(app.send(req).await?.status(), 200, "same origin passes");
     Ok(())
 }
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_get_429_with_retry_after() -> Result<()> {
+    let app = TestApp::new().await?;
+    let attempt = |password: &str| {
+        json_request(
+            "POST",
+            "/api/v1/tokens",
+            None,
+            &serde_json::json!({"email": EMAIL, "password": password}),
+        )
+    };
+    for _ in 0..3 {
+        let response = app.send(attempt("wrong password here")?).await?;
+        assert_eq!(response.status(), 401);
+    }
+    let response = app.send(attempt("wrong password here")?).await?;
+    assert_eq!(response.status(), 429);
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(retry.is_some_and(|s| s >= 1), "{retry:?}");
+    Ok(())
+}

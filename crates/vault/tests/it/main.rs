@@ -183,7 +183,11 @@ async fn actors_are_checked_at_the_door() {
     ));
     // An assistant has no password yet, so cannot sign in.
     let err = vault
-        .sign_in("alex@example.com", &SecretString::from("whatever it is"))
+        .sign_in(
+            "alex@example.com",
+            &SecretString::from("whatever it is"),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, VaultError::Forbidden(_)));
@@ -209,6 +213,7 @@ async fn tokens_sign_in_and_expire() {
         .sign_in(
             "OWNER@example.com",
             &SecretString::from("a long owner password"),
+            None,
         )
         .await
         .unwrap();
@@ -220,6 +225,7 @@ async fn tokens_sign_in_and_expire() {
         .sign_in(
             "owner@example.com",
             &SecretString::from("a wrong password!!"),
+            None,
         )
         .await
         .unwrap_err();
@@ -227,6 +233,7 @@ async fn tokens_sign_in_and_expire() {
         .sign_in(
             "nobody@example.com",
             &SecretString::from("a wrong password!!"),
+            None,
         )
         .await
         .unwrap_err();
@@ -277,4 +284,63 @@ async fn interrupted_uploads_are_swept() {
     assert_eq!(vault.sweep_orphan_blobs().await.unwrap(), 1);
     assert_eq!(vault.sweep_orphan_blobs().await.unwrap(), 0);
     assert_eq!(read(&vault, &owner, "kept.txt").await.unwrap(), b"kept");
+}
+
+/// Guessing is slowed down per account and per client address, and an
+/// unknown account is throttled exactly like a known one.
+#[tokio::test]
+async fn repeated_failures_are_throttled() {
+    let setup = Setup::new(false).await.unwrap();
+    let store = confidant_store::connect(&setup.url).await.unwrap();
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap();
+    let unlock = Unlock::KeyFile(KeyFile::parse(&setup.key).unwrap());
+    let vault = Vault::open(
+        store,
+        setup.blobs.clone(),
+        Arc::new(FixedClock(now)),
+        &unlock,
+    )
+    .await
+    .unwrap();
+    let wrong = SecretString::from("not the password at all");
+    let right = SecretString::from("a long owner password");
+    let ip: std::net::IpAddr = "192.0.2.10".parse().unwrap();
+    for _ in 0..3 {
+        let err = vault
+            .sign_in("owner@example.com", &wrong, Some(ip))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    }
+    // Now even the right password waits, from any address.
+    let err = vault
+        .sign_in("owner@example.com", &right, None)
+        .await
+        .unwrap_err();
+    let VaultError::RateLimited { retry_after, .. } = err else {
+        panic!("expected RateLimited, got {err}")
+    };
+    assert_eq!(retry_after, time::Duration::seconds(1));
+    // The address is held back for other accounts too.
+    let err = vault
+        .sign_in("other@example.com", &wrong, Some(ip))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::RateLimited { .. }), "{err}");
+
+    // Unknown accounts behave the same: three plain refusals, then a wait.
+    for _ in 0..3 {
+        let err = vault
+            .sign_in("nobody@example.com", &wrong, None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    }
+    let err = vault
+        .sign_in("nobody@example.com", &wrong, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::RateLimited { .. }), "{err}");
 }
