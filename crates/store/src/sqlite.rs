@@ -56,7 +56,10 @@ impl SqliteStore {
             // former in WAL mode).
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
+            // A writer waits this long for another to finish. One
+            // transaction holds the write lock for a whole record import
+            // (about 10 s per million rows), so the wait must outlast that.
+            .busy_timeout(Duration::from_secs(30))
             // Freed pages are zeroed, so deleted wrapped keys and
             // ciphertext are not left behind in the file's free list. (Older
             // copies of a page can stay in the -wal file until later commits
@@ -112,7 +115,7 @@ mod tests {
             ("synchronous", 2), // FULL
             ("foreign_keys", 1),
             ("secure_delete", 1),
-            ("busy_timeout", 5000),
+            ("busy_timeout", 30000),
         ] {
             let value: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {pragma}")))
                 .fetch_one(&mut *conn)
