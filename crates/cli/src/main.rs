@@ -1,15 +1,19 @@
-//! The `confidant` command: `init` and `serve`, and the owner's commands
-//! working directly on a data dir (`docs`, `records`, `keys`).
+//! The `confidant` command: `init` and `serve`, the owner's commands
+//! working directly on a data dir (`docs`, `records`, `keys`), and the
+//! offline `scan`.
 //!
 //! This is the composition root: the only crate that names a concrete store
 //! adapter (through the data dir's database URL), reads the terminal, the
 //! environment and the user's files, and picks the clock and RNG.
 
+mod audit;
 mod datadir;
 mod demo;
 mod docs;
+mod extract;
 mod output;
 mod records;
+mod scan;
 mod serve;
 
 use std::path::PathBuf;
@@ -53,6 +57,12 @@ enum Command {
     /// Workspace keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The access ledger: verify, checkpoint, key, export.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Find sensitive data (cards, bank accounts, national ids, contact
+    /// data, secrets) in files and folders. Offline: needs no data dir.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,10 +102,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The server logs warnings by default; a command's failure is its one
+    // line on stderr, so commands log nothing unless CONFIDANT_LOG asks.
+    let default_filter = if matches!(cli.command, Command::Serve(_)) {
+        "warn"
+    } else {
+        "off"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CONFIDANT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -129,6 +146,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Docs(cmd) => docs::run(&global, cmd).await,
         Command::Records(cmd) => records::run(&global, cmd).await,
+        Command::Audit(cmd) => audit::run(&global, cmd).await,
+        Command::Scan(args) => scan::run(args),
         Command::Keys(KeysCommand::Rotate) => {
             let (vault, owner) = datadir::open_as_owner(&global).await?;
             let count = vault.rotate_keys(&owner).await?;

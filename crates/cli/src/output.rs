@@ -22,11 +22,25 @@ pub fn json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 /// Prints an aligned table; cells are cleaned of control characters so a
 /// value cannot move the cursor or fake other rows.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect()
-    };
+    let mut out = std::io::stdout().lock();
+    table_to(&mut out, header, rows)?;
+    Ok(())
+}
+
+/// `s` with control characters replaced by spaces, safe to print on a
+/// terminal.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// [`table`] to any writer.
+pub fn table_to(
+    out: &mut impl Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| clean(c)).collect())
@@ -37,8 +51,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = std::io::stdout().lock();
-    let line = |out: &mut std::io::StdoutLock<'_>, cells: &[String]| -> std::io::Result<()> {
+    let line = |out: &mut dyn Write, cells: &[String]| -> std::io::Result<()> {
         let mut text = String::new();
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == cells.len() {
@@ -51,11 +64,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
         writeln!(out, "{}", text.trim_end())
     };
     line(
-        &mut out,
+        out,
         &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
     )?;
     for row in &rows {
-        line(&mut out, row)?;
+        line(out, row)?;
     }
     Ok(())
 }

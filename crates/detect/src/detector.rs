@@ -40,6 +40,7 @@ pub struct Detector {
     postcode: Regex,
     date: Regex,
     pem: Regex,
+    pem_end: Regex,
     token: Regex,
     config: Regex,
     name_after: Regex,
@@ -293,11 +294,12 @@ impl Detector {
                 r"\b(?:(?P<y1>[0-9]{{4}})-(?P<m1>[0-9]{{1,2}})-(?P<d1>[0-9]{{1,2}})|(?P<a2>[0-9]{{1,2}})[/.-](?P<b2>[0-9]{{1,2}})[/.-](?P<y2>[0-9]{{4}}|[0-9]{{2}})|(?P<d3>[0-9]{{1,2}})(?:st|nd|rd|th)? {MONTH},? (?P<y3>[0-9]{{4}})|{MONTH} (?P<d4>[0-9]{{1,2}})(?:st|nd|rd|th)?,? (?P<y4>[0-9]{{4}}))\b"
             )),
             pem: compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
+            pem_end: compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
             token: compile(
                 r"\b(?:(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,240}|xox[abposr]-[A-Za-z0-9-]{10,240}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,240}|AIza[0-9A-Za-z_-]{35})\b",
             ),
             config: compile(
-                r#"(?i)\b(?:[a-z0-9]{1,20}[_.-]){0,3}(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?[ \t]*[:=][ \t]*["']?(?P<v>[^\s"',;<>]{6,200})"#,
+                r#"(?i)\b(?:[a-z0-9]+[_.-]){0,3}(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?[ \t]*[:=][ \t]*["']?(?P<v>[^\s"',;<>]{6,})"#,
             ),
             name_after: compile(
                 r"(?:\b(?P<label>[Nn]ame|NAME|[Ff]ull [Nn]ame|[Cc]ustomer|[Pp]atient|[Cc]lient|[Cc]ardholder|[Aa]ccount [Hh]older|[Cc]ontact|[Ee]mployee|[Tt]enant)[ \t]*[:=][ \t]*|\b(?:Dear )?(?P<title>Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? |\bDear )(?P<n>[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z]\.)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){0,2})",
@@ -436,11 +438,13 @@ impl Detector {
     }
 
     fn phones(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        let mut seen: std::collections::HashMap<&[u8], Option<usize>> =
+            std::collections::HashMap::new();
         for m in self.phone.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             let raw = m.as_bytes();
             let n_digits = raw.iter().filter(|b| b.is_ascii_digit()).count();
-            if !(7..=15).contains(&n_digits) || glued(text, start, end) {
+            if !(7..=16).contains(&n_digits) || glued(text, start, end) {
                 continue;
             }
             if start > 0 && text[start - 1].is_ascii_alphanumeric() {
@@ -453,16 +457,6 @@ impl Detector {
             if self.date.find(raw).is_some_and(|d| d.len() == raw.len()) {
                 continue;
             }
-            let valid = if s.starts_with('+') {
-                phonenumber::parse(None, s).is_ok_and(|p| p.is_valid())
-            } else {
-                self.regions
-                    .iter()
-                    .any(|r| phonenumber::parse(Some(*r), s).is_ok_and(|p| p.is_valid()))
-            };
-            if !valid {
-                continue;
-            }
             let separated = raw.iter().any(|b| !b.is_ascii_digit());
             let base = if s.starts_with('+') {
                 0.7
@@ -471,7 +465,46 @@ impl Detector {
             } else {
                 0.4
             };
-            out.push(cand(Kind::Phone, start, end, base));
+            // Parsing with libphonenumber's metadata is the expensive step:
+            // skip it for candidates that context words already rule out,
+            // and for national numbers that cannot belong to a region.
+            if base + self.context.delta(text, start, end, Kind::Phone) < THRESHOLD {
+                continue;
+            }
+            // The same number often recurs (a signature, a switchboard):
+            // libphonenumber is asked once per distinct candidate.
+            let valid_len = *seen.entry(raw).or_insert_with(|| self.phone_len(raw, s));
+            if let Some(len) = valid_len {
+                out.push(cand(Kind::Phone, start, start + len, base));
+            }
+        }
+    }
+
+    /// The length of the valid phone number `raw` starts with, if any.
+    fn phone_len(&self, raw: &[u8], s: &str) -> Option<usize> {
+        if s.starts_with('+') {
+            // An international number may run into a number after it
+            // ("+44 20 7946 0958 12"): try shorter prefixes ending at a
+            // space, longest first.
+            let mut ends: Vec<usize> = raw
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b' ')
+                .map(|(i, _)| i)
+                .collect();
+            ends.push(raw.len());
+            ends.iter().rev().take(3).copied().find(|&e| {
+                let digits = raw[..e].iter().filter(|b| b.is_ascii_digit()).count();
+                digits >= 7 && phonenumber::parse(None, &s[..e]).is_ok_and(|p| p.is_valid())
+            })
+        } else {
+            let d = validate::digits(raw);
+            let valid = self.regions.iter().any(|r| {
+                national_shape(*r, &d)
+                    && (!matches!(r, Country::US | Country::CA) || nanp_grouping(raw))
+                    && phonenumber::parse(Some(*r), s).is_ok_and(|p| p.is_valid())
+            });
+            valid.then_some(raw.len())
         }
     }
 
@@ -508,13 +541,27 @@ impl Detector {
     }
 
     fn secrets(&self, text: &[u8], out: &mut Vec<Candidate>) {
+        // The END line after each BEGIN line, searched once: a file of
+        // BEGIN lines without END lines must not make each one search on.
+        let mut next_end: Option<Option<(usize, usize)>> = None;
         for m in self.pem.find_iter(text) {
-            let limit = (m.end() + PEM_MAX).min(text.len());
-            let end = find(&text[m.end()..limit], b"-----END ").and_then(|i| {
-                let from = m.end() + i;
-                find(&text[from..limit], b"PRIVATE KEY-----").map(|j| from + j + 16)
-            });
-            out.push(cand(Kind::Secret, m.start(), end.unwrap_or(m.end()), 0.95));
+            let stale = match next_end {
+                None => true,
+                Some(Some((s, _))) => s < m.end(),
+                Some(None) => false,
+            };
+            if stale {
+                next_end = Some(
+                    self.pem_end
+                        .find_at(text, m.end())
+                        .map(|e| (e.start(), e.end())),
+                );
+            }
+            let end = match next_end {
+                Some(Some((_, e))) if e - m.start() <= PEM_MAX => e,
+                _ => m.end(),
+            };
+            out.push(cand(Kind::Secret, m.start(), end, 0.95));
         }
         for m in self.token.find_iter(text) {
             out.push(cand(Kind::Secret, m.start(), m.end(), 0.9));
@@ -523,7 +570,10 @@ impl Detector {
             let (Some(all), Some(v)) = (c.get(0), c.name("v")) else {
                 continue;
             };
-            if config_like(text, all.start()) && !placeholder(v.as_bytes()) {
+            // The value's length is checked here, not in the pattern: a
+            // bounded repetition of a Unicode class makes the automaton
+            // large and the scan slow.
+            if v.len() <= 200 && config_like(text, all.start()) && !placeholder(v.as_bytes()) {
                 out.push(cand(Kind::Secret, v.start(), v.end(), 0.75));
             }
         }
@@ -578,6 +628,23 @@ fn given_names_are_sorted_for_binary_search() {
     assert!(GIVEN_NAMES.windows(2).all(|w| w[0] < w[1]));
 }
 
+/// Whether `d` (digits only) can be a national number of `region` at all,
+/// checked before asking libphonenumber. Regions without a rule here are
+/// left to libphonenumber.
+fn national_shape(region: Country, d: &[u8]) -> bool {
+    match region {
+        // NANP: NXX-NXX-XXXX, optionally with the trunk prefix 1.
+        Country::US | Country::CA => match d {
+            [a, _, _, e, ..] if d.len() == 10 => *a >= 2 && *e >= 2,
+            [1, a, _, _, e, ..] if d.len() == 11 => *a >= 2 && *e >= 2,
+            _ => false,
+        },
+        // UK national numbers start with the trunk prefix 0.
+        Country::GB => d.first() == Some(&0) && (10..=11).contains(&d.len()),
+        _ => true,
+    }
+}
+
 fn cand(kind: Kind, start: usize, end: usize, score: f32) -> Candidate {
     Candidate {
         kind,
@@ -585,10 +652,6 @@ fn cand(kind: Kind, start: usize, end: usize, score: f32) -> Candidate {
         end,
         score,
     }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The match is part of a larger token: a UUID, a version string, a
@@ -606,8 +669,10 @@ fn glued(text: &[u8], start: usize, end: usize) -> bool {
     before || after
 }
 
-/// Card numbers are written as one run of digits or in groups of three to
-/// six digits with one kind of separator (4-4-4-4, 4-6-5, 4-6-4).
+/// Card numbers are written as one run of digits or in the groups cards
+/// print: fours (4-4-4-4, 4-4-4-4-3, the last group shorter), or 4-6-5
+/// (Amex) and 4-6-4 (Diners), with one kind of separator. Random numbers
+/// that happen to sit next to each other rarely group like that.
 fn card_grouping(raw: &[u8]) -> bool {
     let seps: Vec<u8> = raw
         .iter()
@@ -620,8 +685,26 @@ fn card_grouping(raw: &[u8]) -> bool {
     if seps.iter().any(|s| *s != seps[0]) {
         return false;
     }
-    raw.split(|b| *b == seps[0])
-        .all(|g| (3..=6).contains(&g.len()))
+    let groups: Vec<usize> = raw.split(|b| *b == seps[0]).map(<[u8]>::len).collect();
+    let fours = groups.split_last().is_some_and(|(last, rest)| {
+        rest.iter().all(|g| *g == 4) && (1..=4).contains(last) && rest.len() >= 3
+    });
+    fours || groups == [4, 6, 5] || groups == [4, 6, 4]
+}
+
+/// Phone numbers of the NANP without a `+` are written 3-3-4 (with an
+/// optional leading 1 and parentheses) or as one run of digits; other
+/// groupings of ten digits are more likely two numbers side by side.
+fn nanp_grouping(raw: &[u8]) -> bool {
+    let groups: Vec<usize> = raw
+        .split(|b| !b.is_ascii_digit())
+        .map(<[u8]>::len)
+        .filter(|n| *n > 0)
+        .collect();
+    matches!(
+        groups.as_slice(),
+        [10] | [11] | [3, 3, 4] | [1, 3, 3, 4] | [3, 7]
+    )
 }
 
 /// A date followed by a time of day is a timestamp, not a birthday.
@@ -697,47 +780,30 @@ fn placeholder(v: &[u8]) -> bool {
 }
 
 /// Keeps the best of overlapping candidates (higher score, then longer),
-/// sorted by position. Candidates are first split into clusters of
-/// mutually reachable overlaps, so the work stays linear in the number of
-/// candidates when they are spread out.
+/// sorted by position. Kept candidates never overlap, so ordered by start
+/// they are ordered by end too, and the only one a new candidate can
+/// overlap is the last kept one starting before its end: one lookup in a
+/// B-tree, so the work is O(n log n) even when every candidate overlaps its
+/// neighbours.
 fn resolve_overlaps(mut all: Vec<Candidate>) -> Vec<Candidate> {
-    all.sort_by_key(|c| (c.start, c.end));
-    let mut kept = Vec::with_capacity(all.len());
-    let mut cluster: Vec<Candidate> = Vec::new();
-    let mut cluster_end = 0;
-    for c in all {
-        if !cluster.is_empty() && c.start >= cluster_end {
-            resolve_cluster(&mut cluster, &mut kept);
-        }
-        cluster_end = if cluster.is_empty() {
-            c.end
-        } else {
-            cluster_end.max(c.end)
-        };
-        cluster.push(c);
-    }
-    resolve_cluster(&mut cluster, &mut kept);
-    kept.sort_by_key(|c| (c.start, c.end));
-    kept
-}
-
-fn resolve_cluster(cluster: &mut Vec<Candidate>, kept: &mut Vec<Candidate>) {
-    cluster.sort_by(|a, b| {
+    all.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(a.start.cmp(&b.start))
             .then(a.kind.cmp(&b.kind))
     });
-    let from = kept.len();
-    for c in cluster.drain(..) {
-        if kept[from..]
-            .iter()
-            .all(|k: &Candidate| c.end <= k.start || c.start >= k.end)
-        {
-            kept.push(c);
+    let mut kept: std::collections::BTreeMap<usize, Candidate> = std::collections::BTreeMap::new();
+    for c in all {
+        let clash = kept
+            .range(..c.end)
+            .next_back()
+            .is_some_and(|(_, k)| k.end > c.start);
+        if !clash {
+            kept.insert(c.start, c);
         }
     }
+    kept.into_values().collect()
 }
 
 /// Turns candidates into findings: global offsets (`base` is the offset of

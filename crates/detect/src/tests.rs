@@ -96,6 +96,11 @@ fn positives() {
         ("tel: (415) 555-2671", Kind::Phone, "(415) 555-2671"),
         ("mobile 07911 123456", Kind::Phone, "07911 123456"),
         ("+1-202-555-0143", Kind::Phone, "+1-202-555-0143"),
+        (
+            "call +44 20 7946 0958 12 times",
+            Kind::Phone,
+            "+44 20 7946 0958",
+        ),
         ("phone 2025550143", Kind::Phone, "2025550143"),
         // E-mail.
         (
@@ -196,6 +201,9 @@ fn hard_negatives() {
         ("550e8400-e29b-41d4-a716-446655440000", Kind::CardNumber),
         ("v4111.1111.1111.1111", Kind::CardNumber),
         ("12 34 56 78 90 12 34 56", Kind::CardNumber),
+        // Three numbers side by side that pass Luhn and an issuer range.
+        ("about 5396 512743 142437 please", Kind::CardNumber),
+        ("account 358059 28931 850205", Kind::CardNumber),
         // IBAN-like.
         ("DE89 3704 0044 0532 0130 01", Kind::Iban),
         ("XX89370400440532013000", Kind::Iban),
@@ -225,6 +233,9 @@ fn hard_negatives() {
         ("192.168.100.200", Kind::Phone),
         ("version 1.2.3456789", Kind::Phone),
         ("order 2025550143", Kind::Phone),
+        // Two numbers side by side that make a valid NANP number.
+        ("tomorrow 9397 355603 the", Kind::Phone),
+        ("total 40592 96071 Monday", Kind::Phone),
         // Dates without birth context, and timestamps.
         ("meeting 1985-03-12", Kind::DateOfBirth),
         ("DOB 2024-01-15T10:00:00Z", Kind::DateOfBirth),
@@ -422,5 +433,41 @@ proptest! {
             n += 1;
         }).unwrap();
         prop_assert_eq!(summary.bytes, data.len() as u64);
+    }
+}
+
+/// Inputs built to be slow (chains of overlapping candidates, BEGIN lines
+/// without END lines, long runs) scan in time proportional to their length:
+/// four times the input may take at most about four times as long (8x
+/// allowed for noise). Quadratic behaviour would show as 16x.
+#[test]
+fn adversarial_inputs_scan_in_linear_time() {
+    let units = [
+        "4111 ",
+        "1-",
+        "Ann ",
+        "Name: Ann ",
+        "-----BEGIN PRIVATE KEY-----\n",
+        "password=",
+        "+1 ",
+        "12 Main ",
+    ];
+    let d = &*DETECTOR;
+    let time = |text: &str| {
+        let started = std::time::Instant::now();
+        let mut n = 0;
+        d.scan_reader(text.as_bytes(), |_| n += 1).unwrap();
+        started.elapsed().as_secs_f64()
+    };
+    for unit in units {
+        let small = unit.repeat(16 * 1024 / unit.len());
+        let large = unit.repeat(64 * 1024 / unit.len());
+        // The best of three runs each, against scheduling noise.
+        let best = |t: &str| (0..3).map(|_| time(t)).fold(f64::MAX, f64::min);
+        let (ts, tl) = (best(&small), best(&large));
+        assert!(
+            tl < 8.0 * ts + 0.05,
+            "{unit:?}: {ts:.3}s for 16 KiB, {tl:.3}s for 64 KiB"
+        );
     }
 }

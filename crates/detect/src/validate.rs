@@ -34,7 +34,7 @@ pub fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The card network whose issuer range and length `d` falls in.
@@ -89,7 +89,7 @@ pub fn aba(d: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &x)| w[i % 3] * u32::from(x))
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A US SSN that could have been issued: area not 000, 666 or 900-999,

@@ -189,6 +189,65 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         workspace: WorkspaceId,
         id: RecordSetId,
     ) -> Result<Option<RecordSetRecord>, StoreError>;
+
+    // The access ledger: an append-only sequence of leaves per workspace
+    // (canonical entry bytes made by the ledger crate; opaque here), its
+    // head, and signed checkpoints.
+
+    /// Starts an append to the workspace's ledger and takes its write lock,
+    /// so appends from every process form one chain per workspace. Dropping
+    /// the append (or a crash) leaves the ledger as it was. Fails with
+    /// `Conflict` when the workspace does not exist.
+    async fn begin_ledger_append(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Box<dyn LedgerAppend>, StoreError>;
+    /// The head: how many leaves the ledger holds and the frontier stored
+    /// with the last append (empty for an empty ledger).
+    async fn ledger_head(&self, workspace: WorkspaceId) -> Result<LedgerHead, StoreError>;
+    /// Up to `limit` leaves from index `from`, in order.
+    async fn ledger_leaves(
+        &self,
+        workspace: WorkspaceId,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<LedgerLeaf>, StoreError>;
+    /// Keeps a signed checkpoint (a signed note) for tree size `size`; a
+    /// second one for the same size replaces nothing and is not an error.
+    /// Fails with `Conflict` when the workspace does not exist.
+    async fn insert_checkpoint(
+        &self,
+        workspace: WorkspaceId,
+        checkpoint: &CheckpointRecord,
+    ) -> Result<(), StoreError>;
+    /// The checkpoint of the largest size.
+    async fn latest_checkpoint(
+        &self,
+        workspace: WorkspaceId,
+    ) -> Result<Option<CheckpointRecord>, StoreError>;
+    /// The checkpoint of the largest size not above `size`.
+    async fn checkpoint_at_or_before(
+        &self,
+        workspace: WorkspaceId,
+        size: u64,
+    ) -> Result<Option<CheckpointRecord>, StoreError>;
+}
+
+/// An append to a workspace's ledger in progress: one transaction holding
+/// the ledger's write lock.
+#[async_trait]
+pub trait LedgerAppend: Send {
+    /// The head when the lock was taken; the new leaves get the indexes
+    /// `head().size ..`.
+    fn head(&self) -> &LedgerHead;
+    /// Stores `leaves` after the head and `new_head` as the head, durably,
+    /// in one commit. `new_head.size` must be `head().size + leaves.len()`
+    /// (`Conflict` otherwise, and nothing is stored).
+    async fn commit(
+        self: Box<Self>,
+        leaves: &[Vec<u8>],
+        new_head: &LedgerHead,
+    ) -> Result<(), StoreError>;
 }
 
 /// A record set import in progress (one database transaction).

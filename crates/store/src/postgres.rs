@@ -14,11 +14,18 @@ pub struct PgStore {
     pool: PgPool,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "ledger",
+        include_str!("../migrations/postgres/0002_ledger.sql"),
+    ),
+];
 
 impl PgStore {
     pub(crate) const DIALECT: Dialect = Dialect {
@@ -32,6 +39,11 @@ impl PgStore {
         // At READ COMMITTED two creations could both see no workspace; this
         // lock mode conflicts with itself but not with readers.
         lock_workspaces: Some("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE"),
+        // The row lock serialises appends to one workspace's ledger across
+        // processes; at READ COMMITTED the read after the wait sees the
+        // head that the previous append committed.
+        lock_ledger_head: "SELECT size, frontier FROM ledger_heads WHERE workspace_id = $1 \
+                           FOR UPDATE",
         begin_read: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         placeholders: Placeholders::Numbered,
     };

@@ -129,3 +129,28 @@ pub struct KeyRotation {
     /// Every key of the workspace, rewrapped under the new KEK.
     pub keys: Vec<WrappedKeyRecord>,
 }
+
+/// A ledger's size and the frontier (compact range) of its Merkle tree,
+/// encoded by the ledger crate; the store keeps the bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LedgerHead {
+    pub size: u64,
+    pub frontier: Vec<u8>,
+}
+
+/// One stored ledger leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerLeaf {
+    pub index: u64,
+    /// The entry's canonical bytes, as appended.
+    pub leaf: Vec<u8>,
+}
+
+/// A signed checkpoint of a ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointRecord {
+    pub size: u64,
+    /// The C2SP signed note, as text.
+    pub note: String,
+    pub created_at: OffsetDateTime,
+}

@@ -6,10 +6,10 @@
 //! sqlx-sqlite binds `$N` by its number (`SqliteArguments::bind` reads the
 //! parameter name), and SQLite gives every occurrence of one name the same
 //! slot, so a parameter may appear twice in a statement on both backends.
-//! Only the generated multi-row inserts of an import differ: on SQLite they
-//! use `?`, because binding thousands of named parameters is quadratic there
-//! (see [`Placeholders`]). The two dialects differ only in what [`Dialect`]
-//! names.
+//! Only the generated multi-row inserts of an import or a ledger append
+//! differ: on SQLite they use `?`, because binding thousands of named
+//! parameters is quadratic there (see [`Placeholders`]). The two dialects
+//! differ only in what [`Dialect`] names.
 //!
 //! Rows are decoded into plain tuples (sqlx implements `FromRow` for them on
 //! every backend) and turned into records by ordinary functions, so the
@@ -22,8 +22,9 @@ use sqlx::error::{DatabaseError, ErrorKind};
 use time::OffsetDateTime;
 
 use crate::{
-    ApiTokenRecord, Backend, BlobKey, DocumentRecord, KeyOwner, PersonRecord, RecordSetRecord,
-    RowRecord, StoreError, WorkspaceRecord, WrappedKeyRecord,
+    ApiTokenRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, KeyOwner, LedgerHead,
+    LedgerLeaf, PersonRecord, RecordSetRecord, RowRecord, StoreError, WorkspaceRecord,
+    WrappedKeyRecord,
 };
 
 /// What differs between the backends, beyond the column types of their
@@ -38,6 +39,10 @@ pub(crate) struct Dialect {
     pub lock_current_kek: &'static str,
     /// Serialises workspace creation, when write transactions alone do not.
     pub lock_workspaces: Option<&'static str>,
+    /// Reads the head row of workspace `$1`'s ledger (made by
+    /// [`ENSURE_LEDGER_HEAD`] in the same transaction) and keeps it, and so
+    /// the ledger, for this transaction until it ends.
+    pub lock_ledger_head: &'static str,
     /// Begins a read-only transaction that sees one snapshot throughout.
     pub begin_read: &'static str,
     /// How generated (batch) statements write their parameters.
@@ -216,7 +221,35 @@ pub(crate) const SELECT_ROWS_BY_INDEX: &str = "SELECT r.id, r.set_id, r.ordinal,
        AND r.workspace_id = $1 \
      ORDER BY r.ordinal";
 
-// Batched inserts for imports: one statement carries many rows.
+// The access ledger.
+//
+// INVARIANT: the ledger is append-only. Leaves are only ever inserted (by
+// `insert_leaves_sql`, under the head row's lock); no statement of the store
+// updates or deletes a row of `ledger_leaves`, and a test below checks so.
+
+/// Makes sure the workspace's ledger has a head row to lock (an empty
+/// ledger's, when it has none yet). Fails on the foreign key when the
+/// workspace does not exist.
+pub(crate) const ENSURE_LEDGER_HEAD: &str = "INSERT INTO ledger_heads \
+     (workspace_id, size, frontier) VALUES ($1, 0, $2) ON CONFLICT (workspace_id) DO NOTHING";
+pub(crate) const SELECT_LEDGER_HEAD: &str =
+    "SELECT size, frontier FROM ledger_heads WHERE workspace_id = $1";
+pub(crate) const UPSERT_LEDGER_HEAD: &str = "INSERT INTO ledger_heads \
+     (workspace_id, size, frontier) VALUES ($1, $2, $3) \
+     ON CONFLICT (workspace_id) DO UPDATE SET size = excluded.size, frontier = excluded.frontier";
+pub(crate) const SELECT_LEDGER_LEAVES: &str = "SELECT idx, leaf FROM ledger_leaves \
+     WHERE workspace_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
+/// A second checkpoint for the same size is ignored: the first one stays.
+pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints \
+     (workspace_id, size, note, created_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (workspace_id, size) DO NOTHING";
+pub(crate) const SELECT_LATEST_CHECKPOINT: &str = "SELECT size, note, created_at \
+     FROM ledger_checkpoints WHERE workspace_id = $1 ORDER BY size DESC LIMIT 1";
+pub(crate) const SELECT_CHECKPOINT_AT_OR_BEFORE: &str = "SELECT size, note, created_at \
+     FROM ledger_checkpoints WHERE workspace_id = $1 AND size <= $2 ORDER BY size DESC LIMIT 1";
+
+// Batched inserts for imports and ledger appends: one statement carries many
+// rows.
 
 /// How a backend writes the bound parameters of a generated statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,6 +267,8 @@ pub(crate) enum Placeholders {
 pub(crate) const ROW_PARAMS: usize = 5;
 /// Parameters each index entry binds: workspace, set, column, hash, row id.
 pub(crate) const INDEX_PARAMS: usize = 5;
+/// Parameters each ledger leaf binds: workspace, index, leaf.
+pub(crate) const LEAF_PARAMS: usize = 3;
 /// Beyond this many rows a statement gets no faster, only larger.
 const MAX_BATCH: usize = 1000;
 
@@ -256,6 +291,15 @@ pub(crate) fn insert_index_sql(entries: usize, placeholders: Placeholders) -> St
         "INSERT INTO index_entries (workspace_id, set_id, column_name, hash, row_id) VALUES ",
         entries,
         INDEX_PARAMS,
+        placeholders,
+    )
+}
+
+pub(crate) fn insert_leaves_sql(leaves: usize, placeholders: Placeholders) -> String {
+    batch_insert(
+        "INSERT INTO ledger_leaves (workspace_id, idx, leaf) VALUES ",
+        leaves,
+        LEAF_PARAMS,
         placeholders,
     )
 }
@@ -364,6 +408,11 @@ pub(crate) type RecordSetRow = (
     i64,
 );
 pub(crate) type RowRow = (String, String, i64, Vec<u8>);
+/// A ledger head's size and frontier.
+pub(crate) type LedgerHeadRow = (i64, Vec<u8>);
+/// A ledger leaf's index and bytes.
+pub(crate) type LedgerLeafRow = (i64, Vec<u8>);
+pub(crate) type CheckpointRow = (i64, String, i64);
 /// An owner id, its KEK id and its wrapped key.
 pub(crate) type KeyRow = (String, String, Vec<u8>);
 /// The KEK id, signing key and names key of a workspace.
@@ -468,6 +517,31 @@ pub(crate) fn row(row: RowRow) -> Result<RowRecord, StoreError> {
     })
 }
 
+pub(crate) fn ledger_head(row: LedgerHeadRow) -> Result<LedgerHead, StoreError> {
+    let (size, frontier) = row;
+    Ok(LedgerHead {
+        size: unsigned(size, "ledger size")?,
+        frontier,
+    })
+}
+
+pub(crate) fn ledger_leaf(row: LedgerLeafRow) -> Result<LedgerLeaf, StoreError> {
+    let (index, leaf) = row;
+    Ok(LedgerLeaf {
+        index: unsigned(index, "ledger leaf index")?,
+        leaf,
+    })
+}
+
+pub(crate) fn checkpoint(row: CheckpointRow) -> Result<CheckpointRecord, StoreError> {
+    let (size, note, created_at) = row;
+    Ok(CheckpointRecord {
+        size: unsigned(size, "checkpoint size")?,
+        note,
+        created_at: time_from_millis(created_at, "checkpoint creation time")?,
+    })
+}
+
 pub(crate) fn document_key(row: KeyRow) -> Result<WrappedKeyRecord, StoreError> {
     let (id, kek, wrapped) = row;
     Ok(WrappedKeyRecord {
@@ -514,6 +588,7 @@ pub(crate) const API_TOKEN_EXISTS: &str = "this API token already exists";
 pub(crate) const DOCUMENT_EXISTS: &str = "a document with this name already exists";
 pub(crate) const RECORD_SET_EXISTS: &str = "a record set with this name already exists";
 pub(crate) const ROW_EXISTS: &str = "two rows of the import have the same id or the same position";
+pub(crate) const LEAF_EXISTS: &str = "a ledger leaf with this index already exists";
 
 /// Maps a failed statement of `op` (what the store was doing, such as
 /// "inserting a document") to a [`StoreError`].
@@ -693,7 +768,7 @@ pub(crate) fn redact_url(url: &str) -> String {
 
 /// Writes the [`Store`](crate::Store) implementation for `$store`, whose
 /// `pool` field is a `sqlx::Pool<$db>`, and the [`RecordImport`](crate::RecordImport)
-/// it hands out. `$store` provides `const DIALECT: Dialect` and
+/// and [`LedgerAppend`](crate::LedgerAppend) it hands out. `$store` provides `const DIALECT: Dialect` and
 /// `async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, sqlx::Error>`.
 macro_rules! impl_store {
     ($store:ident, $db:ty) => {
@@ -707,9 +782,10 @@ macro_rules! impl_store {
             use super::$store;
             use $crate::sql::*;
             use $crate::{
-                ApiTokenRecord, Backend, BlobKey, DocumentRecord, IndexEntry, KeyOwner,
-                KeyRotation, PersonRecord, RecordImport, RecordSetRecord, RowRecord, Store,
-                StoreError, WorkspaceRecord, WrappedKeyRecord,
+                ApiTokenRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, IndexEntry,
+                KeyOwner, KeyRotation, LedgerAppend, LedgerHead, LedgerLeaf, PersonRecord,
+                RecordImport, RecordSetRecord, RowRecord, Store, StoreError, WorkspaceRecord,
+                WrappedKeyRecord,
             };
 
             type Tx = Transaction<'static, $db>;
@@ -1321,6 +1397,111 @@ macro_rules! impl_store {
                         .collect()
                 }
 
+                async fn begin_ledger_append(
+                    &self,
+                    ws: WorkspaceId,
+                ) -> Result<Box<dyn LedgerAppend>, StoreError> {
+                    const OP: &str = "starting a ledger append";
+                    let workspace = ws.to_string();
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    sqlx::query(ENSURE_LEDGER_HEAD)
+                        .bind(&workspace)
+                        .bind(Vec::<u8>::new())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    let head = sqlx::query_as::<_, LedgerHeadRow>(Self::DIALECT.lock_ledger_head)
+                        .bind(&workspace)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    Ok(Box::new(Append {
+                        tx,
+                        workspace,
+                        head: ledger_head(head)?,
+                        leaf_batch: batch_len(Self::DIALECT.max_bind_params, LEAF_PARAMS),
+                        placeholders: Self::DIALECT.placeholders,
+                    }))
+                }
+
+                async fn ledger_head(&self, ws: WorkspaceId) -> Result<LedgerHead, StoreError> {
+                    Ok(sqlx::query_as::<_, LedgerHeadRow>(SELECT_LEDGER_HEAD)
+                        .bind(ws.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading the ledger head"))?
+                        .map(ledger_head)
+                        .transpose()?
+                        .unwrap_or_default())
+                }
+
+                async fn ledger_leaves(
+                    &self,
+                    ws: WorkspaceId,
+                    from: u64,
+                    limit: u64,
+                ) -> Result<Vec<LedgerLeaf>, StoreError> {
+                    // Beyond i64::MAX means "none" for `from` and "all" for
+                    // `limit`, which i64::MAX says too.
+                    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                    sqlx::query_as::<_, LedgerLeafRow>(SELECT_LEDGER_LEAVES)
+                        .bind(ws.to_string())
+                        .bind(clamp(from))
+                        .bind(clamp(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("reading ledger leaves"))?
+                        .into_iter()
+                        .map(ledger_leaf)
+                        .collect()
+                }
+
+                async fn insert_checkpoint(
+                    &self,
+                    ws: WorkspaceId,
+                    checkpoint: &CheckpointRecord,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(INSERT_CHECKPOINT)
+                        .bind(ws.to_string())
+                        .bind(signed(checkpoint.size, "the checkpoint size")?)
+                        .bind(&checkpoint.note)
+                        .bind(millis(checkpoint.created_at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("storing a checkpoint"))?;
+                    Ok(())
+                }
+
+                async fn latest_checkpoint(
+                    &self,
+                    ws: WorkspaceId,
+                ) -> Result<Option<CheckpointRecord>, StoreError> {
+                    sqlx::query_as::<_, CheckpointRow>(SELECT_LATEST_CHECKPOINT)
+                        .bind(ws.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading the latest checkpoint"))?
+                        .map(checkpoint)
+                        .transpose()
+                }
+
+                async fn checkpoint_at_or_before(
+                    &self,
+                    ws: WorkspaceId,
+                    size: u64,
+                ) -> Result<Option<CheckpointRecord>, StoreError> {
+                    // Every stored size is at most i64::MAX.
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    sqlx::query_as::<_, CheckpointRow>(SELECT_CHECKPOINT_AT_OR_BEFORE)
+                        .bind(ws.to_string())
+                        .bind(size)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("finding a checkpoint"))?
+                        .map(checkpoint)
+                        .transpose()
+                }
+
                 async fn delete_record_set(
                     &self,
                     ws: WorkspaceId,
@@ -1348,6 +1529,73 @@ macro_rules! impl_store {
                     }
                     tx.commit().await.map_err(failed(OP))?;
                     record_set(deleted).map(Some)
+                }
+            }
+
+            /// A ledger append in progress: one open write transaction that
+            /// holds the workspace's ledger head locked.
+            #[derive(Debug)]
+            struct Append {
+                tx: Tx,
+                workspace: String,
+                /// The head as read under the lock.
+                head: LedgerHead,
+                leaf_batch: usize,
+                placeholders: Placeholders,
+            }
+
+            #[async_trait]
+            impl LedgerAppend for Append {
+                fn head(&self) -> &LedgerHead {
+                    &self.head
+                }
+
+                async fn commit(
+                    self: Box<Self>,
+                    leaves: &[Vec<u8>],
+                    new_head: &LedgerHead,
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "appending to the ledger";
+                    let Append { mut tx, workspace, head, leaf_batch, placeholders } = *self;
+                    let expected = u64::try_from(leaves.len())
+                        .ok()
+                        .and_then(|n| head.size.checked_add(n));
+                    if expected != Some(new_head.size) {
+                        // Dropping `tx` rolls back and releases the lock.
+                        return Err(StoreError::Conflict(format!(
+                            "the new ledger head has size {}, but the ledger holds {} leaves and \
+                             {} were appended; nothing was stored",
+                            new_head.size,
+                            head.size,
+                            leaves.len()
+                        )));
+                    }
+                    // Inserted only, never changed: see the invariant above
+                    // `ENSURE_LEDGER_HEAD`.
+                    let mut next = head.size;
+                    for chunk in leaves.chunks(leaf_batch) {
+                        let sql = insert_leaves_sql(chunk.len(), placeholders);
+                        let mut query = sqlx::query(AssertSqlSafe(sql));
+                        for leaf in chunk {
+                            query = query
+                                .bind(&workspace)
+                                .bind(signed(next, "a ledger leaf index")?)
+                                .bind(leaf.as_slice());
+                            next += 1;
+                        }
+                        query
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed_unique(OP, LEAF_EXISTS))?;
+                    }
+                    sqlx::query(UPSERT_LEDGER_HEAD)
+                        .bind(&workspace)
+                        .bind(signed(new_head.size, "the ledger size")?)
+                        .bind(new_head.frontier.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    tx.commit().await.map_err(failed(OP))
                 }
             }
 
@@ -1479,6 +1727,45 @@ mod tests {
             insert_index_sql(2, Placeholders::Anonymous)
                 .ends_with("VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)")
         );
+    }
+
+    #[test]
+    fn ledger_leaves_are_inserted_in_numbered_batches() {
+        assert_eq!(
+            insert_leaves_sql(2, Placeholders::Numbered),
+            "INSERT INTO ledger_leaves (workspace_id, idx, leaf) VALUES ($1, $2, $3), ($4, $5, $6)"
+        );
+        assert!(insert_leaves_sql(3, Placeholders::Anonymous).ends_with("(?, ?, ?)"));
+        assert_eq!(batch_len(32766, LEAF_PARAMS), MAX_BATCH);
+    }
+
+    /// The ledger is append-only: no SQL of the store rewrites or removes a
+    /// leaf. (The phrases searched for are built at run time, so this test
+    /// does not find itself.)
+    #[test]
+    fn no_statement_changes_a_ledger_leaf() {
+        let sources = [
+            include_str!("sql.rs"),
+            include_str!("sqlite.rs"),
+            include_str!("postgres.rs"),
+            include_str!("../migrations/sqlite/0002_ledger.sql"),
+            include_str!("../migrations/postgres/0002_ledger.sql"),
+        ];
+        let table = "ledger_leaves";
+        for source in sources {
+            // Statements may be split over lines and string continuations.
+            let text = source
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace("\\ ", "")
+                .to_lowercase();
+            for verb in ["update", "delete from", "replace into", "truncate"] {
+                let phrase = format!("{verb} {table}");
+                assert!(!text.contains(&phrase), "found {phrase:?}");
+            }
+        }
+        assert!(!insert_leaves_sql(2, Placeholders::Numbered).contains("CONFLICT"));
     }
 
     #[test]

@@ -17,11 +17,18 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "ledger",
+        include_str!("../migrations/sqlite/0002_ledger.sql"),
+    ),
+];
 
 impl SqliteStore {
     pub(crate) const DIALECT: Dialect = Dialect {
@@ -32,6 +39,9 @@ impl SqliteStore {
         // the keys while this one runs: a plain check is enough.
         lock_current_kek: "SELECT 1 FROM workspaces WHERE id = $1 AND kek_id = $2",
         lock_workspaces: None,
+        // The write transaction holds SQLite's one write lock from its
+        // start (`BEGIN IMMEDIATE`), so appends are serialised already.
+        lock_ledger_head: "SELECT size, frontier FROM ledger_heads WHERE workspace_id = $1",
         // A deferred transaction reads from one snapshot from its first read.
         begin_read: "BEGIN",
         placeholders: Placeholders::Anonymous,

@@ -56,6 +56,8 @@ impl Vault {
         let now = self.inner.clock.now();
         if let Some(wait) = self.inner.throttle.wait(&keys, now) {
             let seconds = wait.whole_seconds().max(1);
+            self.record_sign_in(None, client, false, "throttled after repeated failures")
+                .await?;
             return Err(VaultError::RateLimited {
                 message: format!("too many failed sign-ins: try again in {seconds} s"),
                 retry_after: wait,
@@ -71,10 +73,15 @@ impl Vault {
         };
         let hash = person.as_ref().and_then(|p| p.password_hash.clone());
         let ok = self.check_password(password, hash).await?;
+        let known = person.as_ref().map(|p| p.id);
         let Some(person) = person.filter(|_| ok) else {
             self.inner.throttle.failed(&keys, self.inner.clock.now());
+            self.record_sign_in(known, client, false, "wrong e-mail address or password")
+                .await?;
             return Err(bad_credentials());
         };
+        self.record_sign_in(Some(person.id), client, true, "password verified")
+            .await?;
         self.inner.throttle.succeeded(&account);
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
@@ -105,6 +112,30 @@ impl Vault {
             expires_at,
             actor,
         })
+    }
+
+    /// Records a sign-in attempt; the account is named when it exists.
+    async fn record_sign_in(
+        &self,
+        person: Option<confidant_core::PersonId>,
+        client: Option<IpAddr>,
+        allowed: bool,
+        reason: &str,
+    ) -> Result<(), VaultError> {
+        let target = match person {
+            Some(id) => confidant_ledger::TargetId::Person(id),
+            None => confidant_ledger::TargetId::Workspace(self.workspace()),
+        };
+        self.record(&[crate::audit::Attempt {
+            person,
+            client,
+            action: confidant_ledger::KnownAction::SignIn,
+            target: confidant_ledger::Target::whole(target),
+            allowed,
+            reason: reason.to_owned(),
+            categories: Vec::new(),
+        }])
+        .await
     }
 
     /// Verifies `password` against `hash` off the async threads, at most

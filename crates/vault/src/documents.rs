@@ -11,6 +11,8 @@ use futures::stream::{BoxStream, Stream, StreamExt};
 use rand_core::{OsRng, RngCore};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use confidant_ledger::{KnownAction, Target, TargetId};
+
 use crate::keys::key_context;
 use crate::{Actor, Vault, VaultError};
 
@@ -199,7 +201,7 @@ impl Vault {
         label: Label,
         mut body: impl AsyncRead + Unpin + Send,
     ) -> Result<DocumentMeta, VaultError> {
-        self.require_owner(actor, "add a document")?;
+        self.gate(actor, "add a document", KnownAction::Add).await?;
         let name =
             validate_document_name(name).map_err(|e| VaultError::InvalidInput(e.to_string()))?;
         let keys = self.current_keys();
@@ -237,6 +239,11 @@ impl Vault {
         doc.data_key_wrapped = wrapped;
         doc.kek_id = kek_id;
         doc.size = size;
+        let target = Target::whole(TargetId::Document(doc.id));
+        if let Err(e) = self.allow(actor, KnownAction::Add, target, []).await {
+            self.inner.blobs.delete(&doc.blob).await.ok();
+            return Err(e);
+        }
         if let Err(e) = self.store().insert_document(&doc).await {
             self.inner.blobs.delete(&doc.blob).await.ok();
             return Err(match e {
@@ -265,7 +272,8 @@ impl Vault {
         doc: &DocRef,
         mut body: impl AsyncRead + Unpin + Send,
     ) -> Result<DocumentMeta, VaultError> {
-        self.require_owner(actor, "replace a document")?;
+        self.gate(actor, "replace a document", KnownAction::Replace)
+            .await?;
         let old = self.find_document(doc).await?;
         let rng = &mut OsRng;
         let mut new = old.clone();
@@ -276,6 +284,11 @@ impl Vault {
         new.data_key_wrapped = wrapped;
         new.kek_id = kek_id;
         new.size = size;
+        let target = Target::whole(TargetId::Document(new.id));
+        if let Err(e) = self.allow(actor, KnownAction::Replace, target, []).await {
+            self.inner.blobs.delete(&new.blob).await.ok();
+            return Err(e);
+        }
         match self.store().replace_document(&new).await {
             Ok(Some(replaced)) => {
                 self.inner.blobs.delete(&replaced.blob).await.ok();
@@ -301,16 +314,27 @@ impl Vault {
     }
 
     pub async fn documents(&self, actor: &Actor) -> Result<Vec<DocumentMeta>, VaultError> {
-        self.require_owner(actor, "list documents")?;
+        self.gate(actor, "list documents", KnownAction::View)
+            .await?;
         let records = self.store().documents(self.workspace()).await?;
         let names = &self.current_keys().names;
-        records.iter().map(|d| self.doc_meta(d, names)).collect()
+        let metas = records
+            .iter()
+            .map(|d| self.doc_meta(d, names))
+            .collect::<Result<Vec<_>, _>>()?;
+        let target = Target::whole(TargetId::Workspace(self.workspace()));
+        self.allow(actor, KnownAction::View, target, []).await?;
+        Ok(metas)
     }
 
     pub async fn document(&self, actor: &Actor, doc: &DocRef) -> Result<DocumentMeta, VaultError> {
-        self.require_owner(actor, "see a document")?;
+        self.gate(actor, "see a document", KnownAction::View)
+            .await?;
         let record = self.find_document(doc).await?;
-        self.doc_meta(&record, &self.current_keys().names)
+        let meta = self.doc_meta(&record, &self.current_keys().names)?;
+        let target = Target::whole(TargetId::Document(record.id));
+        self.allow(actor, KnownAction::View, target, []).await?;
+        Ok(meta)
     }
 
     /// Opens a document for reading: its metadata and a stream of its
@@ -323,7 +347,8 @@ impl Vault {
         actor: &Actor,
         doc: &DocRef,
     ) -> Result<(DocumentMeta, DocumentStream), VaultError> {
-        self.require_owner(actor, "open a document")?;
+        self.gate(actor, "open a document", KnownAction::Download)
+            .await?;
         let record = self.find_document(doc).await?;
         let keys = self.keys_for(record.kek_id).await?;
         let meta = self.doc_meta(&record, &keys.names)?;
@@ -347,6 +372,9 @@ impl Vault {
                 other => other.into(),
             })?;
         let decryptor = Decryptor::new(&data_key, &stream_context(&record));
+        // INVARIANT: the download is on the record before a byte leaves.
+        let target = Target::whole(TargetId::Document(record.id));
+        self.allow(actor, KnownAction::Download, target, []).await?;
         Ok((meta, DocumentStream::new(blob, decryptor, what)))
     }
 
@@ -356,10 +384,13 @@ impl Vault {
         actor: &Actor,
         doc: &DocRef,
     ) -> Result<DocumentMeta, VaultError> {
-        self.require_owner(actor, "delete a document")?;
+        self.gate(actor, "delete a document", KnownAction::Delete)
+            .await?;
         let record = self.find_document(doc).await?;
         let keys = self.keys_for(record.kek_id).await?;
         let meta = self.doc_meta(&record, &keys.names)?;
+        let target = Target::whole(TargetId::Document(record.id));
+        self.allow(actor, KnownAction::Delete, target, []).await?;
         let deleted = self
             .store()
             .delete_document(self.workspace(), record.id)

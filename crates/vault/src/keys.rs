@@ -13,6 +13,8 @@ use confidant_store::{
 use rand_core::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 
+use confidant_ledger::{KnownAction, Target, TargetId};
+
 use crate::{Actor, Clock, Inner, Vault, VaultError};
 
 /// What opens a workspace.
@@ -297,7 +299,8 @@ impl Vault {
     /// destroys the old one, in one transaction. No content is re-encrypted.
     /// Returns the number of keys rewrapped.
     pub async fn rotate_keys(&self, actor: &Actor) -> Result<usize, VaultError> {
-        self.require_owner(actor, "rotate keys")?;
+        self.gate(actor, "rotate keys", KnownAction::KeyRotate)
+            .await?;
         let ws = self.inner.workspace;
         self.reload_keys().await?;
         let old = self.current_keys();
@@ -335,6 +338,9 @@ impl Vault {
                 .map_err(crypto_internal)?,
             keys,
         };
+        let target = Target::whole(TargetId::Workspace(ws));
+        self.allow(actor, KnownAction::KeyRotate, target, [])
+            .await?;
         self.store().rotate_keys(ws, &rotation).await.map_err(|e| match e {
             confidant_store::StoreError::Conflict(_) => VaultError::Conflict(
                 "the workspace changed while its keys were rotated (nothing was changed): run `confidant keys rotate` again".into(),

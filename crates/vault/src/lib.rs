@@ -13,6 +13,7 @@
 //! composition root picks SQLite or PostgreSQL and hands in `Arc<dyn Store>`).
 
 mod actor;
+mod audit;
 mod auth;
 mod clock;
 mod documents;
@@ -27,6 +28,7 @@ use confidant_core::{Person, WorkspaceId};
 use confidant_store::{BlobStore, Store};
 
 pub use actor::Actor;
+pub use audit::LedgerReport;
 pub use auth::{IssuedToken, TOKEN_LIFETIME};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use documents::{DocRef, DocumentStream};

@@ -12,6 +12,8 @@ use confidant_store::{IndexEntry, KeyOwner, RecordSetRecord, RowRecord};
 use rand_core::OsRng;
 use tokio::sync::mpsc;
 
+use confidant_ledger::{KnownAction, Target, TargetId};
+
 use crate::keys::key_context;
 use crate::{Actor, Vault, VaultError};
 
@@ -258,7 +260,8 @@ impl Vault {
         input: impl std::io::Read + Send + 'static,
         mapping: ColumnMapping,
     ) -> Result<RecordSetMeta, VaultError> {
-        self.require_owner(actor, "import records")?;
+        self.gate(actor, "import records", KnownAction::Import)
+            .await?;
         let name = name.trim();
         validate_record_set_name(name).map_err(|e| VaultError::InvalidInput(e.to_string()))?;
         let ws = self.workspace();
@@ -320,6 +323,12 @@ impl Vault {
             kek_id: keys.kek_id,
             created_at: self.inner.clock.now(),
         };
+        // Recorded before the import's transaction starts: on SQLite both
+        // need the one write lock.
+        let target = Target::whole(TargetId::RecordSet(record.id));
+        let categories: Vec<_> = record.columns.iter().map(|c| c.category).collect();
+        self.allow(actor, KnownAction::Import, target, categories)
+            .await?;
         let result: Result<RecordSetRecord, VaultError> = async {
             let mut import = self.store().begin_record_import(&record).await?;
             while let Some(msg) = rx.recv().await {
@@ -353,19 +362,45 @@ impl Vault {
     }
 
     pub async fn record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
-        self.require_owner(actor, "list record sets")?;
-        Ok(self
+        self.gate(actor, "list record sets", KnownAction::View)
+            .await?;
+        let sets = self
             .store()
             .record_sets(self.workspace())
             .await?
             .iter()
             .map(meta)
-            .collect())
+            .collect();
+        let target = Target::whole(TargetId::Workspace(self.workspace()));
+        self.allow(actor, KnownAction::View, target, []).await?;
+        Ok(sets)
     }
 
     pub async fn record_set(&self, actor: &Actor, set: &str) -> Result<RecordSetMeta, VaultError> {
-        self.require_owner(actor, "see a record set")?;
-        Ok(meta(&self.find_record_set(set).await?))
+        self.gate(actor, "see a record set", KnownAction::View)
+            .await?;
+        let record = self.find_record_set(set).await?;
+        let target = Target::whole(TargetId::RecordSet(record.id));
+        self.allow(actor, KnownAction::View, target, []).await?;
+        Ok(meta(&record))
+    }
+
+    /// Records which rows and columns (and so which customers and data
+    /// categories) were shown, before they are returned.
+    async fn record_rows_viewed(
+        &self,
+        actor: &Actor,
+        set: &RecordSetRecord,
+        rows: &[RecordRow],
+    ) -> Result<(), VaultError> {
+        let target = Target {
+            id: TargetId::RecordSet(set.id),
+            rows: rows.iter().map(|r| r.id).collect(),
+            columns: set.columns.iter().map(|c| c.name.clone()).collect(),
+        };
+        let categories: Vec<_> = set.columns.iter().map(|c| c.category).collect();
+        self.allow(actor, KnownAction::View, target, categories)
+            .await
     }
 
     fn decrypt_rows(
@@ -417,7 +452,7 @@ impl Vault {
         offset: u64,
         limit: u64,
     ) -> Result<RecordPage, VaultError> {
-        self.require_owner(actor, "see records")?;
+        self.gate(actor, "see records", KnownAction::View).await?;
         let record = self.find_record_set(set).await?;
         let cells = self.cell_keys(&record).await?;
         let rows = self
@@ -425,6 +460,7 @@ impl Vault {
             .rows(self.workspace(), record.id, offset, limit)
             .await?;
         let rows = Self::decrypt_rows(&record, &cells, &rows)?;
+        self.record_rows_viewed(actor, &record, &rows).await?;
         Ok(RecordPage {
             set: meta(&record),
             offset,
@@ -442,7 +478,8 @@ impl Vault {
         column: &str,
         value: &str,
     ) -> Result<RecordPage, VaultError> {
-        self.require_owner(actor, "search records")?;
+        self.gate(actor, "search records", KnownAction::View)
+            .await?;
         let record = self.find_record_set(set).await?;
         let Some(spec) = record.columns.iter().find(|c| c.name == column) else {
             let names: Vec<&str> = record.columns.iter().map(|c| c.name.as_str()).collect();
@@ -465,6 +502,7 @@ impl Vault {
             .rows_by_index(self.workspace(), record.id, column, &hash)
             .await?;
         let rows = Self::decrypt_rows(&record, &cells, &rows)?;
+        self.record_rows_viewed(actor, &record, &rows).await?;
         Ok(RecordPage {
             set: meta(&record),
             offset: 0,
@@ -477,8 +515,11 @@ impl Vault {
         actor: &Actor,
         set: &str,
     ) -> Result<RecordSetMeta, VaultError> {
-        self.require_owner(actor, "delete a record set")?;
+        self.gate(actor, "delete a record set", KnownAction::Delete)
+            .await?;
         let record = self.find_record_set(set).await?;
+        let target = Target::whole(TargetId::RecordSet(record.id));
+        self.allow(actor, KnownAction::Delete, target, []).await?;
         let deleted = self
             .store()
             .delete_record_set(self.workspace(), record.id)

@@ -6,8 +6,10 @@
 mod crash;
 mod docs;
 mod init;
+mod ledger;
 mod postgres;
 mod records;
+mod scan;
 mod sentinel;
 mod serve;
 mod util;

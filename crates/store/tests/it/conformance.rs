@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::{Context, ensure};
 use confidant_core::{ItemId, KeyId, PersonId, RecordSetId, Role, WorkspaceId};
 use confidant_store::{
-    ApiTokenRecord, KeyOwner, KeyRotation, Store, StoreError, WorkspaceRecord, WrappedKeyRecord,
+    ApiTokenRecord, CheckpointRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf, Store,
+    StoreError, WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -778,4 +779,244 @@ async fn import_rows(
         .await?;
     assert_eq!(found.len(), 1);
     Ok(took)
+}
+
+/// Ledger leaves `indexes`, as the ledger crate would hand them over.
+fn leaves(indexes: std::ops::Range<u64>) -> Vec<Vec<u8>> {
+    indexes.map(|n| format!("entry {n}").into_bytes()).collect()
+}
+
+/// The stored form of `leaves(indexes)`.
+fn stored_leaves(indexes: std::ops::Range<u64>) -> Vec<LedgerLeaf> {
+    indexes
+        .clone()
+        .zip(leaves(indexes))
+        .map(|(index, leaf)| LedgerLeaf { index, leaf })
+        .collect()
+}
+
+fn ledger_head(size: u64) -> LedgerHead {
+    LedgerHead {
+        size,
+        frontier: format!("frontier at {size}").into_bytes(),
+    }
+}
+
+fn checkpoint(size: u64, ms: i64) -> CheckpointRecord {
+    CheckpointRecord {
+        size,
+        note: format!("confidant.example/ledger\n{size}\nroot\n\n— sig {ms}\n"),
+        created_at: at(ms),
+    }
+}
+
+pub async fn ledger_appends_read_back_in_order(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    assert_eq!(store.ledger_head(ws.id).await?, LedgerHead::default());
+    assert_eq!(store.ledger_leaves(ws.id, 0, 10).await?, vec![]);
+
+    let append = store.begin_ledger_append(ws.id).await?;
+    assert_eq!(append.head(), &LedgerHead::default());
+    append.commit(&leaves(0..3), &ledger_head(3)).await?;
+    let append = store.begin_ledger_append(ws.id).await?;
+    assert_eq!(append.head(), &ledger_head(3));
+    append.commit(&leaves(3..5), &ledger_head(5)).await?;
+
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(5));
+    assert_eq!(
+        store.ledger_leaves(ws.id, 0, 10).await?,
+        stored_leaves(0..5)
+    );
+    assert_eq!(store.ledger_leaves(ws.id, 2, 2).await?, stored_leaves(2..4));
+    assert_eq!(
+        store.ledger_leaves(ws.id, 4, u64::MAX).await?,
+        stored_leaves(4..5)
+    );
+    assert_eq!(store.ledger_leaves(ws.id, 5, 10).await?, vec![]);
+    assert_eq!(store.ledger_leaves(ws.id, u64::MAX, 10).await?, vec![]);
+
+    // An append of no leaves may still store a new frontier.
+    let append = store.begin_ledger_append(ws.id).await?;
+    let same_size = LedgerHead {
+        size: 5,
+        frontier: b"re-encoded".to_vec(),
+    };
+    append.commit(&[], &same_size).await?;
+    assert_eq!(store.ledger_head(ws.id).await?, same_size);
+    Ok(())
+}
+
+pub async fn a_dropped_ledger_append_leaves_nothing(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    drop(store.begin_ledger_append(ws.id).await?);
+    assert_eq!(store.ledger_head(ws.id).await?, LedgerHead::default());
+
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(0..2), &ledger_head(2))
+        .await?;
+    let append = store.begin_ledger_append(ws.id).await?;
+    assert_eq!(append.head(), &ledger_head(2));
+    drop(append);
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(2));
+    assert_eq!(
+        store.ledger_leaves(ws.id, 0, 10).await?,
+        stored_leaves(0..2)
+    );
+    // The lock went with the dropped append.
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(2..3), &ledger_head(3))
+        .await?;
+    assert_eq!(
+        store.ledger_leaves(ws.id, 0, 10).await?,
+        stored_leaves(0..3)
+    );
+    Ok(())
+}
+
+pub async fn a_ledger_append_of_the_wrong_size_stores_nothing(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(0..2), &ledger_head(2))
+        .await?;
+    for wrong in [0, 3, 5, u64::MAX] {
+        let append = store.begin_ledger_append(ws.id).await?;
+        let message = conflict(append.commit(&leaves(2..4), &ledger_head(wrong)).await)?;
+        assert!(message.contains("nothing was stored"), "{message}");
+    }
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(2));
+    assert_eq!(
+        store.ledger_leaves(ws.id, 0, 10).await?,
+        stored_leaves(0..2)
+    );
+    Ok(())
+}
+
+pub async fn concurrent_ledger_appends_form_one_chain(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    // The first round races to create the ledger, the second to extend it.
+    for round in 0..2_u64 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for writer in 0..2_u64 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let append = store.begin_ledger_append(ws.id).await?;
+                // Hold the lock for a while, so the other append must wait
+                // for it rather than read the same head.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let size = append.head().size;
+                let leaf = format!("round {round} writer {writer}").into_bytes();
+                append.commit(&[leaf], &ledger_head(size + 1)).await?;
+                anyhow::Ok(size)
+            });
+        }
+        let mut sizes = Vec::new();
+        while let Some(result) = tasks.join_next().await {
+            sizes.push(result??);
+        }
+        sizes.sort_unstable();
+        let first = 2 * round;
+        assert_eq!(
+            sizes,
+            vec![first, first + 1],
+            "each append saw the other's head"
+        );
+    }
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(4));
+    let stored = store.ledger_leaves(ws.id, 0, 10).await?;
+    assert_eq!(
+        stored.iter().map(|l| l.index).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
+    let mut written: Vec<_> = stored.iter().map(|l| l.leaf.clone()).collect();
+    written.sort();
+    written.dedup();
+    assert_eq!(written.len(), 4, "every append's leaf is there once");
+    Ok(())
+}
+
+pub async fn another_workspace_sees_no_ledger(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(0..3), &ledger_head(3))
+        .await?;
+    store.insert_checkpoint(ws.id, &checkpoint(3, T0)).await?;
+
+    let other = other_workspace();
+    assert_eq!(store.ledger_head(other).await?, LedgerHead::default());
+    assert_eq!(store.ledger_leaves(other, 0, 10).await?, vec![]);
+    assert_eq!(store.latest_checkpoint(other).await?, None);
+    assert_eq!(store.checkpoint_at_or_before(other, 10).await?, None);
+    // There is no ledger to write to in a workspace that does not exist.
+    conflict(store.begin_ledger_append(other).await.map(|_| ()))?;
+    conflict(store.insert_checkpoint(other, &checkpoint(1, T0)).await)?;
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(3));
+    assert_eq!(
+        store.ledger_leaves(ws.id, 0, 10).await?,
+        stored_leaves(0..3)
+    );
+    Ok(())
+}
+
+pub async fn checkpoints_are_kept_once_per_size_and_found(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    assert_eq!(store.latest_checkpoint(ws.id).await?, None);
+    let (two, five, nine) = (
+        checkpoint(2, T0),
+        checkpoint(5, T0 + 10),
+        checkpoint(9, T0 + 5),
+    );
+    for c in [&five, &nine, &two] {
+        store.insert_checkpoint(ws.id, c).await?;
+    }
+    // A second checkpoint for a size replaces nothing.
+    store
+        .insert_checkpoint(ws.id, &checkpoint(5, T0 + 99))
+        .await?;
+
+    assert_eq!(store.latest_checkpoint(ws.id).await?, Some(nine.clone()));
+    let at_or_before = |size| store.checkpoint_at_or_before(ws.id, size);
+    assert_eq!(at_or_before(1).await?, None);
+    assert_eq!(at_or_before(2).await?, Some(two.clone()));
+    assert_eq!(at_or_before(4).await?, Some(two));
+    assert_eq!(at_or_before(5).await?, Some(five.clone()));
+    assert_eq!(at_or_before(8).await?, Some(five));
+    assert_eq!(at_or_before(9).await?, Some(nine.clone()));
+    assert_eq!(at_or_before(u64::MAX).await?, Some(nine));
+    Ok(())
+}
+
+pub async fn large_ledger_appends_span_many_statements(store: Arc<dyn Store>) -> Result {
+    // More leaves than one statement carries on either backend.
+    const TOTAL: u64 = 10_000;
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(0..2), &ledger_head(2))
+        .await?;
+    let start = Instant::now();
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(2..TOTAL), &ledger_head(TOTAL))
+        .await?;
+    eprintln!("appended {} leaves in {:?}", TOTAL - 2, start.elapsed());
+
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(TOTAL));
+    let all = store.ledger_leaves(ws.id, 0, u64::MAX).await?;
+    assert_eq!(all.len(), usize::try_from(TOTAL)?);
+    ensure!(
+        all.iter().zip(0..).all(|(leaf, index)| leaf.index == index),
+        "the indexes run from 0 without a gap"
+    );
+    assert_eq!(all, stored_leaves(0..TOTAL));
+    Ok(())
 }

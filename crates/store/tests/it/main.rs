@@ -61,6 +61,13 @@ conformance_suite!(
     another_workspace_id_sees_nothing,
     concurrent_writers_all_succeed,
     large_imports_span_many_statements,
+    ledger_appends_read_back_in_order,
+    a_dropped_ledger_append_leaves_nothing,
+    a_ledger_append_of_the_wrong_size_stores_nothing,
+    concurrent_ledger_appends_form_one_chain,
+    another_workspace_sees_no_ledger,
+    checkpoints_are_kept_once_per_size_and_found,
+    large_ledger_appends_span_many_statements,
 );
 
 /// What only one backend can show.

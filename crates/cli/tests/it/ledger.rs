@@ -1,0 +1,156 @@
+//! The access ledger end to end: every access is recorded before data
+//! leaves, the record verifies, tampering is found, and a ledger that
+//! cannot be written means no data (fail closed).
+
+use crate::util::{CUSTOMERS_COLUMNS, CUSTOMERS_CSV, Workspace, noise};
+
+fn sqlite(ws: &Workspace, sql: &str) {
+    let db = ws.data.join("confidant.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+}
+
+fn export(ws: &Workspace) -> Vec<serde_json::Value> {
+    let out = ws.path("ledger.jsonl");
+    ws.ok(&["audit", "export", "--out", out.to_str().unwrap()]);
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_access_is_recorded_and_the_record_verifies() {
+    let ws = Workspace::new();
+    let doc = ws.write("a.txt", b"alpha");
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    ws.ok(&["docs", "get", "a.txt", "--out", "-"]);
+    let csv = ws.write("c.csv", CUSTOMERS_CSV.as_bytes());
+    ws.ok(&[
+        "records",
+        "import",
+        csv.to_str().unwrap(),
+        "--name",
+        "customers",
+        "--columns",
+        CUSTOMERS_COLUMNS,
+    ]);
+    ws.ok(&["records", "show", "customers", "--limit", "2"]);
+
+    let lines = export(&ws);
+    let actions: Vec<&str> = lines
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["add", "download", "import", "view"], "{lines:#?}");
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["index"], i);
+        assert_eq!(line["decision"], "allow");
+        assert!(line["leaf"].as_str().is_some_and(|l| !l.is_empty()));
+    }
+    // The view names the two rows shown, the columns and their categories.
+    let view = &lines[3];
+    assert_eq!(view["target"]["rows"].as_array().unwrap().len(), 2);
+    assert!(
+        view["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "card_number")
+    );
+    // Secret values never appear in the record.
+    let text = std::fs::read_to_string(ws.path("ledger.jsonl")).unwrap();
+    assert!(
+        !text.contains("4000001234567899") && !text.contains("Ann Lee") && !text.contains("alpha")
+    );
+
+    let out = ws.ok(&["audit", "verify"]);
+    assert!(out.contains("ledger verified: 4 entries"), "{out}");
+    let key = ws.ok(&["audit", "key"]);
+    assert!(
+        key.trim().starts_with("confidant.local/") && key.trim().split('+').count() == 3,
+        "{key}"
+    );
+    let note = ws.ok(&["audit", "checkpoint"]);
+    let body: Vec<&str> = note.lines().collect();
+    assert!(body[0].starts_with("confidant.local/"), "{note}");
+    assert_eq!(body[1], "4", "the checkpoint covers every entry");
+}
+
+#[test]
+fn a_changed_entry_is_found() {
+    let ws = Workspace::new();
+    let doc = ws.write("a.txt", b"alpha");
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    for _ in 0..4 {
+        ws.ok(&["docs", "get", "a.txt", "--out", "-"]);
+    }
+    ws.ok(&["audit", "verify"]);
+    // Someone with the database rewrites entry 2 to hide a download.
+    sqlite(
+        &ws,
+        "UPDATE ledger_leaves SET leaf = CAST(REPLACE(CAST(leaf AS TEXT), 'download', 'view') AS BLOB) WHERE idx = 2",
+    );
+    let err = ws.fails(&["audit", "verify"]);
+    assert!(err.contains("the ledger was changed"), "{err}");
+    assert!(
+        err.contains("entry 2 "),
+        "the first changed entry is named: {err}"
+    );
+}
+
+#[test]
+fn no_ledger_no_data() {
+    let ws = Workspace::new();
+    let body = noise(100_000, 3);
+    let doc = ws.write("a.bin", &body);
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    // The ledger's storage starts refusing writes (as a full disk would).
+    sqlite(
+        &ws,
+        "CREATE TRIGGER refuse BEFORE INSERT ON ledger_leaves BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    );
+    let out = ws
+        .cmd()
+        .args(["docs", "get", "a.bin", "--out", "-"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "not one protected byte left");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access record cannot be written"));
+    let csv = ws.write("c.csv", CUSTOMERS_CSV.as_bytes());
+    let err = ws.fails(&[
+        "records",
+        "import",
+        csv.to_str().unwrap(),
+        "--name",
+        "customers",
+        "--columns",
+        CUSTOMERS_COLUMNS,
+    ]);
+    assert!(err.contains("access record cannot be written"), "{err}");
+    // When the fault clears, service resumes.
+    sqlite(&ws, "DROP TRIGGER refuse;");
+    let out = ws
+        .cmd()
+        .args(["docs", "get", "a.bin", "--out", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, body);
+    ws.ok(&["audit", "verify"]);
+}

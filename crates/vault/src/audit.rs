@@ -1,0 +1,361 @@
+//! The access record: every attempt on protected data is appended to the
+//! workspace's ledger, durably, before any of the data is returned. If the
+//! ledger cannot be written the vault refuses (fails closed).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use confidant_core::{DataCategory, PersonId};
+use confidant_crypto::SigningKey;
+use confidant_ledger::{
+    Action, Checkpoint, Decision, Entry, Frontier, KnownAction, LogVerifier, Name, NoteSigner,
+    Target, TargetId, Timestamp, VerifierKey,
+};
+use confidant_store::{CheckpointRecord, LedgerHead};
+
+use crate::{Actor, Vault, VaultError};
+
+/// The host part of checkpoint origins (`<host>/<workspace id>`).
+const ORIGIN_HOST: &str = "confidant.local";
+
+/// Signs checkpoints with the workspace key.
+struct WorkspaceSigner<'a> {
+    origin: String,
+    key: &'a SigningKey,
+}
+
+impl NoteSigner for WorkspaceSigner<'_> {
+    fn name(&self) -> &str {
+        &self.origin
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+    fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.key.sign(msg)
+    }
+}
+
+/// One attempt to record: who, what, on which target, and the decision.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub person: Option<PersonId>,
+    pub client: Option<IpAddr>,
+    pub action: KnownAction,
+    pub target: Target,
+    pub allowed: bool,
+    pub reason: String,
+    pub categories: Vec<DataCategory>,
+}
+
+impl Attempt {
+    pub(crate) fn allowed(
+        actor: &Actor,
+        action: KnownAction,
+        target: Target,
+        reason: &str,
+    ) -> Self {
+        Attempt {
+            person: Some(actor.person),
+            client: None,
+            action,
+            target,
+            allowed: true,
+            reason: reason.to_owned(),
+            categories: Vec::new(),
+        }
+    }
+
+    pub(crate) fn categories(mut self, categories: impl IntoIterator<Item = DataCategory>) -> Self {
+        self.categories.extend(categories);
+        self
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> VaultError {
+    tracing::error!(error = %e, "the access ledger cannot be written");
+    VaultError::Unavailable(
+        "the access record cannot be written right now, so nothing was returned or changed: try again in a moment"
+            .into(),
+    )
+}
+
+/// What `confidant audit verify` found.
+#[derive(Debug, Clone)]
+pub struct LedgerReport {
+    pub entries: u64,
+    pub checkpoint_size: u64,
+    pub checkpoints_checked: usize,
+}
+
+impl Vault {
+    fn origin(&self) -> String {
+        Checkpoint::workspace_origin(ORIGIN_HOST, self.workspace())
+    }
+
+    /// The verifier key of this workspace's checkpoints, in the signed-note
+    /// form `<name>+<key hash>+<base64>`.
+    pub fn ledger_verifier_key(&self) -> Result<String, VaultError> {
+        VerifierKey::from_parts(&self.origin(), self.public_key())
+            .map(|k| k.to_string())
+            .map_err(|e| VaultError::Internal(format!("verifier key: {e}")))
+    }
+
+    /// Appends the attempts to the ledger durably and signs a checkpoint of
+    /// the new size. Callers return protected data only after this
+    /// succeeded.
+    pub(crate) async fn record(&self, attempts: &[Attempt]) -> Result<(), VaultError> {
+        let ws = self.workspace();
+        let time = Timestamp::from_datetime(self.inner.clock.now())
+            .map_err(|e| VaultError::Internal(format!("ledger time: {e}")))?;
+        let mut leaves = Vec::with_capacity(attempts.len());
+        for a in attempts {
+            let categories: BTreeSet<Name> = a
+                .categories
+                .iter()
+                .filter_map(|c| Name::new(c.as_str()).ok())
+                .collect();
+            let entry = Entry {
+                time,
+                workspace: ws,
+                actor: a.person,
+                device: None,
+                client: a.client,
+                action: Action::from(a.action),
+                target: a.target.clone(),
+                decision: if a.allowed {
+                    Decision::Allow
+                } else {
+                    Decision::Deny
+                },
+                reason: a.reason.clone(),
+                categories,
+                delivery: None,
+                keyed: BTreeMap::new(),
+            };
+            leaves.push(entry.to_leaf());
+        }
+        let append = self
+            .store()
+            .begin_ledger_append(ws)
+            .await
+            .map_err(unavailable)?;
+        let head = append.head().clone();
+        let mut frontier = Frontier::from_bytes(head.size, &head.frontier)
+            .map_err(|e| VaultError::Integrity(format!("the ledger head is damaged: {e}")))?;
+        for leaf in &leaves {
+            frontier.append(leaf);
+        }
+        let new_head = LedgerHead {
+            size: frontier.size(),
+            frontier: frontier.to_bytes(),
+        };
+        append
+            .commit(&leaves, &new_head)
+            .await
+            .map_err(unavailable)?;
+
+        // The entries are durable; a checkpoint that fails to be stored is
+        // made again with the next append, so this does not fail the request.
+        let keys = self.current_keys();
+        let signer = WorkspaceSigner {
+            origin: self.origin(),
+            key: &keys.signing,
+        };
+        let signed = Checkpoint::new(&signer.origin, frontier.size(), frontier.root())
+            .map_err(|e| e.to_string())
+            .and_then(|cp| cp.sign(&signer).map_err(|e| e.to_string()));
+        match signed {
+            Ok(note) => {
+                let record = CheckpointRecord {
+                    size: frontier.size(),
+                    note,
+                    created_at: self.inner.clock.now(),
+                };
+                if let Err(e) = self.store().insert_checkpoint(ws, &record).await {
+                    tracing::warn!(error = %e, "a ledger checkpoint could not be stored");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "a ledger checkpoint could not be signed"),
+        }
+        Ok(())
+    }
+
+    /// Records a refusal and returns the error that explains it.
+    pub(crate) async fn refused(
+        &self,
+        actor: &Actor,
+        action: KnownAction,
+        target: Target,
+        error: VaultError,
+    ) -> VaultError {
+        let attempt = Attempt {
+            person: Some(actor.person),
+            client: None,
+            action,
+            target,
+            allowed: false,
+            reason: error.to_string(),
+            categories: Vec::new(),
+        };
+        match self.record(&[attempt]).await {
+            Ok(()) => error,
+            Err(e) => e,
+        }
+    }
+
+    /// The latest signed checkpoint (a C2SP signed note).
+    pub async fn latest_checkpoint(&self, actor: &Actor) -> Result<Option<String>, VaultError> {
+        self.require_owner(actor, "read the ledger checkpoint")?;
+        Ok(self
+            .store()
+            .latest_checkpoint(self.workspace())
+            .await?
+            .map(|c| c.note))
+    }
+
+    /// Every leaf of the ledger, in order (for export and verification).
+    pub async fn ledger_leaves(&self, actor: &Actor) -> Result<Vec<Vec<u8>>, VaultError> {
+        self.require_owner(actor, "read the ledger")?;
+        let ws = self.workspace();
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .store()
+                .ledger_leaves(ws, out.len() as u64, 10_000)
+                .await?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            out.extend(page.into_iter().map(|l| l.leaf));
+        }
+    }
+
+    /// Recomputes the whole ledger and checks it against the latest signed
+    /// checkpoint; the error names the first entry that was changed,
+    /// removed, inserted or reordered.
+    pub async fn verify_ledger(&self, actor: &Actor) -> Result<LedgerReport, VaultError> {
+        let leaves = self.ledger_leaves(actor).await?;
+        let ws = self.workspace();
+        let Some(latest) = self.store().latest_checkpoint(ws).await? else {
+            return Ok(LedgerReport {
+                entries: leaves.len() as u64,
+                checkpoint_size: 0,
+                checkpoints_checked: 0,
+            });
+        };
+        let key = self.ledger_verifier_key()?;
+        let checkpoint = Checkpoint::verify(&latest.note, &key).map_err(|e| {
+            VaultError::Integrity(format!("the latest checkpoint does not verify: {e}"))
+        })?;
+        let result = LogVerifier::new(&checkpoint)
+            .verify(leaves.iter().map(Ok::<_, std::convert::Infallible>));
+        if let Err(e) = result {
+            let first = self
+                .first_changed_entry(&leaves, checkpoint.size(), &key)
+                .await?;
+            let at = match first {
+                Some(index) => format!(
+                    "entry {index} is the first that was changed, removed, inserted or moved; "
+                ),
+                None => String::new(),
+            };
+            return Err(VaultError::Integrity(format!(
+                "the ledger was changed: {at}{e}"
+            )));
+        }
+        Ok(LedgerReport {
+            entries: leaves.len() as u64,
+            checkpoint_size: checkpoint.size(),
+            checkpoints_checked: 1,
+        })
+    }
+
+    /// Pinpoints the first changed entry with the checkpoints signed after
+    /// every append: the checkpoints up to the first change still match the
+    /// prefix of the log, every later one does not. A binary search over the
+    /// stored checkpoints, each verified against the workspace key.
+    async fn first_changed_entry(
+        &self,
+        leaves: &[Vec<u8>],
+        latest: u64,
+        key: &str,
+    ) -> Result<Option<u64>, VaultError> {
+        // roots[k] is the root of the first k leaves.
+        let mut frontier = Frontier::new();
+        let mut roots = Vec::with_capacity(leaves.len() + 1);
+        roots.push(frontier.root());
+        for leaf in leaves {
+            frontier.append(leaf);
+            roots.push(frontier.root());
+        }
+        let ws = self.workspace();
+        let roots = &roots;
+        // Does the signed checkpoint at or before `size` match the log?
+        // Returns the checkpoint's size and the answer.
+        let probe = |size: u64| async move {
+            let Some(record) = self.store().checkpoint_at_or_before(ws, size).await? else {
+                return Ok::<_, VaultError>(None);
+            };
+            let Ok(cp) = Checkpoint::verify(&record.note, key) else {
+                // A checkpoint that does not verify proves nothing either way.
+                return Ok(None);
+            };
+            let matches = usize::try_from(cp.size())
+                .ok()
+                .and_then(|s| roots.get(s))
+                .is_some_and(|root| root == cp.root());
+            Ok(Some((cp.size(), matches)))
+        };
+        // Invariant: good is a size whose checkpoint matches (0: the empty
+        // log always does), bad one whose checkpoint does not.
+        let (mut good, mut bad) = (0u64, latest);
+        while bad - good > 1 {
+            let mid = good + (bad - good) / 2;
+            match probe(mid).await? {
+                Some((size, true)) if size > good => good = size,
+                Some((size, false)) if size > good => bad = size,
+                // No usable checkpoint between good and mid: look above it.
+                _ => match probe(bad - 1).await? {
+                    Some((size, true)) if size > good => good = size,
+                    Some((size, false)) if size > good => bad = size,
+                    _ => break,
+                },
+            }
+        }
+        Ok((bad - good == 1).then_some(good))
+    }
+
+    /// The door check (owner or admin until grants exist); a refusal is
+    /// recorded before it is returned.
+    pub(crate) async fn gate(
+        &self,
+        actor: &Actor,
+        what: &str,
+        action: KnownAction,
+    ) -> Result<(), VaultError> {
+        match self.require_owner(actor, what) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let target = Target::whole(TargetId::Workspace(self.workspace()));
+                Err(self.refused(actor, action, target, e).await)
+            }
+        }
+    }
+
+    /// Records one allowed attempt.
+    pub(crate) async fn allow(
+        &self,
+        actor: &Actor,
+        action: KnownAction,
+        target: Target,
+        categories: impl IntoIterator<Item = DataCategory>,
+    ) -> Result<(), VaultError> {
+        let reason = match actor.role {
+            confidant_core::Role::Owner => "the workspace owner",
+            _ => "a workspace admin",
+        };
+        self.record(&[Attempt::allowed(actor, action, target, reason).categories(categories)])
+            .await
+    }
+}
