@@ -14,7 +14,12 @@ pub enum AuditCommand {
     /// Recompute the whole ledger and check it against the latest signed
     /// checkpoint; names the first entry that was changed, removed,
     /// inserted or reordered.
-    Verify,
+    Verify {
+        /// Also prove the ledger extends this older checkpoint (a signed
+        /// note kept outside the server), so history was not rewritten.
+        #[arg(long, value_name = "FILE")]
+        since_checkpoint: Option<PathBuf>,
+    },
     /// Print the latest signed checkpoint (a C2SP signed note).
     Checkpoint,
     /// Print the verifier key of the workspace's checkpoints
@@ -31,12 +36,21 @@ pub enum AuditCommand {
 pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
     let (vault, owner) = open_as_owner(global).await?;
     match command {
-        AuditCommand::Verify => {
+        AuditCommand::Verify { since_checkpoint } => {
             let report = vault.verify_ledger(&owner).await?;
             println!(
                 "ledger verified: {} entries; the latest signed checkpoint covers {} of them",
                 report.entries, report.checkpoint_size
             );
+            if let Some(path) = since_checkpoint {
+                let note = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let (old, new) = vault.verify_ledger_since(&owner, &note).await?;
+                println!(
+                    "the ledger of {new} entries extends the checkpoint of {old} entries in {}",
+                    path.display()
+                );
+            }
         }
         AuditCommand::Checkpoint => match vault.latest_checkpoint(&owner).await? {
             Some(note) => print!("{note}"),

@@ -271,6 +271,53 @@ impl Vault {
         })
     }
 
+    /// Proves that the current ledger extends an older signed checkpoint
+    /// (kept by the owner outside the server): the old checkpoint must
+    /// verify with the workspace key, and a consistency proof from its size
+    /// to the latest checkpoint must hold. Returns the two sizes.
+    pub async fn verify_ledger_since(
+        &self,
+        actor: &Actor,
+        old_note: &str,
+    ) -> Result<(u64, u64), VaultError> {
+        let key = self.ledger_verifier_key()?;
+        let old = Checkpoint::verify(old_note, &key).map_err(|e| {
+            VaultError::InvalidInput(format!(
+                "the old checkpoint does not verify with this workspace's key: {e}"
+            ))
+        })?;
+        let report = self.verify_ledger(actor).await?;
+        let latest = self
+            .store()
+            .latest_checkpoint(self.workspace())
+            .await?
+            .ok_or_else(|| {
+                VaultError::Integrity("the ledger has no checkpoint, but an old one exists".into())
+            })?;
+        let new = Checkpoint::verify(&latest.note, &key).map_err(|e| {
+            VaultError::Integrity(format!("the latest checkpoint does not verify: {e}"))
+        })?;
+        let leaves = self.ledger_leaves(actor).await?;
+        let hashes: Vec<confidant_ledger::Hash> = leaves
+            .iter()
+            .map(|l| confidant_ledger::tree::leaf_hash(l))
+            .collect();
+        let proof = confidant_ledger::tree::consistency_proof(&hashes[..], old.size(), new.size())
+            .map_err(|e| {
+                VaultError::Integrity(format!(
+                    "the ledger is shorter than the old checkpoint (entries were removed): {e}"
+                ))
+            })?;
+        confidant_ledger::verify_consistency_with(&old, &new, &proof).map_err(|e| {
+            VaultError::Integrity(format!(
+                "the ledger does not extend the old checkpoint of size {}: history was rewritten ({e})",
+                old.size()
+            ))
+        })?;
+        let _ = report;
+        Ok((old.size(), new.size()))
+    }
+
     /// Pinpoints the first changed entry with the checkpoints signed after
     /// every append: the checkpoints up to the first change still match the
     /// prefix of the log, every later one does not. A binary search over the

@@ -81,10 +81,10 @@ fn every_access_is_recorded_and_the_record_verifies() {
     let out = ws.ok(&["audit", "verify"]);
     assert!(out.contains("ledger verified: 4 entries"), "{out}");
     let key = ws.ok(&["audit", "key"]);
-    assert!(
-        key.trim().starts_with("confidant.local/") && key.trim().split('+').count() == 3,
-        "{key}"
-    );
+    let parts: Vec<&str> = key.trim().splitn(3, '+').collect();
+    assert!(parts[0].starts_with("confidant.local/"), "{key}");
+    assert!(parts[1].len() == 8 && parts[1].chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    assert!(parts[2].len() > 40, "{key}");
     let note = ws.ok(&["audit", "checkpoint"]);
     let body: Vec<&str> = note.lines().collect();
     assert!(body[0].starts_with("confidant.local/"), "{note}");
@@ -153,4 +153,56 @@ fn no_ledger_no_data() {
     assert!(out.status.success());
     assert_eq!(out.stdout, body);
     ws.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn the_ledger_extends_an_old_checkpoint_unless_history_was_rewritten() {
+    let ws = Workspace::new();
+    let doc = ws.write("a.txt", b"alpha");
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    ws.ok(&["docs", "get", "a.txt", "--out", "-"]);
+    // The owner keeps today's checkpoint somewhere else.
+    let kept = ws.write("kept.note", ws.ok(&["audit", "checkpoint"]).as_bytes());
+    ws.ok(&["docs", "get", "a.txt", "--out", "-"]);
+    let out = ws.ok(&[
+        "audit",
+        "verify",
+        "--since-checkpoint",
+        kept.to_str().unwrap(),
+    ]);
+    assert!(out.contains("extends the checkpoint of 2 entries"), "{out}");
+
+    // Someone with the database cuts the ledger back to its first entry
+    // and removes every checkpoint: the server's own check has nothing to
+    // compare with any more...
+    sqlite(
+        &ws,
+        "DELETE FROM ledger_checkpoints; DELETE FROM ledger_leaves WHERE idx >= 1;",
+    );
+    ws.ok(&["audit", "verify"]);
+    // ...but the checkpoint kept elsewhere still tells.
+    let err = ws.fails(&[
+        "audit",
+        "verify",
+        "--since-checkpoint",
+        kept.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("no checkpoint, but an old one exists"),
+        "{err}"
+    );
+
+    // A note that is not this workspace's is refused.
+    let forged = ws.write("forged.note", b"confidant.local/x\n2\nAAAA\n\n");
+    let other = Workspace::new();
+    let err = other.fails(&[
+        "audit",
+        "verify",
+        "--since-checkpoint",
+        forged.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("does not verify") || err.contains("no checkpoint"),
+        "{err}"
+    );
 }
