@@ -25,6 +25,22 @@ pub enum AuditCommand {
     /// Print the verifier key of the workspace's checkpoints
     /// (`<name>+<key hash>+<base64>`).
     Key,
+    /// Show entries, oldest first, optionally by a person or about an item.
+    Log {
+        /// Only entries by this person (e-mail address).
+        #[arg(long, value_name = "EMAIL")]
+        person: Option<String>,
+        /// Only entries about this document or record set (name or id).
+        #[arg(long, value_name = "NAME_OR_ID")]
+        item: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::output::Format,
+    },
+    /// An inclusion proof of entry N in the latest signed checkpoint (JSON).
+    Prove {
+        #[arg(long, value_name = "N")]
+        index: u64,
+    },
     /// Write the ledger as JSON lines in ledger order; each line carries the
     /// entry's exact leaf bytes, base64, in `leaf`.
     Export {
@@ -57,6 +73,75 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
             None => anyhow::bail!("the ledger has no checkpoint yet: nothing has been recorded"),
         },
         AuditCommand::Key => println!("{}", vault.ledger_verifier_key()?),
+        AuditCommand::Log {
+            person,
+            item,
+            format,
+        } => {
+            let entries = vault
+                .ledger_log(&owner, person.as_deref(), item.as_deref())
+                .await?;
+            match format {
+                crate::output::Format::Json => {
+                    let lines = entries
+                        .iter()
+                        .map(|(index, entry)| entry_json(*index, &entry.to_leaf()))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    crate::output::json(&lines)?;
+                }
+                crate::output::Format::Text => {
+                    let people: std::collections::HashMap<String, String> = vault
+                        .people(&owner)
+                        .await?
+                        .into_iter()
+                        .map(|p| (p.id.to_string(), p.email))
+                        .collect();
+                    let rows: Vec<Vec<String>> = entries
+                        .iter()
+                        .map(|(index, e)| {
+                            let who = e
+                                .actor
+                                .map(|a| {
+                                    people
+                                        .get(&a.to_string())
+                                        .cloned()
+                                        .unwrap_or_else(|| a.to_string())
+                                })
+                                .unwrap_or_else(|| "-".into());
+                            let rows = if e.target.rows.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({} rows)", e.target.rows.len())
+                            };
+                            vec![
+                                index.to_string(),
+                                crate::output::time(e.time.to_datetime()),
+                                who,
+                                e.action.to_string(),
+                                format!("{}{rows}", e.target.id.kind()),
+                                e.decision.to_string(),
+                                e.reason.clone(),
+                            ]
+                        })
+                        .collect();
+                    crate::output::table(
+                        &["#", "TIME", "WHO", "ACTION", "TARGET", "DECISION", "REASON"],
+                        &rows,
+                    )?;
+                }
+            }
+        }
+        AuditCommand::Prove { index } => {
+            let proof = vault.inclusion_proof(&owner, index).await?;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            crate::output::json(&serde_json::json!({
+                "index": proof.index,
+                "tree_size": proof.size,
+                "leaf": b64.encode(&proof.leaf),
+                "proof": proof.proof.iter().map(|h| b64.encode(h)).collect::<Vec<_>>(),
+                "checkpoint": proof.checkpoint,
+            }))?;
+        }
         AuditCommand::Export { out } => {
             let leaves = vault.ledger_leaves(&owner).await?;
             let tmp = out.with_extension("partial");
@@ -64,13 +149,8 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                 std::fs::File::create(&tmp)
                     .with_context(|| format!("cannot write {}", tmp.display()))?,
             );
-            let b64 = base64::engine::general_purpose::STANDARD;
             for (index, leaf) in leaves.iter().enumerate() {
-                let mut line: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_slice(leaf).context("a ledger entry is not JSON")?;
-                line.insert("index".into(), index.into());
-                line.insert("leaf".into(), b64.encode(leaf).into());
-                serde_json::to_writer(&mut file, &line)?;
+                serde_json::to_writer(&mut file, &entry_json(index as u64, leaf)?)?;
                 file.write_all(b"\n")?;
             }
             file.flush()?;
@@ -81,4 +161,19 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An entry as one JSON object: its fields, its `index`, and its exact leaf
+/// bytes (base64) in `leaf`, so anyone can recompute the tree.
+fn entry_json(index: u64, leaf: &[u8]) -> anyhow::Result<serde_json::Value> {
+    let mut line: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(leaf).context("a ledger entry is not JSON")?;
+    line.insert("index".into(), index.into());
+    line.insert(
+        "leaf".into(),
+        base64::engine::general_purpose::STANDARD
+            .encode(leaf)
+            .into(),
+    );
+    Ok(serde_json::Value::Object(line))
 }

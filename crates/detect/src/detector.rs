@@ -438,8 +438,10 @@ impl Detector {
     }
 
     fn phones(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        let mut seen: std::collections::HashMap<&[u8], Option<usize>> =
-            std::collections::HashMap::new();
+        // A B-tree rather than a HashMap: std's hasher seeds itself from
+        // the OS RNG, which this crate does not touch.
+        let mut seen: std::collections::BTreeMap<&[u8], Option<usize>> =
+            std::collections::BTreeMap::new();
         for m in self.phone.find_iter(text) {
             let (start, end) = (m.start(), m.end());
             let raw = m.as_bytes();

@@ -80,6 +80,16 @@ fn unavailable(e: impl std::fmt::Display) -> VaultError {
     )
 }
 
+/// What `confidant audit prove` prints.
+#[derive(Debug, Clone)]
+pub struct InclusionProof {
+    pub index: u64,
+    pub size: u64,
+    pub leaf: Vec<u8>,
+    pub proof: Vec<confidant_ledger::Hash>,
+    pub checkpoint: String,
+}
+
 /// What `confidant audit verify` found.
 #[derive(Debug, Clone)]
 pub struct LedgerReport {
@@ -316,6 +326,114 @@ impl Vault {
         })?;
         let _ = report;
         Ok((old.size(), new.size()))
+    }
+
+    /// Ledger entries, optionally only those by a person (e-mail address)
+    /// or about an item (a document or record set, by name or id), with
+    /// their indexes, oldest first.
+    pub async fn ledger_log(
+        &self,
+        actor: &Actor,
+        person: Option<&str>,
+        item: Option<&str>,
+    ) -> Result<Vec<(u64, Entry)>, VaultError> {
+        let leaves = self.ledger_leaves(actor).await?;
+        let ws = self.workspace();
+        let person = match person {
+            Some(email) => {
+                let email = confidant_core::normalize_email(email)
+                    .map_err(|e| VaultError::InvalidInput(e.to_string()))?;
+                let found = self
+                    .store()
+                    .person_by_email(ws, &email)
+                    .await?
+                    .ok_or_else(|| {
+                        VaultError::NotFound(format!("no person {email} in this workspace"))
+                    })?;
+                Some(found.id)
+            }
+            None => None,
+        };
+        let item = match item {
+            Some(text) => Some(self.resolve_item(text).await?),
+            None => None,
+        };
+        let mut out = Vec::new();
+        for (index, leaf) in leaves.iter().enumerate() {
+            let entry = Entry::from_leaf(leaf).map_err(|e| {
+                VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
+            })?;
+            if person.is_some_and(|p| entry.actor != Some(p)) {
+                continue;
+            }
+            if item.is_some_and(|t| entry.target.id != t) {
+                continue;
+            }
+            out.push((index as u64, entry));
+        }
+        Ok(out)
+    }
+
+    /// A document or record set named by `text`, as a ledger target.
+    async fn resolve_item(&self, text: &str) -> Result<TargetId, VaultError> {
+        if let Ok(doc) = self.find_document(&crate::DocRef::parse(text)).await {
+            return Ok(TargetId::Document(doc.id));
+        }
+        self.find_record_set(text)
+            .await
+            .map(|set| TargetId::RecordSet(set.id))
+            .map_err(|_| {
+                VaultError::NotFound(format!(
+                    "no document or record set {text:?} in this workspace"
+                ))
+            })
+    }
+
+    /// An inclusion proof of entry `index` in the tree of the latest signed
+    /// checkpoint: the leaf, the proof hashes and the checkpoint note.
+    pub async fn inclusion_proof(
+        &self,
+        actor: &Actor,
+        index: u64,
+    ) -> Result<InclusionProof, VaultError> {
+        let leaves = self.ledger_leaves(actor).await?;
+        let latest = self
+            .store()
+            .latest_checkpoint(self.workspace())
+            .await?
+            .ok_or_else(|| VaultError::NotFound("the ledger has no checkpoint yet".into()))?;
+        let checkpoint =
+            Checkpoint::verify(&latest.note, &self.ledger_verifier_key()?).map_err(|e| {
+                VaultError::Integrity(format!("the latest checkpoint does not verify: {e}"))
+            })?;
+        if index >= checkpoint.size() {
+            return Err(VaultError::InvalidInput(format!(
+                "entry {index} is not covered by the latest checkpoint, which has {} entries",
+                checkpoint.size()
+            )));
+        }
+        let hashes: Vec<confidant_ledger::Hash> = leaves
+            .iter()
+            .map(|l| confidant_ledger::tree::leaf_hash(l))
+            .collect();
+        let proof = confidant_ledger::tree::inclusion_proof(&hashes[..], index, checkpoint.size())
+            .map_err(|e| VaultError::Integrity(format!("cannot prove entry {index}: {e}")))?;
+        let leaf = usize::try_from(index)
+            .ok()
+            .and_then(|i| leaves.get(i))
+            .cloned()
+            .ok_or_else(|| VaultError::Integrity(format!("entry {index} is missing")))?;
+        // Check our own answer before handing it out.
+        confidant_ledger::verify_inclusion_in(&checkpoint, &leaf, index, &proof).map_err(|e| {
+            VaultError::Integrity(format!("entry {index} is not in the signed tree: {e}"))
+        })?;
+        Ok(InclusionProof {
+            index,
+            size: checkpoint.size(),
+            leaf,
+            proof,
+            checkpoint: latest.note,
+        })
     }
 
     /// Pinpoints the first changed entry with the checkpoints signed after

@@ -104,7 +104,7 @@ impl Vault {
         })
     }
 
-    async fn find_document(&self, doc: &DocRef) -> Result<DocumentRecord, VaultError> {
+    pub(crate) async fn find_document(&self, doc: &DocRef) -> Result<DocumentRecord, VaultError> {
         let ws = self.workspace();
         let found = match doc {
             DocRef::Id(id) => match self.store().document(ws, *id).await? {

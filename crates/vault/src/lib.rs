@@ -28,9 +28,10 @@ use confidant_core::{Person, WorkspaceId};
 use confidant_store::{BlobStore, Store};
 
 pub use actor::Actor;
-pub use audit::LedgerReport;
+pub use audit::{InclusionProof, LedgerReport};
 pub use auth::{IssuedToken, TOKEN_LIFETIME};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use confidant_ledger::Entry as LedgerEntry;
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};

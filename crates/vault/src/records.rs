@@ -225,7 +225,7 @@ fn parse_and_encrypt(
 }
 
 impl Vault {
-    async fn find_record_set(&self, set: &str) -> Result<RecordSetRecord, VaultError> {
+    pub(crate) async fn find_record_set(&self, set: &str) -> Result<RecordSetRecord, VaultError> {
         let ws = self.workspace();
         let found = match set.parse::<RecordSetId>() {
             Ok(id) => self.store().record_set(ws, id).await?,

@@ -83,7 +83,10 @@ fn every_access_is_recorded_and_the_record_verifies() {
     let key = ws.ok(&["audit", "key"]);
     let parts: Vec<&str> = key.trim().splitn(3, '+').collect();
     assert!(parts[0].starts_with("confidant.local/"), "{key}");
-    assert!(parts[1].len() == 8 && parts[1].chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    assert!(
+        parts[1].len() == 8 && parts[1].chars().all(|c| c.is_ascii_hexdigit()),
+        "{key}"
+    );
     assert!(parts[2].len() > 40, "{key}");
     let note = ws.ok(&["audit", "checkpoint"]);
     let body: Vec<&str> = note.lines().collect();
@@ -205,4 +208,53 @@ fn the_ledger_extends_an_old_checkpoint_unless_history_was_rewritten() {
         err.contains("does not verify") || err.contains("no checkpoint"),
         "{err}"
     );
+}
+
+#[test]
+fn log_filters_and_proofs() {
+    let ws = Workspace::new();
+    for name in ["a.txt", "b.txt"] {
+        let doc = ws.write(name, b"x");
+        ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    }
+    ws.ok(&["docs", "get", "b.txt", "--out", "-"]);
+    let all = ws.json(&["audit", "log", "--format", "json"]);
+    assert_eq!(all.as_array().unwrap().len(), 3);
+    let about_b = ws.json(&["audit", "log", "--item", "b.txt", "--format", "json"]);
+    let actions: Vec<&str> = about_b
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["add", "download"]);
+    assert_eq!(about_b[1]["index"], 2);
+    let by_owner = ws.json(&[
+        "audit",
+        "log",
+        "--person",
+        "owner@example.com",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(by_owner.as_array().unwrap().len(), 3);
+    let text = ws.ok(&["audit", "log"]);
+    assert!(
+        text.contains("owner@example.com") && text.contains("download"),
+        "{text}"
+    );
+    let err = ws.fails(&["audit", "log", "--person", "nobody@example.com"]);
+    assert!(err.contains("no person"), "{err}");
+
+    let proof = ws.json(&["audit", "prove", "--index", "1"]);
+    assert_eq!(proof["index"], 1);
+    assert_eq!(proof["tree_size"], 3);
+    assert_eq!(
+        proof["proof"].as_array().unwrap().len(),
+        2,
+        "a leaf of a 3-leaf tree needs 2 hashes"
+    );
+    assert!(proof["checkpoint"].as_str().unwrap().contains("\n3\n"));
+    let err = ws.fails(&["audit", "prove", "--index", "3"]);
+    assert!(err.contains("not covered"), "{err}");
 }
