@@ -19,6 +19,16 @@ pub enum AuditCommand {
         /// note kept outside the server), so history was not rewritten.
         #[arg(long, value_name = "FILE")]
         since_checkpoint: Option<PathBuf>,
+        /// Verify an exported ledger (from `audit export`) instead of a data
+        /// dir: needs nothing but the file, a checkpoint and the key.
+        #[arg(long, value_name = "FILE", requires_all = ["checkpoint", "verifier_key"])]
+        export: Option<PathBuf>,
+        /// With --export: the signed checkpoint to check against.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// With --export: the workspace's verifier key, as `audit key` prints it.
+        #[arg(long, value_name = "KEY")]
+        verifier_key: Option<String>,
     },
     /// Print the latest signed checkpoint (a C2SP signed note).
     Checkpoint,
@@ -50,9 +60,20 @@ pub enum AuditCommand {
 }
 
 pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
+    if let AuditCommand::Verify {
+        export: Some(export),
+        checkpoint: Some(checkpoint),
+        verifier_key: Some(key),
+        ..
+    } = &command
+    {
+        return verify_offline(export, checkpoint, key);
+    }
     let (vault, owner) = open_as_owner(global).await?;
     match command {
-        AuditCommand::Verify { since_checkpoint } => {
+        AuditCommand::Verify {
+            since_checkpoint, ..
+        } => {
             let report = vault.verify_ledger(&owner).await?;
             println!(
                 "ledger verified: {} entries; the latest signed checkpoint covers {} of them",
@@ -176,4 +197,42 @@ fn entry_json(index: u64, leaf: &[u8]) -> anyhow::Result<serde_json::Value> {
             .into(),
     );
     Ok(serde_json::Value::Object(line))
+}
+
+/// Checks an exported ledger against a signed checkpoint with nothing but
+/// the workspace's verifier key: no data dir, no passphrase, no server.
+fn verify_offline(
+    export: &std::path::Path,
+    checkpoint: &std::path::Path,
+    key: &str,
+) -> anyhow::Result<()> {
+    use confidant_ledger::{Checkpoint, LogVerifier};
+    let note = std::fs::read_to_string(checkpoint)
+        .with_context(|| format!("cannot read {}", checkpoint.display()))?;
+    let checkpoint = Checkpoint::verify(&note, key.trim())
+        .map_err(|e| anyhow::anyhow!("the checkpoint does not verify with this key: {e}"))?;
+    let text = std::fs::read_to_string(export)
+        .with_context(|| format!("cannot read {}", export.display()))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut leaves = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}: not JSON", export.display(), n + 1))?;
+        let leaf = value
+            .get("leaf")
+            .and_then(|l| l.as_str())
+            .with_context(|| format!("{} line {}: no `leaf` field", export.display(), n + 1))?;
+        leaves.push(b64.decode(leaf).with_context(|| {
+            format!("{} line {}: `leaf` is not base64", export.display(), n + 1)
+        })?);
+    }
+    LogVerifier::new(&checkpoint)
+        .verify(leaves.iter().map(Ok::<_, std::convert::Infallible>))
+        .map_err(|e| anyhow::anyhow!("the exported ledger does not match the checkpoint: {e}"))?;
+    println!(
+        "exported ledger verified: {} entries; the checkpoint covers {} of them",
+        leaves.len(),
+        checkpoint.size()
+    );
+    Ok(())
 }

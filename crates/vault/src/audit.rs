@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use confidant_core::{DataCategory, PersonId};
 use confidant_crypto::SigningKey;
 use confidant_ledger::{
-    Action, Checkpoint, Decision, Entry, Frontier, KnownAction, LogVerifier, Name, NoteSigner,
-    Target, TargetId, Timestamp, VerifierKey,
+    Action, Checkpoint, Decision, Entry, Frontier, KeyedHash, KnownAction, LogVerifier, Name,
+    NoteSigner, Target, TargetId, Timestamp, VerifierKey,
 };
 use confidant_store::{CheckpointRecord, LedgerHead};
 
@@ -46,15 +46,18 @@ pub(crate) struct Attempt {
     pub allowed: bool,
     pub reason: String,
     pub categories: Vec<DataCategory>,
+    /// Keyed hashes of values searchable later (never the values), by name.
+    pub keyed: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Attempt {
-    pub(crate) fn allowed(
-        actor: &Actor,
-        action: KnownAction,
-        target: Target,
-        reason: &str,
-    ) -> Self {
+    /// An allowed attempt by `actor`; the reason names why the door let
+    /// them through (until grants exist: their role).
+    pub(crate) fn allowed(actor: &Actor, action: KnownAction, target: Target) -> Self {
+        let reason = match actor.role {
+            confidant_core::Role::Owner => "the workspace owner",
+            _ => "a workspace admin",
+        };
         Attempt {
             person: Some(actor.person),
             client: None,
@@ -63,6 +66,7 @@ impl Attempt {
             allowed: true,
             reason: reason.to_owned(),
             categories: Vec::new(),
+            keyed: Vec::new(),
         }
     }
 
@@ -141,7 +145,13 @@ impl Vault {
                 reason: a.reason.clone(),
                 categories,
                 delivery: None,
-                keyed: BTreeMap::new(),
+                keyed: a
+                    .keyed
+                    .iter()
+                    .filter_map(|(name, hash)| {
+                        Some((Name::new(name).ok()?, KeyedHash::new(hash.clone()).ok()?))
+                    })
+                    .collect::<BTreeMap<_, _>>(),
             };
             leaves.push(entry.to_leaf());
         }
@@ -207,6 +217,7 @@ impl Vault {
             allowed: false,
             reason: error.to_string(),
             categories: Vec::new(),
+            keyed: Vec::new(),
         };
         match self.record(&[attempt]).await {
             Ok(()) => error,
@@ -516,11 +527,7 @@ impl Vault {
         target: Target,
         categories: impl IntoIterator<Item = DataCategory>,
     ) -> Result<(), VaultError> {
-        let reason = match actor.role {
-            confidant_core::Role::Owner => "the workspace owner",
-            _ => "a workspace admin",
-        };
-        self.record(&[Attempt::allowed(actor, action, target, reason).categories(categories)])
+        self.record(&[Attempt::allowed(actor, action, target).categories(categories)])
             .await
     }
 }

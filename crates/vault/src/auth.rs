@@ -134,6 +134,7 @@ impl Vault {
             allowed,
             reason: reason.to_owned(),
             categories: Vec::new(),
+            keyed: Vec::new(),
         }])
         .await
     }

@@ -387,11 +387,15 @@ impl Vault {
 
     /// Records which rows and columns (and so which customers and data
     /// categories) were shown, before they are returned.
+    /// A search records the searched value's blind index (keyed hash) as
+    /// `searched`, so "who looked up this customer" can be answered later
+    /// without the value ever being in the ledger.
     async fn record_rows_viewed(
         &self,
         actor: &Actor,
         set: &RecordSetRecord,
         rows: &[RecordRow],
+        searched: Option<Vec<u8>>,
     ) -> Result<(), VaultError> {
         let target = Target {
             id: TargetId::RecordSet(set.id),
@@ -399,8 +403,12 @@ impl Vault {
             columns: set.columns.iter().map(|c| c.name.clone()).collect(),
         };
         let categories: Vec<_> = set.columns.iter().map(|c| c.category).collect();
-        self.allow(actor, KnownAction::View, target, categories)
-            .await
+        let mut attempt =
+            crate::audit::Attempt::allowed(actor, KnownAction::View, target).categories(categories);
+        attempt
+            .keyed
+            .extend(searched.map(|hash| ("searched", hash)));
+        self.record(&[attempt]).await
     }
 
     fn decrypt_rows(
@@ -460,7 +468,7 @@ impl Vault {
             .rows(self.workspace(), record.id, offset, limit)
             .await?;
         let rows = Self::decrypt_rows(&record, &cells, &rows)?;
-        self.record_rows_viewed(actor, &record, &rows).await?;
+        self.record_rows_viewed(actor, &record, &rows, None).await?;
         Ok(RecordPage {
             set: meta(&record),
             offset,
@@ -502,7 +510,8 @@ impl Vault {
             .rows_by_index(self.workspace(), record.id, column, &hash)
             .await?;
         let rows = Self::decrypt_rows(&record, &cells, &rows)?;
-        self.record_rows_viewed(actor, &record, &rows).await?;
+        self.record_rows_viewed(actor, &record, &rows, Some(hash))
+            .await?;
         Ok(RecordPage {
             set: meta(&record),
             offset: 0,

@@ -48,15 +48,28 @@ fn every_access_is_recorded_and_the_record_verifies() {
         "customers",
         "--columns",
         CUSTOMERS_COLUMNS,
+        "--index",
+        "email",
     ]);
     ws.ok(&["records", "show", "customers", "--limit", "2"]);
+    ws.ok(&[
+        "records",
+        "find",
+        "customers",
+        "--where",
+        "email=ben@example.com",
+    ]);
 
     let lines = export(&ws);
     let actions: Vec<&str> = lines
         .iter()
         .map(|l| l["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["add", "download", "import", "view"], "{lines:#?}");
+    assert_eq!(
+        actions,
+        ["add", "download", "import", "view", "view"],
+        "{lines:#?}"
+    );
     for (i, line) in lines.iter().enumerate() {
         assert_eq!(line["index"], i);
         assert_eq!(line["decision"], "allow");
@@ -72,14 +85,26 @@ fn every_access_is_recorded_and_the_record_verifies() {
             .iter()
             .any(|c| c == "card_number")
     );
+    // A search keeps the searched value as a keyed hash, never the value.
+    let find = &lines[4];
+    assert_eq!(find["target"]["rows"].as_array().unwrap().len(), 1);
+    assert!(
+        find["keyed"]["searched"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty()),
+        "{find}"
+    );
     // Secret values never appear in the record.
     let text = std::fs::read_to_string(ws.path("ledger.jsonl")).unwrap();
     assert!(
-        !text.contains("4000001234567899") && !text.contains("Ann Lee") && !text.contains("alpha")
+        !text.contains("4000001234567899")
+            && !text.contains("Ann Lee")
+            && !text.contains("alpha")
+            && !text.contains("ben@example.com")
     );
 
     let out = ws.ok(&["audit", "verify"]);
-    assert!(out.contains("ledger verified: 4 entries"), "{out}");
+    assert!(out.contains("ledger verified: 5 entries"), "{out}");
     let key = ws.ok(&["audit", "key"]);
     let parts: Vec<&str> = key.trim().splitn(3, '+').collect();
     assert!(parts[0].starts_with("confidant.local/"), "{key}");
@@ -91,7 +116,7 @@ fn every_access_is_recorded_and_the_record_verifies() {
     let note = ws.ok(&["audit", "checkpoint"]);
     let body: Vec<&str> = note.lines().collect();
     assert!(body[0].starts_with("confidant.local/"), "{note}");
-    assert_eq!(body[1], "4", "the checkpoint covers every entry");
+    assert_eq!(body[1], "5", "the checkpoint covers every entry");
 }
 
 #[test]
@@ -257,4 +282,57 @@ fn log_filters_and_proofs() {
     assert!(proof["checkpoint"].as_str().unwrap().contains("\n3\n"));
     let err = ws.fails(&["audit", "prove", "--index", "3"]);
     assert!(err.contains("not covered"), "{err}");
+}
+
+/// Anyone holding an export, a checkpoint and the public key can check the
+/// record without the server, its data dir or its passphrase.
+#[test]
+fn an_export_verifies_offline_and_tampering_shows() {
+    let ws = Workspace::new();
+    let doc = ws.write("a.txt", b"alpha");
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    ws.ok(&["docs", "get", "a.txt", "--out", "-"]);
+    let key = ws.ok(&["audit", "key"]);
+    let note = ws.write("cp.note", ws.ok(&["audit", "checkpoint"]).as_bytes());
+    let export = ws.path("ledger.jsonl");
+    ws.ok(&["audit", "export", "--out", export.to_str().unwrap()]);
+
+    let offline = |file: &std::path::Path| {
+        crate::util::confidant()
+            .args(["audit", "verify", "--export"])
+            .arg(file)
+            .arg("--checkpoint")
+            .arg(&note)
+            .args(["--verifier-key", key.trim()])
+            .output()
+            .unwrap()
+    };
+    let out = offline(&export);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exported ledger verified: 2 entries"));
+
+    // Drop the download from the export: the checkpoint gives it away.
+    let text = std::fs::read_to_string(&export).unwrap();
+    let first_line_only = ws.write("cut.jsonl", text.lines().next().unwrap().as_bytes());
+    let out = offline(&first_line_only);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match the checkpoint"));
+
+    // Another workspace's key does not verify this checkpoint.
+    let other = Workspace::new();
+    let other_key = other.ok(&["audit", "key"]);
+    let out = crate::util::confidant()
+        .args(["audit", "verify", "--export"])
+        .arg(&export)
+        .arg("--checkpoint")
+        .arg(&note)
+        .args(["--verifier-key", other_key.trim()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
 }
