@@ -240,13 +240,16 @@ pub trait LedgerAppend: Send {
     /// The head when the lock was taken; the new leaves get the indexes
     /// `head().size ..`.
     fn head(&self) -> &LedgerHead;
-    /// Stores `leaves` after the head and `new_head` as the head, durably,
-    /// in one commit. `new_head.size` must be `head().size + leaves.len()`
-    /// (`Conflict` otherwise, and nothing is stored).
+    /// Stores `leaves` after the head, `new_head` as the head and, when
+    /// given, the checkpoint signed over the new head, durably, in one
+    /// commit (one fsync). `new_head.size` must be `head().size +
+    /// leaves.len()` and the checkpoint's size `new_head.size` (`Conflict`
+    /// otherwise, and nothing is stored).
     async fn commit(
         self: Box<Self>,
         leaves: &[Vec<u8>],
         new_head: &LedgerHead,
+        checkpoint: Option<&CheckpointRecord>,
     ) -> Result<(), StoreError>;
 }
 

@@ -1554,6 +1554,7 @@ macro_rules! impl_store {
                     self: Box<Self>,
                     leaves: &[Vec<u8>],
                     new_head: &LedgerHead,
+                    checkpoint: Option<&CheckpointRecord>,
                 ) -> Result<(), StoreError> {
                     const OP: &str = "appending to the ledger";
                     let Append { mut tx, workspace, head, leaf_batch, placeholders } = *self;
@@ -1568,6 +1569,15 @@ macro_rules! impl_store {
                             new_head.size,
                             head.size,
                             leaves.len()
+                        )));
+                    }
+                    if let Some(cp) = checkpoint
+                        && cp.size != new_head.size
+                    {
+                        return Err(StoreError::Conflict(format!(
+                            "a checkpoint of size {} cannot be stored with a ledger head of size {}; \
+                             nothing was stored",
+                            cp.size, new_head.size
                         )));
                     }
                     // Inserted only, never changed: see the invariant above
@@ -1595,6 +1605,16 @@ macro_rules! impl_store {
                         .execute(&mut *tx)
                         .await
                         .map_err(failed(OP))?;
+                    if let Some(cp) = checkpoint {
+                        sqlx::query(INSERT_CHECKPOINT)
+                            .bind(&workspace)
+                            .bind(signed(cp.size, "the checkpoint size")?)
+                            .bind(&cp.note)
+                            .bind(millis(cp.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed(OP))?;
+                    }
                     tx.commit().await.map_err(failed(OP))
                 }
             }

@@ -2,7 +2,8 @@
 //! `cargo xtask bench`, which compares the figures with `openssl speed` on
 //! the same machine; or directly:
 //! `cargo bench -p confidant-vault --bench throughput -- MODE [SIZE_MIB]`
-//! with MODE one of `cipher`, `memory`, `disk`, `import`. Prints one JSON
+//! with MODE one of `cipher`, `memory`, `object-memory`, `disk`, `import`,
+//! `ledger-append`, `ledger-verify`. Prints one JSON
 //! line per measurement.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -263,6 +264,132 @@ async fn import(rows: u64) {
     );
 }
 
+/// Requests that each append one durable ledger entry (`vault.document`,
+/// which looks a document up and records the view), against the raw rate
+/// of single-row inserts, each committed durably, on the same SQLite
+/// settings (WAL, synchronous=FULL).
+async fn ledger_append(n: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = vault(BlobStore::memory(), dir.path()).await;
+    let owner = vault.owner().await.unwrap();
+    vault
+        .add_document(&owner, "x", Label::Internal, &b"x"[..])
+        .await
+        .unwrap();
+    let doc = DocRef::Name("x".into());
+    let start = Instant::now();
+    for _ in 0..n {
+        vault.document(&owner, &doc).await.unwrap();
+    }
+    let ours = n as f64 / start.elapsed().as_secs_f64();
+
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("raw.db"))
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE raw (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let leaf = vec![7u8; 400];
+    let start = Instant::now();
+    for i in 0..n as i64 {
+        sqlx::query("INSERT INTO raw (idx, leaf) VALUES (?, ?)")
+            .bind(i)
+            .bind(&leaf)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let raw = n as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"ledger-append\",\"backend\":\"sqlite\",\"appends\":{n},\"appends_per_s\":{ours:.0},\"raw_inserts_per_s\":{raw:.0},\"ratio\":{:.2}}}",
+        ours / raw
+    );
+}
+
+/// `audit verify` over `n` realistic entries: decode every entry
+/// canonically and recompute the tree against a signed checkpoint.
+fn ledger_verify(n: u64) {
+    use confidant_ledger::{
+        Action, Checkpoint, Decision, Entry, Frontier, KnownAction, LogVerifier, NoteSigner,
+        Target, TargetId, Timestamp,
+    };
+    struct Signer(confidant_crypto::SigningKey, String);
+    impl NoteSigner for Signer {
+        fn name(&self) -> &str {
+            &self.1
+        }
+        fn public_key(&self) -> [u8; 32] {
+            self.0.verifying_key().to_bytes()
+        }
+        fn sign(&self, msg: &[u8]) -> [u8; 64] {
+            self.0.sign(msg)
+        }
+    }
+    let rng = &mut OsRng;
+    let ws = confidant_core::WorkspaceId::random(rng);
+    let person = confidant_core::PersonId::random(rng);
+    let set = confidant_core::RecordSetId::random(rng);
+    let rows: Vec<confidant_core::RowId> =
+        (0..5).map(|_| confidant_core::RowId::random(rng)).collect();
+    let mut leaves = Vec::with_capacity(n as usize);
+    let mut frontier = Frontier::new();
+    for i in 0..n {
+        let entry = Entry {
+            time: Timestamp::from_unix_millis(1_790_000_000_000 + i as i64).unwrap(),
+            workspace: ws,
+            actor: Some(person),
+            device: None,
+            client: Some("192.0.2.7".parse().unwrap()),
+            action: Action::from(KnownAction::View),
+            target: Target {
+                id: TargetId::RecordSet(set),
+                rows: rows.clone(),
+                columns: vec!["name".into(), "email".into(), "phone".into()],
+            },
+            decision: Decision::Allow,
+            reason: "the workspace owner".into(),
+            categories: ["email", "name", "phone"]
+                .iter()
+                .map(|c| confidant_ledger::Name::new(c).unwrap())
+                .collect(),
+            delivery: None,
+            keyed: Default::default(),
+        };
+        let leaf = entry.to_leaf();
+        frontier.append(&leaf);
+        leaves.push(leaf);
+    }
+    let signer = Signer(
+        confidant_crypto::SigningKey::from_seed(&confidant_crypto::DataKey::generate(rng)),
+        Checkpoint::workspace_origin("confidant.local", ws),
+    );
+    let note = Checkpoint::new(&signer.1, frontier.size(), frontier.root())
+        .unwrap()
+        .sign(&signer)
+        .unwrap();
+    let key = confidant_ledger::VerifierKey::of_signer(&signer)
+        .unwrap()
+        .to_string();
+    let bytes: usize = leaves.iter().map(Vec::len).sum();
+    let start = Instant::now();
+    let checkpoint = Checkpoint::verify(&note, &key).unwrap();
+    LogVerifier::new(&checkpoint)
+        .verify(leaves.iter().map(Ok::<_, std::convert::Infallible>))
+        .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"ledger-verify\",\"entries\":{n},\"bytes\":{bytes},\"seconds\":{secs:.2},\"entries_per_s\":{:.0}}}",
+        n as f64 / secs
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -280,8 +407,18 @@ fn main() {
         "import" => runtime.block_on(import(
             args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000),
         )),
+        "ledger-append" => runtime.block_on(ledger_append(
+            args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000),
+        )),
+        "ledger-verify" => ledger_verify(
+            args.get(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1_000_000),
+        ),
         other => {
-            eprintln!("unknown mode {other}: use cipher, memory, disk or import");
+            eprintln!(
+                "unknown mode {other}: use cipher, memory, object-memory, disk, import, ledger-append or ledger-verify"
+            );
             std::process::exit(2);
         }
     }

@@ -170,34 +170,28 @@ impl Vault {
             size: frontier.size(),
             frontier: frontier.to_bytes(),
         };
-        append
-            .commit(&leaves, &new_head)
-            .await
-            .map_err(unavailable)?;
-
-        // The entries are durable; a checkpoint that fails to be stored is
-        // made again with the next append, so this does not fail the request.
+        // The checkpoint over the new head is signed now and stored in the
+        // same commit: one fsync, and never a head without its checkpoint.
         let keys = self.current_keys();
         let signer = WorkspaceSigner {
             origin: self.origin(),
             key: &keys.signing,
         };
-        let signed = Checkpoint::new(&signer.origin, frontier.size(), frontier.root())
+        let checkpoint = Checkpoint::new(&signer.origin, frontier.size(), frontier.root())
             .map_err(|e| e.to_string())
-            .and_then(|cp| cp.sign(&signer).map_err(|e| e.to_string()));
-        match signed {
-            Ok(note) => {
-                let record = CheckpointRecord {
-                    size: frontier.size(),
-                    note,
-                    created_at: self.inner.clock.now(),
-                };
-                if let Err(e) = self.store().insert_checkpoint(ws, &record).await {
-                    tracing::warn!(error = %e, "a ledger checkpoint could not be stored");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "a ledger checkpoint could not be signed"),
-        }
+            .and_then(|cp| cp.sign(&signer).map_err(|e| e.to_string()))
+            .map(|note| CheckpointRecord {
+                size: frontier.size(),
+                note,
+                created_at: self.inner.clock.now(),
+            })
+            .map_err(|e| {
+                VaultError::Internal(format!("signing a ledger checkpoint failed: {e}"))
+            })?;
+        append
+            .commit(&leaves, &new_head, Some(&checkpoint))
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

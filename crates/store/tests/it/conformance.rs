@@ -817,10 +817,10 @@ pub async fn ledger_appends_read_back_in_order(store: Arc<dyn Store>) -> Result 
 
     let append = store.begin_ledger_append(ws.id).await?;
     assert_eq!(append.head(), &LedgerHead::default());
-    append.commit(&leaves(0..3), &ledger_head(3)).await?;
+    append.commit(&leaves(0..3), &ledger_head(3), None).await?;
     let append = store.begin_ledger_append(ws.id).await?;
     assert_eq!(append.head(), &ledger_head(3));
-    append.commit(&leaves(3..5), &ledger_head(5)).await?;
+    append.commit(&leaves(3..5), &ledger_head(5), None).await?;
 
     assert_eq!(store.ledger_head(ws.id).await?, ledger_head(5));
     assert_eq!(
@@ -841,7 +841,7 @@ pub async fn ledger_appends_read_back_in_order(store: Arc<dyn Store>) -> Result 
         size: 5,
         frontier: b"re-encoded".to_vec(),
     };
-    append.commit(&[], &same_size).await?;
+    append.commit(&[], &same_size, None).await?;
     assert_eq!(store.ledger_head(ws.id).await?, same_size);
     Ok(())
 }
@@ -854,7 +854,7 @@ pub async fn a_dropped_ledger_append_leaves_nothing(store: Arc<dyn Store>) -> Re
     store
         .begin_ledger_append(ws.id)
         .await?
-        .commit(&leaves(0..2), &ledger_head(2))
+        .commit(&leaves(0..2), &ledger_head(2), None)
         .await?;
     let append = store.begin_ledger_append(ws.id).await?;
     assert_eq!(append.head(), &ledger_head(2));
@@ -868,7 +868,7 @@ pub async fn a_dropped_ledger_append_leaves_nothing(store: Arc<dyn Store>) -> Re
     store
         .begin_ledger_append(ws.id)
         .await?
-        .commit(&leaves(2..3), &ledger_head(3))
+        .commit(&leaves(2..3), &ledger_head(3), None)
         .await?;
     assert_eq!(
         store.ledger_leaves(ws.id, 0, 10).await?,
@@ -882,11 +882,15 @@ pub async fn a_ledger_append_of_the_wrong_size_stores_nothing(store: Arc<dyn Sto
     store
         .begin_ledger_append(ws.id)
         .await?
-        .commit(&leaves(0..2), &ledger_head(2))
+        .commit(&leaves(0..2), &ledger_head(2), None)
         .await?;
     for wrong in [0, 3, 5, u64::MAX] {
         let append = store.begin_ledger_append(ws.id).await?;
-        let message = conflict(append.commit(&leaves(2..4), &ledger_head(wrong)).await)?;
+        let message = conflict(
+            append
+                .commit(&leaves(2..4), &ledger_head(wrong), None)
+                .await,
+        )?;
         assert!(message.contains("nothing was stored"), "{message}");
     }
     assert_eq!(store.ledger_head(ws.id).await?, ledger_head(2));
@@ -894,6 +898,35 @@ pub async fn a_ledger_append_of_the_wrong_size_stores_nothing(store: Arc<dyn Sto
         store.ledger_leaves(ws.id, 0, 10).await?,
         stored_leaves(0..2)
     );
+    Ok(())
+}
+
+pub async fn a_checkpoint_commits_with_its_append(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let checkpoint = |size: u64| CheckpointRecord {
+        size,
+        note: format!("note of size {size}\n"),
+        created_at: at(T0),
+    };
+    // A checkpoint for another size than the new head: nothing is stored.
+    let message = conflict(
+        store
+            .begin_ledger_append(ws.id)
+            .await?
+            .commit(&leaves(0..2), &ledger_head(2), Some(&checkpoint(1)))
+            .await,
+    )?;
+    assert!(message.contains("nothing was stored"), "{message}");
+    assert_eq!(store.ledger_head(ws.id).await?, LedgerHead::default());
+    assert_eq!(store.latest_checkpoint(ws.id).await?, None);
+    // The right size: leaves, head and checkpoint land together.
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(0..2), &ledger_head(2), Some(&checkpoint(2)))
+        .await?;
+    assert_eq!(store.ledger_head(ws.id).await?, ledger_head(2));
+    assert_eq!(store.latest_checkpoint(ws.id).await?, Some(checkpoint(2)));
     Ok(())
 }
 
@@ -911,7 +944,7 @@ pub async fn concurrent_ledger_appends_form_one_chain(store: Arc<dyn Store>) -> 
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 let size = append.head().size;
                 let leaf = format!("round {round} writer {writer}").into_bytes();
-                append.commit(&[leaf], &ledger_head(size + 1)).await?;
+                append.commit(&[leaf], &ledger_head(size + 1), None).await?;
                 anyhow::Ok(size)
             });
         }
@@ -945,7 +978,7 @@ pub async fn another_workspace_sees_no_ledger(store: Arc<dyn Store>) -> Result {
     store
         .begin_ledger_append(ws.id)
         .await?
-        .commit(&leaves(0..3), &ledger_head(3))
+        .commit(&leaves(0..3), &ledger_head(3), None)
         .await?;
     store.insert_checkpoint(ws.id, &checkpoint(3, T0)).await?;
 
@@ -1000,13 +1033,13 @@ pub async fn large_ledger_appends_span_many_statements(store: Arc<dyn Store>) ->
     store
         .begin_ledger_append(ws.id)
         .await?
-        .commit(&leaves(0..2), &ledger_head(2))
+        .commit(&leaves(0..2), &ledger_head(2), None)
         .await?;
     let start = Instant::now();
     store
         .begin_ledger_append(ws.id)
         .await?
-        .commit(&leaves(2..TOTAL), &ledger_head(TOTAL))
+        .commit(&leaves(2..TOTAL), &ledger_head(TOTAL), None)
         .await?;
     eprintln!("appended {} leaves in {:?}", TOTAL - 2, start.elapsed());
 

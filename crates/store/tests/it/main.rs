@@ -64,6 +64,7 @@ conformance_suite!(
     ledger_appends_read_back_in_order,
     a_dropped_ledger_append_leaves_nothing,
     a_ledger_append_of_the_wrong_size_stores_nothing,
+    a_checkpoint_commits_with_its_append,
     concurrent_ledger_appends_form_one_chain,
     another_workspace_sees_no_ledger,
     checkpoints_are_kept_once_per_size_and_found,
