@@ -79,3 +79,57 @@ fn documents_and_records_on_postgres_leave_no_plaintext_in_a_dump() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a workspace"));
     assert!(!other.path().join("d").exists() && !other.path().join("k").exists());
 }
+
+fn psql(url: &str, sql: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    });
+}
+
+/// Fail closed on PostgreSQL too: when the ledger refuses writes, not one
+/// protected byte leaves; when the fault clears, service resumes and the
+/// record verifies.
+#[test]
+fn no_ledger_no_data_on_postgres() {
+    let Some(url) = database() else { return };
+    let ws = Workspace::new_with(Some(&url));
+    let body = noise(150_000, 8);
+    let input = ws.write("x.bin", &body);
+    ws.ok(&["docs", "add", input.to_str().unwrap()]);
+    psql(
+        &url,
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$; \
+         CREATE TRIGGER refuse BEFORE INSERT ON ledger_leaves FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
+    let out = ws
+        .cmd()
+        .args(["docs", "get", "x.bin", "--out", "-"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "not one protected byte left");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("access record cannot be written"));
+    psql(&url, "DROP TRIGGER refuse ON ledger_leaves;");
+    let out = ws
+        .cmd()
+        .args(["docs", "get", "x.bin", "--out", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, body);
+    let verified = ws.ok(&["audit", "verify"]);
+    assert!(
+        verified.contains("ledger verified: 2 entries"),
+        "{verified}"
+    );
+}
