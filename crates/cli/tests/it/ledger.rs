@@ -336,3 +336,57 @@ fn an_export_verifies_offline_and_tampering_shows() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
 }
+
+/// kill -9 while others read: the ledger still verifies, and every read that
+/// returned data has its entry.
+#[test]
+fn killed_readers_leave_a_ledger_that_verifies() {
+    let ws = Workspace::new();
+    let body = noise(300_000, 11);
+    let doc = ws.write("a.bin", &body);
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    let out = ws
+                        .cmd()
+                        .args(["docs", "get", "a.bin", "--out", "-"])
+                        .output()
+                        .unwrap();
+                    if out.status.success() && out.stdout == body {
+                        served.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        scope.spawn(|| {
+            for i in 0..10u64 {
+                let mut child =
+                    std::process::Command::new(assert_cmd::cargo::cargo_bin("confidant"))
+                        .args(["docs", "get", "a.bin", "--out", "-"])
+                        .env("CONFIDANT_DATA", &ws.data)
+                        .env("CONFIDANT_KEY_FILE", &ws.key)
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(5 + 7 * i));
+                child.kill().ok(); // SIGKILL, wherever it is
+                child.wait().unwrap();
+            }
+        });
+    });
+    let served = served.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(served >= 25, "most reads succeed under load, got {served}");
+    ws.ok(&["audit", "verify"]);
+    let downloads = export(&ws)
+        .iter()
+        .filter(|e| e["action"] == "download")
+        .count();
+    assert!(
+        downloads >= served,
+        "{downloads} download entries for {served} reads that returned data"
+    );
+}
