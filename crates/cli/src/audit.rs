@@ -43,6 +43,15 @@ pub enum AuditCommand {
         /// Only entries about this document or record set (name or id).
         #[arg(long, value_name = "NAME_OR_ID")]
         item: Option<String>,
+        /// Only entries at or after this time (YYYY-MM-DD, UTC, or RFC 3339).
+        #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+        since: Option<time::OffsetDateTime>,
+        /// Only entries before this time (YYYY-MM-DD, UTC, or RFC 3339).
+        #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+        until: Option<time::OffsetDateTime>,
+        /// Only refused attempts.
+        #[arg(long)]
+        denied: bool,
         #[arg(long, value_enum, default_value_t)]
         format: crate::output::Format,
     },
@@ -97,11 +106,20 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::Log {
             person,
             item,
+            since,
+            until,
+            denied,
             format,
         } => {
-            let entries = vault
+            let mut entries = vault
                 .ledger_log(&owner, person.as_deref(), item.as_deref())
                 .await?;
+            entries.retain(|(_, e)| {
+                let at = e.time.to_datetime();
+                since.is_none_or(|s| at >= s)
+                    && until.is_none_or(|u| at < u)
+                    && (!denied || e.decision == confidant_ledger::Decision::Deny)
+            });
             match format {
                 crate::output::Format::Json => {
                     let lines = entries
@@ -235,4 +253,16 @@ fn verify_offline(
         checkpoint.size()
     );
     Ok(())
+}
+
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time.
+fn parse_when(text: &str) -> Result<time::OffsetDateTime, String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }

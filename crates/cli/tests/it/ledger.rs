@@ -270,6 +270,29 @@ fn log_filters_and_proofs() {
     );
     let err = ws.fails(&["audit", "log", "--person", "nobody@example.com"]);
     assert!(err.contains("no person"), "{err}");
+    // Time windows and refusals.
+    let future = ws.json(&["audit", "log", "--since", "2999-01-01", "--format", "json"]);
+    assert_eq!(future.as_array().unwrap().len(), 0);
+    let past = ws.json(&[
+        "audit",
+        "log",
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2999-01-01T00:00:00Z",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(past.as_array().unwrap().len(), 3);
+    assert_eq!(
+        ws.json(&["audit", "log", "--denied", "--format", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let err = ws.fails(&["audit", "log", "--since", "yesterday"]);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
 
     let proof = ws.json(&["audit", "prove", "--index", "1"]);
     assert_eq!(proof["index"], 1);

@@ -181,6 +181,16 @@ async fn actors_are_checked_at_the_door() {
         vault.documents(&stranger).await,
         Err(VaultError::Forbidden(_))
     ));
+    // Every refusal is on the record, with who tried and why.
+    let denied: Vec<_> = vault
+        .ledger_log(&owner, Some("alex@example.com"), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.decision == confidant_ledger::Decision::Deny)
+        .collect();
+    assert_eq!(denied.len(), 2, "{denied:?}");
+    assert!(denied[0].1.reason.contains("only the owner or an admin"));
     // An assistant has no password yet, so cannot sign in.
     let err = vault
         .sign_in(
