@@ -22,6 +22,13 @@ pub struct ServeArgs {
     /// an assistant, serve it, and delete it on exit.
     #[arg(long)]
     demo: bool,
+    /// Write the ledger's latest signed checkpoint into this folder
+    /// (`latest.note` and `<size>.note`) whenever it changes, checked every
+    /// `--publish-interval` seconds, for copying off the server.
+    #[arg(long, env = "CONFIDANT_PUBLISH_CHECKPOINTS", value_name = "DIR")]
+    publish_checkpoints: Option<std::path::PathBuf>,
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    publish_interval: u64,
 }
 
 const DEFAULT_PORT: u16 = 8080;
@@ -44,6 +51,31 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         (None, None, None) => SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
     };
     let vault = datadir::open(global).await?;
+    if let Some(dir) = args.publish_checkpoints.clone() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let owner = vault.owner().await?;
+        let vault = vault.clone();
+        let every = std::time::Duration::from_secs(args.publish_interval.max(1));
+        tokio::spawn(async move {
+            let mut published = None;
+            loop {
+                match vault.latest_checkpoint(&owner).await {
+                    Ok(Some(note)) if published.as_ref() != Some(&note) => {
+                        match publish(&dir, &note) {
+                            Ok(()) => published = Some(note),
+                            Err(e) => {
+                                tracing::warn!("could not publish the ledger checkpoint: {e:#}")
+                            }
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("could not read the ledger checkpoint: {e}"),
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| {
@@ -93,4 +125,16 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         () = term => {}
     }
+}
+
+/// Writes a checkpoint note as `<size>.note` and `latest.note`, each
+/// through a temporary file, so a reader never sees half a note.
+fn publish(dir: &std::path::Path, note: &str) -> anyhow::Result<()> {
+    let size = note.lines().nth(1).unwrap_or("unknown");
+    for name in [format!("{size}.note"), "latest.note".to_owned()] {
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, note)?;
+        std::fs::rename(&tmp, dir.join(&name))?;
+    }
+    Ok(())
 }

@@ -82,3 +82,56 @@ fn serve_answers_http_and_signs_in_the_owner() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn serve_publishes_checkpoints_to_a_folder() {
+    let ws = Workspace::new();
+    let doc = ws.write("a.txt", b"alpha");
+    ws.ok(&["docs", "add", doc.to_str().unwrap()]);
+    let dir = ws.path("published");
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("confidant"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--publish-interval",
+            "1",
+            "--publish-checkpoints",
+        ])
+        .arg(&dir)
+        .env("CONFIDANT_DATA", &ws.data)
+        .env("CONFIDANT_KEY_FILE", &ws.key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |path: std::path::PathBuf| {
+        let start = std::time::Instant::now();
+        while !path.exists() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "{} never appeared",
+                path.display()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for(dir.join("1.note"));
+    ws.ok(&["docs", "get", "a.txt", "--out", "-"]);
+    wait_for(dir.join("2.note"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let latest = std::fs::read_to_string(dir.join("latest.note")).unwrap();
+    assert_eq!(latest.lines().nth(1), Some("2"));
+    // A published checkpoint is exactly what `audit checkpoint` prints, and
+    // it proves the ledger later on.
+    assert_eq!(latest, ws.ok(&["audit", "checkpoint"]));
+    let first = dir.join("1.note");
+    let out = ws.ok(&[
+        "audit",
+        "verify",
+        "--since-checkpoint",
+        first.to_str().unwrap(),
+    ]);
+    assert!(out.contains("extends the checkpoint of 1 entries"), "{out}");
+}
