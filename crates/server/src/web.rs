@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/documents/{doc}", get(download_document))
         .route("/records/{set}", get(records))
+        .route("/ledger", get(ledger))
         .route("/static/style.css", get(stylesheet))
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT))
 }
@@ -437,6 +438,119 @@ async fn records(
         }),
         next: (page.offset + shown < total && shown > 0).then_some(page.offset + shown),
         rows: page.rows.into_iter().map(|r| r.values).collect(),
+    };
+    Ok(render(&page)?)
+}
+
+#[derive(Deserialize)]
+struct LedgerQuery {
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    denied: Option<String>,
+}
+
+struct LedgerRow {
+    index: u64,
+    time: String,
+    who: String,
+    action: String,
+    about: String,
+    decision: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "ledger.html")]
+struct LedgerPage {
+    chrome: Chrome,
+    status: String,
+    person: String,
+    item: String,
+    denied: bool,
+    error: Option<String>,
+    entries: Vec<LedgerRow>,
+}
+
+/// The most entries one page shows, newest first.
+const LEDGER_ROWS: usize = 500;
+
+/// The access record: who did what, newest first, filtered by person, item
+/// or refusals, with the result of verifying the whole ledger.
+async fn ledger(
+    State(state): State<AppState>,
+    session: Session,
+    query: Result<Query<LedgerQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Html<String>, PageError> {
+    let Query(query) = query?;
+    let actor = &session.actor;
+    let status = match state.vault.verify_ledger(actor).await {
+        Ok(report) => format!(
+            "{} entries; the whole record verifies against the signed checkpoint of {} entries.",
+            report.entries, report.checkpoint_size
+        ),
+        Err(VaultError::Integrity(message)) => format!("Warning: {}", sentence(&message)),
+        Err(e) => return Err(e.into()),
+    };
+    let person = query.person.trim().to_owned();
+    let item = query.item.trim().to_owned();
+    let denied = query.denied.is_some();
+    let found = state
+        .vault
+        .ledger_log(
+            actor,
+            (!person.is_empty()).then_some(person.as_str()),
+            (!item.is_empty()).then_some(item.as_str()),
+        )
+        .await;
+    let (entries, error) = match found {
+        Ok(entries) => (entries, None),
+        Err(VaultError::NotFound(m) | VaultError::InvalidInput(m)) => {
+            (Vec::new(), Some(sentence(&m)))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let people: std::collections::HashMap<_, _> = state
+        .vault
+        .people(actor)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.email))
+        .collect();
+    let rows = entries
+        .iter()
+        .rev()
+        .filter(|(_, e)| !denied || e.decision == confidant_vault::LedgerDecision::Deny)
+        .take(LEDGER_ROWS)
+        .map(|(index, e)| LedgerRow {
+            index: *index,
+            time: when(e.time.to_datetime()),
+            who: e
+                .actor
+                .map(|id| people.get(&id).cloned().unwrap_or_else(|| id.to_string()))
+                .unwrap_or_else(|| "(unknown)".into()),
+            action: e.action.to_string().replace('_', " "),
+            about: match e.target.rows.len() {
+                0 => e.target.id.kind().to_string().replace('_', " "),
+                n => format!(
+                    "{} ({n} rows)",
+                    e.target.id.kind().to_string().replace('_', " ")
+                ),
+            },
+            decision: e.decision.to_string(),
+            reason: e.reason.clone(),
+        })
+        .collect();
+    let page = LedgerPage {
+        chrome: Chrome::signed_in(&state, &session),
+        status,
+        person,
+        item,
+        denied,
+        error,
+        entries: rows,
     };
     Ok(render(&page)?)
 }

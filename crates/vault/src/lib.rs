@@ -31,7 +31,7 @@ pub use actor::Actor;
 pub use audit::{InclusionProof, LedgerReport};
 pub use auth::{IssuedToken, TOKEN_LIFETIME};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use confidant_ledger::Entry as LedgerEntry;
+pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};

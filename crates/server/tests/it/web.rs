@@ -503,3 +503,29 @@ async fn the_stylesheet_is_served() -> Result<()> {
     assert!(text(response).await?.contains("--accent"));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_access_record_page_lists_and_filters_entries() -> Result<()> {
+    let app = TestApp::new().await?;
+    seed(&app, 3).await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    browser.get(&app, "/records/customers").await?;
+    let page = browser.get(&app, "/ledger").await?;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+    let html = text(page).await?;
+    assert!(html.contains("the whole record verifies"), "{html}");
+    assert!(
+        html.contains("sign in") && html.contains("import") && html.contains("record set (3 rows)"),
+        "{html}"
+    );
+    assert!(html.contains(EMAIL), "entries name who acted: {html}");
+    // Filtering by a document that does not exist says so.
+    let html = text(browser.get(&app, "/ledger?item=nothing-here").await?).await?;
+    assert!(html.contains("No document or record set"), "{html}");
+    // Only refusals: none yet.
+    let html = text(browser.get(&app, "/ledger?denied=1").await?).await?;
+    assert!(html.contains("No entries match."), "{html}");
+    Ok(())
+}
