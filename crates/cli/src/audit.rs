@@ -52,6 +52,19 @@ pub enum AuditCommand {
         /// Only refused attempts.
         #[arg(long)]
         denied: bool,
+        /// Only entries that touched this customer row (a row id from
+        /// `records show`).
+        #[arg(long, value_name = "ROW_ID")]
+        row: Option<confidant_core::RowId>,
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::output::Format,
+    },
+    /// What each person did on one day: counts per action and per data
+    /// category, and refusals (the owner's daily digest).
+    Digest {
+        /// The day (YYYY-MM-DD, UTC); today by default.
+        #[arg(long, value_name = "DAY")]
+        day: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: crate::output::Format,
     },
@@ -109,6 +122,7 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
             since,
             until,
             denied,
+            row,
             format,
         } => {
             let mut entries = vault
@@ -119,6 +133,7 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                 since.is_none_or(|s| at >= s)
                     && until.is_none_or(|u| at < u)
                     && (!denied || e.decision == confidant_ledger::Decision::Deny)
+                    && row.is_none_or(|r| e.target.rows.contains(&r))
             });
             match format {
                 crate::output::Format::Json => {
@@ -165,6 +180,79 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                         .collect();
                     crate::output::table(
                         &["#", "TIME", "WHO", "ACTION", "TARGET", "DECISION", "REASON"],
+                        &rows,
+                    )?;
+                }
+            }
+        }
+        AuditCommand::Digest { day, format } => {
+            let start = match day {
+                Some(text) => parse_when(&text).map_err(|e| anyhow::anyhow!(e))?,
+                None => time::OffsetDateTime::now_utc()
+                    .date()
+                    .midnight()
+                    .assume_utc(),
+            };
+            let end = start + time::Duration::days(1);
+            let people: std::collections::HashMap<String, String> = vault
+                .people(&owner)
+                .await?
+                .into_iter()
+                .map(|p| (p.id.to_string(), p.email))
+                .collect();
+            // person -> (action -> count, category -> count, refused, rows seen)
+            let mut digest: std::collections::BTreeMap<String, Digest> = Default::default();
+            for (_, e) in vault.ledger_log(&owner, None, None).await? {
+                let at = e.time.to_datetime();
+                if at < start || at >= end {
+                    continue;
+                }
+                let who = e
+                    .actor
+                    .map(|a| {
+                        people
+                            .get(&a.to_string())
+                            .cloned()
+                            .unwrap_or_else(|| a.to_string())
+                    })
+                    .unwrap_or_else(|| "(unknown)".into());
+                let d = digest.entry(who).or_default();
+                *d.actions.entry(e.action.to_string()).or_default() += 1;
+                for c in &e.categories {
+                    *d.categories.entry(c.as_str().to_owned()).or_default() += 1;
+                }
+                d.rows += e.target.rows.len() as u64;
+                if e.decision == confidant_ledger::Decision::Deny {
+                    d.refused += 1;
+                }
+            }
+            match format {
+                crate::output::Format::Json => crate::output::json(&serde_json::json!({
+                    "day": start.date().to_string(),
+                    "people": digest,
+                }))?,
+                crate::output::Format::Text => {
+                    println!("access on {} (UTC)", start.date());
+                    let join = |m: &std::collections::BTreeMap<String, u64>| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k} {v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    let rows: Vec<Vec<String>> = digest
+                        .iter()
+                        .map(|(who, d)| {
+                            vec![
+                                who.clone(),
+                                join(&d.actions),
+                                d.rows.to_string(),
+                                join(&d.categories),
+                                d.refused.to_string(),
+                            ]
+                        })
+                        .collect();
+                    crate::output::table(
+                        &["WHO", "ACTIONS", "ROWS", "CATEGORIES", "REFUSED"],
                         &rows,
                     )?;
                 }
@@ -265,4 +353,13 @@ fn parse_when(text: &str) -> Result<time::OffsetDateTime, String> {
     time::Date::parse(text, &format)
         .map(|d| d.midnight().assume_utc())
         .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+/// One person's day in the digest.
+#[derive(Debug, Default, serde::Serialize)]
+struct Digest {
+    actions: std::collections::BTreeMap<String, u64>,
+    categories: std::collections::BTreeMap<String, u64>,
+    rows: u64,
+    refused: u64,
 }

@@ -413,3 +413,40 @@ fn killed_readers_leave_a_ledger_that_verifies() {
         "{downloads} download entries for {served} reads that returned data"
     );
 }
+
+#[test]
+fn the_daily_digest_counts_per_person_action_and_category() {
+    let ws = Workspace::new();
+    let csv = ws.write("c.csv", CUSTOMERS_CSV.as_bytes());
+    ws.ok(&[
+        "records",
+        "import",
+        csv.to_str().unwrap(),
+        "--name",
+        "customers",
+        "--columns",
+        CUSTOMERS_COLUMNS,
+    ]);
+    let page = ws.json(&[
+        "records",
+        "show",
+        "customers",
+        "--limit",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let row = page["rows"][1]["id"].as_str().unwrap().to_owned();
+    let digest = ws.json(&["audit", "digest", "--format", "json"]);
+    let owner = &digest["people"]["owner@example.com"];
+    assert_eq!(owner["actions"]["import"], 1);
+    assert_eq!(owner["actions"]["view"], 1);
+    assert_eq!(owner["rows"], 2);
+    assert_eq!(owner["categories"]["card_number"], 2, "{digest}");
+    let empty = ws.json(&["audit", "digest", "--day", "2001-01-01", "--format", "json"]);
+    assert_eq!(empty["people"], serde_json::json!({}));
+    // Who saw this customer's row?
+    let seen = ws.json(&["audit", "log", "--row", &row, "--format", "json"]);
+    assert_eq!(seen.as_array().unwrap().len(), 1);
+    assert_eq!(seen[0]["action"], "view");
+}
