@@ -102,14 +102,21 @@ impl Context {
     }
 
     /// The score change for `kind` from words near `text[start..end]`: the
-    /// strongest raise plus the strongest lowering.
+    /// strongest raise or the strongest lowering, whichever word stands
+    /// nearer the candidate; a lowering word counts only on the candidate's
+    /// own line. So a CSV header naming an `order`
+    /// column says nothing about the card numbers below it, and "order 12.
+    /// SIN: 130 692 544" is about the SIN.
     pub(crate) fn delta(&self, text: &[u8], start: usize, end: usize, kind: Kind) -> f32 {
         let from = start.saturating_sub(BEFORE);
         let to = (end + AFTER).min(text.len());
         let mut up = 0.0f32;
         let mut down = 0.0f32;
-        for region in [(from, start), (end, to)] {
-            let hay = &text[region.0..region.1];
+        // Distances (in bytes) from the candidate to the nearest word of each sign.
+        let mut nearest_up = usize::MAX;
+        let mut nearest_down = usize::MAX;
+        for (lo, hi, before) in [(from, start, true), (end, to, false)] {
+            let hay = &text[lo..hi];
             for m in self.automaton.find_iter(hay) {
                 // Whole words only: "sin" must not match "business".
                 let before_ok = m.start() == 0 || !hay[m.start() - 1].is_ascii_alphanumeric();
@@ -118,13 +125,29 @@ impl Context {
                     continue;
                 }
                 let (_, kinds, d) = WORDS[m.pattern().as_usize()];
-                if kinds.contains(&kind) {
-                    if d > 0.0 {
-                        up = up.max(d);
-                    } else {
-                        down = down.min(d);
-                    }
+                if !kinds.contains(&kind) {
+                    continue;
                 }
+                let (gap, distance) = if before {
+                    (&hay[m.end()..], hay.len() - m.end())
+                } else {
+                    (&hay[..m.start()], m.start())
+                };
+                if d > 0.0 {
+                    up = up.max(d);
+                    nearest_up = nearest_up.min(distance);
+                } else if !gap.contains(&b'\n') {
+                    down = down.min(d);
+                    nearest_down = nearest_down.min(distance);
+                }
+            }
+        }
+        // The nearer word decides when both kinds of word are present.
+        if up > 0.0 && down < 0.0 {
+            if nearest_up < nearest_down {
+                down = 0.0;
+            } else {
+                up = 0.0;
             }
         }
         up + down

@@ -269,6 +269,26 @@ fn context_words_move_scores() {
     let with_card = score("card 4111 1111 1111 1111").unwrap_or(0.0);
     assert!(with_card > plain, "{with_card} > {plain}");
     assert_eq!(score("order 4111 1111 1111 1111"), None);
+    // A lowering word counts only on the candidate's own line, and not when
+    // a word for the kind stands closer.
+    let kinds = |t: &str| {
+        d.scan_text(t)
+            .into_iter()
+            .map(|f| f.kind)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds("name,card,order\nAnn,4111 1111 1111 1111,A-17"),
+        [Kind::CardNumber]
+    );
+    assert_eq!(
+        kinds("paid the base order. SIN: 130 692 544"),
+        [Kind::NationalId]
+    );
+    assert!(
+        kinds("card for order 4111 1111 1111 1111").is_empty(),
+        "the nearer word decides"
+    );
     // Whole words only: "business" does not hold "sin".
     assert_eq!(score("business 130692544"), None);
 }
