@@ -67,6 +67,17 @@ pub enum RecordsCommand {
     },
     /// Delete a record set with all its rows.
     Rm { set: String },
+    /// Suggest a data category for each column of a CSV file from a sample
+    /// of its values, and print a `--columns` argument to start from.
+    /// Reads only the file; needs no data dir.
+    Suggest {
+        file: PathBuf,
+        /// How many rows to look at.
+        #[arg(long, default_value_t = 500)]
+        sample: usize,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// The mapping file:
@@ -94,6 +105,14 @@ struct MappingFile {
 }
 
 pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()> {
+    if let RecordsCommand::Suggest {
+        file,
+        sample,
+        format,
+    } = &command
+    {
+        return suggest(file, *sample, *format);
+    }
     let (vault, owner) = open_as_owner(global).await?;
     match command {
         RecordsCommand::Import {
@@ -216,6 +235,7 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
                 .await?;
             print_page(&page, format)?;
         }
+        RecordsCommand::Suggest { .. } => {}
         RecordsCommand::Rm { set } => {
             let meta = vault.delete_record_set(&owner, &set).await?;
             println!(
@@ -245,4 +265,126 @@ fn print_page(page: &confidant_vault::RecordPage, format: Format) -> anyhow::Res
             output::table(&header, &rows)
         }
     }
+}
+
+/// The record-set category for a kind of finding.
+fn category_of(kind: confidant_detect::Kind) -> DataCategory {
+    use confidant_detect::Kind as K;
+    match kind {
+        K::CardNumber => DataCategory::CardNumber,
+        K::Iban | K::RoutingNumber => DataCategory::BankAccount,
+        K::Ssn | K::NationalId => DataCategory::NationalId,
+        K::Phone => DataCategory::Phone,
+        K::Email => DataCategory::Email,
+        K::PostalAddress => DataCategory::PostalAddress,
+        K::DateOfBirth => DataCategory::DateOfBirth,
+        K::PersonName => DataCategory::Name,
+        _ => DataCategory::Other,
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Suggestion {
+    column: String,
+    category: DataCategory,
+    /// Values (of `values`) in which the category was found.
+    matched: usize,
+    values: usize,
+}
+
+/// Each cell is scanned as `<header>: <value>`, so the column's name acts as
+/// a context word ("ssn: 274 61 7738"), as it does for a person reading it.
+fn suggest(file: &std::path::Path, sample: usize, format: Format) -> anyhow::Result<()> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{} has no header row", file.display()))?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    let detector = confidant_detect::Detector::new();
+    let mut counts: Vec<std::collections::BTreeMap<DataCategory, usize>> =
+        vec![Default::default(); header.len()];
+    let mut values = vec![0usize; header.len()];
+    let mut long_text = vec![0usize; header.len()];
+    for record in reader.records().take(sample) {
+        let record = record.with_context(|| format!("{} is not valid CSV", file.display()))?;
+        for (i, cell) in record.iter().enumerate().take(header.len()) {
+            let cell = cell.trim();
+            if cell.is_empty() {
+                continue;
+            }
+            values[i] += 1;
+            if cell.split_whitespace().count() > 6 {
+                long_text[i] += 1;
+            }
+            let text = format!("{}: {cell}", header[i]);
+            let offset = (header[i].len() + 2) as u64;
+            let mut found: Vec<DataCategory> = detector
+                .scan_text(&text)
+                .into_iter()
+                .filter(|f| f.start >= offset)
+                .map(|f| category_of(f.kind))
+                .collect();
+            found.sort();
+            found.dedup();
+            for category in found {
+                *counts[i].entry(category).or_default() += 1;
+            }
+        }
+    }
+    let suggestions: Vec<Suggestion> = header
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let best = counts[i]
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(c, n)| (*c, *n));
+            let (category, matched) = match best {
+                // Half the values or more: the column holds that category.
+                Some((c, n)) if values[i] > 0 && n * 2 >= values[i] => (c, n),
+                _ if values[i] > 0 && long_text[i] * 2 >= values[i] => {
+                    (DataCategory::FreeText, long_text[i])
+                }
+                _ => (DataCategory::Other, 0),
+            };
+            Suggestion {
+                column: column.clone(),
+                category,
+                matched,
+                values: values[i],
+            }
+        })
+        .collect();
+    let columns = suggestions
+        .iter()
+        .map(|s| format!("{}={}", s.column, s.category))
+        .collect::<Vec<_>>()
+        .join(",");
+    match format {
+        Format::Json => {
+            output::json(&serde_json::json!({ "columns": suggestions, "argument": columns }))?
+        }
+        Format::Text => {
+            let rows: Vec<Vec<String>> = suggestions
+                .iter()
+                .map(|s| {
+                    let share = if s.values == 0 {
+                        "no values".to_owned()
+                    } else {
+                        format!("{}% of {} values", s.matched * 100 / s.values, s.values)
+                    };
+                    vec![s.column.clone(), s.category.to_string(), share]
+                })
+                .collect();
+            output::table(&["COLUMN", "SUGGESTED", "EVIDENCE"], &rows)?;
+            println!();
+            println!("check the suggestions, then: --columns {columns}");
+        }
+    }
+    Ok(())
 }

@@ -211,3 +211,48 @@ fn a_changed_cell_is_an_integrity_error() {
     let err = ws.fails(&["records", "show", "customers"]);
     assert!(err.contains("integrity check failed for row"), "{err}");
 }
+
+/// `records suggest` reads a sample of the file (no data dir needed) and
+/// proposes a category per column; its `--columns` argument imports as is.
+#[test]
+fn suggested_categories_come_from_the_values() {
+    let ws = Workspace::new();
+    let csv = ws.write(
+        "s.csv",
+        b"name,email,ssn,card,notes\n\
+Ann Lee,ann@example.com,274 61 7738,4000001234567899,prefers mornings and never on a Monday please\n\
+Ben Martin,ben@example.com,536-22-1234,4111 1111 1111 1111,likes a call before any visit to the house\n",
+    );
+    let out = crate::util::confidant()
+        .args(["records", "suggest", "--format", "json"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let suggested: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let categories: Vec<&str> = suggested["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        categories,
+        ["name", "email", "national_id", "card_number", "free_text"]
+    );
+    assert_eq!(suggested["columns"][3]["matched"], 2);
+    let argument = suggested["argument"].as_str().unwrap();
+    ws.ok(&[
+        "records",
+        "import",
+        csv.to_str().unwrap(),
+        "--name",
+        "s",
+        "--columns",
+        argument,
+    ]);
+}
