@@ -373,10 +373,9 @@ fn suggest(file: &std::path::Path, sample: usize, format: Format) -> anyhow::Res
             let rows: Vec<Vec<String>> = suggestions
                 .iter()
                 .map(|s| {
-                    let share = if s.values == 0 {
-                        "no values".to_owned()
-                    } else {
-                        format!("{}% of {} values", s.matched * 100 / s.values, s.values)
+                    let share = match (s.matched * 100).checked_div(s.values) {
+                        Some(percent) => format!("{percent}% of {} values", s.values),
+                        None => "no values".to_owned(),
                     };
                     vec![s.column.clone(), s.category.to_string(), share]
                 })
