@@ -279,7 +279,9 @@ fn tamper() -> impl Strategy<Value = Tamper> {
             mask
         }),
         (0..60usize).prop_map(Tamper::Remove),
-        (0..=60usize).prop_map(Tamper::Insert),
+        // Inserting at 60 would append after the checkpoint's entries, which
+        // is growth the checkpoint does not cover, not tampering.
+        (0..60usize).prop_map(Tamper::Insert),
         (0..60usize, 0..60usize)
             .prop_filter("distinct", |(a, b)| a != b)
             .prop_map(|(a, b)| Tamper::Swap(a, b)),
