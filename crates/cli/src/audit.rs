@@ -144,24 +144,11 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                     crate::output::json(&lines)?;
                 }
                 crate::output::Format::Text => {
-                    let people: std::collections::HashMap<String, String> = vault
-                        .people(&owner)
-                        .await?
-                        .into_iter()
-                        .map(|p| (p.id.to_string(), p.email))
-                        .collect();
+                    let names = Names::of(&vault, &owner).await?;
                     let rows: Vec<Vec<String>> = entries
                         .iter()
                         .map(|(index, e)| {
-                            let who = e
-                                .actor
-                                .map(|a| {
-                                    people
-                                        .get(&a.to_string())
-                                        .cloned()
-                                        .unwrap_or_else(|| a.to_string())
-                                })
-                                .unwrap_or_else(|| "-".into());
+                            let who = names.who(e.actor, "-");
                             let rows = if e.target.rows.is_empty() {
                                 String::new()
                             } else {
@@ -194,12 +181,7 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                     .assume_utc(),
             };
             let end = start + time::Duration::days(1);
-            let people: std::collections::HashMap<String, String> = vault
-                .people(&owner)
-                .await?
-                .into_iter()
-                .map(|p| (p.id.to_string(), p.email))
-                .collect();
+            let names = Names::of(&vault, &owner).await?;
             // person -> (action -> count, category -> count, refused, rows seen)
             let mut digest: std::collections::BTreeMap<String, Digest> = Default::default();
             for (_, e) in vault.ledger_log(&owner, None, None).await? {
@@ -207,15 +189,7 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                 if at < start || at >= end {
                     continue;
                 }
-                let who = e
-                    .actor
-                    .map(|a| {
-                        people
-                            .get(&a.to_string())
-                            .cloned()
-                            .unwrap_or_else(|| a.to_string())
-                    })
-                    .unwrap_or_else(|| "(unknown)".into());
+                let who = names.who(e.actor, "(unknown)");
                 let d = digest.entry(who).or_default();
                 *d.actions.entry(e.action.to_string()).or_default() += 1;
                 for c in &e.categories {
@@ -362,4 +336,26 @@ struct Digest {
     categories: std::collections::BTreeMap<String, u64>,
     rows: u64,
     refused: u64,
+}
+
+/// Who a ledger entry's actor is, by e-mail address.
+struct Names(std::collections::HashMap<confidant_core::PersonId, String>);
+
+impl Names {
+    async fn of(
+        vault: &confidant_vault::Vault,
+        owner: &confidant_vault::Actor,
+    ) -> anyhow::Result<Names> {
+        let people = vault.people(owner).await?;
+        Ok(Names(people.into_iter().map(|p| (p.id, p.email)).collect()))
+    }
+
+    /// The e-mail address of `actor` (its id if no longer a member), or
+    /// `anonymous` for an attempt without an actor.
+    fn who(&self, actor: Option<confidant_core::PersonId>, anonymous: &str) -> String {
+        match actor {
+            Some(id) => self.0.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+            None => anonymous.to_owned(),
+        }
+    }
 }

@@ -1,4 +1,5 @@
 use confidant_core::{Person, PersonId, Role, WorkspaceId};
+use confidant_store::PersonRecord;
 
 /// Who is asking. Every vault method that touches protected data takes an
 /// actor and checks it before anything is read.
@@ -20,5 +21,16 @@ impl Actor {
             name: p.name,
             role: p.role,
         }
+    }
+}
+
+/// The domain's view of a stored person (without the password hash).
+pub(crate) fn person_of(record: PersonRecord) -> Person {
+    Person {
+        id: record.id,
+        workspace: record.workspace,
+        email: record.email,
+        name: record.name,
+        role: record.role,
     }
 }

@@ -98,8 +98,15 @@ pub struct InclusionProof {
 #[derive(Debug, Clone)]
 pub struct LedgerReport {
     pub entries: u64,
+    /// How many entries the latest signed checkpoint covers (0: none yet).
     pub checkpoint_size: u64,
-    pub checkpoints_checked: usize,
+}
+
+/// A ledger read once and checked against its latest signed checkpoint.
+struct VerifiedLedger {
+    leaves: Vec<Vec<u8>>,
+    /// The latest checkpoint, parsed and as its signed note.
+    latest: Option<(Checkpoint, String)>,
 }
 
 impl Vault {
@@ -120,7 +127,8 @@ impl Vault {
     /// succeeded.
     pub(crate) async fn record(&self, attempts: &[Attempt]) -> Result<(), VaultError> {
         let ws = self.workspace();
-        let time = Timestamp::from_datetime(self.inner.clock.now())
+        let now = self.inner.clock.now();
+        let time = Timestamp::from_datetime(now)
             .map_err(|e| VaultError::Internal(format!("ledger time: {e}")))?;
         let mut leaves = Vec::with_capacity(attempts.len());
         for a in attempts {
@@ -183,7 +191,7 @@ impl Vault {
             .map(|note| CheckpointRecord {
                 size: frontier.size(),
                 note,
-                created_at: self.inner.clock.now(),
+                created_at: now,
             })
             .map_err(|e| {
                 VaultError::Internal(format!("signing a ledger checkpoint failed: {e}"))
@@ -203,16 +211,9 @@ impl Vault {
         target: Target,
         error: VaultError,
     ) -> VaultError {
-        let attempt = Attempt {
-            person: Some(actor.person),
-            client: None,
-            action,
-            target,
-            allowed: false,
-            reason: error.to_string(),
-            categories: Vec::new(),
-            keyed: Vec::new(),
-        };
+        let mut attempt = Attempt::allowed(actor, action, target);
+        attempt.allowed = false;
+        attempt.reason = error.to_string();
         match self.record(&[attempt]).await {
             Ok(()) => error,
             Err(e) => e,
@@ -246,17 +247,15 @@ impl Vault {
         }
     }
 
-    /// Recomputes the whole ledger and checks it against the latest signed
+    /// Reads the whole ledger and checks it against the latest signed
     /// checkpoint; the error names the first entry that was changed,
     /// removed, inserted or reordered.
-    pub async fn verify_ledger(&self, actor: &Actor) -> Result<LedgerReport, VaultError> {
+    async fn verified_ledger(&self, actor: &Actor) -> Result<VerifiedLedger, VaultError> {
         let leaves = self.ledger_leaves(actor).await?;
-        let ws = self.workspace();
-        let Some(latest) = self.store().latest_checkpoint(ws).await? else {
-            return Ok(LedgerReport {
-                entries: leaves.len() as u64,
-                checkpoint_size: 0,
-                checkpoints_checked: 0,
+        let Some(latest) = self.store().latest_checkpoint(self.workspace()).await? else {
+            return Ok(VerifiedLedger {
+                leaves,
+                latest: None,
             });
         };
         let key = self.ledger_verifier_key()?;
@@ -279,44 +278,43 @@ impl Vault {
                 "the ledger was changed: {at}{e}"
             )));
         }
+        Ok(VerifiedLedger {
+            leaves,
+            latest: Some((checkpoint, latest.note)),
+        })
+    }
+
+    /// Recomputes the whole ledger and checks it against the latest signed
+    /// checkpoint; the error names the first entry that was changed,
+    /// removed, inserted or reordered.
+    pub async fn verify_ledger(&self, actor: &Actor) -> Result<LedgerReport, VaultError> {
+        let verified = self.verified_ledger(actor).await?;
         Ok(LedgerReport {
-            entries: leaves.len() as u64,
-            checkpoint_size: checkpoint.size(),
-            checkpoints_checked: 1,
+            entries: verified.leaves.len() as u64,
+            checkpoint_size: verified.latest.map_or(0, |(cp, _)| cp.size()),
         })
     }
 
     /// Proves that the current ledger extends an older signed checkpoint
     /// (kept by the owner outside the server): the old checkpoint must
-    /// verify with the workspace key, and a consistency proof from its size
-    /// to the latest checkpoint must hold. Returns the two sizes.
+    /// verify with the workspace key, the ledger must verify, and a
+    /// consistency proof from the old size to the latest checkpoint must
+    /// hold. Returns the two sizes.
     pub async fn verify_ledger_since(
         &self,
         actor: &Actor,
         old_note: &str,
     ) -> Result<(u64, u64), VaultError> {
-        let key = self.ledger_verifier_key()?;
-        let old = Checkpoint::verify(old_note, &key).map_err(|e| {
+        let old = Checkpoint::verify(old_note, &self.ledger_verifier_key()?).map_err(|e| {
             VaultError::InvalidInput(format!(
                 "the old checkpoint does not verify with this workspace's key: {e}"
             ))
         })?;
-        let report = self.verify_ledger(actor).await?;
-        let latest = self
-            .store()
-            .latest_checkpoint(self.workspace())
-            .await?
-            .ok_or_else(|| {
-                VaultError::Integrity("the ledger has no checkpoint, but an old one exists".into())
-            })?;
-        let new = Checkpoint::verify(&latest.note, &key).map_err(|e| {
-            VaultError::Integrity(format!("the latest checkpoint does not verify: {e}"))
+        let verified = self.verified_ledger(actor).await?;
+        let (new, _) = verified.latest.ok_or_else(|| {
+            VaultError::Integrity("the ledger has no checkpoint, but an old one exists".into())
         })?;
-        let leaves = self.ledger_leaves(actor).await?;
-        let hashes: Vec<confidant_ledger::Hash> = leaves
-            .iter()
-            .map(|l| confidant_ledger::tree::leaf_hash(l))
-            .collect();
+        let hashes = leaf_hashes(&verified.leaves);
         let proof = confidant_ledger::tree::consistency_proof(&hashes[..], old.size(), new.size())
             .map_err(|e| {
                 VaultError::Integrity(format!(
@@ -329,7 +327,6 @@ impl Vault {
                 old.size()
             ))
         })?;
-        let _ = report;
         Ok((old.size(), new.size()))
     }
 
@@ -401,26 +398,16 @@ impl Vault {
         actor: &Actor,
         index: u64,
     ) -> Result<InclusionProof, VaultError> {
-        let leaves = self.ledger_leaves(actor).await?;
-        let latest = self
-            .store()
-            .latest_checkpoint(self.workspace())
-            .await?
+        let VerifiedLedger { leaves, latest } = self.verified_ledger(actor).await?;
+        let (checkpoint, note) = latest
             .ok_or_else(|| VaultError::NotFound("the ledger has no checkpoint yet".into()))?;
-        let checkpoint =
-            Checkpoint::verify(&latest.note, &self.ledger_verifier_key()?).map_err(|e| {
-                VaultError::Integrity(format!("the latest checkpoint does not verify: {e}"))
-            })?;
         if index >= checkpoint.size() {
             return Err(VaultError::InvalidInput(format!(
                 "entry {index} is not covered by the latest checkpoint, which has {} entries",
                 checkpoint.size()
             )));
         }
-        let hashes: Vec<confidant_ledger::Hash> = leaves
-            .iter()
-            .map(|l| confidant_ledger::tree::leaf_hash(l))
-            .collect();
+        let hashes = leaf_hashes(&leaves);
         let proof = confidant_ledger::tree::inclusion_proof(&hashes[..], index, checkpoint.size())
             .map_err(|e| VaultError::Integrity(format!("cannot prove entry {index}: {e}")))?;
         let leaf = usize::try_from(index)
@@ -437,7 +424,7 @@ impl Vault {
             size: checkpoint.size(),
             leaf,
             proof,
-            checkpoint: latest.note,
+            checkpoint: note,
         })
     }
 
@@ -524,4 +511,11 @@ impl Vault {
         self.record(&[Attempt::allowed(actor, action, target).categories(categories)])
             .await
     }
+}
+
+fn leaf_hashes(leaves: &[Vec<u8>]) -> Vec<confidant_ledger::Hash> {
+    leaves
+        .iter()
+        .map(|l| confidant_ledger::tree::leaf_hash(l))
+        .collect()
 }

@@ -100,13 +100,7 @@ impl Vault {
                 expires_at,
             })
             .await?;
-        let actor = Actor {
-            person: person.id,
-            workspace: person.workspace,
-            email: person.email,
-            name: person.name,
-            role: person.role,
-        };
+        let actor = Actor::from_person(crate::actor::person_of(person));
         Ok(IssuedToken {
             token: SecretString::from(token),
             expires_at,
@@ -198,13 +192,7 @@ impl Vault {
             .person(record.workspace, record.person)
             .await?
             .ok_or_else(invalid)?;
-        Ok(Actor {
-            person: person.id,
-            workspace: person.workspace,
-            email: person.email,
-            name: person.name,
-            role: person.role,
-        })
+        Ok(Actor::from_person(crate::actor::person_of(person)))
     }
 
     /// Ends a token's life at once.
@@ -250,13 +238,7 @@ impl Vault {
                 )),
                 other => other.into(),
             })?;
-        Ok(confidant_core::Person {
-            id: record.id,
-            workspace: record.workspace,
-            email: record.email,
-            name: record.name,
-            role: record.role,
-        })
+        Ok(crate::actor::person_of(record))
     }
 
     /// Everyone of the workspace.
@@ -267,13 +249,7 @@ impl Vault {
             .people(self.workspace())
             .await?
             .into_iter()
-            .map(|p| confidant_core::Person {
-                id: p.id,
-                workspace: p.workspace,
-                email: p.email,
-                name: p.name,
-                role: p.role,
-            })
+            .map(crate::actor::person_of)
             .collect())
     }
 }

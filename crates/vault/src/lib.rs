@@ -83,12 +83,6 @@ impl Vault {
         let owner = self.store().owner(ws).await?.ok_or_else(|| {
             VaultError::Internal("the workspace has no owner: the database is damaged".into())
         })?;
-        Ok(Person {
-            id: owner.id,
-            workspace: owner.workspace,
-            email: owner.email,
-            name: owner.name,
-            role: owner.role,
-        })
+        Ok(actor::person_of(owner))
     }
 }
