@@ -486,7 +486,19 @@ async fn ledger(
 ) -> Result<Html<String>, PageError> {
     let Query(query) = query?;
     let actor = &session.actor;
-    let status = match state.vault.verify_ledger(actor).await {
+    let person = query.person.trim().to_owned();
+    let item = query.item.trim().to_owned();
+    let denied = query.denied.is_some();
+    // One read of the ledger serves both the verification and the list.
+    let overview = state
+        .vault
+        .ledger_overview(
+            actor,
+            (!person.is_empty()).then_some(person.as_str()),
+            (!item.is_empty()).then_some(item.as_str()),
+        )
+        .await?;
+    let status = match overview.verified {
         Ok(report) => format!(
             "{} entries; the whole record verifies against the signed checkpoint of {} entries.",
             report.entries, report.checkpoint_size
@@ -494,18 +506,7 @@ async fn ledger(
         Err(VaultError::Integrity(message)) => format!("Warning: {}", sentence(&message)),
         Err(e) => return Err(e.into()),
     };
-    let person = query.person.trim().to_owned();
-    let item = query.item.trim().to_owned();
-    let denied = query.denied.is_some();
-    let found = state
-        .vault
-        .ledger_log(
-            actor,
-            (!person.is_empty()).then_some(person.as_str()),
-            (!item.is_empty()).then_some(item.as_str()),
-        )
-        .await;
-    let (entries, error) = match found {
+    let (entries, error) = match overview.entries {
         Ok(entries) => (entries, None),
         Err(VaultError::NotFound(m) | VaultError::InvalidInput(m)) => {
             (Vec::new(), Some(sentence(&m)))

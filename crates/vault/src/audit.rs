@@ -102,6 +102,15 @@ pub struct LedgerReport {
     pub checkpoint_size: u64,
 }
 
+/// The access record at a glance (see [`Vault::ledger_overview`]).
+#[derive(Debug)]
+pub struct LedgerOverview {
+    pub verified: Result<LedgerReport, VaultError>,
+    /// Matching entries with their indexes, oldest first; an error when the
+    /// person or item named does not exist.
+    pub entries: Result<Vec<(u64, Entry)>, VaultError>,
+}
+
 /// A ledger read once and checked against its latest signed checkpoint.
 struct VerifiedLedger {
     leaves: Vec<Vec<u8>>,
@@ -252,11 +261,18 @@ impl Vault {
     /// removed, inserted or reordered.
     async fn verified_ledger(&self, actor: &Actor) -> Result<VerifiedLedger, VaultError> {
         let leaves = self.ledger_leaves(actor).await?;
+        let latest = self.check_leaves(&leaves).await?;
+        Ok(VerifiedLedger { leaves, latest })
+    }
+
+    /// Checks `leaves` (the whole ledger) against the latest signed
+    /// checkpoint, which it returns parsed and as its note.
+    async fn check_leaves(
+        &self,
+        leaves: &[Vec<u8>],
+    ) -> Result<Option<(Checkpoint, String)>, VaultError> {
         let Some(latest) = self.store().latest_checkpoint(self.workspace()).await? else {
-            return Ok(VerifiedLedger {
-                leaves,
-                latest: None,
-            });
+            return Ok(None);
         };
         let key = self.ledger_verifier_key()?;
         let checkpoint = Checkpoint::verify(&latest.note, &key).map_err(|e| {
@@ -266,7 +282,7 @@ impl Vault {
             .verify(leaves.iter().map(Ok::<_, std::convert::Infallible>));
         if let Err(e) = result {
             let first = self
-                .first_changed_entry(&leaves, checkpoint.size(), &key)
+                .first_changed_entry(leaves, checkpoint.size(), &key)
                 .await?;
             let at = match first {
                 Some(index) => format!(
@@ -278,10 +294,7 @@ impl Vault {
                 "the ledger was changed: {at}{e}"
             )));
         }
-        Ok(VerifiedLedger {
-            leaves,
-            latest: Some((checkpoint, latest.note)),
-        })
+        Ok(Some((checkpoint, latest.note)))
     }
 
     /// Recomputes the whole ledger and checks it against the latest signed
@@ -340,6 +353,33 @@ impl Vault {
         item: Option<&str>,
     ) -> Result<Vec<(u64, Entry)>, VaultError> {
         let leaves = self.ledger_leaves(actor).await?;
+        self.filter_log(&leaves, person, item).await
+    }
+
+    /// What the access-record page shows, from one read of the ledger: the
+    /// entries that match, and whether the whole ledger verifies (an
+    /// `Integrity` error naming the first changed entry when it does not).
+    pub async fn ledger_overview(
+        &self,
+        actor: &Actor,
+        person: Option<&str>,
+        item: Option<&str>,
+    ) -> Result<LedgerOverview, VaultError> {
+        let leaves = self.ledger_leaves(actor).await?;
+        let verified = self.check_leaves(&leaves).await.map(|latest| LedgerReport {
+            entries: leaves.len() as u64,
+            checkpoint_size: latest.map_or(0, |(cp, _)| cp.size()),
+        });
+        let entries = self.filter_log(&leaves, person, item).await;
+        Ok(LedgerOverview { verified, entries })
+    }
+
+    async fn filter_log(
+        &self,
+        leaves: &[Vec<u8>],
+        person: Option<&str>,
+        item: Option<&str>,
+    ) -> Result<Vec<(u64, Entry)>, VaultError> {
         let ws = self.workspace();
         let person = match person {
             Some(email) => {

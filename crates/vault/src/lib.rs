@@ -28,7 +28,7 @@ use confidant_core::{Person, WorkspaceId};
 use confidant_store::{BlobStore, Store};
 
 pub use actor::Actor;
-pub use audit::{InclusionProof, LedgerReport};
+pub use audit::{InclusionProof, LedgerOverview, LedgerReport};
 pub use auth::{IssuedToken, TOKEN_LIFETIME};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
