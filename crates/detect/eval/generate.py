@@ -4,10 +4,13 @@ Writes JSON lines, one document per line:
     {"text": "...", "labels": [{"start": 12, "end": 31, "kind": "card_number"}, ...]}
 Offsets are UTF-8 byte offsets (end exclusive), as the detector reports them.
 
-Documents mix letters, CSV-like rows, log lines and config snippets built with
-Faker in several locales, embed values of the detector's kinds, and add hard
-negatives (order and invoice numbers, timestamps, ISBNs, tracking numbers,
-UUIDs, digit runs that fail the checksums) that carry no label.
+Documents mix letters, CSV and TSV tables (headers named as exports name
+them, cells quoted as RFC 4180 says), log lines and config snippets built
+with Faker in several locales, embed values of the detector's kinds, and add
+hard negatives (order and invoice numbers, timestamps, ISBNs, tracking
+numbers, UUIDs, digit runs that fail the checksums, dates that are not birth
+dates, numbered title-case phrases ending in a word that is also a street
+suffix) that carry no label.
 
     python generate.py OUT.jsonl [--docs 2000] [--seed 7]
 
@@ -149,6 +152,12 @@ class Gen:
         fmt = self.pick(["%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%B %d, %Y", "%d %B %Y"])
         return d.strftime(fmt)
 
+    def other_date(self):
+        """A date that is not anyone's birth date (an order, a payment)."""
+        d = self.f["en_US"].date_between_dates(datetime.date(2010, 1, 1), datetime.date(2026, 1, 1))
+        fmt = self.pick(["%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%B %d, %Y", "%d %B %Y"])
+        return d.strftime(fmt)
+
     def stamp(self):
         t = self.f["en_US"].date_time_between_dates(datetime.datetime(2015, 1, 1), datetime.datetime(2026, 1, 1))
         return t.isoformat()
@@ -217,7 +226,7 @@ class Gen:
     def negative(self):
         """A phrase with nothing to report."""
         fk = self.f["en_US"]
-        c = self.r.randrange(14)
+        c = self.r.randrange(16)
         if c == 0:
             return f"Order #{self.bad_luhn(self.pick([12, 14, 16]))} has shipped"
         if c == 1:
@@ -244,6 +253,15 @@ class Gen:
             return f"version {self.r.randrange(1, 20)}.{self.r.randrange(30)}.{self.r.randrange(100)}"
         if c == 12:
             return f"confirmation code {self.digits(10)}"
+        if c == 13:
+            return f"{self.pick(['issued', 'paid on', 'shipped', 'renewal due', 'meeting on'])} {self.other_date()}"
+        if c == 14:
+            # Numbered title-case phrases whose last word is also a street suffix.
+            return self.pick([
+                "Apollo 11 Mission", "Top 10 Beach Resorts", "Season 3 Finale", "Terminal 5 Bus Station",
+                "Chapter 7 Data Key", "Section 4 Test Run", "Building 2 Car Park", "Level 5 Boss Fight",
+                "Windows 11 Start Menu", "Gate 12 Departure Lounge", "Top 5 Ski Resorts", "Step 3 Review Summary",
+            ])
         return f"SKU {self.pick(string.ascii_uppercase)}{self.pick(string.ascii_uppercase)}-{self.digits(6)}"
 
     # ------------------------------------------------------------- snippets
@@ -328,33 +346,49 @@ class Gen:
             d.add(self.sentence() + "\n")
         d.add("\nBest regards,\n" + self.f["en_GB"].company() + "\n")
 
+    # Header labels as exports name their columns; "created" holds dates
+    # that are not birth dates and "order" numbers that fail the checksums.
+    HEADERS = {
+        "name": ["name", "full_name", "Name", "customer"],
+        "email": ["email", "e-mail", "Email Address", "email_address"],
+        "phone": ["phone", "phone_number", "Phone", "mobile", "tel"],
+        "ssn": ["ssn", "SSN", "social_security_number", "ssn_number"],
+        "card": ["card", "card_number", "cc_number", "credit_card"],
+        "iban": ["iban", "IBAN", "bank_account_iban"],
+        "dob": ["dob", "DOB", "date_of_birth", "birth_date", "dateOfBirth"],
+        "order": ["order", "order_id", "order_no"],
+        "address": ["address", "street_address", "mailing_address", "Address"],
+        "created": ["created", "created_at", "order_date", "updated"],
+    }
+
     def csv(self, d):
-        cols = self.r.sample(["name", "email", "phone", "ssn", "card", "iban", "dob", "order", "address"], 4)
-        d.add(",".join(cols) + "\n")
+        """A comma- or tab-separated table. Cells holding the delimiter or a
+        quote are quoted as RFC 4180 says (as Python's csv writer does)."""
+        delim = "\t" if self.r.random() < 0.25 else ","
+        cols = self.r.sample(list(self.HEADERS), 4)
+        d.add(delim.join(self.pick(self.HEADERS[c]) for c in cols) + "\n")
         for _ in range(self.r.randrange(2, 6)):
             for i, col in enumerate(cols):
                 if i:
-                    d.add(",")
-                if col == "name":
-                    d.add(self.name(), "person_name")
-                elif col == "email":
-                    d.add(self.email(), "email")
-                elif col == "phone":
-                    d.add(self.phone(), "phone")
-                elif col == "ssn":
-                    d.add(self.ssn(), "ssn")
-                elif col == "card":
-                    d.add(self.card(), "card_number")
-                elif col == "iban":
-                    d.add(self.iban(), "iban")
-                elif col == "dob":
-                    d.add(self.dob(), "date_of_birth")
-                elif col == "order":
-                    d.add(self.bad_luhn(self.pick([10, 12, 16])))
-                elif col == "address":
+                    d.add(delim)
+                value, kind = {
+                    "name": lambda: (self.name(), "person_name"),
+                    "email": lambda: (self.email(), "email"),
+                    "phone": lambda: (self.phone(), "phone"),
+                    "ssn": lambda: (self.ssn(), "ssn"),
+                    "card": lambda: (self.card(), "card_number"),
+                    "iban": lambda: (self.iban(), "iban"),
+                    "dob": lambda: (self.dob(), "date_of_birth"),
+                    "order": lambda: (self.bad_luhn(self.pick([10, 12, 16])), None),
+                    "address": lambda: (self.address(), "postal_address"),
+                    "created": lambda: (self.other_date(), None),
+                }[col]()
+                if delim in value or '"' in value:
                     d.add('"')
-                    d.add(self.address(), "postal_address")
+                    d.add(value.replace('"', '""'), kind)
                     d.add('"')
+                else:
+                    d.add(value, kind)
             d.add("\n")
 
     def log(self, d):

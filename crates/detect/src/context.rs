@@ -2,6 +2,8 @@
 //! more or less likely to be what it looks like ("card", "SSN", "DOB" raise;
 //! "order", "invoice", "tracking", "ISBN" lower).
 
+use std::ops::Range;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
 use crate::Kind;
@@ -12,6 +14,9 @@ pub(crate) const BEFORE: usize = 48;
 pub(crate) const AFTER: usize = 16;
 
 use Kind::*;
+
+/// How many kinds there are, for tables indexed by `Kind as usize`.
+pub(crate) const KINDS: usize = Kind::ALL.len();
 
 const NUMERIC: &[Kind] = &[CardNumber, RoutingNumber, Ssn, NationalId, Phone, Iban];
 
@@ -79,7 +84,19 @@ const WORDS: &[(&str, &[Kind], f32)] = &[
     ("timestamp", NUMERIC, -0.6),
     ("uuid", NUMERIC, -0.6),
     ("guid", NUMERIC, -0.6),
-    ("version", NUMERIC, -0.45),
+    (
+        "version",
+        &[
+            CardNumber,
+            RoutingNumber,
+            Ssn,
+            NationalId,
+            Phone,
+            Iban,
+            DateOfBirth,
+        ],
+        -0.45,
+    ),
 ];
 
 #[derive(Debug)]
@@ -101,37 +118,84 @@ impl Context {
         Context { automaton }
     }
 
+    /// The context words in `hay`, whole words only ("sin" must not match
+    /// "business"): (start, end, kinds, delta) each.
+    fn words<'a>(
+        &'a self,
+        hay: &'a [u8],
+    ) -> impl Iterator<Item = (usize, usize, &'static [Kind], f32)> + 'a {
+        self.automaton.find_iter(hay).filter_map(move |m| {
+            let before_ok = m.start() == 0 || !hay[m.start() - 1].is_ascii_alphanumeric();
+            let after_ok = m.end() == hay.len() || !hay[m.end()].is_ascii_alphanumeric();
+            let (_, kinds, d) = WORDS[m.pattern().as_usize()];
+            (before_ok && after_ok).then_some((m.start(), m.end(), kinds, d))
+        })
+    }
+
+    /// The score change per kind (indexed by `Kind as usize`) that a
+    /// column's header label gives the values below it: for each kind, the
+    /// last context word of the label that speaks for it (in "card_order"
+    /// the column holds orders, in "order_card" cards). The label is read
+    /// as words: `_` and `-` separate words and so do camel humps
+    /// ("dateOfBirth", "date_of_birth" and "Date of birth" are alike).
+    pub(crate) fn column(&self, label: &[u8]) -> [f32; KINDS] {
+        let mut words = Vec::with_capacity(label.len() + 4);
+        let mut prev = b' ';
+        for &b in label {
+            if b.is_ascii_uppercase() && prev.is_ascii_lowercase() {
+                words.push(b' ');
+            }
+            words.push(match b {
+                b'_' | b'-' => b' ',
+                _ => b.to_ascii_lowercase(),
+            });
+            prev = b;
+        }
+        let mut out = [0.0; KINDS];
+        for (_, _, kinds, d) in self.words(&words) {
+            for k in kinds {
+                out[*k as usize] = d;
+            }
+        }
+        out
+    }
+
     /// The score change for `kind` from words near `text[start..end]`: the
     /// strongest raise or the strongest lowering, whichever word stands
     /// nearer the candidate; a lowering word counts only on the candidate's
-    /// own line. So a CSV header naming an `order`
-    /// column says nothing about the card numbers below it, and "order 12.
-    /// SIN: 130 692 544" is about the SIN.
-    pub(crate) fn delta(&self, text: &[u8], start: usize, end: usize, kind: Kind) -> f32 {
-        let from = start.saturating_sub(BEFORE);
-        let to = (end + AFTER).min(text.len());
-        let mut up = 0.0f32;
-        let mut down = 0.0f32;
-        // Distances (in bytes) from the candidate to the nearest word of each sign.
+    /// own line. So "order 12. SIN: 130 692 544" is about the SIN.
+    ///
+    /// Words are looked for only inside `bounds` (a table row keeps to its
+    /// own row: the header's words speak through `column` instead, each for
+    /// its own column). `column` is the header's word for the candidate's
+    /// column, if any; it counts as the farthest word, so a word in the row
+    /// itself overrules it.
+    pub(crate) fn delta(
+        &self,
+        text: &[u8],
+        (start, end): (usize, usize),
+        kind: Kind,
+        bounds: Range<usize>,
+        column: f32,
+    ) -> f32 {
+        let from = start.saturating_sub(BEFORE).max(bounds.start);
+        let to = (end + AFTER).min(text.len()).min(bounds.end).max(end);
+        let mut up = column.max(0.0);
+        let mut down = column.min(0.0);
+        // Distances (in bytes) from the candidate to the nearest word of
+        // each sign; the column's word is farther than any.
         let mut nearest_up = usize::MAX;
         let mut nearest_down = usize::MAX;
-        for (lo, hi, before) in [(from, start, true), (end, to, false)] {
+        for (lo, hi, before) in [(from, start.max(from), true), (end, to, false)] {
             let hay = &text[lo..hi];
-            for m in self.automaton.find_iter(hay) {
-                // Whole words only: "sin" must not match "business".
-                let before_ok = m.start() == 0 || !hay[m.start() - 1].is_ascii_alphanumeric();
-                let after_ok = m.end() == hay.len() || !hay[m.end()].is_ascii_alphanumeric();
-                if !(before_ok && after_ok) {
-                    continue;
-                }
-                let (_, kinds, d) = WORDS[m.pattern().as_usize()];
+            for (ws, we, kinds, d) in self.words(hay) {
                 if !kinds.contains(&kind) {
                     continue;
                 }
                 let (gap, distance) = if before {
-                    (&hay[m.end()..], hay.len() - m.end())
+                    (&hay[we..], hay.len() - we)
                 } else {
-                    (&hay[..m.start()], m.start())
+                    (&hay[..ws], ws)
                 };
                 if d > 0.0 {
                     up = up.max(d);

@@ -6,6 +6,7 @@ use phonenumber::country::Id as Country;
 use regex::bytes::{Captures, Regex};
 
 use crate::context::Context;
+use crate::table::{Header, Layout};
 use crate::validate;
 use crate::{Finding, Kind, mask};
 
@@ -50,9 +51,34 @@ pub struct Detector {
     regions: Vec<Country>,
 }
 
+/// Street suffixes common enough in US and UK addresses that a house
+/// number, a capitalised name and one of these make an address on their own.
 const STREET_SUFFIX: &str = "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|\
     Way|Place|Pl|Terrace|Ter|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Square|Sq|\
     Gardens|Grove|Mews|Row|Hill|Walk|Green";
+
+/// The rest of the USPS street suffixes (Publication 28, appendix C1) and
+/// some British ones. Many are also ordinary words ("Point", "Key",
+/// "Park"), so a street with one of these is an address only with a unit
+/// (`Apt. 5`), a town and ZIP code or postcode after it, or a context word.
+const STREET_SUFFIX_MORE: &str = "Alley|Aly|Bend|Bluff|Bluffs|Bottom|Branch|Bridge|Brook|Brooks|Burg|Burgs|\
+    Bypass|Camp|Canyon|Cape|Causeway|Center|Centre|Centers|Circles|Cliff|Cliffs|Club|Common|Commons|Corner|\
+    Corners|Course|Courts|Cove|Coves|Creek|Crest|Crossing|Crossroad|Curve|Dale|Dam|Divide|Drives|\
+    Estate|Estates|Expressway|Expy|Extension|Extensions|Fall|Falls|Ferry|Field|Fields|Flat|Flats|Ford|\
+    Fords|Forest|Forge|Forges|Fork|Forks|Fort|Freeway|Fwy|Garden|Gateway|Glen|Glens|Greens|Groves|\
+    Harbor|Harbour|Harbors|Haven|Heights|Hills|Hollow|Inlet|Island|Islands|Isle|Junction|Junctions|\
+    Key|Keys|Knoll|Knolls|Lake|Lakes|Land|Landing|Light|Lights|Loaf|Lock|Locks|Lodge|Loop|Mall|\
+    Manor|Manors|Meadow|Meadows|Mill|Mills|Mission|Motorway|Mount|Mountain|Mountains|Neck|Orchard|\
+    Oval|Overpass|Park|Parks|Parkways|Pass|Passage|Path|Pike|Pine|Pines|Plain|Plains|Plaza|Point|\
+    Points|Port|Ports|Prairie|Radial|Ramp|Ranch|Rapid|Rapids|Rest|Ridge|Ridges|River|Roads|Route|\
+    Rue|Run|Shoal|Shoals|Shore|Shores|Skyway|Spring|Springs|Spur|Spurs|Squares|Station|Stravenue|\
+    Stream|Streets|Summit|Throughway|Trace|Track|Trafficway|Trail|Trl|Tunnel|Turnpike|Underpass|Union|Unions|\
+    Valley|Valleys|Via|Viaduct|View|Views|Village|Villages|Ville|Vista|Walks|Wall|Ways|Well|Wells|\
+    Rise|Vale|Parade|Gate|Wharf|Yard|Chase|Drove|Embankment|Broadway";
+
+/// USPS state and territory codes, for the `ST 12345` end of a US address.
+const US_STATE: &str = "A[KLRZASEP]|C[AOT]|D[CE]|F[LM]|G[AU]|HI|I[ADLN]|K[SY]|LA|M[ADEHINOPST]|\
+    N[CDEHJMVY]|O[HKR]|P[AWR]|RI|S[CD]|T[NX]|UT|V[AIT]|W[AIVY]";
 
 const UK_POSTCODE: &str = "(?:GIR 0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|\
     [A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})";
@@ -214,6 +240,22 @@ const GIVEN_NAMES: &[&str] = &[
     "Zhang",
 ];
 
+/// A US or UK street address: an optional unit first (`Flat 4,`), a
+/// house number (or a P.O. box), a capitalised street name and a suffix, an
+/// optional unit (`Apt. 5`), then up to two places (town, county) and a US
+/// state and ZIP code or a UK postcode, separated by commas or line breaks.
+/// Without a house number (`Flat 4, Byrne Points, ...`) the postcode or ZIP
+/// code must be there; the detector checks that.
+fn street_pattern() -> String {
+    let word = "[A-Z][A-Za-z']*[a-z]";
+    let place = format!("{word}(?: {word}){{0,2}}");
+    let sep = r"(?:,? |,?\r?\n)";
+    let tail = format!(r"(?:{US_STATE}) [0-9]{{5}}(?:-[0-9]{{4}})?|{UK_POSTCODE}");
+    format!(
+        r"\b(?:(?P<box>P\.? ?O\.? Box [0-9]{{1,6}})|(?P<unit1>(?:Flat|Studio|Apartment|Apt\.?|Unit|Suite|Ste\.?) [0-9]{{1,5}}[A-Za-z]?,? )?(?:(?P<num>[0-9]{{1,6}}[A-Za-z]?) )?(?:(?:[NSEW]\.?|North|South|East|West) )?(?:{word}|[0-9]{{1,3}}(?:st|nd|rd|th))(?: {word}){{0,3}} (?:(?P<common>{STREET_SUFFIX})|{STREET_SUFFIX_MORE})\b\.?(?P<unit2>,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|\#)\.? ?[0-9A-Za-z-]{{1,6}})?)(?:(?:{sep}{place}){{0,2}}{sep}(?P<tail>{tail})|(?:, {place}){{0,2}})?\b"
+    )
+}
+
 /// Words after a trigger ("Dear ...") that are not names.
 const NOT_NAMES: &[&str] = &[
     "Sir",
@@ -242,6 +284,14 @@ const NOT_NAMES: &[&str] = &[
     "The",
     "Our",
     "Your",
+    // Company names ("Martin Ltd").
+    "Ltd",
+    "Limited",
+    "Inc",
+    "Corp",
+    "Co",
+    "Group",
+    "Company",
 ];
 
 fn compile(pattern: &str) -> Regex {
@@ -286,9 +336,7 @@ impl Detector {
             email: compile(
                 r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b",
             ),
-            street: compile(&format!(
-                r"\b[0-9]{{1,6}}[A-Za-z]?(?: (?:[NSEW]\.?|North|South|East|West))? (?:[A-Z][a-z]+|[0-9]{{1,3}}(?:st|nd|rd|th))(?: [A-Z][a-z]+){{0,3}} (?:{STREET_SUFFIX})\b\.?(?:,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|\#)\.? ?[0-9A-Za-z-]{{1,6}})?(?:,? [A-Z][a-z]+(?: [A-Z][a-z]+){{0,2}})?(?P<tail>,? [A-Z]{{2}} [0-9]{{5}}(?:-[0-9]{{4}})?|,? {UK_POSTCODE})?\b"
-            )),
+            street: compile(&street_pattern()),
             postcode: compile(&format!(r"\b{UK_POSTCODE}\b")),
             date: compile(&format!(
                 r"\b(?:(?P<y1>[0-9]{{4}})-(?P<m1>[0-9]{{1,2}})-(?P<d1>[0-9]{{1,2}})|(?P<a2>[0-9]{{1,2}})[/.-](?P<b2>[0-9]{{1,2}})[/.-](?P<y2>[0-9]{{4}}|[0-9]{{2}})|(?P<d3>[0-9]{{1,2}})(?:st|nd|rd|th)? {MONTH},? (?P<y3>[0-9]{{4}})|{MONTH} (?P<d4>[0-9]{{1,2}})(?:st|nd|rd|th)?,? (?P<y4>[0-9]{{4}}))\b"
@@ -322,6 +370,28 @@ impl Detector {
     /// Every candidate in `text` with a score at or above the threshold,
     /// overlaps resolved, sorted by start.
     pub(crate) fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
+        self.candidates_in(text, true, None, text.len()).0
+    }
+
+    /// [`Detector::candidates`] for a text that may start inside a larger
+    /// one: `at_line_start` and `carried` say whether `text[0]` starts a
+    /// line and which table header is in effect at the first line start
+    /// (see [`Layout::scan`]); also returns the header in effect at the
+    /// first line start at or after `hand_on_at`.
+    pub(crate) fn candidates_in(
+        &self,
+        text: &[u8],
+        at_line_start: bool,
+        carried: Option<Header>,
+        hand_on_at: usize,
+    ) -> (Vec<Candidate>, Option<Header>) {
+        let (layout, handed_on) =
+            Layout::scan(&self.context, text, at_line_start, carried, hand_on_at);
+        let scorer = Scorer {
+            context: &self.context,
+            layout: &layout,
+            text,
+        };
         let mut all = Vec::new();
         self.cards(text, &mut all);
         self.ibans(text, &mut all);
@@ -329,17 +399,17 @@ impl Detector {
         self.ssns(text, &mut all);
         self.sins(text, &mut all);
         self.ninos(text, &mut all);
-        self.phones(text, &mut all);
+        self.phones(text, &scorer, &mut all);
         self.emails(text, &mut all);
         self.addresses(text, &mut all);
         self.dates(text, &mut all);
         self.secrets(text, &mut all);
         self.names(text, &mut all);
         for c in &mut all {
-            c.score = (c.score + self.context.delta(text, c.start, c.end, c.kind)).clamp(0.0, 1.0);
+            c.score = (c.score + scorer.delta(c.start, c.end, c.kind)).clamp(0.0, 1.0);
         }
         all.retain(|c| c.score >= THRESHOLD);
-        resolve_overlaps(all)
+        (resolve_overlaps(all), handed_on)
     }
 
     fn cards(&self, text: &[u8], out: &mut Vec<Candidate>) {
@@ -437,7 +507,7 @@ impl Detector {
         }
     }
 
-    fn phones(&self, text: &[u8], out: &mut Vec<Candidate>) {
+    fn phones(&self, text: &[u8], scorer: &Scorer<'_>, out: &mut Vec<Candidate>) {
         // A B-tree rather than a HashMap: std's hasher seeds itself from
         // the OS RNG, which this crate does not touch.
         let mut seen: std::collections::BTreeMap<&[u8], Option<usize>> =
@@ -470,7 +540,7 @@ impl Detector {
             // Parsing with libphonenumber's metadata is the expensive step:
             // skip it for candidates that context words already rule out,
             // and for national numbers that cannot belong to a region.
-            if base + self.context.delta(text, start, end, Kind::Phone) < THRESHOLD {
+            if base + scorer.delta(start, end, Kind::Phone) < THRESHOLD {
                 continue;
             }
             // The same number often recurs (a signature, a switchboard):
@@ -519,7 +589,20 @@ impl Detector {
     fn addresses(&self, text: &[u8], out: &mut Vec<Candidate>) {
         for c in self.street.captures_iter(text) {
             let Some(m) = c.get(0) else { continue };
-            let base = if c.name("tail").is_some() { 0.85 } else { 0.6 };
+            let numbered = c.name("num").is_some();
+            let tail = c.name("tail").is_some();
+            let base = if tail && (numbered || c.name("unit1").is_some() || c.name("box").is_some())
+            {
+                0.85
+            } else if !numbered {
+                // A street name alone, or a P.O. box or flat without a town
+                // and postcode, is not an address.
+                continue;
+            } else if c.name("common").is_some() || c.name("unit2").is_some() {
+                0.6
+            } else {
+                0.4
+            };
             out.push(cand(Kind::PostalAddress, m.start(), m.end(), base));
         }
         // A postcode on its own is part of an address too, but a weaker
@@ -644,6 +727,23 @@ fn national_shape(region: Country, d: &[u8]) -> bool {
         // UK national numbers start with the trunk prefix 0.
         Country::GB => d.first() == Some(&0) && (10..=11).contains(&d.len()),
         _ => true,
+    }
+}
+
+/// Context for candidates in one text: words near them, and the header of
+/// their column when they sit in a table.
+struct Scorer<'a> {
+    context: &'a Context,
+    layout: &'a Layout,
+    text: &'a [u8],
+}
+
+impl Scorer<'_> {
+    fn delta(&self, start: usize, end: usize, kind: Kind) -> f32 {
+        let bounds = self.layout.bounds(start, end, self.text.len());
+        let column = self.layout.column(start, end, kind);
+        self.context
+            .delta(self.text, (start, end), kind, bounds, column)
     }
 }
 

@@ -14,7 +14,17 @@
 //! "card 4111 ..." scores higher and "order 4111 ..." drops below the
 //! reporting threshold. Routing numbers, bare nine-digit SSNs/SINs, UK
 //! postcodes on their own and dates of birth are reported only with a
-//! context word.
+//! context word. In delimited text (CSV, TSV) a column's header counts as a
+//! context word for every value in its column ("ssn", "date_of_birth",
+//! "Phone #"), and only for its column; the streaming scanner hands a
+//! table's header on from window to window (see the `table` module).
+//!
+//! Postal addresses are US and UK street addresses: a house number, a
+//! capitalised street name and a street suffix (the USPS list and common
+//! British ones), optionally a unit, town, US state and ZIP code or UK
+//! postcode; also `Flat 4, ...` and P.O. boxes when a postcode or ZIP code
+//! ends them. Suffixes that are also ordinary words ("Point", "Park") need
+//! a unit, a postcode or ZIP code, or a context word.
 //!
 //! Person names are best effort: a capitalised name after a label
 //! (`Name:`, `Customer:`, `Cardholder:` ...), after `Dear`, or after a title
@@ -32,6 +42,7 @@ mod detector;
 mod kind;
 mod mask;
 mod stream;
+mod table;
 pub mod validate;
 
 #[cfg(test)]

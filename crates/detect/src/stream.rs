@@ -9,6 +9,12 @@
 //! relative to the whole input. A single match longer than [`MARGIN`] that
 //! straddles a window boundary can be missed or cut; no pattern but a
 //! private key block comes near that length.
+//!
+//! A table's header may lie any distance above a window: each window's scan
+//! hands on the header in effect at the first line start of the next
+//! window's text, so column context is the same as in a whole-text scan.
+//! A table row longer than [`MARGIN`] that runs over a window boundary may
+//! lose its column context there.
 
 use std::io::{self, Read};
 
@@ -67,6 +73,10 @@ impl Detector {
         let mut line_at_base: u64 = 1;
         let mut summary = StreamSummary::default();
         let mut first = true;
+        // The table header in effect at the first line start in buf, and
+        // whether buf[0] starts a line.
+        let mut header = None;
+        let mut at_line_start = true;
         loop {
             let want = owned_from + window + margin;
             let eof = fill(&mut reader, &mut buf, want)?;
@@ -85,8 +95,11 @@ impl Detector {
             } else {
                 (owned_from + window).min(buf.len())
             };
-            let candidates: Vec<_> = self
-                .candidates(&buf)
+            // Slide: keep `margin` bytes before the next window.
+            let drop = owned_to.saturating_sub(margin);
+            let (candidates, next_header) =
+                self.candidates_in(&buf, at_line_start, header.take(), drop);
+            let candidates: Vec<_> = candidates
                 .into_iter()
                 .filter(|c| c.start >= owned_from && c.start < owned_to)
                 .collect();
@@ -97,8 +110,10 @@ impl Detector {
                 summary.bytes = base + buf.len() as u64;
                 return Ok(summary);
             }
-            // Slide: keep `margin` bytes before the next window.
-            let drop = owned_to.saturating_sub(margin);
+            header = next_header;
+            if drop > 0 {
+                at_line_start = buf[drop - 1] == b'\n';
+            }
             line_at_base += buf[..drop].iter().filter(|b| **b == b'\n').count() as u64;
             buf.drain(..drop);
             base += drop as u64;

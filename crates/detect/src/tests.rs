@@ -121,6 +121,38 @@ fn positives() {
         ),
         ("12 N Main St", Kind::PostalAddress, "12 N Main St"),
         ("Postcode: SW1A 1AA", Kind::PostalAddress, "SW1A 1AA"),
+        // Any USPS suffix with a town and ZIP code; a UK flat without a
+        // house number with its postcode; an address over two lines.
+        (
+            "lives at 2600 Melissa Course, Lake Stevenport, IL 06875.",
+            Kind::PostalAddress,
+            "2600 Melissa Course, Lake Stevenport, IL 06875",
+        ),
+        (
+            "9829 Carter Throughway Suite 784, Collinston, DC 55898",
+            Kind::PostalAddress,
+            "9829 Carter Throughway Suite 784, Collinston, DC 55898",
+        ),
+        (
+            "Flat 4, Byrne Points, Hussainmouth, EC1N 2FE",
+            Kind::PostalAddress,
+            "Flat 4, Byrne Points, Hussainmouth, EC1N 2FE",
+        ),
+        (
+            "Send it to:\n350 Fifth Avenue\nNew York, NY 10118\nThanks",
+            Kind::PostalAddress,
+            "350 Fifth Avenue\nNew York, NY 10118",
+        ),
+        (
+            "PO Box 1142, Austin, TX 78767",
+            Kind::PostalAddress,
+            "PO Box 1142, Austin, TX 78767",
+        ),
+        (
+            "home address: 17 O'Connell Park",
+            Kind::PostalAddress,
+            "17 O'Connell Park",
+        ),
         // Dates of birth.
         ("DOB: 1985-03-12", Kind::DateOfBirth, "1985-03-12"),
         ("Date of birth 12/03/1985", Kind::DateOfBirth, "12/03/1985"),
@@ -251,6 +283,20 @@ fn hard_negatives() {
         ("The Quick Brown Fox", Kind::PersonName),
         // Addresses.
         ("We have 3 Big Ideas", Kind::PostalAddress),
+        // Numbered title-case phrases ending in a word that is also a
+        // street suffix, and a street suffix after a code that is no US
+        // state.
+        ("Apollo 11 Mission", Kind::PostalAddress),
+        ("Top 10 Beach Resorts", Kind::PostalAddress),
+        ("Terminal 5 Bus Station", Kind::PostalAddress),
+        ("Chapter 7 Data Key", Kind::PostalAddress),
+        ("see 3 Main Points, XY 12345", Kind::PostalAddress),
+        ("Flat 4, Byrne Points", Kind::PostalAddress),
+        ("PO Box 1142", Kind::PostalAddress),
+        // Versions are not birth dates, even after "born".
+        ("born here. version 3.26.21", Kind::DateOfBirth),
+        // Company names are not people.
+        ("paid to Martin Ltd", Kind::PersonName),
     ];
     for (text, kind) in cases {
         let found = kinds_in(text);
@@ -291,6 +337,71 @@ fn context_words_move_scores() {
     );
     // Whole words only: "business" does not hold "sin".
     assert_eq!(score("business 130692544"), None);
+}
+
+/// A header cell is context for its column on every later row of the
+/// table, and only for its column: (text, the findings expected, as kind
+/// and value).
+#[test]
+fn column_headers_are_context() {
+    use Kind::*;
+    let many_rows: String = std::iter::once("name,ssn\n".to_owned())
+        .chain((0..200).map(|i| format!("Ann Lee {i},536 22 1234\n")))
+        .collect();
+    let cases: &[(&str, &[(Kind, &str)])] = &[
+        // Without a header, a space-separated SSN or a bare date says
+        // nothing; below one, it is an SSN or a date of birth.
+        ("536 22 1234,1985-03-12", &[]),
+        (
+            "name,ssn,dob\nAnn,536 22 1234,1985-03-12\nBob,123 45 6789,12/03/1985",
+            &[
+                (Ssn, "536 22 1234"),
+                (DateOfBirth, "1985-03-12"),
+                (Ssn, "123 45 6789"),
+                (DateOfBirth, "12/03/1985"),
+            ],
+        ),
+        // Labels as exports write them; tabs; camel case; CRLF.
+        (
+            "Full Name\tSocial_Security_Number\tdateOfBirth\r\nAnn\t536 22 1234\t1985-03-12\r\n",
+            &[(Ssn, "536 22 1234"), (DateOfBirth, "1985-03-12")],
+        ),
+        ("id;Phone Number\n7;2025550143\n", &[(Phone, "2025550143")]),
+        // The header's word speaks for its own column only: the date under
+        // `created` is not a birth date, though `dob` stands near it.
+        (
+            "dob,created\n1985-03-12,2021-03-04\n",
+            &[(DateOfBirth, "1985-03-12")],
+        ),
+        // A lowering word in a header lowers its own column only.
+        (
+            "order_id,ssn\n536-22-1234,123-45-6789\n",
+            &[(Ssn, "123-45-6789")],
+        ),
+        // Quoted cells may hold the delimiter.
+        (
+            "name,address,ssn\n\"Lee, Ann\",\"1 Elm Street, Springfield\",536 22 1234\n",
+            &[
+                (PostalAddress, "1 Elm Street, Springfield"),
+                (Ssn, "536 22 1234"),
+            ],
+        ),
+        // A ragged row (a cell too many) gets no column context; a line
+        // without the delimiter ends the table.
+        ("name,ssn\nAnn,Lee,536 22 1234\n", &[]),
+        (
+            "name,ssn\nAnn,536 22 1234\n\nBob,123 45 6789\n",
+            &[(Ssn, "536 22 1234")],
+        ),
+    ];
+    for (text, want) in cases {
+        let found = kinds_in(text);
+        let want: Vec<(Kind, String)> = want.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        assert_eq!(found, want, "in {text:?}");
+    }
+    // However far below the header.
+    let found = kinds_in(&many_rows);
+    assert_eq!(found.iter().filter(|(k, _)| *k == Ssn).count(), 200);
 }
 
 #[test]
@@ -386,6 +497,38 @@ fn streaming_far_offsets() {
     assert_eq!(streamed[1].line, 6002);
 }
 
+/// The header of a table far longer than a window still counts on every
+/// row: the scanner hands it from window to window.
+#[test]
+fn streaming_carries_table_headers_across_windows() {
+    let mut text = String::from("intro line, not a table\nname,ssn,dob\n");
+    for i in 0..3000 {
+        text.push_str(&format!("Ann Lee {i},536 22 1234,1985-03-12\n"));
+    }
+    text.push_str("\nafter the table: 536 22 1234, 1985-03-12\n");
+    text.push_str("id\tcard\tdate_of_birth\n");
+    for _ in 0..500 {
+        text.push_str("7\t4111 1111 1111 1111\t12/03/1985\n");
+    }
+    let d = &*DETECTOR;
+    let whole = d.scan_text(&text);
+    let count = |found: &[Finding], kind: Kind| found.iter().filter(|f| f.kind == kind).count();
+    assert_eq!(count(&whole, Kind::Ssn), 3000);
+    assert_eq!(count(&whole, Kind::DateOfBirth), 3500);
+    assert_eq!(count(&whole, Kind::CardNumber), 500);
+    for (window, margin) in [
+        (4096usize, 1024usize),
+        (20_000, MARGIN),
+        (1000, 64),
+        (7, 256),
+    ] {
+        let mut streamed: Vec<Finding> = Vec::new();
+        d.scan_reader_with(text.as_bytes(), window, margin, |f| streamed.push(f))
+            .unwrap();
+        assert_eq!(streamed, whole, "window {window}, margin {margin}");
+    }
+}
+
 #[test]
 fn binary_input_is_flagged_not_scanned() {
     let mut data = b"PK\x03\x04\x00\x00".to_vec();
@@ -471,6 +614,10 @@ fn adversarial_inputs_scan_in_linear_time() {
         "password=",
         "+1 ",
         "12 Main ",
+        "ssn,dob\n",
+        "ssn,\"",
+        "ssn,",
+        "a,b\n1,2,3\n",
     ];
     let d = &*DETECTOR;
     let time = |text: &str| {

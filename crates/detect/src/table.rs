@@ -1,0 +1,372 @@
+//! Column context in delimited text (CSV, TSV and the like): a header cell
+//! that names a kind (`ssn`, `date_of_birth`, `Phone #`, `card`) counts as a
+//! context word for the values in its column on every later row of the
+//! table, however far below the header they are.
+//!
+//! A header is a line of at least two non-empty cells separated by a tab,
+//! comma, semicolon or pipe (whichever it holds most of), every non-empty
+//! cell a short label (at most [`LABEL_MAX`] bytes and five words of
+//! letters, digits, spaces and `_-.,/#()`, starting with a letter), at least
+//! one of them holding a context word. The table then runs over the lines
+//! after it while each holds that delimiter: a line without it (an empty
+//! line, a sentence) ends the table, and a line that is itself such a header
+//! starts a new one. A row with as many cells as the header gets the
+//! header's words for its cells; a ragged row gets none. In every row of a
+//! table, the other context words that count are those of the row itself:
+//! words on other rows, the header's words for other columns among them, say
+//! nothing about its values.
+//!
+//! Cells are split as RFC 4180 says (a cell that starts with `"` runs to the
+//! closing quote, `""` inside it is a quote), but a record is one line: a
+//! quoted cell holding a line break makes its row ragged, and the line after
+//! it usually ends the table.
+//!
+//! Each line is looked at once, so the work is linear in the text. A scan
+//! that starts inside a text (the streaming scanner's windows) passes in the
+//! header in effect where it starts and gets back the header in effect at a
+//! later line start, to hand on to the next window.
+
+use std::ops::Range;
+
+use crate::Kind;
+use crate::context::{Context, KINDS};
+
+/// Longest header label, in bytes.
+pub(crate) const LABEL_MAX: usize = 48;
+/// Longest line looked at as a possible header, in bytes.
+const HEADER_LINE_MAX: usize = 8 * 1024;
+/// The delimiters a table may use, in order of preference on a tie.
+const DELIMITERS: [u8; 4] = [b'\t', b',', b';', b'|'];
+
+/// A table's header: its delimiter, how many cells it has, and each
+/// column's context (the score change per kind, by `Kind as usize`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Header {
+    delimiter: u8,
+    cells: usize,
+    columns: Vec<[f32; KINDS]>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    start: usize,
+    end: usize,
+    header: usize,
+    column: usize,
+}
+
+/// Where the tables of a text are: every table row, and every cell of a
+/// column whose header holds a context word.
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    rows: Vec<Range<usize>>,
+    header_lines: Vec<Range<usize>>,
+    cells: Vec<Cell>,
+    headers: Vec<Header>,
+}
+
+impl Layout {
+    /// Finds the tables in `text`. `carried` is the header in effect at the
+    /// first line start of `text` (offset 0 when `at_line_start`, else just
+    /// after the first `\n`); a line cut by the start of `text` is not
+    /// looked at. Returns the layout and the header in effect at the first
+    /// line start at or after `hand_on_at` (`None` when no line starts
+    /// there or no table runs there).
+    pub(crate) fn scan(
+        context: &Context,
+        text: &[u8],
+        at_line_start: bool,
+        carried: Option<Header>,
+        hand_on_at: usize,
+    ) -> (Layout, Option<Header>) {
+        let mut layout = Layout::default();
+        let mut pos = if at_line_start {
+            0
+        } else {
+            match text.iter().position(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                None => return (layout, None),
+            }
+        };
+        let mut current: Option<usize> = carried.map(|h| {
+            layout.headers.push(h);
+            0
+        });
+        let mut handed_on: Option<Option<Header>> = None;
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        while pos < text.len() {
+            if handed_on.is_none() && pos >= hand_on_at {
+                handed_on = Some(current.and_then(|i| layout.headers.get(i).cloned()));
+            }
+            let next = text[pos..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(text.len(), |i| pos + i + 1);
+            let mut line = &text[pos..next];
+            while let [rest @ .., b'\n' | b'\r'] = line {
+                line = rest;
+            }
+            if let Some(h) = header(context, line) {
+                layout.header_lines.push(pos..pos + line.len());
+                layout.headers.push(h);
+                current = Some(layout.headers.len() - 1);
+            } else if let Some((i, h)) = current.and_then(|i| Some((i, layout.headers.get(i)?))) {
+                if line.contains(&h.delimiter) {
+                    layout.rows.push(pos..pos + line.len());
+                    split(line, h.delimiter, &mut spans);
+                    if spans.len() == h.cells {
+                        for (column, span) in spans.iter().enumerate() {
+                            if h.columns[column].iter().any(|d| *d != 0.0) {
+                                layout.cells.push(Cell {
+                                    start: pos + span.start,
+                                    end: pos + span.end,
+                                    header: i,
+                                    column,
+                                });
+                            }
+                        }
+                    }
+                } else {
+                    current = None;
+                }
+            }
+            pos = next;
+        }
+        // A text that ends with a line break has a line start at its end.
+        if handed_on.is_none() && text.last() == Some(&b'\n') && hand_on_at <= text.len() {
+            handed_on = Some(current.and_then(|i| layout.headers.get(i).cloned()));
+        }
+        (layout, handed_on.unwrap_or_default())
+    }
+
+    /// Where context words for `start..end` may be looked for: its table
+    /// row when it sits in one; otherwise the text between the header lines
+    /// around it (a header's words speak only for its columns).
+    pub(crate) fn bounds(&self, start: usize, end: usize, len: usize) -> Range<usize> {
+        let i = self.rows.partition_point(|r| r.start <= start);
+        if let Some(r) = i.checked_sub(1).and_then(|i| self.rows.get(i))
+            && end <= r.end
+        {
+            return r.clone();
+        }
+        let i = self.header_lines.partition_point(|h| h.end <= start);
+        let from = i
+            .checked_sub(1)
+            .and_then(|i| self.header_lines.get(i))
+            .map_or(0, |h| h.end);
+        let to = self.header_lines.get(i).map_or(len, |h| h.start.max(end));
+        from..to
+    }
+
+    /// The score change for `kind` from the header of the column whose cell
+    /// holds `start..end` (0 outside such a cell).
+    pub(crate) fn column(&self, start: usize, end: usize, kind: Kind) -> f32 {
+        let i = self.cells.partition_point(|c| c.start <= start);
+        let Some(c) = i.checked_sub(1).and_then(|i| self.cells.get(i)) else {
+            return 0.0;
+        };
+        if end > c.end {
+            return 0.0;
+        }
+        self.headers
+            .get(c.header)
+            .and_then(|h| h.columns.get(c.column))
+            .map_or(0.0, |d| d[kind as usize])
+    }
+}
+
+/// The cells of `line` split at `delimiter` outside quotes, as ranges into
+/// `line`, into `out`.
+fn split(line: &[u8], delimiter: u8, out: &mut Vec<Range<usize>>) {
+    out.clear();
+    let mut start = 0;
+    let mut i = 0;
+    let mut quoted = false;
+    while i < line.len() {
+        let b = line[i];
+        if quoted {
+            if b == b'"' {
+                if line.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            }
+        } else if b == delimiter {
+            out.push(start..i);
+            start = i + 1;
+        } else if b == b'"' && line[start..i].iter().all(|c| *c == b' ') {
+            quoted = true;
+        }
+        i += 1;
+    }
+    out.push(start..line.len());
+}
+
+/// `line` read as a header: its delimiter is the one it holds most of; each
+/// non-empty cell must be a label, and at least one must hold a context
+/// word.
+fn header(context: &Context, line: &[u8]) -> Option<Header> {
+    if line.len() > HEADER_LINE_MAX {
+        return None;
+    }
+    let delimiter = DELIMITERS
+        .iter()
+        .copied()
+        .map(|d| (line.iter().filter(|b| **b == d).count(), d))
+        .filter(|(n, _)| *n > 0)
+        .reduce(|best, next| if next.0 > best.0 { next } else { best })?
+        .1;
+    let mut spans = Vec::new();
+    split(line, delimiter, &mut spans);
+    let mut labels = 0;
+    let mut columns = Vec::with_capacity(spans.len());
+    let mut any = false;
+    for span in &spans {
+        let label = trim_label(&line[span.clone()]);
+        if label.is_empty() {
+            columns.push([0.0; KINDS]);
+            continue;
+        }
+        if !is_label(label) {
+            return None;
+        }
+        labels += 1;
+        let deltas = context.column(label);
+        any |= deltas.iter().any(|d| *d != 0.0);
+        columns.push(deltas);
+    }
+    (labels >= 2 && any).then_some(Header {
+        delimiter,
+        cells: spans.len(),
+        columns,
+    })
+}
+
+fn trim_label(cell: &[u8]) -> &[u8] {
+    let cell = cell.trim_ascii();
+    match cell {
+        [b'"', inner @ .., b'"'] => inner.trim_ascii(),
+        _ => cell,
+    }
+}
+
+/// A column name rather than a value: short, a few words, starting with a
+/// letter, of letters, digits, spaces and `_-.,/#()`.
+fn is_label(label: &[u8]) -> bool {
+    label.len() <= LABEL_MAX
+        && label.first().is_some_and(u8::is_ascii_alphabetic)
+        && label.iter().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b' ' | b'_' | b'-' | b'.' | b',' | b'/' | b'#' | b'(' | b')'
+                )
+        })
+        && label
+            .split(|b| *b == b' ')
+            .filter(|w| !w.is_empty())
+            .count()
+            <= 5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        let context = Context::new();
+        // (line, its delimiter and cell count when it is a header)
+        let cases: &[(&str, Option<(u8, usize)>)] = &[
+            ("name,ssn,dob", Some((b',', 3))),
+            ("id\tPhone Number\tnotes", Some((b'\t', 3))),
+            ("\"Card #\";\"Name\";", Some((b';', 3))),
+            ("a|b|date_of_birth (MM/DD/YYYY)", Some((b'|', 3))),
+            // Tabs win over the commas inside a label.
+            ("ssn\tname, full", Some((b'\t', 2))),
+            // No label names a kind.
+            ("name,email,city", None),
+            // Values, not labels.
+            ("SSN: 536-22-1234, DOB: 1985-03-12", None),
+            ("Ann,536-22-1234,ssn", None),
+            ("2fa,ssn", None),
+            // One cell, or one label and empty cells.
+            ("ssn", None),
+            ("ssn,,", None),
+            // A label of more than five words: a sentence.
+            ("We asked about the phone bill, and then left", None),
+        ];
+        for (line, want) in cases {
+            let got = header(&context, line.as_bytes()).map(|h| (h.delimiter, h.cells));
+            assert_eq!(got, *want, "{line:?}");
+        }
+        let h = header(&context, b"order_id,ssn,dateOfBirth,Phone #")
+            .unwrap_or_else(|| panic!("a header"));
+        let d = |column: usize, kind: Kind| h.columns[column][kind as usize];
+        assert!(d(0, Kind::CardNumber) < 0.0);
+        assert!(d(1, Kind::Ssn) > 0.0 && d(1, Kind::CardNumber) == 0.0);
+        assert!(d(2, Kind::DateOfBirth) > 0.0);
+        assert!(d(3, Kind::Phone) > 0.0);
+    }
+
+    #[test]
+    fn cells_split_outside_quotes() {
+        let mut spans = Vec::new();
+        let cells = |line: &str, spans: &mut Vec<Range<usize>>| {
+            split(line.as_bytes(), b',', spans);
+            spans
+                .iter()
+                .map(|r| line[r.clone()].to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(cells("a,b,,c", &mut spans), ["a", "b", "", "c"]);
+        assert_eq!(
+            cells(r#""Lee, Ann","say ""hi"", ok",x"#, &mut spans),
+            [r#""Lee, Ann""#, r#""say ""hi"", ok""#, "x"]
+        );
+        // A quote inside a cell does not open a quoted cell.
+        assert_eq!(cells(r#"5'10",x,y"#, &mut spans), [r#"5'10""#, "x", "y"]);
+        // An unclosed quote runs to the end of the line.
+        assert_eq!(cells(r#"a,"b,c"#, &mut spans), ["a", r#""b,c"#]);
+    }
+
+    /// The header handed on is the one in effect at the first line start
+    /// at or after the offset asked for; a scan that starts there with it
+    /// finds the same cells.
+    #[test]
+    fn headers_are_handed_on() {
+        let context = Context::new();
+        let text = b"x\nname,ssn\nAnn,1\nBob,2\n\nCid,3\n";
+        let (whole, _) = Layout::scan(&context, text, true, None, 0);
+        for at in 0..text.len() {
+            let (_, handed) = Layout::scan(&context, text, true, None, at);
+            let start = text[at..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map(|i| at + i + 1);
+            let line_start = if at == 0 || text[at - 1] == b'\n' {
+                Some(at)
+            } else {
+                start
+            };
+            let in_table = line_start.is_some_and(|s| (11..24).contains(&s));
+            assert_eq!(handed.is_some(), in_table, "at {at}");
+            if let Some(s) = line_start {
+                let (part, _) = Layout::scan(&context, &text[s..], true, handed, 0);
+                let shifted: Vec<(usize, usize)> = part
+                    .cells
+                    .iter()
+                    .map(|c| (c.start + s, c.end + s))
+                    .collect();
+                let expected: Vec<(usize, usize)> = whole
+                    .cells
+                    .iter()
+                    .filter(|c| c.start >= s)
+                    .map(|c| (c.start, c.end))
+                    .collect();
+                assert_eq!(shifted, expected, "from {s}");
+            }
+        }
+    }
+}
