@@ -98,20 +98,22 @@ impl Layout {
             if handed_on.is_none() && pos >= hand_on_at {
                 handed_on = Some(current.and_then(|i| layout.headers.get(i).cloned()));
             }
-            let next = text[pos..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(text.len(), |i| pos + i + 1);
+            let facts = line_facts(text, pos);
+            let next = facts.next;
             let mut line = &text[pos..next];
             while let [rest @ .., b'\n' | b'\r'] = line {
                 line = rest;
             }
-            if let Some(h) = header(context, line) {
+            if let Some(h) = facts
+                .maybe_header()
+                .then(|| header(context, line))
+                .flatten()
+            {
                 layout.header_lines.push(pos..pos + line.len());
                 layout.headers.push(h);
                 current = Some(layout.headers.len() - 1);
             } else if let Some((i, h)) = current.and_then(|i| Some((i, layout.headers.get(i)?))) {
-                if line.contains(&h.delimiter) {
+                if facts.holds(h.delimiter) {
                     layout.rows.push(pos..pos + line.len());
                     split(line, h.delimiter, &mut spans);
                     if spans.len() == h.cells {
@@ -173,6 +175,84 @@ impl Layout {
             .and_then(|h| h.columns.get(c.column))
             .map_or(0.0, |d| d[kind as usize])
     }
+}
+
+/// What one pass over a line tells: where the next line starts, how many
+/// of each delimiter it holds, and whether all its other bytes may stand in
+/// a header.
+struct LineFacts {
+    next: usize,
+    delimiters: [usize; DELIMITERS.len()],
+    label_bytes: bool,
+}
+
+impl LineFacts {
+    fn maybe_header(&self) -> bool {
+        self.label_bytes && self.delimiters.iter().any(|n| *n > 0)
+    }
+
+    fn holds(&self, delimiter: u8) -> bool {
+        DELIMITERS
+            .iter()
+            .position(|d| *d == delimiter)
+            .is_some_and(|i| self.delimiters[i] > 0)
+    }
+}
+
+/// Byte classes for [`line_facts`]: `LABEL` may stand in a header (in a
+/// label, quoting one, or before the line break), `1 + i` is
+/// `DELIMITERS[i]`, `NEWLINE` ends the line, `OTHER` cannot stand in a
+/// header.
+const LABEL: u8 = 0;
+const NEWLINE: u8 = 5;
+const OTHER: u8 = 6;
+const CLASSES: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b' ' | b'_' | b'-' | b'.' | b',' | b'/' | b'#' | b'(' | b')' | b'"' | b'\r'
+            )
+        {
+            t[b] = LABEL;
+        }
+        b += 1;
+    }
+    let mut i = 0;
+    while i < DELIMITERS.len() {
+        t[DELIMITERS[i] as usize] = 1 + i as u8;
+        i += 1;
+    }
+    t[b'\n' as usize] = NEWLINE;
+    t
+};
+
+/// One pass over the line that starts at `pos`.
+fn line_facts(text: &[u8], pos: usize) -> LineFacts {
+    let mut facts = LineFacts {
+        next: text.len(),
+        delimiters: [0; DELIMITERS.len()],
+        label_bytes: true,
+    };
+    for (i, b) in text[pos..].iter().enumerate() {
+        match CLASSES[usize::from(*b)] {
+            LABEL => {}
+            NEWLINE => {
+                facts.next = pos + i + 1;
+                break;
+            }
+            OTHER => facts.label_bytes = false,
+            d => {
+                if let Some(n) = facts.delimiters.get_mut(usize::from(d - 1)) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    facts
 }
 
 /// The cells of `line` split at `delimiter` outside quotes, as ranges into
