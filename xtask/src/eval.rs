@@ -7,14 +7,22 @@
 //! `crates/detect/eval/requirements.txt`, when missing); the generator
 //! (`crates/detect/eval/generate.py`, Faker, fixed seed) writes
 //! `target/eval-detect-set.jsonl`; the detector's `eval` example scores it
-//! (release build); `presidio_score.py` scores Presidio. The table goes to
-//! standard output and everything to `target/eval-detect-report.json`. If
-//! Presidio cannot be installed, the detector's figures are still reported.
+//! (release build); `presidio_score.py` scores Presidio. Then the
+//! detector's `throughput` example writes a generated mixed corpus (`--mb`,
+//! 100 MB by default; 0 skips this step) to `target/eval-detect-corpus.txt`
+//! and scans it, and ripgrep (Debian's `ripgrep`, when installed) searches
+//! the same file, single thread, for the detector's candidate patterns: once
+//! with all of them (`rg -f`, one pass that reports leftmost matches only)
+//! and once per pattern (every candidate of every pattern, the search the
+//! detector does before validating). The table goes to standard output and
+//! everything to `target/eval-detect-report.json`. If Presidio cannot be
+//! installed, the detector's figures are still reported.
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -40,6 +48,7 @@ const KINDS: [&str; 11] = [
 pub struct Options {
     docs: u32,
     seed: u32,
+    mb: u32,
 }
 
 impl Options {
@@ -47,12 +56,14 @@ impl Options {
         let mut options = Options {
             docs: 2000,
             seed: 7,
+            mb: 100,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let slot = match arg.to_str() {
                 Some("--docs") => &mut options.docs,
                 Some("--seed") => &mut options.seed,
+                Some("--mb") => &mut options.mb,
                 _ => {
                     return Err(UsageError(format!(
                         "`eval-detect` does not understand `{}`",
@@ -181,6 +192,119 @@ fn mb_s(v: &Value) -> Option<f64> {
     (secs > 0.0).then(|| bytes / 1e6 / secs)
 }
 
+/// `cargo run --release -p confidant-detect --example NAME -- ARGS`.
+fn example(root: &Path, name: &str) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root).args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "confidant-detect",
+        "--example",
+        name,
+        "--",
+    ]);
+    cmd
+}
+
+/// Seconds `rg` takes (best of `runs`) to count the matches of the
+/// patterns in `patterns` in `corpus`, single thread.
+fn time_rg(patterns: &Path, corpus: &Path, runs: u32) -> Result<f64> {
+    let mut best = f64::MAX;
+    for _ in 0..runs {
+        // Waited for directly, not polled as `process::run` does: a run
+        // takes well under a second and the poll interval would count.
+        process::check_interrupted()?;
+        let mut cmd = Command::new("rg");
+        cmd.args(["-j1", "--count-matches", "-f"])
+            .arg(patterns)
+            .arg(corpus)
+            .stdout(Stdio::null());
+        let started = Instant::now();
+        let status = process::detach(&mut cmd)
+            .status()
+            .context("could not run rg")?;
+        let secs = started.elapsed().as_secs_f64();
+        // 1 is "no match", which is still a full search.
+        if !matches!(status.code(), Some(0 | 1)) {
+            bail!("rg failed ({status})");
+        }
+        best = best.min(secs);
+    }
+    Ok(best)
+}
+
+/// The detector's throughput on a generated mixed corpus of `mb` MB, and
+/// ripgrep's on the same file with the detector's candidate patterns.
+fn throughput_vs_ripgrep(root: &Path, target: &Path, mb: u32) -> Result<Value> {
+    let corpus = target.join("eval-detect-corpus.txt");
+    let out = target.join("eval-detect-throughput.out");
+    eprintln!("== scanning a {mb} MB mixed corpus");
+    run_to(
+        example(root, "throughput")
+            .arg(mb.to_string())
+            .arg("--corpus")
+            .arg(&corpus),
+        &out,
+        "the throughput example",
+    )?;
+    let ours = last_json(&out)?;
+    let patterns = target.join("eval-detect-rg-patterns.txt");
+    run_to(
+        example(root, "throughput").arg("patterns"),
+        &patterns,
+        "the throughput example (patterns)",
+    )?;
+    let has_rg = Command::new("rg")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let rg = if has_rg {
+        eprintln!("== ripgrep on the same corpus");
+        let all = time_rg(&patterns, &corpus, 3)?;
+        // Each pattern alone: rg's time for every candidate of every pattern.
+        let one = target.join("eval-detect-rg-pattern.txt");
+        let mut each = 0.0;
+        for line in std::fs::read_to_string(&patterns)?.lines() {
+            std::fs::write(&one, format!("{line}\n"))?;
+            each += time_rg(&one, &corpus, 1)?;
+        }
+        let _ = std::fs::remove_file(&one);
+        Some((all, each))
+    } else {
+        eprintln!("xtask: ripgrep is not installed (apt-get install ripgrep): no comparison");
+        None
+    };
+    let bytes = ours.get("bytes").and_then(Value::as_f64).unwrap_or(0.0);
+    let rate = |secs: f64| (secs > 0.0).then(|| bytes / 1e6 / secs);
+    let ours_rate = mb_s(&ours);
+    let rg_all = rg.and_then(|(a, _)| rate(a));
+    let rg_each = rg.and_then(|(_, e)| rate(e));
+    let slower = |theirs: Option<f64>| theirs.zip(ours_rate).map(|(t, o)| t / o);
+    let shown = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.1}{unit}"));
+    println!(
+        "throughput, single thread, {:.0} MB mixed corpus: ours {} MB/s; ripgrep, all patterns in one pass {} MB/s \
+         (ours {} slower), each pattern alone {} MB/s (ours {} slower)",
+        bytes / 1e6,
+        shown(ours_rate, ""),
+        shown(rg_all, ""),
+        shown(slower(rg_all), "x"),
+        shown(rg_each, ""),
+        shown(slower(rg_each), "x"),
+    );
+    let _ = std::fs::remove_file(&corpus);
+    Ok(json!({
+        "bytes": bytes,
+        "ours": ours,
+        "ours_mb_s": ours_rate,
+        "rg_one_pass_mb_s": rg_all,
+        "rg_per_pattern_mb_s": rg_each,
+        "rg_one_pass_over_ours": slower(rg_all),
+        "rg_per_pattern_over_ours": slower(rg_each),
+    }))
+}
+
 pub fn run(root: &Path, options: &Options) -> Result<()> {
     process::catch_signals()?;
     let target = root.join("target");
@@ -207,18 +331,7 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
     eprintln!("== scoring confidant-detect (release build)");
     let ours_out = target.join("eval-detect-ours.out");
     run_to(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(root)
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "confidant-detect",
-                "--example",
-                "eval",
-                "--",
-            ])
+        example(root, "eval")
             .arg(&set)
             .arg(target.join("eval-detect-misses.jsonl")),
         &ours_out,
@@ -284,9 +397,15 @@ pub fn run(root: &Path, options: &Options) -> Result<()> {
         theirs_rate.map_or("-".into(), |v| format!("{v:.2}")),
         speedup.map_or("-".into(), |v| format!("{v:.0}x")),
     );
+    let corpus = if options.mb > 0 {
+        Some(throughput_vs_ripgrep(root, &target, options.mb)?)
+    } else {
+        None
+    };
     let report = json!({
         "docs": options.docs,
         "seed": options.seed,
+        "corpus_throughput": corpus,
         "per_kind": rows,
         "ours": ours,
         "presidio": theirs,
@@ -312,7 +431,9 @@ mod tests {
     fn options_parse() {
         let o =
             Options::parse(vec!["--docs".into(), "50".into()]).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!((o.docs, o.seed), (50, 7));
+        assert_eq!((o.docs, o.seed, o.mb), (50, 7, 100));
+        let o = Options::parse(vec!["--mb".into(), "0".into()]).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(o.mb, 0);
         assert!(Options::parse(vec!["--docs".into()]).is_err());
         assert!(Options::parse(vec!["--docs".into(), "0".into()]).is_err());
         assert!(Options::parse(vec!["--bogus".into()]).is_err());

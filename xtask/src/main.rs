@@ -37,11 +37,13 @@ commands:
   bench throughput of document encryption through the vault (in memory
         and to disk) as a ratio of `openssl speed -evp aes-256-gcm`, peak
         memory for a 2 GiB document, and a 100,000-row import
-  eval-detect [--docs N] [--seed S]
+  eval-detect [--docs N] [--seed S] [--mb M]
         precision and recall per kind of confidant-detect on a generated
         labelled set (N documents, default 2000; Python venv with Faker under
         target/eval-venv), beside Microsoft Presidio's pattern recognizers on
-        the same set, and both throughputs; writes
+        the same set, and both throughputs; then the detector's throughput
+        on an M MB mixed corpus (default 100, 0 to skip) beside ripgrep's
+        with the detector's candidate patterns (Debian's ripgrep); writes
         target/eval-detect-report.json
   tidy  check the repository rules (dependency direction between crates,
         no todo!/unimplemented!/dbg! in crate sources, crate docs)

@@ -1,23 +1,34 @@
-//! Scans a generated mixed corpus (prose, CSV-like rows, logs, some
+//! Scans a generated mixed corpus (prose, CSV tables, log lines, some
 //! sensitive values) of the given size in MB, single thread, through the
-//! streaming scanner, and prints MB/s and the findings per kind. Memory use
-//! does not grow with the size: run it under `/usr/bin/time -v` with 100
-//! and 1000 to compare the maximum resident set size.
+//! streaming scanner, and prints MB/s and the findings per kind, then the
+//! same as one JSON line. Memory use does not grow with the size: run it
+//! under `/usr/bin/time -v` with 100 and 1000 to compare the maximum
+//! resident set size.
 //!
 //! `cargo run --release -p confidant-detect --example throughput -- 100`
+//!
+//! With `--corpus PATH` after the size it writes the corpus to PATH first
+//! and scans that file (the read is timed with the scan), so another tool
+//! can search the same bytes. `patterns` prints the detector's candidate
+//! patterns one per line as ripgrep reads them (`rg -f`): each in its own
+//! group, named groups made plain, and the line-break alternatives of multi-line addresses dropped,
+//! since ripgrep matches within lines. `cargo xtask eval-detect` uses both to
+//! compare with ripgrep.
 //!
 //! With `adversarial [MB]` it scans inputs made to be slow, at two sizes, so
 //! the rates show whether time grows linearly.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufWriter, Read, Write};
 use std::time::Instant;
 
 use confidant_detect::Detector;
 
-/// Yields `remaining` bytes of generated text, line by line.
+/// Yields `remaining` bytes of generated text, line by line: prose with
+/// numbers and sensitive values, and now and then a CSV table.
 struct Corpus {
     remaining: u64,
+    table_rows: u64,
     line: Vec<u8>,
     at: usize,
     x: u64,
@@ -54,6 +65,28 @@ impl Corpus {
     fn refill(&mut self) {
         self.line.clear();
         self.at = 0;
+        if self.table_rows > 0 {
+            self.table_rows -= 1;
+            let r = self.next();
+            let row = format!(
+                "{},{} {:04},19{}-0{}-1{},+44 20 7946 {:04}\n",
+                ["Ann Lee", "Priya Shah", "Tom Berg", "Li Wei"][(r % 4) as usize],
+                ["536 22", "123 45", "219 09"][(r >> 3) as usize % 3],
+                1000 + (r >> 8) % 9000,
+                50 + (r >> 20) % 50,
+                1 + (r >> 30) % 9,
+                (r >> 40) % 10,
+                (r >> 44) % 10_000,
+            );
+            self.line.extend_from_slice(row.as_bytes());
+            return;
+        }
+        if self.next().is_multiple_of(400) {
+            self.line
+                .extend_from_slice(b"name,ssn,date_of_birth,phone\n");
+            self.table_rows = 10 + self.next() % 40;
+            return;
+        }
         let words = 6 + self.next() % 14;
         for i in 0..words {
             if i > 0 {
@@ -137,36 +170,85 @@ fn adversarial(mb: usize) {
     }
 }
 
+/// The detector's candidate patterns as ripgrep reads them.
+fn rg_patterns(detector: &Detector) -> Vec<String> {
+    detector
+        .candidate_patterns()
+        .into_iter()
+        .map(|p| {
+            let mut out = String::with_capacity(p.len());
+            let mut rest = p;
+            // `(?P<name>` becomes `(?:`: names repeat across patterns.
+            while let Some(i) = rest.find("(?P<") {
+                out.push_str(&rest[..i]);
+                out.push_str("(?:");
+                let after = &rest[i + 4..];
+                rest = after.find('>').map_or("", |j| &after[j + 1..]);
+            }
+            out.push_str(rest);
+            // Each in a group of its own: ripgrep joins the lines with `|`,
+            // and an inline flag such as `(?i)` would run on into the next.
+            format!("(?:{})", out.replace(r"|,?\r?\n)", ")"))
+        })
+        .collect()
+}
+
 fn main() -> std::io::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("adversarial") {
-        let mb = std::env::args()
-            .nth(2)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(8);
-        adversarial(mb);
-        return Ok(());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("adversarial") => {
+            let mb = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(8);
+            adversarial(mb);
+            return Ok(());
+        }
+        Some("patterns") => {
+            for p in rg_patterns(&Detector::new()) {
+                println!("{p}");
+            }
+            return Ok(());
+        }
+        _ => {}
     }
-    let mb: u64 = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100);
+    let mb: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(100);
     let corpus = Corpus {
         remaining: mb * 1_000_000,
+        table_rows: 0,
         line: Vec::new(),
         at: 0,
         x: 0x9E37_79B9_7F4A_7C15,
     };
     let detector = Detector::new();
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
-    let started = Instant::now();
-    let summary = detector.scan_reader(corpus, |f| {
+    let mut count = |f: confidant_detect::Finding| {
         *by_kind.entry(f.kind.to_string()).or_default() += 1;
-    })?;
-    let secs = started.elapsed().as_secs_f64();
+    };
+    let (summary, secs) = match args.iter().position(|a| a == "--corpus") {
+        Some(i) => {
+            let path = args.get(i + 1).ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "--corpus needs a path")
+            })?;
+            let mut out = BufWriter::new(std::fs::File::create(path)?);
+            std::io::copy(&mut { corpus }, &mut out)?;
+            out.flush()?;
+            drop(out);
+            let started = Instant::now();
+            let summary = detector.scan_reader(std::fs::File::open(path)?, &mut count)?;
+            (summary, started.elapsed().as_secs_f64())
+        }
+        None => {
+            let started = Instant::now();
+            let summary = detector.scan_reader(corpus, &mut count)?;
+            (summary, started.elapsed().as_secs_f64())
+        }
+    };
     println!(
         "{} bytes in {secs:.2} s: {:.1} MB/s; findings {by_kind:?}",
         summary.bytes,
         summary.bytes as f64 / 1e6 / secs
+    );
+    println!(
+        "{}",
+        serde_json::json!({"bytes": summary.bytes, "seconds": secs, "by_kind": by_kind})
     );
     Ok(())
 }
