@@ -10,7 +10,7 @@ with Faker in several locales, embed values of the detector's kinds, and add
 hard negatives (order and invoice numbers, timestamps, ISBNs, tracking
 numbers, UUIDs, digit runs that fail the checksums, dates that are not birth
 dates, numbered title-case phrases ending in a word that is also a street
-suffix) that carry no label.
+suffix, company names in tables) that carry no label.
 
     python generate.py OUT.jsonl [--docs 2000] [--seed 7]
 
@@ -391,6 +391,31 @@ class Gen:
                     d.add(value, kind)
             d.add("\n")
 
+    def vendors(self, d):
+        """A table of companies, not people: the names are hard negatives;
+        e-mail addresses and phone numbers are labelled."""
+        header = self.pick(["company,email,phone", "name,email,phone", "supplier,order_id,created", "account_name,phone"])
+        d.add(header + "\n")
+        cols = header.split(",")
+        for _ in range(self.r.randrange(2, 6)):
+            for i, col in enumerate(cols):
+                if i:
+                    d.add(",")
+                if col in ("company", "name", "supplier", "account_name"):
+                    value = self.f[self.pick(["en_US", "en_GB", "de_DE", "fr_FR"])].company()
+                    if "," in value or '"' in value:
+                        value = '"' + value.replace('"', '""') + '"'
+                    d.add(value)
+                elif col == "email":
+                    d.add(self.email(), "email")
+                elif col == "phone":
+                    d.add(self.phone(), "phone")
+                elif col == "order_id":
+                    d.add(self.bad_luhn(self.pick([10, 12, 16])))
+                else:
+                    d.add(self.other_date())
+            d.add("\n")
+
     def log(self, d):
         fk = self.f["en_US"]
         for _ in range(self.r.randrange(3, 8)):
@@ -422,7 +447,7 @@ class Gen:
         for i in range(self.r.randrange(1, 4)):
             if i:
                 d.add("\n")
-            self.pick([self.letter, self.letter, self.csv, self.log, self.config])(d)
+            self.pick([self.letter, self.letter, self.csv, self.log, self.config, self.vendors])(d)
         return d.json()
 
 

@@ -99,6 +99,25 @@ const WORDS: &[(&str, &[Kind], f32)] = &[
     ),
 ];
 
+/// A column label as lowercase words separated by spaces: `_` and `-`
+/// separate words, and so do camel humps ("dateOfBirth" is "date of
+/// birth").
+pub(crate) fn label_words(label: &[u8]) -> Vec<u8> {
+    let mut words = Vec::with_capacity(label.len() + 4);
+    let mut prev = b' ';
+    for &b in label {
+        if b.is_ascii_uppercase() && prev.is_ascii_lowercase() {
+            words.push(b' ');
+        }
+        words.push(match b {
+            b'_' | b'-' => b' ',
+            _ => b.to_ascii_lowercase(),
+        });
+        prev = b;
+    }
+    words
+}
+
 #[derive(Debug)]
 pub(crate) struct Context {
     automaton: AhoCorasick,
@@ -139,18 +158,7 @@ impl Context {
     /// as words: `_` and `-` separate words and so do camel humps
     /// ("dateOfBirth", "date_of_birth" and "Date of birth" are alike).
     pub(crate) fn column(&self, label: &[u8]) -> [f32; KINDS] {
-        let mut words = Vec::with_capacity(label.len() + 4);
-        let mut prev = b' ';
-        for &b in label {
-            if b.is_ascii_uppercase() && prev.is_ascii_lowercase() {
-                words.push(b' ');
-            }
-            words.push(match b {
-                b'_' | b'-' => b' ',
-                _ => b.to_ascii_lowercase(),
-            });
-            prev = b;
-        }
+        let words = label_words(label);
         let mut out = [0.0; KINDS];
         for (_, _, kinds, d) in self.words(&words) {
             for k in kinds {

@@ -435,6 +435,7 @@ impl Detector {
         self.dates(text, &mut all);
         self.secrets(text, &mut all);
         self.names(text, &mut all);
+        self.name_cells(text, &layout, &mut all);
         for c in &mut all {
             c.score = (c.score + scorer.delta(c.start, c.end, c.kind)).clamp(0.0, 1.0);
         }
@@ -735,6 +736,86 @@ impl Detector {
             }
         }
     }
+}
+
+impl Detector {
+    /// People's names in the cells of a table column that holds them
+    /// (`full_name`, `customer`, or `name` beside personal data): a cell
+    /// of one to five capitalised words, not a company's name.
+    fn name_cells(&self, text: &[u8], layout: &Layout, out: &mut Vec<Candidate>) {
+        for (cell, words) in layout.name_cells() {
+            let raw = &text[cell.clone()];
+            let lead = raw.len() - raw.trim_ascii_start().len();
+            let mut value = raw.trim_ascii();
+            let mut start = cell.start + lead;
+            if let [b'"', inner @ .., b'"'] = value {
+                value = inner;
+                start += 1;
+            }
+            let Ok(s) = std::str::from_utf8(value) else {
+                continue;
+            };
+            if looks_like_a_name(s, words) {
+                out.push(cand(Kind::PersonName, start, start + value.len(), 0.7));
+            }
+        }
+    }
+}
+
+/// Words that make a cell a company's name rather than a person's.
+const COMPANY: &[&str] = &[
+    "Ltd",
+    "Ltd.",
+    "Limited",
+    "Inc",
+    "Inc.",
+    "Corp",
+    "Corp.",
+    "Co",
+    "Co.",
+    "Group",
+    "Company",
+    "LLC",
+    "LLP",
+    "PLC",
+    "GmbH",
+    "AG",
+    "KG",
+    "KGaA",
+    "OHG",
+    "GbR",
+    "SA",
+    "S.A.",
+    "SARL",
+    "S.A.R.L.",
+    "SAS",
+    "S.A.S.",
+    "BV",
+    "NV",
+    "Bank",
+    "University",
+];
+
+/// Lowercase particles inside family names ("de la", "van der", "bin").
+const PARTICLES: &[&str] = &[
+    "al", "bin", "binti", "da", "das", "de", "del", "della", "den", "der", "des", "di", "do",
+    "dos", "du", "la", "le", "ter", "van", "von", "y", "zu",
+];
+
+/// `min` to six words, each a capital letter then letters (and `.'-`),
+/// or a particle ("de", "van") between two such words; none a word of a
+/// company's name ("Ltd", "GmbH").
+fn looks_like_a_name(s: &str, min: usize) -> bool {
+    let words: Vec<&str> = s.split(' ').collect();
+    let last = words.len().saturating_sub(1);
+    (min.max(1)..=6).contains(&words.len())
+        && s.len() <= 80
+        && words.iter().enumerate().all(|(i, w)| {
+            let mut chars = w.chars();
+            let capitalised = chars.next().is_some_and(char::is_uppercase)
+                && chars.all(|c| c.is_alphabetic() || matches!(c, '.' | '\'' | '-'));
+            (capitalised && !COMPANY.contains(w)) || (i > 0 && i < last && PARTICLES.contains(w))
+        })
 }
 
 #[cfg(test)]

@@ -29,7 +29,12 @@
 //! Person names are best effort: a capitalised name after a label
 //! (`Name:`, `Customer:`, `Cardholder:` ...), after `Dear`, or after a title
 //! (`Mr`, `Ms`, `Dr` ...); or a given name from a small bundled list
-//! followed by a capitalised word ("Priya Shah"). Names in running text
+//! followed by a capitalised word ("Priya Shah"); or a cell of one to six
+//! capitalised words (particles such as "de" or "van" allowed inside) in a
+//! table column named for people (`full_name`, `first_name`, `surname`,
+//! `customer`, `cardholder` ...), or in a column named just `name` when
+//! the table also holds personal data (then two words at least, since a
+//! single word there is as often a company's name). Names in running text
 //! without such a cue are missed.
 //!
 //! What it leaves out: it does no I/O beyond reading a caller's

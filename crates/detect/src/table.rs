@@ -29,7 +29,7 @@
 use std::ops::Range;
 
 use crate::Kind;
-use crate::context::{Context, KINDS};
+use crate::context::{Context, KINDS, label_words};
 
 /// Longest header label, in bytes.
 pub(crate) const LABEL_MAX: usize = 48;
@@ -45,6 +45,11 @@ pub(crate) struct Header {
     delimiter: u8,
     cells: usize,
     columns: Vec<[f32; KINDS]>,
+    /// Per column: 0 when it does not hold people's names (see
+    /// [`person_label`]), else how many words a cell needs to count as one
+    /// (2 under a bare "name", where a single word is as likely a
+    /// company's name; 1 under "first_name", "surname", "customer" ...).
+    people: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +123,7 @@ impl Layout {
                     split(line, h.delimiter, &mut spans);
                     if spans.len() == h.cells {
                         for (column, span) in spans.iter().enumerate() {
-                            if h.columns[column].iter().any(|d| *d != 0.0) {
+                            if h.columns[column].iter().any(|d| *d != 0.0) || h.people[column] > 0 {
                                 layout.cells.push(Cell {
                                     start: pos + span.start,
                                     end: pos + span.end,
@@ -158,6 +163,16 @@ impl Layout {
             .map_or(0, |h| h.end);
         let to = self.header_lines.get(i).map_or(len, |h| h.start.max(end));
         from..to
+    }
+
+    /// The cells of columns that hold people's names, as ranges of the
+    /// text, each with the number of words it needs to count as a name.
+    pub(crate) fn name_cells(&self) -> impl Iterator<Item = (Range<usize>, usize)> + '_ {
+        self.cells.iter().filter_map(|c| {
+            let h = self.headers.get(c.header)?;
+            let words = *h.people.get(c.column)?;
+            (words > 0).then_some((c.start..c.end, usize::from(words)))
+        })
     }
 
     /// The score change for `kind` from the header of the column whose cell
@@ -301,11 +316,17 @@ fn header(context: &Context, line: &[u8]) -> Option<Header> {
     split(line, delimiter, &mut spans);
     let mut labels = 0;
     let mut columns = Vec::with_capacity(spans.len());
+    let mut people = Vec::with_capacity(spans.len());
     let mut any = false;
-    for span in &spans {
+    // A column named just "name" holds people's names when another column
+    // holds personal data (an SSN, a phone number, an e-mail address ...).
+    let mut plain_name = Vec::new();
+    let mut personal = false;
+    for (column, span) in spans.iter().enumerate() {
         let label = trim_label(&line[span.clone()]);
         if label.is_empty() {
             columns.push([0.0; KINDS]);
+            people.push(0);
             continue;
         }
         if !is_label(label) {
@@ -313,14 +334,93 @@ fn header(context: &Context, line: &[u8]) -> Option<Header> {
         }
         labels += 1;
         let deltas = context.column(label);
-        any |= deltas.iter().any(|d| *d != 0.0);
+        let raises = deltas.iter().any(|d| *d > 0.0);
+        any |= raises || deltas.iter().any(|d| *d < 0.0);
+        let words = label_words(label);
+        personal |= raises
+            || words
+                .split(|b| *b == b' ')
+                .any(|w| matches!(w, b"email" | b"mail"));
+        match person_label(&words) {
+            PersonLabel::Yes => {
+                any = true;
+                people.push(1);
+            }
+            PersonLabel::IfPersonal => {
+                plain_name.push(column);
+                people.push(0);
+            }
+            PersonLabel::No => people.push(0),
+        }
         columns.push(deltas);
+    }
+    if personal && !plain_name.is_empty() {
+        any = true;
+        for column in plain_name {
+            people[column] = 2;
+        }
     }
     (labels >= 2 && any).then_some(Header {
         delimiter,
         cells: spans.len(),
         columns,
+        people,
     })
+}
+
+enum PersonLabel {
+    Yes,
+    IfPersonal,
+    No,
+}
+
+/// Whether a column label (as [`label_words`]) names people: "full name",
+/// "first_name", "Surname", "customer", "cardholder", "patient name" do;
+/// "name" alone does when the table holds personal data; "product name",
+/// "username" and "file name" do not.
+fn person_label(words: &[u8]) -> PersonLabel {
+    const PERSON: &[&[u8]] = &[
+        b"full",
+        b"first",
+        b"last",
+        b"given",
+        b"family",
+        b"middle",
+        b"customer",
+        b"client",
+        b"patient",
+        b"employee",
+        b"contact",
+        b"cardholder",
+        b"holder",
+        b"person",
+        b"member",
+        b"student",
+        b"tenant",
+        b"guest",
+        b"passenger",
+        b"applicant",
+        b"recipient",
+        b"beneficiary",
+        b"owner",
+        b"legal",
+    ];
+    let words: Vec<&[u8]> = words
+        .split(|b| *b == b' ')
+        .filter(|w| !w.is_empty())
+        .collect();
+    match words.as_slice() {
+        [b"name"] => PersonLabel::IfPersonal,
+        [b"surname" | b"forename" | b"forenames" | b"cardholder" | b"customer" | b"patient"] => {
+            PersonLabel::Yes
+        }
+        [rest @ .., b"name" | b"names" | b"surname"]
+            if !rest.is_empty() && rest.iter().all(|w| PERSON.contains(w)) =>
+        {
+            PersonLabel::Yes
+        }
+        _ => PersonLabel::No,
+    }
 }
 
 fn trim_label(cell: &[u8]) -> &[u8] {
@@ -366,7 +466,7 @@ mod tests {
             // Tabs win over the commas inside a label.
             ("ssn\tname, full", Some((b'\t', 2))),
             // No label names a kind.
-            ("name,email,city", None),
+            ("title,email,city", None),
             // Values, not labels.
             ("SSN: 536-22-1234, DOB: 1985-03-12", None),
             ("Ann,536-22-1234,ssn", None),
@@ -388,6 +488,29 @@ mod tests {
         assert!(d(1, Kind::Ssn) > 0.0 && d(1, Kind::CardNumber) == 0.0);
         assert!(d(2, Kind::DateOfBirth) > 0.0);
         assert!(d(3, Kind::Phone) > 0.0);
+    }
+
+    #[test]
+    fn person_columns() {
+        let context = Context::new();
+        // (header line, the words a name needs per column, 0 for none; None:
+        // no header)
+        let cases: &[(&str, Option<&[u8]>)] = &[
+            ("first_name,last_name,city", Some(&[1, 1, 0])),
+            ("Full Name\tCardholder\tnotes", Some(&[1, 1, 0])),
+            ("customerName;Surname;x", Some(&[1, 1, 0])),
+            // "name" alone: only beside personal data, and two words.
+            ("name,ssn", Some(&[2, 0])),
+            ("name,e-mail,order_id", Some(&[2, 0, 0])),
+            ("name,order_id", Some(&[0, 0])),
+            ("name,price", None),
+            // Names of other things.
+            ("product_name,username,file name,ssn", Some(&[0, 0, 0, 0])),
+        ];
+        for (line, want) in cases {
+            let got = header(&context, line.as_bytes()).map(|h| h.people);
+            assert_eq!(got.as_deref(), *want, "{line:?}");
+        }
     }
 
     #[test]

@@ -353,10 +353,12 @@ fn column_headers_are_context() {
         // nothing; below one, it is an SSN or a date of birth.
         ("536 22 1234,1985-03-12", &[]),
         (
-            "name,ssn,dob\nAnn,536 22 1234,1985-03-12\nBob,123 45 6789,12/03/1985",
+            "name,ssn,dob\nAnn Okafor,536 22 1234,1985-03-12\nBob Marsh,123 45 6789,12/03/1985",
             &[
+                (PersonName, "Ann Okafor"),
                 (Ssn, "536 22 1234"),
                 (DateOfBirth, "1985-03-12"),
+                (PersonName, "Bob Marsh"),
                 (Ssn, "123 45 6789"),
                 (DateOfBirth, "12/03/1985"),
             ],
@@ -364,7 +366,11 @@ fn column_headers_are_context() {
         // Labels as exports write them; tabs; camel case; CRLF.
         (
             "Full Name\tSocial_Security_Number\tdateOfBirth\r\nAnn\t536 22 1234\t1985-03-12\r\n",
-            &[(Ssn, "536 22 1234"), (DateOfBirth, "1985-03-12")],
+            &[
+                (PersonName, "Ann"),
+                (Ssn, "536 22 1234"),
+                (DateOfBirth, "1985-03-12"),
+            ],
         ),
         ("id;Phone Number\n7;2025550143\n", &[(Phone, "2025550143")]),
         // The header's word speaks for its own column only: the date under
@@ -386,11 +392,44 @@ fn column_headers_are_context() {
                 (Ssn, "536 22 1234"),
             ],
         ),
+        // A column of people's names: named so, or "name" beside personal
+        // data; not product or company names.
+        (
+            "name,email\nOlufemi Adeyemi,femi@example.com\n",
+            &[(PersonName, "Olufemi Adeyemi"), (Email, "femi@example.com")],
+        ),
+        (
+            "full_name\tssn\nJan van der Berg\t536 22 1234\n\"Zoë Ní Bhriain\"\t123 45 6789\n",
+            &[
+                (PersonName, "Jan van der Berg"),
+                (Ssn, "536 22 1234"),
+                (PersonName, "Zoë Ní Bhriain"),
+                (Ssn, "123 45 6789"),
+            ],
+        ),
+        ("name,price,order_id\nWidget Pro,9.99,17\n", &[]),
+        // Under a bare "name", one word is as likely a company's name.
+        (
+            "name,email\nWagner,info@wagner.example\n",
+            &[(Email, "info@wagner.example")],
+        ),
+        (
+            "product_name,ssn\nWidget Pro,536 22 1234\n",
+            &[(Ssn, "536 22 1234")],
+        ),
+        (
+            "customer,card\nAcme Corp,4111 1111 1111 1111\n",
+            &[(CardNumber, "4111 1111 1111 1111")],
+        ),
+        (
+            "customer,card\nC-1042,4111 1111 1111 1111\n",
+            &[(CardNumber, "4111 1111 1111 1111")],
+        ),
         // A ragged row (a cell too many) gets no column context; a line
         // without the delimiter ends the table.
         ("name,ssn\nAnn,Lee,536 22 1234\n", &[]),
         (
-            "name,ssn\nAnn,536 22 1234\n\nBob,123 45 6789\n",
+            "id,ssn\n7,536 22 1234\n\n8,123 45 6789\n",
             &[(Ssn, "536 22 1234")],
         ),
     ];
