@@ -99,6 +99,16 @@ const WORDS: &[(&str, &[Kind], f32)] = &[
     ),
 ];
 
+/// The text between a lowering word and a candidate ends a line or a
+/// sentence: the word is about something else ("Thanks for your order.
+/// 4111 1111 1111 1111 was charged").
+fn ends_sentence(gap: &[u8]) -> bool {
+    gap.contains(&b'\n')
+        || gap
+            .windows(2)
+            .any(|w| matches!(w, [b'.' | b'!' | b'?', b' ' | b'\t']))
+}
+
 /// A column label as lowercase words separated by spaces: `_` and `-`
 /// separate words, and so do camel humps ("dateOfBirth" is "date of
 /// birth").
@@ -170,8 +180,10 @@ impl Context {
 
     /// The score change for `kind` from words near `text[start..end]`: the
     /// strongest raise or the strongest lowering, whichever word stands
-    /// nearer the candidate; a lowering word counts only on the candidate's
-    /// own line. So "order 12. SIN: 130 692 544" is about the SIN.
+    /// nearer the candidate; a lowering word counts only in the candidate's
+    /// own line and sentence, and so does a raising word after it. So
+    /// "order 12. SIN: 130 692 544" is about the SIN, and "paid on
+    /// 01/28/2021. Born in Ohio" says nothing about the date.
     ///
     /// Words are looked for only inside `bounds` (a table row keeps to its
     /// own row: the header's words speak through `column` instead, each for
@@ -205,10 +217,10 @@ impl Context {
                 } else {
                     (&hay[..ws], ws)
                 };
-                if d > 0.0 {
+                if d > 0.0 && (before || !ends_sentence(gap)) {
                     up = up.max(d);
                     nearest_up = nearest_up.min(distance);
-                } else if !gap.contains(&b'\n') {
+                } else if d < 0.0 && !ends_sentence(gap) {
                     down = down.min(d);
                     nearest_down = nearest_down.min(distance);
                 }

@@ -252,7 +252,7 @@ fn street_pattern() -> String {
     let sep = r"(?:,? |,?\r?\n)";
     let tail = format!(r"(?:{US_STATE}) [0-9]{{5}}(?:-[0-9]{{4}})?|{UK_POSTCODE}");
     format!(
-        r"\b(?:(?P<box>P\.? ?O\.? Box [0-9]{{1,6}})|(?P<unit1>(?:Flat|Studio|Apartment|Apt\.?|Unit|Suite|Ste\.?) [0-9]{{1,5}}[A-Za-z]?,? )?(?:(?P<num>[0-9]{{1,6}}[A-Za-z]?) )?(?:(?:[NSEW]\.?|North|South|East|West) )?(?:{word}|[0-9]{{1,3}}(?:st|nd|rd|th))(?: {word}){{0,3}} (?:(?P<common>{STREET_SUFFIX})|{STREET_SUFFIX_MORE})\b\.?(?P<unit2>,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|\#)\.? ?[0-9A-Za-z-]{{1,6}})?)(?:(?:{sep}{place}){{0,2}}{sep}(?P<tail>{tail})|(?:, {place}){{0,2}})?\b"
+        r"\b(?:(?P<box>P\.? ?O\.? Box [0-9]{{1,6}})|(?P<unit1>(?:Flat|Studio|Apartment|Apt\.?|Unit|Suite|Ste\.?) [0-9]{{1,5}}[A-Za-z]?,? )?(?:(?P<num>[0-9]{{1,6}}[A-Za-z]?) )?(?:(?:[NSEW]\.?|North|South|East|West) )?(?:{word}|[0-9]{{1,3}}(?:st|nd|rd|th))(?: {word}){{0,3}} (?:(?P<common>{STREET_SUFFIX})|{STREET_SUFFIX_MORE})\b\.?(?P<unit2>,? (?:(?:Apt|Apartment|Suite|Ste|Unit|Flat)\b\.?|\#) ?[0-9A-Za-z-]{{1,6}})?)(?:(?:{sep}{place}){{0,2}}{sep}(?P<tail>{tail})|(?:, {place}){{0,2}})?\b"
     )
 }
 

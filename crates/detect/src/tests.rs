@@ -272,6 +272,7 @@ fn hard_negatives() {
         ("meeting 1985-03-12", Kind::DateOfBirth),
         ("DOB 2024-01-15T10:00:00Z", Kind::DateOfBirth),
         ("DOB 1985-13-45", Kind::DateOfBirth),
+        ("paid on 01/28/2021. Born in Ohio", Kind::DateOfBirth),
         // Secrets.
         ("password = ${DB_PASSWORD}", Kind::Secret),
         ("password: ********", Kind::Secret),
@@ -290,6 +291,7 @@ fn hard_negatives() {
         ("Top 10 Beach Resorts", Kind::PostalAddress),
         ("Terminal 5 Bus Station", Kind::PostalAddress),
         ("Chapter 7 Data Key", Kind::PostalAddress),
+        ("Terminal 5 Bus Station. Step two", Kind::PostalAddress),
         ("see 3 Main Points, XY 12345", Kind::PostalAddress),
         ("Flat 4, Byrne Points", Kind::PostalAddress),
         ("PO Box 1142", Kind::PostalAddress),
@@ -334,6 +336,11 @@ fn context_words_move_scores() {
     assert!(
         kinds("card for order 4111 1111 1111 1111").is_empty(),
         "the nearer word decides"
+    );
+    // Nor in an earlier sentence.
+    assert_eq!(
+        kinds("Thanks for your order. 4111 1111 1111 1111 was charged"),
+        [Kind::CardNumber]
     );
     // Whole words only: "business" does not hold "sin".
     assert_eq!(score("business 130692544"), None);
