@@ -146,6 +146,9 @@ const ADVERSARIAL: &[&str] = &[
     "12 Main ",
     "DOB ",
     "é",
+    "ssn,dob\n",
+    "name,ssn\nAnn Lee,1\n",
+    "ssn,\"",
 ];
 
 fn adversarial(mb: usize) {
