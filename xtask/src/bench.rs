@@ -49,18 +49,19 @@ fn bench(root: &std::path::Path, args: &[&str]) -> Result<Value> {
 }
 
 fn bench_with(root: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Result<Value> {
+    bench_in(root, ("confidant-vault", "throughput"), args, env)
+}
+
+fn bench_in(
+    root: &std::path::Path,
+    (package, bench): (&str, &str),
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Value> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
         .envs(env.iter().copied())
-        .args([
-            "bench",
-            "--quiet",
-            "-p",
-            "confidant-vault",
-            "--bench",
-            "throughput",
-            "--",
-        ])
+        .args(["bench", "--quiet", "-p", package, "--bench", bench, "--"])
         .args(args)
         .output()
         .context("cannot run cargo bench")?;
@@ -84,6 +85,8 @@ fn f(v: &Value, key: &str) -> f64 {
 }
 
 pub fn run(root: &std::path::Path) -> Result<()> {
+    // openssl and wrk are among the packages the test command installs.
+    crate::install::ensure_packages()?;
     eprintln!("== building and running the benchmarks (release profile; a few minutes)");
     let openssl = openssl_mb_s()?;
     let cipher = bench(root, &["cipher", "1024"])?;
@@ -142,7 +145,41 @@ pub fn run(root: &std::path::Path) -> Result<()> {
         f(&verify, "seconds"),
         f(&verify, "entries_per_s")
     );
+    let verify_password = bench_in(root, ("confidant-server", "signin"), &["verify"], &[])?;
+    println!(
+        "one password check (Argon2id {}): median {:.0} ms, min {:.0} ms, max {:.0} ms (target 50-250 ms)",
+        verify_password
+            .get("params")
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
+        f(&verify_password, "median_ms"),
+        f(&verify_password, "min_ms"),
+        f(&verify_password, "max_ms")
+    );
+    let page = bench_in(root, ("confidant-server", "signin"), &["page"], &[])?;
+    let part = |name: &str| page.get(name).cloned().unwrap_or(Value::Null);
+    let (alone, loaded, burst) = (
+        part("alone"),
+        part("during_sign_in_burst"),
+        part("sign_in_burst"),
+    );
+    println!(
+        "authenticated page, 64 connections (wrk): p50 {:.1} ms, p99 {:.1} ms, {:.0} requests/s",
+        f(&alone, "p50_ms"),
+        f(&alone, "p99_ms"),
+        f(&alone, "requests_per_s")
+    );
+    println!(
+        "  the same during a burst of 64 connections signing in: p50 {:.1} ms, p99 {:.1} ms, {:.0} requests/s ({:.0} sign-ins/s, p99 {:.0} ms); peak RSS {:.0} MiB",
+        f(&loaded, "p50_ms"),
+        f(&loaded, "p99_ms"),
+        f(&loaded, "requests_per_s"),
+        f(&burst, "requests_per_s"),
+        f(&burst, "p99_ms"),
+        f(&page, "peak_rss_kib") / 1024.0
+    );
     let report = serde_json::json!({
+        "password_verify": verify_password, "page": page,
         "ledger_append": append, "ledger_verify": verify,
         "openssl_aes_256_gcm_mb_s": openssl,
         "cipher": cipher, "memory": memory, "disk": disk, "disk_2gib": big, "import": import,

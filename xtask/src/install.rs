@@ -29,6 +29,18 @@ pub const DEBIAN_PACKAGES: &[Package] = &[
         why: "the benchmarks",
     },
     Package {
+        name: "wrk",
+        why: "the sign-in benchmark: page latency under 64 connections",
+    },
+    Package {
+        name: "chromium",
+        why: "the headless browser of the end-to-end web test (crates/cli/tests/it/browser.rs)",
+    },
+    Package {
+        name: "chromium-driver",
+        why: "chromedriver, through which that test drives chromium (WebDriver)",
+    },
+    Package {
         name: "procps",
         why: "ps and kill, to stop everything the tests started",
     },

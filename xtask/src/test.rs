@@ -14,6 +14,9 @@ use crate::{UsageError, install, process, workspace_root};
 const DATABASE_URL_VAR: &str = "CONFIDANT_TEST_DATABASE_URL";
 /// The variable that would make the PostgreSQL tests skip; never passed on.
 const SKIP_POSTGRES_VAR: &str = "CONFIDANT_SKIP_POSTGRES";
+/// The variable that would make the browser test skip; never passed on
+/// either (the packages it needs are installed above).
+const SKIP_BROWSER_VAR: &str = "CONFIDANT_SKIP_BROWSER";
 
 #[derive(Debug, Default)]
 pub struct Options {
@@ -170,6 +173,9 @@ fn run_steps(options: &Options) -> Result<String> {
     if std::env::var_os(SKIP_POSTGRES_VAR).is_some() {
         eprintln!("xtask: ignoring {SKIP_POSTGRES_VAR}: the PostgreSQL tests always run here");
     }
+    if std::env::var_os(SKIP_BROWSER_VAR).is_some() {
+        eprintln!("xtask: ignoring {SKIP_BROWSER_VAR}: the browser test always runs here");
+    }
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let steps = steps(options);
@@ -209,6 +215,7 @@ fn child_env(cmd: &mut Command, database_url: Option<&str>) {
         cmd.env(DATABASE_URL_VAR, url);
     }
     cmd.env_remove(SKIP_POSTGRES_VAR);
+    cmd.env_remove(SKIP_BROWSER_VAR);
     if std::env::var_os("RUST_BACKTRACE").is_none() {
         cmd.env("RUST_BACKTRACE", "1");
     }

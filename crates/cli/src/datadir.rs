@@ -30,6 +30,8 @@ const BLOB_DIR: &str = "blobs";
 pub struct Global {
     pub data: Option<PathBuf>,
     pub key_file: Option<PathBuf>,
+    /// Which workspace of the data dir (default: the first one created).
+    pub workspace: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +61,84 @@ pub struct Config {
     /// Where `serve` listens, e.g. "127.0.0.1:8080".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    /// Where people reach the server, e.g. "https://vault.example.com"
+    /// (for invitation links; https also makes cookies Secure and turns on
+    /// HSTS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// How long sessions and API tokens live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionsConfig>,
+}
+
+/// `[sessions]` in confidant.toml; every field optional.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// A web session ends after this many minutes without a request (30).
+    pub web_idle_minutes: Option<u32>,
+    /// A web session ends this many hours after sign-in (12).
+    pub web_lifetime_hours: Option<u32>,
+    /// An API token ends after this many days unused (7).
+    pub api_idle_days: Option<u32>,
+    /// An API token ends this many days after `confidant login` (30).
+    pub api_lifetime_days: Option<u32>,
+}
+
+impl SessionsConfig {
+    pub fn policy(&self) -> anyhow::Result<confidant_vault::SessionPolicy> {
+        use time::Duration;
+        let defaults = confidant_vault::SessionPolicy::default();
+        let pick =
+            |value: Option<u32>, unit: fn(i64) -> Duration, default: Duration, what: &str| {
+                match value {
+                    None => Ok(default),
+                    Some(0) => bail!("[sessions] {what} in {CONFIG_FILE} must be at least 1"),
+                    Some(n) => Ok(unit(i64::from(n))),
+                }
+            };
+        let policy = confidant_vault::SessionPolicy {
+            web_idle: pick(
+                self.web_idle_minutes,
+                Duration::minutes,
+                defaults.web_idle,
+                "web_idle_minutes",
+            )?,
+            web_lifetime: pick(
+                self.web_lifetime_hours,
+                Duration::hours,
+                defaults.web_lifetime,
+                "web_lifetime_hours",
+            )?,
+            api_idle: pick(
+                self.api_idle_days,
+                Duration::days,
+                defaults.api_idle,
+                "api_idle_days",
+            )?,
+            api_lifetime: pick(
+                self.api_lifetime_days,
+                Duration::days,
+                defaults.api_lifetime,
+                "api_lifetime_days",
+            )?,
+        };
+        if policy.web_idle > policy.web_lifetime || policy.api_idle > policy.api_lifetime {
+            bail!(
+                "[sessions] in {CONFIG_FILE}: an idle timeout longer than the lifetime has no effect; shorten it"
+            );
+        }
+        Ok(policy)
+    }
+}
+
+/// The server's public address from the config, or where it listens.
+pub fn public_url(config: &Config) -> String {
+    match (&config.public_url, &config.listen) {
+        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (None, Some(listen)) => format!("http://{listen}"),
+        (None, None) => "http://127.0.0.1:8080".to_owned(),
+    }
 }
 
 pub fn data_dir(global: &Global) -> anyhow::Result<&Path> {
@@ -156,12 +236,85 @@ pub async fn connect(
     Ok((store, blobs))
 }
 
+/// Opens the workspace of the data dir (`--workspace`, or the first).
 pub async fn open(global: &Global) -> anyhow::Result<Vault> {
     let dir = data_dir(global)?;
     let config = read_config(dir)?;
     let unlock = unlock(global)?;
     let (store, blobs) = connect(dir, &config).await?;
-    Ok(Vault::open(store, blobs, Arc::new(SystemClock), &unlock).await?)
+    Ok(Vault::open_named(
+        store,
+        blobs,
+        Arc::new(SystemClock),
+        &unlock,
+        global.workspace.as_deref(),
+    )
+    .await?)
+}
+
+/// Opens every workspace of the data dir, for `serve`.
+pub async fn open_all(global: &Global) -> anyhow::Result<Vec<Vault>> {
+    let dir = data_dir(global)?;
+    let config = read_config(dir)?;
+    let unlock = unlock(global)?;
+    let (store, blobs) = connect(dir, &config).await?;
+    Ok(Vault::open_all(store, blobs, Arc::new(SystemClock), &unlock).await?)
+}
+
+#[derive(Debug, Args)]
+pub struct AddWorkspaceArgs {
+    /// The new workspace's (business's) name; unique on this server.
+    #[arg(long)]
+    pub name: String,
+    /// Its owner's e-mail address.
+    #[arg(long)]
+    pub owner_email: String,
+    /// Its owner's full name.
+    #[arg(long)]
+    pub owner_name: String,
+}
+
+/// `confidant workspace add`: another tenant in the same data dir, sealed
+/// with the same passphrase or key file.
+pub async fn add_workspace(global: &Global, args: AddWorkspaceArgs) -> anyhow::Result<()> {
+    let dir = data_dir(global)?;
+    let config = read_config(dir)?;
+    let unlock = unlock(global)?;
+    let owner_password = secret_from("CONFIDANT_OWNER_PASSWORD", "The new owner's password", true)?;
+    let (store, blobs) = connect(dir, &config).await?;
+    let vault = Vault::add_workspace(
+        store,
+        blobs,
+        Arc::new(SystemClock),
+        InitOptions {
+            workspace_name: args.name.clone(),
+            owner_email: args.owner_email,
+            owner_name: args.owner_name,
+            owner_password,
+            unlock,
+            kdf: KdfParams::default(),
+        },
+    )
+    .await?;
+    let owner = vault.owner().await?;
+    println!(
+        "created workspace {:?} with owner {} <{}>; `confidant serve` serves it beside the others",
+        vault.workspace_name(),
+        owner.name,
+        owner.email
+    );
+    Ok(())
+}
+
+/// `confidant workspace list`.
+pub async fn list_workspaces(global: &Global) -> anyhow::Result<()> {
+    let vaults = open_all(global).await?;
+    let mut rows = Vec::new();
+    for vault in &vaults {
+        let owner = vault.owner().await?;
+        rows.push(vec![vault.workspace_name().to_owned(), owner.email]);
+    }
+    crate::output::table(&["WORKSPACE", "OWNER"], &rows)
 }
 
 pub async fn open_as_owner(global: &Global) -> anyhow::Result<(Vault, Actor)> {
@@ -326,7 +479,7 @@ pub async fn create_workspace(
     };
     let config = Config {
         database: args.database.clone(),
-        listen: None,
+        ..Config::default()
     };
     // The database files are created inside `dir`; when `dir` existed (and
     // was empty) they are removed on failure too.

@@ -41,9 +41,10 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
     let global = Global {
         data: Some(dir.clone()),
         key_file: Some(key_file.clone()),
+        workspace: None,
     };
     let (vault, owner) = datadir::open_as_owner(&global).await?;
-    seed(&vault, &owner).await?;
+    let alex_invite = seed(&vault, &owner).await?;
 
     let addr = match (listen, port) {
         (Some(addr), _) => addr,
@@ -58,14 +59,17 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
         }
         Err(e) => return Err(e).with_context(|| format!("cannot listen on {addr}")),
     };
-    let url = format!("http://{}/", listener.local_addr()?);
+    let base = format!("http://{}", listener.local_addr()?);
+    let url = format!("{base}/");
     println!("confidant demo is running at {url}");
     println!();
     println!("  open {url} and sign in as {OWNER_EMAIL}");
     println!("  password: {}", password.expose_secret());
+    println!("  (the first sign-in asks you to set up an authenticator app)");
     println!();
     println!("  you will find 3 documents, 40 fake customers (record set \"customers\"),");
-    println!("  and an assistant, Alex Doe, who cannot sign in until invitations exist.");
+    println!("  and an invited assistant, Alex Doe; join as Alex in another browser with:");
+    println!("    {base}/join/{}", alex_invite.expose_secret());
     println!();
     println!("  the same workspace from the command line, while this runs:");
     println!(
@@ -76,21 +80,24 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
     println!("    confidant docs list; confidant records show customers");
     println!();
     println!("  everything is deleted when you stop the demo with Ctrl-C");
-    crate::serve::serve(vault, listener).await?;
+    let tenants = confidant_vault::Tenants::new(vec![vault])?;
+    crate::serve::serve(tenants, listener, &base).await?;
     drop(temp);
     Ok(())
 }
 
+/// 80 random bits as four groups of four letters and digits.
 fn random_password() -> String {
-    const WORDS: [&str; 16] = [
-        "amber", "basil", "cedar", "delta", "ember", "fjord", "grove", "harbor", "iris", "juniper",
-        "kelp", "lumen", "maple", "nectar", "orbit", "pebble",
-    ];
+    const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = OsRng;
-    let words: Vec<&str> = (0..4)
-        .map(|_| WORDS[(rng.next_u32() % 16) as usize])
+    let chars: Vec<char> = (0..16)
+        .map(|_| ALPHABET[(rng.next_u32() % 32) as usize] as char)
         .collect();
-    format!("{}-{}", words.join("-"), rng.next_u32() % 100)
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// A Luhn-valid card number in the 4000 00.. test range.
@@ -113,12 +120,19 @@ fn test_card_number(seed: u32) -> String {
     format!("{body}{}", (10 - sum % 10) % 10)
 }
 
+/// Fills the demo workspace; returns Alex's invitation token.
 async fn seed(
     vault: &confidant_vault::Vault,
     owner: &confidant_vault::Actor,
-) -> anyhow::Result<()> {
-    vault
-        .add_person(owner, "alex@demo.example", "Alex Doe", Role::Assistant)
+) -> anyhow::Result<SecretString> {
+    let alex = vault
+        .invite(
+            owner,
+            "alex@demo.example",
+            "Alex Doe",
+            Role::Assistant,
+            None,
+        )
         .await?;
 
     const FIRST: [&str; 10] = [
@@ -212,5 +226,5 @@ async fn seed(
             .add_document(owner, name, label, std::io::Cursor::new(body.into_bytes()))
             .await?;
     }
-    Ok(())
+    Ok(alex.token)
 }

@@ -1,17 +1,20 @@
 //! The `confidant` command: `init` and `serve`, the owner's commands
-//! working directly on a data dir (`docs`, `records`, `keys`), and the
-//! offline `scan`.
+//! working directly on a data dir (`docs`, `records`, `keys`, `audit`,
+//! `workspace`), `people` (on a data dir or, after `login`, on a server),
+//! and the offline `scan`.
 //!
 //! This is the composition root: the only crate that names a concrete store
 //! adapter (through the data dir's database URL), reads the terminal, the
 //! environment and the user's files, and picks the clock and RNG.
 
 mod audit;
+mod client;
 mod datadir;
 mod demo;
 mod docs;
 mod extract;
 mod output;
+mod people;
 mod records;
 mod scan;
 mod serve;
@@ -38,6 +41,11 @@ struct Cli {
     #[arg(long, global = true, env = "CONFIDANT_KEY_FILE", value_name = "PATH")]
     key_file: Option<PathBuf>,
 
+    /// Which workspace of the data dir, when it holds several (default:
+    /// the first one created).
+    #[arg(long, global = true, env = "CONFIDANT_WORKSPACE", value_name = "NAME")]
+    workspace: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +71,26 @@ enum Command {
     /// Find sensitive data (cards, bank accounts, national ids, contact
     /// data, secrets) in files and folders. Offline: needs no data dir.
     Scan(scan::ScanArgs),
+    /// People: list, invite, show, offboard. On a data dir (--data) or on
+    /// the server of `confidant login`.
+    #[command(subcommand)]
+    People(people::PeopleCommand),
+    /// Sign in to a server once; later commands use the saved API token.
+    Login(client::LoginArgs),
+    /// End the saved API token and forget it.
+    Logout,
+    /// Workspaces (tenants) of a data dir: add, list.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum WorkspaceCommand {
+    /// Add another workspace (a business served by the same server), sealed
+    /// with the same passphrase or key file.
+    Add(datadir::AddWorkspaceArgs),
+    /// Every workspace of the data dir with its owner.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +168,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let global = datadir::Global {
         data: cli.data,
         key_file: cli.key_file,
+        workspace: cli.workspace,
     };
     match cli.command {
         Command::Init(args) => datadir::init(&global, args).await,
@@ -148,6 +177,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(cmd) => records::run(&global, cmd).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Scan(args) => scan::run(args),
+        Command::People(cmd) => people::run(&global, cmd).await,
+        Command::Login(args) => client::login(args).await,
+        Command::Logout => client::logout().await,
+        Command::Workspace(WorkspaceCommand::Add(args)) => {
+            datadir::add_workspace(&global, args).await
+        }
+        Command::Workspace(WorkspaceCommand::List) => datadir::list_workspaces(&global).await,
         Command::Keys(KeysCommand::Rotate) => {
             let (vault, owner) = datadir::open_as_owner(&global).await?;
             let count = vault.rotate_keys(&owner).await?;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::Args;
 use confidant_server::ServerOptions;
-use confidant_vault::Vault;
+use confidant_vault::Tenants;
 
 use crate::datadir::{self, Global};
 
@@ -29,6 +29,11 @@ pub struct ServeArgs {
     publish_checkpoints: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     publish_interval: u64,
+    /// Where people reach the server, e.g. https://vault.example.com (for
+    /// invitation links; https also makes cookies Secure and turns on HSTS).
+    /// Default: `public_url` in confidant.toml, else http://LISTEN.
+    #[arg(long, env = "CONFIDANT_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
 }
 
 const DEFAULT_PORT: u16 = 8080;
@@ -50,7 +55,16 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         })?,
         (None, None, None) => SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
     };
-    let vault = datadir::open(global).await?;
+    let vaults = datadir::open_all(global).await?;
+    let tenants = confidant_vault::Tenants::new(vaults)?;
+    let policy = config.sessions.clone().unwrap_or_default().policy()?;
+    tenants.set_session_policy(policy);
+    let public_url = match args.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None if config.public_url.is_some() => datadir::public_url(&config),
+        None => format!("http://{listen}"),
+    };
+    let vault = tenants.first().clone();
     if let Some(dir) = args.publish_checkpoints.clone() {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -81,16 +95,30 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| {
             format!("cannot listen on {listen}: choose another with --port or --listen")
         })?;
-    println!(
-        "confidant is serving workspace {:?} at http://{}/",
-        vault.workspace_name(),
-        listener.local_addr()?
+    let public_url = public_url.replace(
+        &format!(":{}", listen.port()),
+        &format!(":{}", listener.local_addr()?.port()),
     );
-    serve(vault, listener).await
+    if tenants.len() == 1 {
+        println!(
+            "confidant is serving workspace {:?} at {public_url}/",
+            vault.workspace_name(),
+        );
+    } else {
+        println!(
+            "confidant is serving {} workspaces at {public_url}/",
+            tenants.len()
+        );
+    }
+    serve(tenants, listener, &public_url).await
 }
 
-/// Serves until Ctrl-C or SIGTERM.
-pub async fn serve(vault: Vault, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+/// Serves until Ctrl-C or SIGTERM; `public_url` is where people reach it.
+pub async fn serve(
+    tenants: Tenants,
+    listener: tokio::net::TcpListener,
+    public_url: &str,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
         eprintln!(
@@ -98,12 +126,21 @@ pub async fn serve(vault: Vault, listener: tokio::net::TcpListener) -> anyhow::R
              or passwords and data cross the network in the clear"
         );
     }
-    match vault.sweep_orphan_blobs().await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("removed {n} encrypted bodies left by interrupted uploads"),
-        Err(e) => tracing::warn!("could not sweep interrupted uploads: {e}"),
+    for workspace in tenants.vaults() {
+        match workspace.sweep_orphan_blobs().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("removed {n} encrypted bodies left by interrupted uploads"),
+            Err(e) => tracing::warn!("could not sweep interrupted uploads: {e}"),
+        }
     }
-    let router = confidant_server::router(vault, ServerOptions::default());
+    let tls = public_url.starts_with("https://");
+    let options = ServerOptions {
+        secure_cookies: tls,
+        hsts: tls,
+        public_url: public_url.to_owned(),
+        ..ServerOptions::default()
+    };
+    let router = confidant_server::router(tenants, options);
     confidant_server::serve(listener, router, shutdown_signal())
         .await
         .context("the server failed")?;

@@ -17,7 +17,9 @@ pub use category::{DataCategory, UnknownCategoryError};
 pub use ids::{IdError, ItemId, KeyId, PersonId, RecordSetId, RowId, WorkspaceId};
 pub use item::{DocumentMeta, NameError, validate_document_name};
 pub use label::{Label, UnknownLabelError};
-pub use person::{EmailError, Person, Role, UnknownRoleError, normalize_email};
+pub use person::{
+    EmailError, Person, PersonStatus, Role, UnknownRoleError, UnknownStatusError, normalize_email,
+};
 pub use records::{
     Column, ColumnSpecError, RecordSetMeta, RecordSetSpec, RecordSetSpecError,
     parse_column_categories, validate_record_set_name,

@@ -5,9 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{PersonId, WorkspaceId};
 
-/// What a person is to the business. Only the owner exists until the people
-/// issue adds invitations; the other roles are here so stored data never
-/// needs a migration to name them.
+/// What a person is to the business. The auditor reads the access record
+/// and reports but no customer data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -63,6 +62,66 @@ impl FromStr for Role {
     }
 }
 
+impl Role {
+    /// Whether the role runs the workspace (people, grants, settings).
+    pub fn manages_people(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+
+    /// Whether `self` may invite or offboard a person of role `other`: the
+    /// owner anyone but another owner, an admin only roles below admin.
+    pub fn may_manage(self, other: Role) -> bool {
+        match self {
+            Role::Owner => other != Role::Owner,
+            Role::Admin => !matches!(other, Role::Owner | Role::Admin),
+            _ => false,
+        }
+    }
+}
+
+/// Where a person stands: invited (the link not yet used), active, or
+/// offboarded (for good: every session, token and grant ended).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonStatus {
+    Invited,
+    Active,
+    Offboarded,
+}
+
+impl PersonStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonStatus::Invited => "invited",
+            PersonStatus::Active => "active",
+            PersonStatus::Offboarded => "offboarded",
+        }
+    }
+}
+
+impl fmt::Display for PersonStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown person status {0:?}: expected invited, active or offboarded")]
+pub struct UnknownStatusError(pub String);
+
+impl FromStr for PersonStatus {
+    type Err = UnknownStatusError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "invited" => Ok(PersonStatus::Invited),
+            "active" => Ok(PersonStatus::Active),
+            "offboarded" => Ok(PersonStatus::Offboarded),
+            other => Err(UnknownStatusError(other.to_owned())),
+        }
+    }
+}
+
 /// A person of a workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
@@ -71,6 +130,7 @@ pub struct Person {
     pub email: String,
     pub name: String,
     pub role: Role,
+    pub status: PersonStatus,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +172,16 @@ mod tests {
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn who_manages_whom() {
+        assert!(Role::Owner.may_manage(Role::Admin));
+        assert!(!Role::Owner.may_manage(Role::Owner));
+        assert!(Role::Admin.may_manage(Role::Assistant));
+        assert!(!Role::Admin.may_manage(Role::Admin));
+        assert!(!Role::Assistant.may_manage(Role::Vendor));
+        assert!(!Role::Auditor.may_manage(Role::Vendor));
     }
 
     #[test]

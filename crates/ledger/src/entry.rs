@@ -333,6 +333,10 @@ named_enum!(
         KeyRotate => "key_rotate",
         Backup => "backup",
         Restore => "restore",
+        Invite => "invite",
+        AcceptInvite => "accept_invite",
+        EnrollSecondFactor => "enroll_second_factor",
+        Offboard => "offboard",
     }
 );
 

@@ -60,11 +60,18 @@ pub struct RecordPageInfo {
     pub rows: Vec<RowInfo>,
 }
 
-/// `POST /api/v1/tokens`.
+/// `POST /api/v1/tokens`: an API token for the CLI (`confidant login`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SignInRequest {
     pub email: String,
     pub password: String,
+    /// The current code of the authenticator app, or a recovery code;
+    /// required once a second factor is enrolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// What the token is for ("cli on laptop"); shown in session lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// The answer to a sign-in: a bearer token for `Authorization: Bearer`.
@@ -82,6 +89,88 @@ pub struct PersonInfo {
     pub email: String,
     pub name: String,
     pub role: String,
+    /// invited, active or offboarded.
+    #[serde(default)]
+    pub status: String,
+}
+
+/// `POST /api/v1/people`: invite someone.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InviteRequest {
+    pub email: String,
+    pub name: String,
+    /// owner is not allowed; admin, assistant, vendor, associate, auditor.
+    pub role: String,
+    /// How long the link works, in hours (default 72, at most 720).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_hours: Option<u32>,
+}
+
+/// The answer to an invitation: the single-use link, shown once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InviteResponse {
+    pub person: PersonInfo,
+    pub invite_url: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A session or API token of a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    /// web or api.
+    pub kind: String,
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_used_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/people/{who}` and `people show --format json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PersonDetailInfo {
+    pub person: PersonInfo,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub second_factor: bool,
+    pub recovery_codes_left: u64,
+    pub sessions: Vec<SessionInfo>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub offboarded_at: Option<OffsetDateTime>,
+    pub offboard_reason: Option<String>,
+}
+
+/// `POST /api/v1/people/{who}/offboard`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OffboardRequest {
+    pub reason: String,
+}
+
+/// One item a person was let at, from the ledger.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessedInfo {
+    /// document, record_set or row.
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+    /// Action name to how many times.
+    pub actions: std::collections::BTreeMap<String, u64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last: OffsetDateTime,
+}
+
+/// What offboarding did and what the person had reached.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OffboardResponse {
+    pub person: PersonInfo,
+    pub sessions_ended: u64,
+    pub invites_cancelled: u64,
+    pub role_access: String,
+    pub accessed: Vec<AccessedInfo>,
 }
 
 /// `POST /api/v1/record-sets/{set}/find`: the value travels in the body,

@@ -7,12 +7,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use confidant_core::{Label, parse_column_categories};
+use confidant_core::{Label, Role, parse_column_categories};
 use confidant_protocol::{
-    DocumentInfo, FindRequest, RecordPageInfo, RecordSetInfo, RotateResponse, SignInRequest,
-    SignInResponse,
+    DocumentInfo, FindRequest, InviteRequest, InviteResponse, OffboardRequest, OffboardResponse,
+    PersonDetailInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RotateResponse,
+    SessionInfo as ProtoSession, SignInRequest, SignInResponse,
 };
-use confidant_vault::{ColumnMapping, DocRef};
+use confidant_vault::{ColumnMapping, DocRef, SessionRequest, SignIn, VaultError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -54,6 +55,12 @@ pub(crate) fn routes() -> Router<AppState> {
     let small = Router::new()
         .route("/api/v1/tokens", post(sign_in))
         .route("/api/v1/tokens/current", delete(sign_out))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/sessions", get(my_sessions))
+        .route("/api/v1/sessions/{id}", delete(end_my_session))
+        .route("/api/v1/people", get(list_people).post(invite))
+        .route("/api/v1/people/{who}", get(show_person))
+        .route("/api/v1/people/{who}/offboard", post(offboard))
         .route("/api/v1/documents", get(list_documents))
         .route(
             "/api/v1/documents/{doc}",
@@ -73,20 +80,47 @@ pub(crate) fn routes() -> Router<AppState> {
     ))
 }
 
+/// `POST /api/v1/tokens`: an API token for the CLI. With a second factor
+/// enrolled, `code` is required; without it the answer is 401 with error
+/// `second_factor_required`.
 async fn sign_in(
     State(state): State<AppState>,
     client: crate::auth::ClientAddr,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> Result<Json<SignInResponse>, AppError> {
     let password = SecretString::from(request.password);
-    let issued = state
-        .vault
-        .sign_in(&request.email, &password, client.0)
+    let label = request
+        .label
+        .filter(|l| !l.trim().is_empty())
+        .unwrap_or_else(|| "API token".to_owned());
+    let wanted = SessionRequest::api(&label);
+    let unauthorized = |e: VaultError| match e {
+        VaultError::Forbidden(message) => AppError::Unauthorized(message),
+        other => other.into(),
+    };
+    let (vault, outcome) = state
+        .tenants
+        .sign_in(&request.email, &password, client.0, &wanted)
         .await
-        .map_err(|e| match e {
-            confidant_vault::VaultError::Forbidden(message) => AppError::Unauthorized(message),
-            other => other.into(),
-        })?;
+        .map_err(unauthorized)?;
+    let issued = match outcome {
+        SignIn::Done(issued) => issued,
+        SignIn::SecondFactor { pending } => {
+            let Some(code) = request.code.filter(|c| !c.trim().is_empty()) else {
+                // The half-session is of no use to this client: end it.
+                vault.sign_out(&pending).await?;
+                return Err(AppError::SecondFactorRequired(
+                    "this account needs the code from its authenticator app: send it as `code` \
+                     (or a recovery code)"
+                        .into(),
+                ));
+            };
+            vault
+                .complete_sign_in(&pending, &code, client.0, &wanted)
+                .await
+                .map_err(unauthorized)?
+        }
+    };
     Ok(Json(SignInResponse {
         token: issued.token.expose_secret().to_owned(),
         expires_at: issued.expires_at,
@@ -94,19 +128,90 @@ async fn sign_in(
     }))
 }
 
-async fn sign_out(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-) -> Result<StatusCode, AppError> {
-    state.vault.sign_out(&caller.token).await?;
+async fn sign_out(caller: ApiCaller) -> Result<StatusCode, AppError> {
+    caller.vault.sign_out(&caller.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_documents(
+async fn me(caller: ApiCaller) -> Json<PersonInfo> {
+    Json(wire::actor_info(&caller.actor))
+}
+
+async fn my_sessions(caller: ApiCaller) -> Result<Json<Vec<ProtoSession>>, AppError> {
+    let sessions = caller.vault.my_sessions(&caller.actor).await?;
+    Ok(Json(sessions.iter().map(wire::session_info).collect()))
+}
+
+async fn end_my_session(
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    caller.vault.end_my_session(&caller.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_people(caller: ApiCaller) -> Result<Json<Vec<PersonInfo>>, AppError> {
+    let people = caller.vault.people(&caller.actor).await?;
+    Ok(Json(people.iter().map(wire::person_info).collect()))
+}
+
+async fn invite(
     State(state): State<AppState>,
     caller: ApiCaller,
+    ApiJson(request): ApiJson<InviteRequest>,
+) -> Result<(StatusCode, Json<InviteResponse>), AppError> {
+    let role: Role = request
+        .role
+        .parse()
+        .map_err(|e: confidant_core::UnknownRoleError| AppError::InvalidInput(e.to_string()))?;
+    let valid_for = request
+        .valid_hours
+        .map(|h| time::Duration::hours(i64::from(h)));
+    let invitation = caller
+        .vault
+        .invite(
+            &caller.actor,
+            &request.email,
+            &request.name,
+            role,
+            valid_for,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InviteResponse {
+            person: wire::person_info(&invitation.person),
+            invite_url: state.invite_url(invitation.token.expose_secret()),
+            expires_at: invitation.expires_at,
+        }),
+    ))
+}
+
+async fn show_person(
+    caller: ApiCaller,
+    ApiPath(who): ApiPath<String>,
+) -> Result<Json<PersonDetailInfo>, AppError> {
+    let detail = caller.vault.person_detail(&caller.actor, &who).await?;
+    Ok(Json(wire::person_detail_info(&detail)))
+}
+
+async fn offboard(
+    caller: ApiCaller,
+    ApiPath(who): ApiPath<String>,
+    ApiJson(request): ApiJson<OffboardRequest>,
+) -> Result<Json<OffboardResponse>, AppError> {
+    let done = caller
+        .vault
+        .offboard(&caller.actor, &who, &request.reason)
+        .await?;
+    Ok(Json(wire::offboard_info(&done)))
+}
+
+async fn list_documents(
+    State(_): State<AppState>,
+    caller: ApiCaller,
 ) -> Result<Json<Vec<DocumentInfo>>, AppError> {
-    let documents = state.vault.documents(&caller.actor).await?;
+    let documents = caller.vault.documents(&caller.actor).await?;
     Ok(Json(documents.iter().map(wire::document_info).collect()))
 }
 
@@ -134,7 +239,7 @@ async fn add_document(
 ) -> Result<(StatusCode, Json<DocumentInfo>), AppError> {
     let label = parse_label(query.label.as_deref())?;
     let mut upload = Upload::new(&headers, body, state.options.max_upload_bytes)?;
-    let meta = state
+    let meta = caller
         .vault
         .add_document(&caller.actor, &query.name, label, &mut upload.reader)
         .await
@@ -150,7 +255,7 @@ async fn replace_document(
     body: Body,
 ) -> Result<Json<DocumentInfo>, AppError> {
     let mut upload = Upload::new(&headers, body, state.options.max_upload_bytes)?;
-    let meta = state
+    let meta = caller
         .vault
         .replace_document(&caller.actor, &DocRef::parse(&doc), &mut upload.reader)
         .await
@@ -159,11 +264,11 @@ async fn replace_document(
 }
 
 async fn get_document(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
     ApiPath(doc): ApiPath<String>,
 ) -> Result<Response, AppError> {
-    let (meta, stream) = state
+    let (meta, stream) = caller
         .vault
         .open_document(&caller.actor, &DocRef::parse(&doc))
         .await?;
@@ -171,11 +276,11 @@ async fn get_document(
 }
 
 async fn document_meta(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
     ApiPath(doc): ApiPath<String>,
 ) -> Result<Json<DocumentInfo>, AppError> {
-    let meta = state
+    let meta = caller
         .vault
         .document(&caller.actor, &DocRef::parse(&doc))
         .await?;
@@ -183,11 +288,11 @@ async fn document_meta(
 }
 
 async fn delete_document(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
     ApiPath(doc): ApiPath<String>,
 ) -> Result<Json<DocumentInfo>, AppError> {
-    let meta = state
+    let meta = caller
         .vault
         .delete_document(&caller.actor, &DocRef::parse(&doc))
         .await?;
@@ -195,10 +300,10 @@ async fn delete_document(
 }
 
 async fn list_record_sets(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<Vec<RecordSetInfo>>, AppError> {
-    let sets = state.vault.record_sets(&caller.actor).await?;
+    let sets = caller.vault.record_sets(&caller.actor).await?;
     Ok(Json(sets.iter().map(wire::record_set_info).collect()))
 }
 
@@ -246,7 +351,7 @@ async fn import_records(
     // The file is spooled first so that a slow client never holds the
     // database's import transaction open.
     let spool = Spool::write(&headers, body, state.options.max_upload_bytes).await?;
-    let meta = state
+    let meta = caller
         .vault
         .import_records(&caller.actor, &query.name, spool, mapping)
         .await?;
@@ -261,7 +366,7 @@ struct PageQuery {
 }
 
 async fn show_records(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
     ApiPath(set): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
@@ -272,7 +377,7 @@ async fn show_records(
             "limit {limit} is out of range: ask for 1 to {MAX_PAGE_ROWS} rows and page with offset"
         )));
     }
-    let page = state
+    let page = caller
         .vault
         .show_records(&caller.actor, &set, query.offset, limit)
         .await?;
@@ -280,12 +385,12 @@ async fn show_records(
 }
 
 async fn find_records(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
     ApiPath(set): ApiPath<String>,
     ApiJson(request): ApiJson<FindRequest>,
 ) -> Result<Json<RecordPageInfo>, AppError> {
-    let page = state
+    let page = caller
         .vault
         .find_records(&caller.actor, &set, &request.column, &request.value)
         .await?;
@@ -293,19 +398,19 @@ async fn find_records(
 }
 
 async fn delete_record_set(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
     ApiPath(set): ApiPath<String>,
 ) -> Result<Json<RecordSetInfo>, AppError> {
-    let meta = state.vault.delete_record_set(&caller.actor, &set).await?;
+    let meta = caller.vault.delete_record_set(&caller.actor, &set).await?;
     Ok(Json(wire::record_set_info(&meta)))
 }
 
 async fn rotate_keys(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     caller: ApiCaller,
 ) -> Result<Json<RotateResponse>, AppError> {
-    let count = state.vault.rotate_keys(&caller.actor).await?;
+    let count = caller.vault.rotate_keys(&caller.actor).await?;
     Ok(Json(RotateResponse {
         rewrapped_keys: u64::try_from(count).unwrap_or(u64::MAX),
     }))

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use confidant_vault::{Actor, VaultError};
+use confidant_vault::{Actor, Vault, VaultError};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
@@ -19,9 +19,13 @@ use crate::{AppError, AppState};
 pub(crate) const SESSION_COOKIE: &str = "confidant_session";
 /// The cookie holding the sign-in form's anti-forgery token.
 pub(crate) const LOGIN_COOKIE: &str = "confidant_login";
+/// The cookie holding a sign-in waiting for its second factor.
+pub(crate) const PENDING_COOKIE: &str = "confidant_pending";
 
-/// An API caller, authenticated by `Authorization: Bearer cfd_...`.
+/// An API caller, authenticated by `Authorization: Bearer cfd_...`, with
+/// the vault of its workspace.
 pub(crate) struct ApiCaller {
+    pub vault: Vault,
     pub actor: Actor,
     pub token: SecretString,
 }
@@ -31,8 +35,12 @@ impl FromRequestParts<AppState> for ApiCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = bearer_token(&parts.headers)?;
-        match state.vault.authenticate(&token).await {
-            Ok(actor) => Ok(ApiCaller { actor, token }),
+        match state.tenants.authenticate(&token, true).await {
+            Ok((vault, actor)) => Ok(ApiCaller {
+                vault,
+                actor,
+                token,
+            }),
             Err(VaultError::Forbidden(message)) => Err(AppError::Unauthorized(message)),
             Err(other) => Err(other.into()),
         }
@@ -57,8 +65,10 @@ fn bearer_token(headers: &HeaderMap) -> Result<SecretString, AppError> {
     Ok(SecretString::from(token.to_owned()))
 }
 
-/// A signed-in web user, authenticated by the session cookie.
+/// A signed-in web user, authenticated by the session cookie, with the
+/// vault of their workspace.
 pub(crate) struct Session {
+    pub vault: Vault,
     pub actor: Actor,
     pub token: SecretString,
 }
@@ -77,6 +87,8 @@ pub(crate) enum SessionRejection {
         clear: bool,
         secure: bool,
     },
+    /// An owner without a second factor: enroll one first.
+    Enroll,
     Failed(AppError),
 }
 
@@ -92,6 +104,7 @@ impl IntoResponse for SessionRejection {
                 }
                 response
             }
+            SessionRejection::Enroll => Redirect::to("/account/second-factor").into_response(),
             SessionRejection::Failed(e) => crate::web::page_error(&e),
         }
     }
@@ -112,8 +125,21 @@ impl FromRequestParts<AppState> for Session {
             });
         };
         let token = SecretString::from(token);
-        match state.vault.authenticate(&token).await {
-            Ok(actor) => Ok(Session { actor, token }),
+        match state.tenants.authenticate(&token, false).await {
+            Ok((vault, actor)) => {
+                // Second factor on by default for the owner: nothing but
+                // enrolling (or signing out) until there is one.
+                let path = parts.uri.path();
+                if !actor.has_second_factor && path != "/account/second-factor" && path != "/logout"
+                {
+                    return Err(SessionRejection::Enroll);
+                }
+                Ok(Session {
+                    vault,
+                    actor,
+                    token,
+                })
+            }
             Err(VaultError::Forbidden(_)) => Err(SessionRejection::SignIn {
                 clear: true,
                 secure,
@@ -139,6 +165,9 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A strict, script-proof cookie that lives as long as the browser session.
 pub(crate) fn set_cookie(name: &str, value: &str, secure: bool) -> Result<HeaderValue, AppError> {
     let secure = if secure { "; Secure" } else { "" };
+    // Cookie names with the __Host- prefix would need Secure; the names
+    // stay plain so plain-HTTP development works, and Secure is set
+    // whenever the server runs on TLS.
     HeaderValue::from_str(&format!(
         "{name}={value}; HttpOnly; SameSite=Strict; Path=/{secure}"
     ))
@@ -204,11 +233,15 @@ pub(crate) async fn same_origin_only(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// Whether a state-changing request comes from this site. Browsers that
+/// send `Sec-Fetch-Site` (all current ones) are judged by it alone: it
+/// cannot be set by a page, and `Origin` may be `null` on same-site
+/// requests under some referrer policies. Older browsers are judged by
+/// `Origin` against `Host`. Clients that send neither (the CLI, scripts)
+/// pass: their credentials are not ambient.
 fn is_same_origin(headers: &HeaderMap, uri_authority: Option<&str>) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return false;
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -270,6 +303,33 @@ mod tests {
                 "{origin} vs {host}"
             );
         }
+    }
+
+    #[test]
+    fn fetch_metadata_decides_when_present() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("localhost:8080"));
+        // A same-site form under a strict referrer policy: Origin null.
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(is_same_origin(&headers, None));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!is_same_origin(&headers, None));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(
+            !is_same_origin(&headers, None),
+            "a sibling subdomain is another site"
+        );
+        // Without fetch metadata, Origin decides.
+        headers.remove("sec-fetch-site");
+        assert!(!is_same_origin(&headers, None));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://localhost:8080"),
+        );
+        assert!(is_same_origin(&headers, None));
+        headers.remove(header::ORIGIN);
+        assert!(is_same_origin(&headers, None), "scripts send neither");
     }
 
     #[test]

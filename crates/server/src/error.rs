@@ -18,6 +18,9 @@ pub enum AppError {
     /// No credentials, or credentials that do not (or no longer) work.
     #[error("{0}")]
     Unauthorized(String),
+    /// The password was right; the second factor is missing (API sign-in).
+    #[error("{0}")]
+    SecondFactorRequired(String),
     /// The request itself is malformed (a bad query, path or body).
     #[error("{0}")]
     InvalidInput(String),
@@ -90,6 +93,9 @@ impl AppError {
                 }
             },
             AppError::Unauthorized(m) => shown(StatusCode::UNAUTHORIZED, "unauthorized", m),
+            AppError::SecondFactorRequired(m) => {
+                shown(StatusCode::UNAUTHORIZED, "second_factor_required", m)
+            }
             AppError::InvalidInput(m) => shown(StatusCode::BAD_REQUEST, "invalid_input", m),
             AppError::TooLarge(m) => shown(StatusCode::PAYLOAD_TOO_LARGE, "invalid_input", m),
             AppError::Forbidden(m) => shown(StatusCode::FORBIDDEN, "forbidden", m),

@@ -25,9 +25,18 @@ use crate::error::{Shown, json_error};
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub(crate) fn layers(router: Router<AppState>) -> Router<AppState> {
+pub(crate) fn layers(router: Router<AppState>, hsts: bool) -> Router<AppState> {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    // Only over TLS: a browser that saw it refuses plain HTTP for a year.
+    let router = if hsts {
+        router.layer(set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
     };
     // Layers wrap in order: each `.layer` goes around the ones before it.
     router
@@ -42,7 +51,9 @@ pub(crate) fn layers(router: Router<AppState>) -> Router<AppState> {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(set(header::CACHE_CONTROL, "no-store"))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        // same-origin, not no-referrer: under no-referrer browsers send
+        // `Origin: null` even to this site, which hides a form's origin.
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
         .layer(set(
             header::CONTENT_SECURITY_POLICY,

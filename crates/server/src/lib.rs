@@ -22,6 +22,7 @@ mod error;
 mod headers;
 mod stream;
 mod web;
+mod web_people;
 pub mod wire;
 
 use std::future::Future;
@@ -29,7 +30,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use confidant_vault::Vault;
+use confidant_vault::Tenants;
 
 pub use error::AppError;
 
@@ -40,6 +41,12 @@ pub struct ServerOptions {
     pub secure_cookies: bool,
     /// The largest document or CSV file accepted in one upload, in bytes.
     pub max_upload_bytes: u64,
+    /// Sends `Strict-Transport-Security`; set it when the server is reached
+    /// only over TLS.
+    pub hsts: bool,
+    /// Where people reach the server (`https://vault.example.com`), for the
+    /// links in invitations.
+    pub public_url: String,
 }
 
 /// The default upload limit: 16 GiB.
@@ -50,22 +57,37 @@ impl Default for ServerOptions {
         ServerOptions {
             secure_cookies: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            hsts: false,
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
 
-/// What every handler gets: the vault and the server's options.
+/// What every handler gets: the served workspaces and the server's
+/// options. Handlers reach a workspace only through the caller's session
+/// (or invitation link), never through anything the client names.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub vault: Vault,
+    pub tenants: Tenants,
     pub options: Arc<ServerOptions>,
+}
+
+impl AppState {
+    /// The link of an invitation token.
+    pub(crate) fn invite_url(&self, token: &str) -> String {
+        format!(
+            "{}/join/{token}",
+            self.options.public_url.trim_end_matches('/')
+        )
+    }
 }
 
 /// The whole application: API, web UI, health check and the middleware
 /// around them.
-pub fn router(vault: Vault, options: ServerOptions) -> Router {
+pub fn router(tenants: Tenants, options: ServerOptions) -> Router {
+    let hsts = options.hsts;
     let state = AppState {
-        vault,
+        tenants,
         options: Arc::new(options),
     };
     let app = Router::new()
@@ -73,7 +95,7 @@ pub fn router(vault: Vault, options: ServerOptions) -> Router {
         .merge(api::routes())
         .merge(web::routes())
         .fallback(error::fallback);
-    headers::layers(app).with_state(state)
+    headers::layers(app, hsts).with_state(state)
 }
 
 async fn healthz() -> &'static str {

@@ -3,23 +3,22 @@
 //! token; every page resolves it with `Vault::authenticate`, like the API.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
+use axum::Form;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
 use confidant_core::{DocumentMeta, Label, RecordSetMeta};
 use confidant_vault::{Actor, DocRef, VaultError};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
-use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{
-    LOGIN_COOKIE, SESSION_COOKIE, Session, clear_cookie, cookie, csrf_token, random_token,
-    set_cookie, tokens_match,
-};
+use crate::auth::Session;
 use crate::error::human_size;
 use crate::stream::download;
 use crate::{AppError, AppState};
@@ -34,17 +33,84 @@ const STYLESHEET: &str = include_str!("../static/style.css");
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
         .route("/documents/{doc}", get(download_document))
         .route("/records/{set}", get(records))
         .route("/ledger", get(ledger))
         .route("/static/style.css", get(stylesheet))
-        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT))
+        .merge(crate::web_people::routes())
+        // Enforced by the body extractors, so an oversized form gets a page
+        // (413) like any other error.
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+}
+
+/// A form body (`application/x-www-form-urlencoded`), refused with a clear
+/// error when it is over the limit (413), not a form, or not valid UTF-8,
+/// raw or once percent-decoded: axum's `Form` alone would quietly turn
+/// such bytes into U+FFFD and act on a value nobody typed.
+pub(crate) struct WebForm<T>(pub(crate) T);
+
+impl<T, S> FromRequest<S> for WebForm<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, PageError> {
+        let (parts, body) = request.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge(format!(
+                        "the form is too large (over {} KiB): nothing was changed",
+                        FORM_BODY_LIMIT / 1024
+                    ))
+                } else {
+                    AppError::InvalidInput(rejection.body_text())
+                }
+            })?;
+        if !form_is_utf8(&bytes) {
+            return Err(PageError(AppError::InvalidInput(
+                "the form is not valid UTF-8 text: nothing was changed; send it again from                  the page"
+                    .into(),
+            )));
+        }
+        let request = Request::from_parts(parts, Body::from(bytes));
+        let Form(value) = Form::<T>::from_request(request, state)
+            .await
+            .map_err(AppError::from)?;
+        Ok(WebForm(value))
+    }
+}
+
+/// Whether a form body is UTF-8 both as sent and with every `%XX`
+/// decoded.
+fn form_is_utf8(body: &[u8]) -> bool {
+    if std::str::from_utf8(body).is_err() {
+        return false;
+    }
+    let mut decoded = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (body[i], body.get(i + 1), body.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                decoded.push(u8::try_from(value).unwrap_or(0));
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
 }
 
 /// An error answered with a page.
-pub(crate) struct PageError(AppError);
+pub(crate) struct PageError(pub(crate) AppError);
 
 impl<E: Into<AppError>> From<E> for PageError {
     fn from(e: E) -> Self {
@@ -79,7 +145,7 @@ pub(crate) fn page_error(error: &AppError) -> Response {
 
 /// Messages are lower-case clauses (the house style for errors); a page
 /// shows them as a sentence.
-fn sentence(message: &str) -> String {
+pub(crate) fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => {
@@ -94,7 +160,7 @@ fn sentence(message: &str) -> String {
     }
 }
 
-fn render(template: &impl Template) -> Result<Html<String>, AppError> {
+pub(crate) fn render(template: &impl Template) -> Result<Html<String>, AppError> {
     template
         .render()
         .map(Html)
@@ -103,28 +169,35 @@ fn render(template: &impl Template) -> Result<Html<String>, AppError> {
 
 /// What every page shows around its content.
 #[derive(Default)]
-struct Chrome {
-    workspace: Option<String>,
-    user: Option<UserChrome>,
+pub(crate) struct Chrome {
+    pub(crate) workspace: Option<String>,
+    pub(crate) user: Option<UserChrome>,
 }
 
-struct UserChrome {
-    name: String,
-    email: String,
-    role: &'static str,
+pub(crate) struct UserChrome {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) role: &'static str,
     /// The session's anti-forgery token, for the sign-out form.
-    csrf: String,
+    pub(crate) csrf: String,
+    /// Whether the navigation shows People and the access record.
+    pub(crate) reads_ledger: bool,
+    /// No menu until an owner has enrolled a second factor.
+    pub(crate) enrolled: bool,
 }
 
 impl Chrome {
-    fn signed_in(state: &AppState, session: &Session) -> Chrome {
+    pub(crate) fn signed_in(_state: &AppState, session: &Session) -> Chrome {
+        let role = session.actor.role;
         Chrome {
-            workspace: Some(state.vault.workspace_name().to_owned()),
+            workspace: Some(session.vault.workspace_name().to_owned()),
             user: Some(UserChrome {
                 name: session.actor.name.clone(),
                 email: session.actor.email.clone(),
-                role: session.actor.role.as_str(),
+                role: role.as_str(),
                 csrf: session.csrf(),
+                reads_ledger: role.manages_people() || role == confidant_core::Role::Auditor,
+                enrolled: session.actor.has_second_factor,
             }),
         }
     }
@@ -137,15 +210,6 @@ struct ErrorPage<'a> {
     status: u16,
     reason: &'a str,
     message: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    chrome: Chrome,
-    csrf: &'a str,
-    email: &'a str,
-    error: Option<&'a str>,
 }
 
 struct DocumentRow {
@@ -175,6 +239,7 @@ struct RecordSetRow {
 struct HomePage<'a> {
     chrome: Chrome,
     actor: &'a Actor,
+    manager: bool,
     documents: Vec<DocumentRow>,
     record_sets: Vec<RecordSetRow>,
 }
@@ -190,7 +255,7 @@ struct RecordsPage {
     next: Option<u64>,
 }
 
-fn when(at: OffsetDateTime) -> String {
+pub(crate) fn when(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     at.to_offset(time::UtcOffset::UTC)
         .format(&format)
@@ -226,174 +291,33 @@ fn record_set_row(meta: &RecordSetMeta) -> RecordSetRow {
 }
 
 async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    let documents = state.vault.documents(&session.actor).await?;
-    let sets = state.vault.record_sets(&session.actor).await?;
+    // Until grants exist, only the owner and admins see items; everyone
+    // else sees their (empty) work list.
+    let manager = session.actor.role.manages_people();
+    let (documents, sets) = if manager {
+        (
+            session.vault.documents(&session.actor).await?,
+            session.vault.record_sets(&session.actor).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let page = HomePage {
         chrome: Chrome::signed_in(&state, &session),
         actor: &session.actor,
+        manager,
         documents: documents.iter().map(document_row).collect(),
         record_sets: sets.iter().map(record_set_row).collect(),
     };
     Ok(render(&page)?)
 }
 
-/// The session of a request, if its cookie holds a live token.
-async fn current_session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Session>, AppError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let token = SecretString::from(token);
-    match state.vault.authenticate(&token).await {
-        Ok(actor) => Ok(Some(Session { actor, token })),
-        Err(VaultError::Forbidden(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The sign-in form with a fresh anti-forgery token (kept in a cookie and
-/// in a hidden field; a forged form cannot know it).
-fn login_page(
-    state: &AppState,
-    status: StatusCode,
-    email: &str,
-    error: Option<&str>,
-    csrf: Option<&str>,
-) -> Result<Response, AppError> {
-    let fresh;
-    let csrf = match csrf {
-        Some(csrf) => csrf,
-        None => {
-            fresh = random_token()?;
-            &fresh
-        }
-    };
-    let page = LoginPage {
-        chrome: Chrome {
-            workspace: Some(state.vault.workspace_name().to_owned()),
-            user: None,
-        },
-        csrf,
-        email,
-        error,
-    };
-    let mut response = (status, render(&page)?).into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(LOGIN_COOKIE, csrf, state.options.secure_cookies)?,
-    );
-    Ok(response)
-}
-
-async fn login_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    if current_session(&state, &headers).await?.is_some() {
-        return Ok(Redirect::to("/").into_response());
-    }
-    Ok(login_page(&state, StatusCode::OK, "", None, None)?)
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn login(
-    State(state): State<AppState>,
-    client: crate::auth::ClientAddr,
-    headers: HeaderMap,
-    form: Result<Form<LoginForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    let Form(form) = form?;
-    let password = SecretString::from(form.password);
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    if !tokens_match(&expected, &form.csrf) {
-        let message =
-            "The sign-in form expired or did not come from this site. Please sign in again.";
-        return Ok(login_page(
-            &state,
-            StatusCode::FORBIDDEN,
-            &form.email,
-            Some(message),
-            None,
-        )?);
-    }
-    match state.vault.sign_in(&form.email, &password, client.0).await {
-        Ok(issued) => {
-            let secure = state.options.secure_cookies;
-            let mut response = Redirect::to("/").into_response();
-            let session = set_cookie(SESSION_COOKIE, issued.token.expose_secret(), secure)?;
-            response.headers_mut().append(header::SET_COOKIE, session);
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, clear_cookie(LOGIN_COOKIE, secure));
-            Ok(response)
-        }
-        Err(VaultError::Forbidden(message)) => Ok(login_page(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            &form.email,
-            Some(&sentence(&message)),
-            Some(&expected),
-        )?),
-        Err(VaultError::RateLimited { message, .. }) => Ok(login_page(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            &form.email,
-            Some(&sentence(&message)),
-            Some(&expected),
-        )?),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Deserialize)]
-struct LogoutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<LogoutForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    let Form(form) = form?;
-    let Some(token) = cookie(&headers, SESSION_COOKIE) else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    let token = SecretString::from(token);
-    if !tokens_match(&csrf_token(&token), &form.csrf) {
-        return Err(PageError(AppError::Forbidden(
-            "the sign-out form is not valid (it may be from another site): reload the page and \
-             sign out again"
-                .into(),
-        )));
-    }
-    state.vault.sign_out(&token).await?;
-    let mut response = Redirect::to("/login").into_response();
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        clear_cookie(SESSION_COOKIE, state.options.secure_cookies),
-    );
-    Ok(response)
-}
-
 async fn download_document(
-    State(state): State<AppState>,
+    State(_): State<AppState>,
     session: Session,
     Path(doc): Path<String>,
 ) -> Result<Response, PageError> {
-    let (meta, stream) = state
+    let (meta, stream) = session
         .vault
         .open_document(&session.actor, &DocRef::parse(&doc))
         .await?;
@@ -413,7 +337,7 @@ async fn records(
     query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Html<String>, PageError> {
     let Query(query) = query?;
-    let page = state
+    let page = session
         .vault
         .show_records(&session.actor, &set, query.offset, PAGE_ROWS)
         .await?;
@@ -490,7 +414,7 @@ async fn ledger(
     let item = query.item.trim().to_owned();
     let denied = query.denied.is_some();
     // One read of the ledger serves both the verification and the list.
-    let overview = state
+    let overview = session
         .vault
         .ledger_overview(
             actor,
@@ -513,7 +437,7 @@ async fn ledger(
         }
         Err(e) => return Err(e.into()),
     };
-    let people: std::collections::HashMap<_, _> = state
+    let people: std::collections::HashMap<_, _> = session
         .vault
         .people(actor)
         .await?

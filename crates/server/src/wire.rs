@@ -4,7 +4,8 @@
 
 use confidant_core::{Column, DocumentMeta, Person, RecordSetMeta};
 use confidant_protocol::{
-    ColumnInfo, DocumentInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RowInfo,
+    AccessedInfo, ColumnInfo, DocumentInfo, OffboardResponse, PersonDetailInfo, PersonInfo,
+    RecordPageInfo, RecordSetInfo, RowInfo, SessionInfo,
 };
 use confidant_vault::{Actor, RecordPage};
 use serde_json::{Map, Value};
@@ -75,6 +76,7 @@ pub fn person_info(person: &Person) -> PersonInfo {
         email: person.email.clone(),
         name: person.name.clone(),
         role: person.role.as_str().to_owned(),
+        status: person.status.as_str().to_owned(),
     }
 }
 
@@ -85,5 +87,49 @@ pub fn actor_info(actor: &Actor) -> PersonInfo {
         email: actor.email.clone(),
         name: actor.name.clone(),
         role: actor.role.as_str().to_owned(),
+        status: "active".to_owned(),
+    }
+}
+
+pub fn session_info(session: &confidant_vault::SessionInfo) -> SessionInfo {
+    SessionInfo {
+        id: session.id.clone(),
+        kind: if session.api { "api" } else { "web" }.to_owned(),
+        label: session.label.clone(),
+        created_at: session.created_at,
+        last_used_at: session.last_used_at,
+        expires_at: session.expires_at,
+    }
+}
+
+pub fn person_detail_info(detail: &confidant_vault::PersonDetail) -> PersonDetailInfo {
+    PersonDetailInfo {
+        person: person_info(&detail.person),
+        created_at: detail.created_at,
+        second_factor: detail.has_second_factor,
+        recovery_codes_left: detail.recovery_codes_left,
+        sessions: detail.sessions.iter().map(session_info).collect(),
+        offboarded_at: detail.offboarded_at,
+        offboard_reason: detail.offboard_reason.clone(),
+    }
+}
+
+pub fn offboard_info(done: &confidant_vault::Offboarded) -> OffboardResponse {
+    OffboardResponse {
+        person: person_info(&done.person),
+        sessions_ended: done.sessions_ended,
+        invites_cancelled: done.invites_cancelled,
+        role_access: done.role_access.clone(),
+        accessed: done
+            .accessed
+            .iter()
+            .map(|a| AccessedInfo {
+                kind: a.kind.clone(),
+                id: a.id.clone(),
+                name: a.name.clone(),
+                actions: a.actions.clone(),
+                last: a.last,
+            })
+            .collect(),
     }
 }

@@ -64,15 +64,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // Workspaces and their keys.
 
-    /// Creates a workspace with its owner in one transaction. Fails with
-    /// `Conflict` when a workspace already exists in this database.
+    /// Creates a workspace with its owner in one transaction. A database
+    /// holds any number of workspaces (tenants); fails with `Conflict` when
+    /// one of the same name exists.
     async fn create_workspace(
         &self,
         workspace: &WorkspaceRecord,
         owner: &PersonRecord,
     ) -> Result<(), StoreError>;
-    /// The workspace of this database, if it was initialised.
+    /// The first workspace created in this database, if any.
     async fn workspace(&self) -> Result<Option<WorkspaceRecord>, StoreError>;
+    /// Every workspace of this database, oldest first.
+    async fn workspaces(&self) -> Result<Vec<WorkspaceRecord>, StoreError>;
     /// Every wrapped data key of a workspace, for key rotation.
     async fn wrapped_keys(
         &self,
@@ -89,7 +92,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         rotation: &KeyRotation,
     ) -> Result<(), StoreError>;
 
-    // People and API tokens.
+    // People, invitations, second factors and sessions.
 
     async fn person(
         &self,
@@ -101,16 +104,90 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         workspace: WorkspaceId,
         email: &str,
     ) -> Result<Option<PersonRecord>, StoreError>;
+    /// The workspaces where someone has this (normalized) e-mail address,
+    /// oldest workspace first: sign-in finds the account this way.
+    async fn workspaces_of_email(&self, email: &str) -> Result<Vec<WorkspaceId>, StoreError>;
     /// The workspace's owner (the one person with role owner).
     async fn owner(&self, workspace: WorkspaceId) -> Result<Option<PersonRecord>, StoreError>;
     /// Adds a person; `Conflict` when the e-mail is taken in the workspace.
     async fn insert_person(&self, person: &PersonRecord) -> Result<(), StoreError>;
     /// Everyone of the workspace, oldest first.
     async fn people(&self, workspace: WorkspaceId) -> Result<Vec<PersonRecord>, StoreError>;
-    async fn insert_api_token(&self, token: &ApiTokenRecord) -> Result<(), StoreError>;
-    /// The token with this hash, whatever its expiry (the caller checks).
-    async fn api_token(&self, hash: &[u8]) -> Result<Option<ApiTokenRecord>, StoreError>;
-    async fn delete_api_token(&self, hash: &[u8]) -> Result<(), StoreError>;
+
+    /// Stores an invitation in one transaction: `new_person` first when
+    /// given (`Conflict` when the e-mail is taken), then the invite, and
+    /// cancels the person's earlier unused invites. Fails with `Conflict`
+    /// when the person is not `Invited`.
+    async fn insert_invite(
+        &self,
+        invite: &InviteRecord,
+        new_person: Option<&PersonRecord>,
+    ) -> Result<(), StoreError>;
+    /// The invite with this hash, used or not (the caller checks).
+    async fn invite(&self, hash: &[u8]) -> Result<Option<InviteRecord>, StoreError>;
+    /// Accepts an invitation in one transaction: marks the invite used
+    /// (it must be unused and unexpired at `acceptance.at`), sets the
+    /// password and second factor, makes the person active and starts the
+    /// first session. `Conflict` (changing nothing) when the invite was
+    /// used, expired or cancelled, or the person is not invited.
+    async fn accept_invite(&self, acceptance: &Acceptance) -> Result<(), StoreError>;
+    /// Replaces an active person's second factor and recovery codes.
+    async fn set_second_factor(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+        factor: &SecondFactorRecord,
+    ) -> Result<(), StoreError>;
+    /// Records that TOTP time step `step` was used, when it is later than
+    /// the last one used; `false` (a replayed or older code) otherwise.
+    async fn claim_totp_step(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+        step: u64,
+    ) -> Result<bool, StoreError>;
+    /// Marks an unused recovery code used; `false` when there is no such
+    /// unused code.
+    async fn use_recovery_code(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+        hash: &[u8],
+        at: time::OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// How many unused recovery codes the person has left.
+    async fn recovery_codes_left(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+    ) -> Result<u64, StoreError>;
+    /// Offboards a person in one transaction: status offboarded with the
+    /// time and reason, every session ended, unused invites cancelled.
+    /// `Ok(None)` when there is no such person; `Conflict` when they are
+    /// offboarded already.
+    async fn offboard_person(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+        at: time::OffsetDateTime,
+        reason: &str,
+    ) -> Result<Option<Offboarding>, StoreError>;
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session with this hash, whatever its expiry (the caller checks).
+    async fn session(&self, hash: &[u8]) -> Result<Option<SessionRecord>, StoreError>;
+    /// Replaces the session `old` by `new` in one step (a new id at
+    /// sign-in); `false` when `old` was gone.
+    async fn replace_session(&self, old: &[u8], new: &SessionRecord) -> Result<bool, StoreError>;
+    /// Notes a session's use.
+    async fn touch_session(&self, hash: &[u8], at: time::OffsetDateTime) -> Result<(), StoreError>;
+    async fn delete_session(&self, hash: &[u8]) -> Result<(), StoreError>;
+    /// A person's sessions and tokens, newest first.
+    async fn sessions_of(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
 
     // Documents.
 

@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ledger",
         include_str!("../migrations/postgres/0002_ledger.sql"),
     ),
+    (
+        3,
+        "people",
+        include_str!("../migrations/postgres/0003_people.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -36,9 +41,6 @@ impl PgStore {
         // concurrently, but a rotation (which updates the row) waits for
         // them, and they for it, after which the KEK is checked again.
         lock_current_kek: "SELECT 1 FROM workspaces WHERE id = $1 AND kek_id = $2 FOR SHARE",
-        // At READ COMMITTED two creations could both see no workspace; this
-        // lock mode conflicts with itself but not with readers.
-        lock_workspaces: Some("LOCK TABLE workspaces IN SHARE ROW EXCLUSIVE MODE"),
         // The row lock serialises appends to one workspace's ledger across
         // processes; at READ COMMITTED the read after the wait sees the
         // head that the previous append committed.

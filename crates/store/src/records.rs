@@ -3,7 +3,7 @@
 //! the vault; the store never interprets them.
 
 use confidant_core::{
-    Column, ItemId, KeyId, Label, PersonId, RecordSetId, Role, RowId, WorkspaceId,
+    Column, ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role, RowId, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -33,19 +33,106 @@ pub struct PersonRecord {
     pub email: String,
     pub name: String,
     pub role: Role,
-    /// PHC string (Argon2id).
+    /// PHC string (Argon2id); `None` until an invitation is accepted.
     pub password_hash: Option<String>,
     pub created_at: OffsetDateTime,
+    pub status: PersonStatus,
+    /// The TOTP secret sealed by the vault; `None` until enrolled.
+    pub totp_secret_ct: Option<Vec<u8>>,
+    /// The last TOTP time step accepted (codes are single-use).
+    pub totp_last_step: Option<u64>,
+    pub offboarded_at: Option<OffsetDateTime>,
+    pub offboard_reason: Option<String>,
 }
 
+/// What a session token is good for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionKind {
+    /// A browser session (cookie).
+    Web,
+    /// An API token (the CLI's `confidant login`).
+    Api,
+    /// Between a correct password and the second factor: good for nothing
+    /// but completing the sign-in.
+    SecondFactor,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Web => "web",
+            SessionKind::Api => "api",
+            SessionKind::SecondFactor => "second_factor",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<SessionKind> {
+        match text {
+            "web" => Some(SessionKind::Web),
+            "api" => Some(SessionKind::Api),
+            "second_factor" => Some(SessionKind::SecondFactor),
+            _ => None,
+        }
+    }
+}
+
+/// A server-side session or API token.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ApiTokenRecord {
-    /// SHA-256 of the bearer token; the token itself is never stored.
+pub struct SessionRecord {
+    /// SHA-256 of the token; the token itself is never stored.
     pub hash: Vec<u8>,
     pub workspace: WorkspaceId,
     pub person: PersonId,
+    pub kind: SessionKind,
+    /// What the holder called it (e.g. "cli on laptop"), or the browser.
+    pub label: String,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    /// The absolute end of its life, whatever its use.
+    pub expires_at: OffsetDateTime,
+}
+
+/// A single-use invitation link, kept as the SHA-256 of its token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InviteRecord {
+    pub hash: Vec<u8>,
+    pub workspace: WorkspaceId,
+    pub person: PersonId,
+    pub invited_by: PersonId,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// Everything accepting an invitation stores, in one transaction.
+#[derive(Clone, Debug)]
+pub struct Acceptance {
+    pub invite_hash: Vec<u8>,
+    pub workspace: WorkspaceId,
+    pub person: PersonId,
+    pub at: OffsetDateTime,
+    pub password_hash: String,
+    pub second_factor: SecondFactorRecord,
+    /// The first session, started at once.
+    pub session: SessionRecord,
+}
+
+/// A person's second factor: the sealed TOTP secret, the step of the code
+/// that confirmed it, and the hashes of fresh recovery codes.
+#[derive(Clone, Debug)]
+pub struct SecondFactorRecord {
+    pub totp_secret_ct: Vec<u8>,
+    pub confirmed_step: u64,
+    pub recovery_code_hashes: Vec<Vec<u8>>,
+}
+
+/// What offboarding ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offboarding {
+    /// The person as they were before.
+    pub person: PersonRecord,
+    pub sessions_ended: u64,
+    pub invites_cancelled: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

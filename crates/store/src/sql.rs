@@ -21,10 +21,12 @@ use confidant_core::{Column, Label, Role};
 use sqlx::error::{DatabaseError, ErrorKind};
 use time::OffsetDateTime;
 
+use confidant_core::PersonStatus;
+
 use crate::{
-    ApiTokenRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, KeyOwner, LedgerHead,
-    LedgerLeaf, PersonRecord, RecordSetRecord, RowRecord, StoreError, WorkspaceRecord,
-    WrappedKeyRecord,
+    Backend, BlobKey, CheckpointRecord, DocumentRecord, InviteRecord, KeyOwner, LedgerHead,
+    LedgerLeaf, PersonRecord, RecordSetRecord, RowRecord, SessionKind, SessionRecord, StoreError,
+    WorkspaceRecord, WrappedKeyRecord,
 };
 
 /// What differs between the backends, beyond the column types of their
@@ -37,8 +39,6 @@ pub(crate) struct Dialect {
     /// Makes sure the workspace's current KEK is `$2` and keeps it so until
     /// the transaction ends. Returns a row when it is.
     pub lock_current_kek: &'static str,
-    /// Serialises workspace creation, when write transactions alone do not.
-    pub lock_workspaces: Option<&'static str>,
     /// Reads the head row of workspace `$1`'s ledger (made by
     /// [`ENSURE_LEDGER_HEAD`] in the same transaction) and keeps it, and so
     /// the ledger, for this transaction until it ends.
@@ -60,12 +60,18 @@ macro_rules! workspace_columns {
 }
 macro_rules! person_columns {
     () => {
-        "id, workspace_id, email, name, role, password_hash, created_at"
+        "id, workspace_id, email, name, role, password_hash, created_at, status, totp_secret_ct, \
+         totp_last_step, offboarded_at, offboard_reason"
     };
 }
-macro_rules! api_token_columns {
+macro_rules! session_columns {
     () => {
-        "hash, workspace_id, person_id, created_at, expires_at"
+        "hash, workspace_id, person_id, kind, label, created_at, last_used_at, expires_at"
+    };
+}
+macro_rules! invite_columns {
+    () => {
+        "hash, workspace_id, person_id, invited_by, created_at, expires_at, used_at"
     };
 }
 macro_rules! document_columns {
@@ -81,18 +87,21 @@ macro_rules! record_set_columns {
     };
 }
 
-pub(crate) const COUNT_WORKSPACES: &str = "SELECT COUNT(*) FROM workspaces";
 pub(crate) const INSERT_WORKSPACE: &str = concat!(
     "INSERT INTO workspaces (",
     workspace_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 );
-/// There is one workspace per database; the order only makes the answer
-/// stable should that ever change.
+/// The first workspace of the database.
 pub(crate) const SELECT_WORKSPACE: &str = concat!(
     "SELECT ",
     workspace_columns!(),
     " FROM workspaces ORDER BY created_at, id LIMIT 1"
+);
+pub(crate) const SELECT_WORKSPACES: &str = concat!(
+    "SELECT ",
+    workspace_columns!(),
+    " FROM workspaces ORDER BY created_at, id"
 );
 pub(crate) const SELECT_WORKSPACE_KEYS: &str =
     "SELECT kek_id, signing_key_wrapped, names_key_wrapped FROM workspaces WHERE id = $1";
@@ -106,7 +115,7 @@ pub(crate) const COUNT_KEYS_UNDER_KEK: &str = "SELECT \
 pub(crate) const INSERT_PERSON: &str = concat!(
     "INSERT INTO people (",
     person_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 );
 pub(crate) const SELECT_PERSON: &str = concat!(
     "SELECT ",
@@ -129,17 +138,66 @@ pub(crate) const SELECT_PEOPLE: &str = concat!(
     " FROM people WHERE workspace_id = $1 ORDER BY created_at, id"
 );
 
-pub(crate) const INSERT_API_TOKEN: &str = concat!(
-    "INSERT INTO api_tokens (",
-    api_token_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5)"
+pub(crate) const SELECT_WORKSPACES_OF_EMAIL: &str = "SELECT p.workspace_id FROM people p \
+     JOIN workspaces w ON w.id = p.workspace_id WHERE p.email = $1 ORDER BY w.created_at, w.id";
+
+pub(crate) const INSERT_INVITE: &str = concat!(
+    "INSERT INTO invites (",
+    invite_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
 );
-pub(crate) const SELECT_API_TOKEN: &str = concat!(
+pub(crate) const SELECT_INVITE: &str = concat!(
     "SELECT ",
-    api_token_columns!(),
-    " FROM api_tokens WHERE hash = $1"
+    invite_columns!(),
+    " FROM invites WHERE hash = $1"
 );
-pub(crate) const DELETE_API_TOKEN: &str = "DELETE FROM api_tokens WHERE hash = $1";
+pub(crate) const CANCEL_INVITES: &str =
+    "DELETE FROM invites WHERE workspace_id = $1 AND person_id = $2 AND used_at IS NULL";
+pub(crate) const SELECT_PERSON_STATUS: &str =
+    "SELECT status FROM people WHERE workspace_id = $1 AND id = $2";
+pub(crate) const USE_INVITE: &str = "UPDATE invites SET used_at = $4 \
+     WHERE hash = $1 AND workspace_id = $2 AND person_id = $3 AND used_at IS NULL \
+     AND expires_at > $4";
+pub(crate) const ACTIVATE_PERSON: &str = "UPDATE people \
+     SET status = 'active', password_hash = $3, totp_secret_ct = $4, totp_last_step = $5 \
+     WHERE workspace_id = $1 AND id = $2 AND status = 'invited'";
+pub(crate) const SET_SECOND_FACTOR: &str = "UPDATE people \
+     SET totp_secret_ct = $3, totp_last_step = $4 \
+     WHERE workspace_id = $1 AND id = $2 AND status = 'active'";
+pub(crate) const DELETE_RECOVERY_CODES: &str =
+    "DELETE FROM recovery_codes WHERE workspace_id = $1 AND person_id = $2";
+pub(crate) const INSERT_RECOVERY_CODE: &str =
+    "INSERT INTO recovery_codes (workspace_id, person_id, hash, used_at) VALUES ($1, $2, $3, NULL)";
+pub(crate) const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = $4 \
+     WHERE workspace_id = $1 AND person_id = $2 AND hash = $3 AND used_at IS NULL";
+pub(crate) const COUNT_RECOVERY_CODES: &str = "SELECT COUNT(*) FROM recovery_codes \
+     WHERE workspace_id = $1 AND person_id = $2 AND used_at IS NULL";
+pub(crate) const CLAIM_TOTP_STEP: &str = "UPDATE people SET totp_last_step = $3 \
+     WHERE workspace_id = $1 AND id = $2 AND (totp_last_step IS NULL OR totp_last_step < $3)";
+pub(crate) const OFFBOARD_PERSON: &str = "UPDATE people \
+     SET status = 'offboarded', offboarded_at = $3, offboard_reason = $4 \
+     WHERE workspace_id = $1 AND id = $2 AND status <> 'offboarded'";
+pub(crate) const DELETE_SESSIONS_OF: &str =
+    "DELETE FROM sessions WHERE workspace_id = $1 AND person_id = $2";
+
+pub(crate) const INSERT_SESSION: &str = concat!(
+    "INSERT INTO sessions (",
+    session_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+);
+pub(crate) const SELECT_SESSION: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE hash = $1"
+);
+pub(crate) const SELECT_SESSIONS_OF: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE workspace_id = $1 AND person_id = $2 ORDER BY created_at DESC, hash"
+);
+pub(crate) const TOUCH_SESSION: &str =
+    "UPDATE sessions SET last_used_at = $2 WHERE hash = $1 AND last_used_at < $2";
+pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE hash = $1";
 
 pub(crate) const INSERT_DOCUMENT: &str = concat!(
     "INSERT INTO documents (",
@@ -350,6 +408,10 @@ fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("a stored {what} is negative")))
 }
 
+pub(crate) fn parse_id<T: FromStr>(text: &str, what: &'static str) -> Result<T, StoreError> {
+    parse(text, what)
+}
+
 fn parse<T: FromStr>(text: &str, what: &'static str) -> Result<T, StoreError> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("a stored {what} is not valid")))
@@ -378,8 +440,22 @@ pub(crate) type WorkspaceRow = (
     Vec<u8>,
     Vec<u8>,
 );
-pub(crate) type PersonRow = (String, String, String, String, String, Option<String>, i64);
-pub(crate) type ApiTokenRow = (Vec<u8>, String, String, i64, i64);
+pub(crate) type PersonRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    String,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+pub(crate) type SessionRow = (Vec<u8>, String, String, String, String, i64, i64, i64);
+pub(crate) type InviteRow = (Vec<u8>, String, String, String, i64, i64, Option<i64>);
 pub(crate) type DocumentRow = (
     String,
     String,
@@ -434,7 +510,20 @@ pub(crate) fn workspace(row: WorkspaceRow) -> Result<WorkspaceRecord, StoreError
 }
 
 pub(crate) fn person(row: PersonRow) -> Result<PersonRecord, StoreError> {
-    let (id, workspace, email, name, role, password_hash, created_at) = row;
+    let (
+        id,
+        workspace,
+        email,
+        name,
+        role,
+        password_hash,
+        created_at,
+        status,
+        totp_secret_ct,
+        totp_last_step,
+        offboarded_at,
+        offboard_reason,
+    ) = row;
     Ok(PersonRecord {
         id: parse(&id, "person id")?,
         workspace: parse(&workspace, "person's workspace id")?,
@@ -443,17 +532,45 @@ pub(crate) fn person(row: PersonRow) -> Result<PersonRecord, StoreError> {
         role: parse::<Role>(&role, "person's role")?,
         password_hash,
         created_at: time_from_millis(created_at, "person's creation time")?,
+        status: parse::<PersonStatus>(&status, "person's status")?,
+        totp_secret_ct,
+        totp_last_step: totp_last_step
+            .map(|step| unsigned(step, "last TOTP step"))
+            .transpose()?,
+        offboarded_at: offboarded_at
+            .map(|ms| time_from_millis(ms, "offboarding time"))
+            .transpose()?,
+        offboard_reason,
     })
 }
 
-pub(crate) fn api_token(row: ApiTokenRow) -> Result<ApiTokenRecord, StoreError> {
-    let (hash, workspace, person, created_at, expires_at) = row;
-    Ok(ApiTokenRecord {
+pub(crate) fn session(row: SessionRow) -> Result<SessionRecord, StoreError> {
+    let (hash, workspace, person, kind, label, created_at, last_used_at, expires_at) = row;
+    Ok(SessionRecord {
         hash,
-        workspace: parse(&workspace, "API token's workspace id")?,
-        person: parse(&person, "API token's person id")?,
-        created_at: time_from_millis(created_at, "API token creation time")?,
-        expires_at: time_from_millis(expires_at, "API token expiry")?,
+        workspace: parse(&workspace, "session's workspace id")?,
+        person: parse(&person, "session's person id")?,
+        kind: SessionKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt("a stored session kind is not valid".into()))?,
+        label,
+        created_at: time_from_millis(created_at, "session creation time")?,
+        last_used_at: time_from_millis(last_used_at, "session's last use")?,
+        expires_at: time_from_millis(expires_at, "session expiry")?,
+    })
+}
+
+pub(crate) fn invite(row: InviteRow) -> Result<InviteRecord, StoreError> {
+    let (hash, workspace, person, invited_by, created_at, expires_at, used_at) = row;
+    Ok(InviteRecord {
+        hash,
+        workspace: parse(&workspace, "invite's workspace id")?,
+        person: parse(&person, "invite's person id")?,
+        invited_by: parse(&invited_by, "invite's inviter id")?,
+        created_at: time_from_millis(created_at, "invite creation time")?,
+        expires_at: time_from_millis(expires_at, "invite expiry")?,
+        used_at: used_at
+            .map(|ms| time_from_millis(ms, "invite use time"))
+            .transpose()?,
     })
 }
 
@@ -582,9 +699,10 @@ pub(crate) fn workspace_keys(
 
 // Messages for uniqueness rules, in words a user understands; the vault
 // adds what it was doing.
-pub(crate) const WORKSPACE_EXISTS: &str = "a workspace already exists in this database";
+pub(crate) const WORKSPACE_EXISTS: &str = "a workspace with this name already exists";
 pub(crate) const PERSON_EXISTS: &str = "a person with this e-mail address already exists";
-pub(crate) const API_TOKEN_EXISTS: &str = "this API token already exists";
+pub(crate) const SESSION_EXISTS: &str = "this session token already exists";
+pub(crate) const INVITE_EXISTS: &str = "this invitation token already exists";
 pub(crate) const DOCUMENT_EXISTS: &str = "a document with this name already exists";
 pub(crate) const RECORD_SET_EXISTS: &str = "a record set with this name already exists";
 pub(crate) const ROW_EXISTS: &str = "two rows of the import have the same id or the same position";
@@ -782,7 +900,7 @@ macro_rules! impl_store {
             use super::$store;
             use $crate::sql::*;
             use $crate::{
-                ApiTokenRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, IndexEntry,
+                Acceptance, InviteRecord, Offboarding, SecondFactorRecord, SessionRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, IndexEntry,
                 KeyOwner, KeyRotation, LedgerAppend, LedgerHead, LedgerLeaf, PersonRecord,
                 RecordImport, RecordSetRecord, RowRecord, Store, StoreError, WorkspaceRecord,
                 WrappedKeyRecord,
@@ -831,9 +949,62 @@ macro_rules! impl_store {
                     .bind(person.role.as_str())
                     .bind(person.password_hash.as_deref())
                     .bind(millis(person.created_at))
+                    .bind(person.status.as_str())
+                    .bind(person.totp_secret_ct.as_deref())
+                    .bind(person.totp_last_step.map(|s| signed(s, "a TOTP step")).transpose()?)
+                    .bind(person.offboarded_at.map(millis))
+                    .bind(person.offboard_reason.as_deref())
                     .execute(executor)
                     .await
                     .map_err(failed_unique(op, PERSON_EXISTS))?;
+                Ok(())
+            }
+
+            async fn add_session<'c, E>(
+                executor: E,
+                session: &SessionRecord,
+                op: &'static str,
+            ) -> Result<(), StoreError>
+            where
+                E: sqlx::Executor<'c, Database = $db>,
+            {
+                sqlx::query(INSERT_SESSION)
+                    .bind(&session.hash)
+                    .bind(session.workspace.to_string())
+                    .bind(session.person.to_string())
+                    .bind(session.kind.as_str())
+                    .bind(&session.label)
+                    .bind(millis(session.created_at))
+                    .bind(millis(session.last_used_at))
+                    .bind(millis(session.expires_at))
+                    .execute(executor)
+                    .await
+                    .map_err(failed_unique(op, SESSION_EXISTS))?;
+                Ok(())
+            }
+
+            async fn replace_recovery_codes(
+                tx: &mut Tx,
+                ws: &str,
+                person: &str,
+                factor: &SecondFactorRecord,
+                op: &'static str,
+            ) -> Result<(), StoreError> {
+                sqlx::query(DELETE_RECOVERY_CODES)
+                    .bind(ws)
+                    .bind(person)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(op))?;
+                for hash in &factor.recovery_code_hashes {
+                    sqlx::query(INSERT_RECOVERY_CODE)
+                        .bind(ws)
+                        .bind(person)
+                        .bind(hash)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(failed_unique(op, "two recovery codes are the same"))?;
+                }
                 Ok(())
             }
 
@@ -855,16 +1026,6 @@ macro_rules! impl_store {
                         ));
                     }
                     let mut tx = self.begin_write().await.map_err(failed(OP))?;
-                    if let Some(lock) = Self::DIALECT.lock_workspaces {
-                        sqlx::query(lock).execute(&mut *tx).await.map_err(failed(OP))?;
-                    }
-                    let existing: i64 = sqlx::query_scalar(COUNT_WORKSPACES)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?;
-                    if existing > 0 {
-                        return Err(StoreError::Conflict(WORKSPACE_EXISTS.into()));
-                    }
                     sqlx::query(INSERT_WORKSPACE)
                         .bind(workspace.id.to_string())
                         .bind(&workspace.name)
@@ -890,6 +1051,16 @@ macro_rules! impl_store {
                         .map_err(failed(OP))?
                         .map(workspace)
                         .transpose()
+                }
+
+                async fn workspaces(&self) -> Result<Vec<WorkspaceRecord>, StoreError> {
+                    sqlx::query_as::<_, WorkspaceRow>(SELECT_WORKSPACES)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing the workspaces"))?
+                        .into_iter()
+                        .map(workspace)
+                        .collect()
                 }
 
                 async fn wrapped_keys(
@@ -1072,40 +1243,309 @@ macro_rules! impl_store {
                         .collect()
                 }
 
-                async fn insert_api_token(&self, token: &ApiTokenRecord) -> Result<(), StoreError> {
-                    const OP: &str = "storing an API token";
-                    sqlx::query(INSERT_API_TOKEN)
-                        .bind(&token.hash)
-                        .bind(token.workspace.to_string())
-                        .bind(token.person.to_string())
-                        .bind(millis(token.created_at))
-                        .bind(millis(token.expires_at))
-                        .execute(&self.pool)
+                async fn workspaces_of_email(
+                    &self,
+                    email: &str,
+                ) -> Result<Vec<WorkspaceId>, StoreError> {
+                    let ids: Vec<String> = sqlx::query_scalar(SELECT_WORKSPACES_OF_EMAIL)
+                        .bind(email)
+                        .fetch_all(&self.pool)
                         .await
-                        .map_err(failed_unique(OP, API_TOKEN_EXISTS))?;
-                    Ok(())
+                        .map_err(failed("finding an e-mail address's workspaces"))?;
+                    ids.iter().map(|id| parse_id(id, "workspace id")).collect()
                 }
 
-                async fn api_token(
+                async fn insert_invite(
                     &self,
-                    hash: &[u8],
-                ) -> Result<Option<ApiTokenRecord>, StoreError> {
-                    sqlx::query_as::<_, ApiTokenRow>(SELECT_API_TOKEN)
+                    invite: &InviteRecord,
+                    new_person: Option<&PersonRecord>,
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "storing an invitation";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    if let Some(person) = new_person {
+                        add_person(&mut *tx, person, OP).await?;
+                    }
+                    let status: Option<String> = sqlx::query_scalar(SELECT_PERSON_STATUS)
+                        .bind(invite.workspace.to_string())
+                        .bind(invite.person.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if status.as_deref() != Some("invited") {
+                        return Err(StoreError::Conflict(
+                            "only a person who has not accepted an invitation yet can be invited"
+                                .into(),
+                        ));
+                    }
+                    sqlx::query(CANCEL_INVITES)
+                        .bind(invite.workspace.to_string())
+                        .bind(invite.person.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    sqlx::query(INSERT_INVITE)
+                        .bind(&invite.hash)
+                        .bind(invite.workspace.to_string())
+                        .bind(invite.person.to_string())
+                        .bind(invite.invited_by.to_string())
+                        .bind(millis(invite.created_at))
+                        .bind(millis(invite.expires_at))
+                        .bind(invite.used_at.map(millis))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed_unique(OP, INVITE_EXISTS))?;
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn invite(&self, hash: &[u8]) -> Result<Option<InviteRecord>, StoreError> {
+                    sqlx::query_as::<_, InviteRow>(SELECT_INVITE)
                         .bind(hash)
                         .fetch_optional(&self.pool)
                         .await
-                        .map_err(failed("reading an API token"))?
-                        .map(api_token)
+                        .map_err(failed("reading an invitation"))?
+                        .map(invite)
                         .transpose()
                 }
 
-                async fn delete_api_token(&self, hash: &[u8]) -> Result<(), StoreError> {
-                    sqlx::query(DELETE_API_TOKEN)
+                async fn accept_invite(&self, acceptance: &Acceptance) -> Result<(), StoreError> {
+                    const OP: &str = "accepting an invitation";
+                    let ws = acceptance.workspace.to_string();
+                    let person = acceptance.person.to_string();
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let used = sqlx::query(USE_INVITE)
+                        .bind(&acceptance.invite_hash)
+                        .bind(&ws)
+                        .bind(&person)
+                        .bind(millis(acceptance.at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if used.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(
+                            "the invitation was used, cancelled or has expired".into(),
+                        ));
+                    }
+                    let factor = &acceptance.second_factor;
+                    let activated = sqlx::query(ACTIVATE_PERSON)
+                        .bind(&ws)
+                        .bind(&person)
+                        .bind(&acceptance.password_hash)
+                        .bind(&factor.totp_secret_ct)
+                        .bind(signed(factor.confirmed_step, "a TOTP step")?)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if activated.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(
+                            "the person is no longer waiting for this invitation".into(),
+                        ));
+                    }
+                    replace_recovery_codes(&mut tx, &ws, &person, factor, OP).await?;
+                    add_session(&mut *tx, &acceptance.session, OP).await?;
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn set_second_factor(
+                    &self,
+                    ws: WorkspaceId,
+                    person: PersonId,
+                    factor: &SecondFactorRecord,
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "setting a second factor";
+                    let ws = ws.to_string();
+                    let person = person.to_string();
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let updated = sqlx::query(SET_SECOND_FACTOR)
+                        .bind(&ws)
+                        .bind(&person)
+                        .bind(&factor.totp_secret_ct)
+                        .bind(signed(factor.confirmed_step, "a TOTP step")?)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if updated.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(
+                            "only an active person can enroll a second factor".into(),
+                        ));
+                    }
+                    replace_recovery_codes(&mut tx, &ws, &person, factor, OP).await?;
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn claim_totp_step(
+                    &self,
+                    ws: WorkspaceId,
+                    person: PersonId,
+                    step: u64,
+                ) -> Result<bool, StoreError> {
+                    let claimed = sqlx::query(CLAIM_TOTP_STEP)
+                        .bind(ws.to_string())
+                        .bind(person.to_string())
+                        .bind(signed(step, "a TOTP step")?)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("using a one-time code"))?;
+                    Ok(claimed.rows_affected() == 1)
+                }
+
+                async fn use_recovery_code(
+                    &self,
+                    ws: WorkspaceId,
+                    person: PersonId,
+                    hash: &[u8],
+                    at: time::OffsetDateTime,
+                ) -> Result<bool, StoreError> {
+                    let used = sqlx::query(USE_RECOVERY_CODE)
+                        .bind(ws.to_string())
+                        .bind(person.to_string())
+                        .bind(hash)
+                        .bind(millis(at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("using a recovery code"))?;
+                    Ok(used.rows_affected() == 1)
+                }
+
+                async fn recovery_codes_left(
+                    &self,
+                    ws: WorkspaceId,
+                    person: PersonId,
+                ) -> Result<u64, StoreError> {
+                    let count: i64 = sqlx::query_scalar(COUNT_RECOVERY_CODES)
+                        .bind(ws.to_string())
+                        .bind(person.to_string())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(failed("counting recovery codes"))?;
+                    Ok(u64::try_from(count).unwrap_or(0))
+                }
+
+                async fn offboard_person(
+                    &self,
+                    ws: WorkspaceId,
+                    id: PersonId,
+                    at: time::OffsetDateTime,
+                    reason: &str,
+                ) -> Result<Option<Offboarding>, StoreError> {
+                    const OP: &str = "offboarding a person";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let Some(before) = sqlx::query_as::<_, PersonRow>(SELECT_PERSON)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .map(person)
+                        .transpose()?
+                    else {
+                        return Ok(None);
+                    };
+                    let updated = sqlx::query(OFFBOARD_PERSON)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(millis(at))
+                        .bind(reason)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if updated.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(
+                            "the person was offboarded already".into(),
+                        ));
+                    }
+                    let sessions = sqlx::query(DELETE_SESSIONS_OF)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .rows_affected();
+                    let invites = sqlx::query(CANCEL_INVITES)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .rows_affected();
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(Some(Offboarding {
+                        person: before,
+                        sessions_ended: sessions,
+                        invites_cancelled: invites,
+                    }))
+                }
+
+                async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                    add_session(&self.pool, session, "starting a session").await
+                }
+
+                async fn session(&self, hash: &[u8]) -> Result<Option<SessionRecord>, StoreError> {
+                    sqlx::query_as::<_, SessionRow>(SELECT_SESSION)
+                        .bind(hash)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a session"))?
+                        .map(session)
+                        .transpose()
+                }
+
+                async fn replace_session(
+                    &self,
+                    old: &[u8],
+                    new: &SessionRecord,
+                ) -> Result<bool, StoreError> {
+                    const OP: &str = "renewing a session";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let deleted = sqlx::query(DELETE_SESSION)
+                        .bind(old)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    if deleted.rows_affected() != 1 {
+                        return Ok(false);
+                    }
+                    add_session(&mut *tx, new, OP).await?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(true)
+                }
+
+                async fn touch_session(
+                    &self,
+                    hash: &[u8],
+                    at: time::OffsetDateTime,
+                ) -> Result<(), StoreError> {
+                    sqlx::query(TOUCH_SESSION)
+                        .bind(hash)
+                        .bind(millis(at))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("noting a session's use"))?;
+                    Ok(())
+                }
+
+                async fn delete_session(&self, hash: &[u8]) -> Result<(), StoreError> {
+                    sqlx::query(DELETE_SESSION)
                         .bind(hash)
                         .execute(&self.pool)
                         .await
-                        .map_err(failed("deleting an API token"))?;
+                        .map_err(failed("ending a session"))?;
                     Ok(())
+                }
+
+                async fn sessions_of(
+                    &self,
+                    ws: WorkspaceId,
+                    person: PersonId,
+                ) -> Result<Vec<SessionRecord>, StoreError> {
+                    sqlx::query_as::<_, SessionRow>(SELECT_SESSIONS_OF)
+                        .bind(ws.to_string())
+                        .bind(person.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing sessions"))?
+                        .into_iter()
+                        .map(session)
+                        .collect()
                 }
 
                 async fn insert_document(&self, doc: &DocumentRecord) -> Result<(), StoreError> {

@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ledger",
         include_str!("../migrations/sqlite/0002_ledger.sql"),
     ),
+    (
+        3,
+        "people",
+        include_str!("../migrations/sqlite/0003_people.sql"),
+    ),
 ];
 
 impl SqliteStore {
@@ -38,7 +43,6 @@ impl SqliteStore {
         // Write transactions begin IMMEDIATE, so no other writer can rotate
         // the keys while this one runs: a plain check is enough.
         lock_current_kek: "SELECT 1 FROM workspaces WHERE id = $1 AND kek_id = $2",
-        lock_workspaces: None,
         // The write transaction holds SQLite's one write lock from its
         // start (`BEGIN IMMEDIATE`), so appends are serialised already.
         lock_ledger_head: "SELECT size, frontier FROM ledger_heads WHERE workspace_id = $1",

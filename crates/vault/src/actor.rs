@@ -10,21 +10,25 @@ pub struct Actor {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// Whether the person has enrolled a second factor (everyone but an
+    /// owner who has not yet: the web UI sends them to enrollment first).
+    pub has_second_factor: bool,
 }
 
 impl Actor {
-    pub(crate) fn from_person(p: Person) -> Self {
+    pub(crate) fn from_record(p: &PersonRecord) -> Self {
         Actor {
             person: p.id,
             workspace: p.workspace,
-            email: p.email,
-            name: p.name,
+            email: p.email.clone(),
+            name: p.name.clone(),
             role: p.role,
+            has_second_factor: p.totp_secret_ct.is_some(),
         }
     }
 }
 
-/// The domain's view of a stored person (without the password hash).
+/// The domain's view of a stored person (without secrets).
 pub(crate) fn person_of(record: PersonRecord) -> Person {
     Person {
         id: record.id,
@@ -32,5 +36,6 @@ pub(crate) fn person_of(record: PersonRecord) -> Person {
         email: record.email,
         name: record.name,
         role: record.role,
+        status: record.status,
     }
 }

@@ -231,7 +231,7 @@ impl Vault {
 
     /// The latest signed checkpoint (a C2SP signed note).
     pub async fn latest_checkpoint(&self, actor: &Actor) -> Result<Option<String>, VaultError> {
-        self.require_owner(actor, "read the ledger checkpoint")?;
+        self.require_reader(actor, "read the ledger checkpoint")?;
         Ok(self
             .store()
             .latest_checkpoint(self.workspace())
@@ -241,7 +241,7 @@ impl Vault {
 
     /// Every leaf of the ledger, in order (for export and verification).
     pub async fn ledger_leaves(&self, actor: &Actor) -> Result<Vec<Vec<u8>>, VaultError> {
-        self.require_owner(actor, "read the ledger")?;
+        self.require_reader(actor, "read the ledger")?;
         let ws = self.workspace();
         let mut out = Vec::new();
         loop {

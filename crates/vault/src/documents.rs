@@ -79,6 +79,20 @@ async fn fill_chunk(body: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> s
 }
 
 impl Vault {
+    /// The decrypted name of document `id` (for reports to the owner).
+    pub(crate) async fn document_name(
+        &self,
+        id: confidant_core::ItemId,
+    ) -> Result<String, VaultError> {
+        let doc = self
+            .store()
+            .document(self.workspace(), id)
+            .await?
+            .ok_or_else(|| VaultError::NotFound(format!("no document {id}")))?;
+        let keys = self.keys_for(doc.kek_id).await?;
+        Ok(self.doc_meta(&doc, &keys.names)?.name)
+    }
+
     fn doc_meta(
         &self,
         doc: &DocumentRecord,

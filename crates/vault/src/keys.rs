@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use confidant_core::{KeyId, PersonId, Role, WorkspaceId, normalize_email};
+use confidant_core::{KeyId, PersonId, PersonStatus, Role, WorkspaceId, normalize_email};
 use confidant_crypto::{
     DataKey, FieldKeys, FieldPurpose, KdfParams, Kek, KeyFile, RootKey, RootSeal, SigningKey,
     hash_password,
@@ -24,7 +24,7 @@ pub enum Unlock {
     KeyFile(KeyFile),
 }
 
-/// What `confidant init` asks for.
+/// What `confidant init` (and `confidant workspace add`) asks for.
 #[derive(Debug)]
 pub struct InitOptions {
     pub workspace_name: String,
@@ -110,18 +110,75 @@ fn unlock_keys(root: &RootKey, record: &WorkspaceRecord) -> Result<Keys, VaultEr
     })
 }
 
+fn no_workspace() -> VaultError {
+    VaultError::NotFound("there is no workspace here yet: run `confidant init` first".into())
+}
+
+/// What the workspaces of one server process share.
+#[derive(Debug, Clone)]
+struct Shared {
+    throttle: Arc<crate::throttle::Throttle>,
+    password_checks: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            throttle: Arc::default(),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                crate::throttle::CONCURRENT_CHECKS,
+            )),
+        }
+    }
+}
+
 fn crypto_internal(e: confidant_crypto::CryptoError) -> VaultError {
     VaultError::Internal(format!("key generation failed: {e}"))
 }
 
 impl Vault {
-    /// Creates a workspace with its owner and keys. Fails with `Conflict`
-    /// (changing nothing) when the database already holds a workspace.
+    /// Creates the first workspace of a database with its owner and keys.
+    /// Fails with `Conflict` (changing nothing) when the database already
+    /// holds a workspace.
     pub async fn init(
         store: Arc<dyn Store>,
         blobs: BlobStore,
         clock: Arc<dyn Clock>,
         options: InitOptions,
+    ) -> Result<Vault, VaultError> {
+        if store.workspace().await?.is_some() {
+            return Err(VaultError::Conflict(
+                "this database already holds a workspace: nothing was changed".into(),
+            ));
+        }
+        Self::create(store, blobs, clock, options, Shared::default()).await
+    }
+
+    /// Adds another workspace (tenant) to a database that has one: the
+    /// server's passphrase or key file (`options.unlock`) must open the
+    /// first workspace, and the new one is sealed with it too, so one
+    /// unlock serves them all. Fails with `Conflict` when the name is taken.
+    pub async fn add_workspace(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        options: InitOptions,
+    ) -> Result<Vault, VaultError> {
+        let first =
+            Self::open(store.clone(), blobs.clone(), clock.clone(), &options.unlock).await?;
+        let shared = Shared {
+            throttle: first.inner.throttle.clone(),
+            password_checks: first.inner.password_checks.clone(),
+        };
+        Self::create(store, blobs, clock, options, shared).await
+    }
+
+    async fn create(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        options: InitOptions,
+        shared: Shared,
     ) -> Result<Vault, VaultError> {
         let email = normalize_email(&options.owner_email)
             .map_err(|e| VaultError::InvalidInput(e.to_string()))?;
@@ -131,16 +188,19 @@ impl Vault {
                 "the owner's name is empty: pass --owner-name".into(),
             ));
         }
-        check_secret("owner password", &options.owner_password)?;
+        let workspace_name = options.workspace_name.trim().to_owned();
+        if workspace_name.is_empty() || workspace_name.chars().any(char::is_control) {
+            return Err(VaultError::InvalidInput(
+                "the workspace name is empty or has control characters: pass --name".into(),
+            ));
+        }
+        crate::password_rules::check_new_password(
+            &options.owner_password,
+            &[&email, &owner_name, &workspace_name],
+        )?;
         if let Unlock::Passphrase(p) = &options.unlock {
             check_secret("passphrase", p)?;
         }
-        if store.workspace().await?.is_some() {
-            return Err(VaultError::Conflict(
-                "this database already holds a workspace: nothing was changed".into(),
-            ));
-        }
-
         let rng = &mut OsRng;
         let now = clock.now();
         let ws = WorkspaceId::random(rng);
@@ -159,7 +219,7 @@ impl Vault {
         let signing = SigningKey::from_seed(&seed);
         let record = WorkspaceRecord {
             id: ws,
-            name: options.workspace_name.trim().to_owned(),
+            name: workspace_name.clone(),
             created_at: now,
             root_seal: seal.to_json(),
             kek_id,
@@ -184,33 +244,102 @@ impl Vault {
                 hash_password(&options.owner_password, rng).map_err(crypto_internal)?,
             ),
             created_at: now,
+            status: PersonStatus::Active,
+            totp_secret_ct: None,
+            totp_last_step: None,
+            offboarded_at: None,
+            offboard_reason: None,
         };
         store
             .create_workspace(&record, &owner)
             .await
             .map_err(|e| match e {
-                confidant_store::StoreError::Conflict(_) => VaultError::Conflict(
-                    "this database already holds a workspace: nothing was changed".into(),
-                ),
+                confidant_store::StoreError::Conflict(_) => VaultError::Conflict(format!(
+                    "a workspace named {workspace_name:?} exists already: nothing was changed"
+                )),
                 other => other.into(),
             })?;
         let keys = unlock_keys(&root, &record)?;
-        Ok(Vault::assemble(store, blobs, clock, &record, root, keys))
+        Ok(Vault::assemble(
+            store, blobs, clock, &record, root, keys, shared,
+        ))
     }
 
-    /// Opens the workspace of `store` with a passphrase or key file. A wrong
-    /// secret is a `Locked` error and changes nothing.
+    /// Opens the first workspace of `store` with a passphrase or key file.
+    /// A wrong secret is a `Locked` error and changes nothing.
     pub async fn open(
         store: Arc<dyn Store>,
         blobs: BlobStore,
         clock: Arc<dyn Clock>,
         unlock: &Unlock,
     ) -> Result<Vault, VaultError> {
-        let record = store.workspace().await?.ok_or_else(|| {
-            VaultError::NotFound(
-                "there is no workspace here yet: run `confidant init` first".into(),
-            )
-        })?;
+        let record = store.workspace().await?.ok_or_else(no_workspace)?;
+        Self::open_record(store, blobs, clock, unlock, record, Shared::default()).await
+    }
+
+    /// Opens the workspace named `name` (or the first when `None`).
+    pub async fn open_named(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        unlock: &Unlock,
+        name: Option<&str>,
+    ) -> Result<Vault, VaultError> {
+        let Some(name) = name else {
+            return Self::open(store, blobs, clock, unlock).await;
+        };
+        let all = store.workspaces().await?;
+        let names: Vec<String> = all.iter().map(|w| format!("{:?}", w.name)).collect();
+        let record = all
+            .into_iter()
+            .find(|w| w.name.eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| {
+                VaultError::NotFound(format!(
+                    "there is no workspace {name:?} here: the workspaces are {}",
+                    names.join(", ")
+                ))
+            })?;
+        Self::open_record(store, blobs, clock, unlock, record, Shared::default()).await
+    }
+
+    /// Opens every workspace of `store` (for a server), sharing the sign-in
+    /// throttle and the password-check cap.
+    pub async fn open_all(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        unlock: &Unlock,
+    ) -> Result<Vec<Vault>, VaultError> {
+        let records = store.workspaces().await?;
+        if records.is_empty() {
+            return Err(no_workspace());
+        }
+        let shared = Shared::default();
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            out.push(
+                Self::open_record(
+                    store.clone(),
+                    blobs.clone(),
+                    clock.clone(),
+                    unlock,
+                    record,
+                    shared.clone(),
+                )
+                .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn open_record(
+        store: Arc<dyn Store>,
+        blobs: BlobStore,
+        clock: Arc<dyn Clock>,
+        unlock: &Unlock,
+        record: WorkspaceRecord,
+        shared: Shared,
+    ) -> Result<Vault, VaultError> {
         let seal = RootSeal::from_json(&record.root_seal)
             .map_err(|e| VaultError::crypto("the sealed root key", e))?;
         let ctx = record.id.as_bytes();
@@ -228,7 +357,9 @@ impl Vault {
             (e, _) => VaultError::crypto("the sealed root key", e),
         })?;
         let keys = unlock_keys(&root, &record)?;
-        Ok(Vault::assemble(store, blobs, clock, &record, root, keys))
+        Ok(Vault::assemble(
+            store, blobs, clock, &record, root, keys, shared,
+        ))
     }
 
     fn assemble(
@@ -238,6 +369,7 @@ impl Vault {
         record: &WorkspaceRecord,
         root: RootKey,
         keys: Keys,
+        shared: Shared,
     ) -> Vault {
         Vault {
             inner: Arc::new(Inner {
@@ -250,8 +382,9 @@ impl Vault {
                     root,
                     current: RwLock::new(Arc::new(keys)),
                 },
-                throttle: crate::throttle::Throttle::default(),
-                password_checks: tokio::sync::Semaphore::new(crate::throttle::CONCURRENT_CHECKS),
+                throttle: shared.throttle,
+                password_checks: shared.password_checks,
+                session_policy: std::sync::RwLock::new(crate::SessionPolicy::default()),
             }),
         }
     }
@@ -284,8 +417,10 @@ impl Vault {
     async fn reload_keys(&self) -> Result<(), VaultError> {
         let record = self
             .store()
-            .workspace()
+            .workspaces()
             .await?
+            .into_iter()
+            .find(|w| w.id == self.inner.workspace)
             .ok_or_else(|| VaultError::Internal("the workspace disappeared".into()))?;
         let keys = Arc::new(unlock_keys(&self.inner.keys.root, &record)?);
         match self.inner.keys.current.write() {
@@ -367,6 +502,22 @@ impl Vault {
             Role::Owner | Role::Admin => Ok(()),
             _ => Err(VaultError::Forbidden(format!(
                 "{what}: only the owner or an admin may do this until grants exist"
+            ))),
+        }
+    }
+
+    /// The owner, admins and auditors: who reads the access record, the
+    /// people list and reports (no customer data).
+    pub(crate) fn require_reader(&self, actor: &Actor, what: &str) -> Result<(), VaultError> {
+        if actor.workspace != self.inner.workspace {
+            return Err(VaultError::Forbidden(format!(
+                "{what}: you are not a member of this workspace"
+            )));
+        }
+        match actor.role {
+            Role::Owner | Role::Admin | Role::Auditor => Ok(()),
+            _ => Err(VaultError::Forbidden(format!(
+                "{what}: only the owner, an admin or an auditor may do this"
             ))),
         }
     }

@@ -19,23 +19,31 @@ mod clock;
 mod documents;
 mod error;
 mod keys;
+mod password_rules;
+mod people;
 mod records;
+mod second_factor;
+mod tenants;
 mod throttle;
 
 use std::sync::Arc;
 
-use confidant_core::{Person, WorkspaceId};
+use confidant_core::WorkspaceId;
 use confidant_store::{BlobStore, Store};
 
 pub use actor::Actor;
 pub use audit::{InclusionProof, LedgerOverview, LedgerReport};
-pub use auth::{IssuedToken, TOKEN_LIFETIME};
+pub use auth::{IssuedToken, SessionInfo, SessionPolicy, SessionRequest, SignIn};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
+pub use password_rules::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_new_password};
+pub use people::{Accessed, Invitation, InvitationView, Offboarded, PersonDetail, Welcome};
 pub use records::{ColumnMapping, RecordPage, RecordRow};
+pub use second_factor::{RECOVERY_CODES, TotpSetup, code_at};
+pub use tenants::Tenants;
 
 pub use confidant_crypto::{KdfParams, KeyFile};
 
@@ -53,9 +61,12 @@ struct Inner {
     workspace: WorkspaceId,
     workspace_name: String,
     keys: keys::KeyRing,
-    throttle: throttle::Throttle,
-    /// Bounds concurrent password checks (CPU and 19 MiB each).
-    password_checks: tokio::sync::Semaphore,
+    /// Shared by every workspace a server process opens.
+    throttle: Arc<throttle::Throttle>,
+    /// Bounds concurrent password checks (CPU and 64 MiB each); shared by
+    /// every workspace a server process opens.
+    password_checks: Arc<tokio::sync::Semaphore>,
+    session_policy: std::sync::RwLock<auth::SessionPolicy>,
 }
 
 impl Vault {
@@ -75,14 +86,10 @@ impl Vault {
     /// CLI working directly on a data dir), who has proven possession of
     /// the passphrase or key file by opening the vault.
     pub async fn owner(&self) -> Result<Actor, VaultError> {
-        self.owner_person().await.map(Actor::from_person)
-    }
-
-    async fn owner_person(&self) -> Result<Person, VaultError> {
         let ws = self.inner.workspace;
         let owner = self.store().owner(ws).await?.ok_or_else(|| {
             VaultError::Internal("the workspace has no owner: the database is damaged".into())
         })?;
-        Ok(actor::person_of(owner))
+        Ok(Actor::from_record(&owner))
     }
 }

@@ -1,6 +1,6 @@
 //! Slowing down password guessing: per-account and per-address failure
 //! counts with an exponential delay, and a cap on concurrent password
-//! checks (each Argon2id verification takes 19 MiB and tens of
+//! checks (each Argon2id verification takes 64 MiB and tens of
 //! milliseconds of CPU).
 //!
 //! The state lives in this process's memory: with several server processes

@@ -77,7 +77,26 @@ async fn health_check_needs_no_sign_in() -> Result<()> {
 #[tokio::test]
 async fn sign_in_issues_a_token_only_for_the_right_password() -> Result<()> {
     let app = TestApp::new().await?;
-    let good = serde_json::json!({ "email": "Owner@Example.com", "password": PASSWORD });
+    // The password alone is not enough: the owner has a second factor.
+    let no_code = serde_json::json!({ "email": "Owner@Example.com", "password": PASSWORD });
+    let response = app
+        .send(json_request("POST", "/api/v1/tokens", None, &no_code)?)
+        .await?;
+    let message = expect_error(response, 401, "second_factor_required").await?;
+    assert!(message.contains("code"), "{message}");
+    let wrong_code = serde_json::json!({
+        "email": "Owner@Example.com", "password": PASSWORD, "code": "000000"
+    });
+    let response = app
+        .send(json_request("POST", "/api/v1/tokens", None, &wrong_code)?)
+        .await?;
+    let message = expect_error(response, 401, "unauthorized").await?;
+    assert!(message.contains("code is wrong"), "{message}");
+
+    let code = app.fresh_code(&app.owner.secret)?;
+    let good = serde_json::json!({
+        "email": "Owner@Example.com", "password": PASSWORD, "code": code, "label": "laptop"
+    });
     let response = app
         .send(json_request("POST", "/api/v1/tokens", None, &good)?)
         .await?;
@@ -87,6 +106,28 @@ async fn sign_in_issues_a_token_only_for_the_right_password() -> Result<()> {
     assert!(signed_in.token.starts_with("cfd_"));
     assert_eq!(signed_in.person.email, EMAIL);
     assert_eq!(signed_in.person.role, "owner");
+    // The same code again, even inside its window, is refused.
+    let response = app
+        .send(json_request("POST", "/api/v1/tokens", None, &good)?)
+        .await?;
+    expect_error(response, 401, "unauthorized").await?;
+    // The token is an API token with its label.
+    let response = app
+        .send(request(
+            "GET",
+            "/api/v1/sessions",
+            Some(&signed_in.token),
+            Body::empty(),
+        )?)
+        .await?;
+    let sessions: Vec<confidant_protocol::SessionInfo> = json(response).await?;
+    assert_eq!(
+        sessions
+            .iter()
+            .map(|s| (s.kind.as_str(), s.label.as_str()))
+            .collect::<Vec<_>>(),
+        [("api", "laptop")]
+    );
 
     let bad = serde_json::json!({ "email": EMAIL, "password": "wrong password here" });
     let response = app
@@ -717,6 +758,8 @@ async fn cross_origin_requests_are_refused() -> Result<()> {
         .insert("sec-fetch-site", "cross-site".parse()?);
     expect_error(app.send(req).await?, 403, "forbidden").await?;
 
+    let code = app.fresh_code(&app.owner.secret)?;
+    let body = serde_json::json!({ "email": EMAIL, "password": PASSWORD, "code": code });
     let mut req = json_request("POST", "/api/v1/tokens", None, &body)?;
     req.headers_mut()
         .insert(header::ORIGIN, "http://localhost".parse()?);

@@ -2,9 +2,13 @@
 //! blob folder in a temporary directory, driven in process through the
 //! router with `oneshot`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod api;
+mod bad_input;
+mod people;
 mod serve;
+mod throttle;
 mod util;
 mod web;

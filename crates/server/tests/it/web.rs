@@ -2,132 +2,13 @@
 
 use anyhow::{Context, Result};
 use axum::body::Body;
-use axum::http::{HeaderMap, Response, header};
+use axum::http::header;
 use confidant_server::ServerOptions;
 
-use crate::util::{EMAIL, PASSWORD, TestApp, WORKSPACE, bytes, form_encode, request, text};
-
-/// A browser's view of one site: the cookies it holds.
-#[derive(Default)]
-struct Browser {
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Takes the cookies a response sets (and drops those it clears).
-    fn absorb(&mut self, headers: &HeaderMap) {
-        for set in headers.get_all(header::SET_COOKIE) {
-            let set = set.to_str().unwrap_or_default();
-            let pair = set.split(';').next().unwrap_or_default();
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            self.cookies.retain(|(k, _)| k != name);
-            if !set.contains("Max-Age=0") {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn get(&mut self, app: &TestApp, uri: &str) -> Result<Response<Body>> {
-        let mut req = request("GET", uri, None, Body::empty())?;
-        if !self.cookies.is_empty() {
-            req.headers_mut()
-                .insert(header::COOKIE, self.cookie_header().parse()?);
-        }
-        let response = app.send(req).await?;
-        self.absorb(response.headers());
-        Ok(response)
-    }
-
-    async fn post_form(
-        &mut self,
-        app: &TestApp,
-        uri: &str,
-        fields: &[(&str, &str)],
-        origin: Option<&str>,
-    ) -> Result<Response<Body>> {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
-            .collect();
-        let mut req = request("POST", uri, None, Body::from(body.join("&")))?;
-        let headers = req.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded".parse()?,
-        );
-        if !self.cookies.is_empty() {
-            headers.insert(header::COOKIE, self.cookie_header().parse()?);
-        }
-        if let Some(origin) = origin {
-            headers.insert(header::ORIGIN, origin.parse()?);
-        }
-        let response = app.send(req).await?;
-        self.absorb(response.headers());
-        Ok(response)
-    }
-
-    /// Opens the sign-in page and returns its form's anti-forgery token.
-    async fn open_login(&mut self, app: &TestApp) -> Result<String> {
-        let response = self.get(app, "/login").await?;
-        assert_eq!(response.status(), 200);
-        hidden_csrf(&text(response).await?)
-    }
-
-    async fn sign_in(&mut self, app: &TestApp) -> Result<()> {
-        let csrf = self.open_login(app).await?;
-        let fields = [
-            ("email", EMAIL),
-            ("password", PASSWORD),
-            ("csrf", csrf.as_str()),
-        ];
-        let response = self
-            .post_form(app, "/login", &fields, Some("http://localhost"))
-            .await?;
-        assert_eq!(response.status(), 303);
-        assert!(self.cookie("confidant_session").is_some());
-        Ok(())
-    }
-}
-
-fn hidden_csrf(html: &str) -> Result<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).context("the page has no csrf field")? + marker.len();
-    let end = html[start..].find('"').context("unterminated csrf field")?;
-    Ok(html[start..start + end].to_owned())
-}
-
-fn location(response: &Response<Body>) -> Option<&str> {
-    response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-}
-
-fn set_cookies(response: &Response<Body>) -> Vec<String> {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap_or_default().to_owned())
-        .collect()
-}
+use crate::util::{
+    Browser, EMAIL, PASSWORD, TestApp, WORKSPACE, bytes, hidden_csrf, location, request,
+    set_cookies, text,
+};
 
 /// Adds a document and a record set through the API.
 async fn seed(app: &TestApp, rows: usize) -> Result<String> {
@@ -193,7 +74,7 @@ async fn every_page_carries_the_security_headers() -> Result<()> {
              frame-ancestors 'none'; base-uri 'none'"
         );
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert_eq!(h[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(h[header::REFERRER_POLICY], "same-origin");
         assert_eq!(h[header::CACHE_CONTROL], "no-store");
         assert!(h[header::CONTENT_TYPE].to_str()?.starts_with("text/html"));
     }
@@ -218,6 +99,19 @@ async fn signing_in_sets_a_strict_cookie_and_shows_the_home_page() -> Result<()>
     ];
     let response = browser.post_form(&app, "/login", &fields, None).await?;
     assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), Some("/login/code"));
+    assert!(
+        browser.cookie("confidant_session").is_none(),
+        "the password alone opens nothing"
+    );
+    let pending = set_cookies(&response)
+        .into_iter()
+        .find(|c| c.starts_with("confidant_pending=cfd_"))
+        .context("no pending sign-in cookie")?;
+    assert!(pending.contains("HttpOnly") && pending.contains("SameSite=Strict"));
+    let code = app.fresh_code(&app.owner.secret)?;
+    let response = browser.post_code(&app, &code).await?;
+    assert_eq!(response.status(), 303);
     assert_eq!(location(&response), Some("/"));
     let cookies = set_cookies(&response);
     let session = cookies
@@ -234,6 +128,15 @@ async fn signing_in_sets_a_strict_cookie_and_shows_the_home_page() -> Result<()>
     assert!(
         browser.cookie("confidant_login").is_none(),
         "the sign-in token is used up"
+    );
+    assert!(
+        browser.cookie("confidant_pending").is_none(),
+        "the pending sign-in is used up"
+    );
+    assert_ne!(
+        browser.cookie("confidant_session"),
+        Some(&pending["confidant_pending=".len()..pending.find(';').unwrap_or(pending.len())]),
+        "a new id at sign-in"
     );
 
     let response = browser.get(&app, "/").await?;
@@ -284,6 +187,13 @@ async fn secure_cookies_when_served_over_tls() -> Result<()> {
         ("csrf", csrf.as_str()),
     ];
     let response = browser.post_form(&app, "/login", &fields, None).await?;
+    assert!(
+        set_cookies(&response)
+            .iter()
+            .any(|c| c.starts_with("confidant_pending=cfd_") && c.ends_with("; Secure"))
+    );
+    let code = app.fresh_code(&app.owner.secret)?;
+    let response = browser.post_code(&app, &code).await?;
     let cookies = set_cookies(&response);
     let session = cookies
         .iter()
@@ -327,13 +237,9 @@ async fn a_wrong_password_shows_the_form_again() -> Result<()> {
         ("password", PASSWORD),
         ("csrf", csrf.as_str()),
     ];
-    assert_eq!(
-        browser
-            .post_form(&app, "/login", &fields, None)
-            .await?
-            .status(),
-        303
-    );
+    let response = browser.post_form(&app, "/login", &fields, None).await?;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), Some("/login/code"));
     Ok(())
 }
 

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
-use confidant_core::{ItemId, KeyId, PersonId, RecordSetId, Role, WorkspaceId};
+use confidant_core::{ItemId, KeyId, PersonId, PersonStatus, RecordSetId, Role, WorkspaceId};
 use confidant_store::{
-    ApiTokenRecord, CheckpointRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf, Store,
-    StoreError, WorkspaceRecord, WrappedKeyRecord,
+    Acceptance, CheckpointRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf,
+    SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError, WorkspaceRecord,
+    WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -31,21 +32,37 @@ fn other_workspace() -> WorkspaceId {
     WorkspaceId::random(&mut OsRng)
 }
 
-pub async fn a_database_holds_one_workspace(store: Arc<dyn Store>) -> Result {
+pub async fn a_database_holds_workspaces_with_unique_names(store: Arc<dyn Store>) -> Result {
     assert_eq!(store.workspace().await?, None);
+    assert_eq!(store.workspaces().await?, vec![]);
     let (ws, owner) = fixtures::workspace(&*store).await?;
     assert_eq!(store.workspace().await?, Some(ws.clone()));
     assert_eq!(store.owner(ws.id).await?, Some(owner.clone()));
 
-    let second = fixtures::workspace_record();
+    let mut second = fixtures::workspace_record();
     let second_owner = person_record(&second, "other@example.com", Role::Owner, T0);
     let message = conflict(store.create_workspace(&second, &second_owner).await)?;
-    assert!(message.contains("workspace already exists"), "{message}");
-    assert_eq!(store.workspace().await?, Some(ws));
+    assert!(message.contains("workspace with this name"), "{message}");
     assert_eq!(
         store.people(second.id).await?,
         vec![],
         "the failed creation left no owner"
+    );
+
+    second.name = "Beta Dental".into();
+    second.created_at = at(T0 + 5);
+    // The same e-mail address may belong to people of different workspaces.
+    let second_owner = person_record(&second, "owner@example.com", Role::Owner, T0 + 5);
+    store.create_workspace(&second, &second_owner).await?;
+    assert_eq!(store.workspace().await?, Some(ws.clone()), "the first one");
+    assert_eq!(store.workspaces().await?, vec![ws.clone(), second.clone()]);
+    assert_eq!(
+        store.workspaces_of_email("owner@example.com").await?,
+        vec![ws.id, second.id]
+    );
+    assert_eq!(
+        store.workspaces_of_email("nobody@example.com").await?,
+        vec![]
     );
     Ok(())
 }
@@ -68,7 +85,7 @@ pub async fn one_of_concurrent_workspace_creations_wins(store: Arc<dyn Store>) -
             Err(other) => return Err(other.into()),
         }
     }
-    assert_eq!(created, 1);
+    assert_eq!(created, 1, "one workspace of the same name");
     let ws = store.workspace().await?.context("workspace")?;
     assert_eq!(store.people(ws.id).await?.len(), 1);
     Ok(())
@@ -113,23 +130,277 @@ pub async fn people_are_found_by_id_and_email(store: Arc<dyn Store>) -> Result {
     Ok(())
 }
 
-pub async fn api_tokens_are_stored_found_and_deleted(store: Arc<dyn Store>) -> Result {
-    let (ws, owner) = fixtures::workspace(&*store).await?;
-    let token = ApiTokenRecord {
-        hash: vec![0xab; 32],
+fn session(ws: &WorkspaceRecord, person: PersonId, byte: u8, kind: SessionKind) -> SessionRecord {
+    SessionRecord {
+        hash: vec![byte; 32],
         workspace: ws.id,
-        person: owner.id,
-        created_at: at(T0),
+        person,
+        kind,
+        label: format!("session {byte}"),
+        created_at: at(T0 + i64::from(byte)),
+        last_used_at: at(T0 + i64::from(byte)),
         expires_at: at(T0 + 86_400_000),
-    };
-    store.insert_api_token(&token).await?;
-    assert_eq!(store.api_token(&token.hash).await?, Some(token.clone()));
-    assert_eq!(store.api_token(&[0xcd; 32]).await?, None);
-    conflict(store.insert_api_token(&token).await)?;
+    }
+}
 
-    store.delete_api_token(&token.hash).await?;
-    assert_eq!(store.api_token(&token.hash).await?, None);
-    store.delete_api_token(&token.hash).await?; // Deleting twice is fine.
+fn invite(ws: &WorkspaceRecord, person: PersonId, by: PersonId, byte: u8) -> InviteRecord {
+    InviteRecord {
+        hash: vec![byte; 32],
+        workspace: ws.id,
+        person,
+        invited_by: by,
+        created_at: at(T0),
+        expires_at: at(T0 + 72 * 3_600_000),
+        used_at: None,
+    }
+}
+
+fn factor(byte: u8, step: u64) -> SecondFactorRecord {
+    SecondFactorRecord {
+        totp_secret_ct: vec![byte; 40],
+        confirmed_step: step,
+        recovery_code_hashes: (0..10u8)
+            .map(|n| [vec![byte], vec![n; 31]].concat())
+            .collect(),
+    }
+}
+
+pub async fn sessions_are_stored_found_renewed_and_ended(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let web = session(&ws, owner.id, 1, SessionKind::Web);
+    let api = session(&ws, owner.id, 2, SessionKind::Api);
+    store.insert_session(&web).await?;
+    store.insert_session(&api).await?;
+    assert_eq!(store.session(&web.hash).await?, Some(web.clone()));
+    assert_eq!(store.session(&[0xcd; 32]).await?, None);
+    conflict(store.insert_session(&web).await)?;
+    assert_eq!(
+        store.sessions_of(ws.id, owner.id).await?,
+        vec![api.clone(), web.clone()],
+        "newest first"
+    );
+
+    store.touch_session(&web.hash, at(T0 + 60_000)).await?;
+    store.touch_session(&web.hash, at(T0 + 30_000)).await?; // Never backwards.
+    let touched = store.session(&web.hash).await?.context("session")?;
+    assert_eq!(touched.last_used_at, at(T0 + 60_000));
+
+    let renewed = session(&ws, owner.id, 3, SessionKind::Web);
+    assert!(store.replace_session(&web.hash, &renewed).await?);
+    assert_eq!(store.session(&web.hash).await?, None);
+    assert_eq!(store.session(&renewed.hash).await?, Some(renewed.clone()));
+    let again = session(&ws, owner.id, 4, SessionKind::Web);
+    assert!(
+        !store.replace_session(&web.hash, &again).await?,
+        "a session is renewed once"
+    );
+    assert_eq!(store.session(&again.hash).await?, None);
+
+    store.delete_session(&renewed.hash).await?;
+    assert_eq!(store.session(&renewed.hash).await?, None);
+    store.delete_session(&renewed.hash).await?; // Deleting twice is fine.
+    Ok(())
+}
+
+pub async fn an_invitation_is_accepted_once(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    let first = invite(&ws, ann.id, owner.id, 1);
+    store.insert_invite(&first, Some(&ann)).await?;
+    assert_eq!(store.invite(&first.hash).await?, Some(first.clone()));
+    assert_eq!(store.person(ws.id, ann.id).await?, Some(ann.clone()));
+
+    // A second invitation cancels the first.
+    let second = invite(&ws, ann.id, owner.id, 2);
+    store.insert_invite(&second, None).await?;
+    assert_eq!(store.invite(&first.hash).await?, None);
+
+    // Inviting someone whose address is taken changes nothing.
+    let twin = person_record(&ws, "ann@example.com", Role::Vendor, T0 + 20);
+    conflict(
+        store
+            .insert_invite(&invite(&ws, twin.id, owner.id, 3), Some(&twin))
+            .await,
+    )?;
+    assert_eq!(store.invite(&[3; 32]).await?, None);
+
+    let acceptance = |hash: Vec<u8>, at_ms: i64, byte: u8| Acceptance {
+        invite_hash: hash,
+        workspace: ws.id,
+        person: ann.id,
+        at: at(at_ms),
+        password_hash: "$argon2id$ann".into(),
+        second_factor: factor(byte, 100),
+        session: session(&ws, ann.id, byte, SessionKind::Web),
+    };
+    // The cancelled link and an expired one are refused, changing nothing.
+    conflict(
+        store
+            .accept_invite(&acceptance(first.hash.clone(), T0 + 1, 10))
+            .await,
+    )?;
+    conflict(
+        store
+            .accept_invite(&acceptance(second.hash.clone(), T0 + 72 * 3_600_000, 11))
+            .await,
+    )?;
+    let still = store.person(ws.id, ann.id).await?.context("ann")?;
+    assert_eq!(still.status, PersonStatus::Invited);
+    assert_eq!(still.password_hash, None);
+    assert_eq!(store.session(&[10; 32]).await?, None);
+    assert_eq!(store.recovery_codes_left(ws.id, ann.id).await?, 0);
+
+    store
+        .accept_invite(&acceptance(second.hash.clone(), T0 + 1000, 12))
+        .await?;
+    let active = store.person(ws.id, ann.id).await?.context("ann")?;
+    assert_eq!(active.status, PersonStatus::Active);
+    assert_eq!(active.password_hash.as_deref(), Some("$argon2id$ann"));
+    assert_eq!(active.totp_secret_ct, Some(vec![12; 40]));
+    assert_eq!(active.totp_last_step, Some(100));
+    assert_eq!(store.recovery_codes_left(ws.id, ann.id).await?, 10);
+    assert!(store.session(&[12; 32]).await?.is_some());
+    let used = store.invite(&second.hash).await?.context("invite")?;
+    assert_eq!(used.used_at, Some(at(T0 + 1000)));
+
+    // Replayed: refused, and the first acceptance stands.
+    conflict(
+        store
+            .accept_invite(&acceptance(second.hash.clone(), T0 + 2000, 13))
+            .await,
+    )?;
+    assert_eq!(store.session(&[13; 32]).await?, None);
+    conflict(
+        store
+            .insert_invite(&invite(&ws, ann.id, owner.id, 4), None)
+            .await,
+    )?;
+    Ok(())
+}
+
+pub async fn one_time_codes_are_used_once(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    store
+        .set_second_factor(ws.id, owner.id, &factor(5, 50))
+        .await?;
+    let stored = store.person(ws.id, owner.id).await?.context("owner")?;
+    assert_eq!(stored.totp_secret_ct, Some(vec![5; 40]));
+
+    assert!(
+        !store.claim_totp_step(ws.id, owner.id, 50).await?,
+        "the enrolling code"
+    );
+    assert!(store.claim_totp_step(ws.id, owner.id, 51).await?);
+    assert!(
+        !store.claim_totp_step(ws.id, owner.id, 51).await?,
+        "replayed"
+    );
+    assert!(!store.claim_totp_step(ws.id, owner.id, 49).await?, "older");
+    assert!(store.claim_totp_step(ws.id, owner.id, 60).await?);
+
+    let code = factor(5, 50).recovery_code_hashes[3].clone();
+    assert!(
+        store
+            .use_recovery_code(ws.id, owner.id, &code, at(T0))
+            .await?
+    );
+    assert!(
+        !store
+            .use_recovery_code(ws.id, owner.id, &code, at(T0))
+            .await?
+    );
+    assert!(
+        !store
+            .use_recovery_code(ws.id, owner.id, &[0xee; 32], at(T0))
+            .await?
+    );
+    assert_eq!(store.recovery_codes_left(ws.id, owner.id).await?, 9);
+
+    // Re-enrolling replaces the codes.
+    store
+        .set_second_factor(ws.id, owner.id, &factor(6, 70))
+        .await?;
+    assert_eq!(store.recovery_codes_left(ws.id, owner.id).await?, 10);
+    assert!(
+        !store
+            .use_recovery_code(ws.id, owner.id, &code, at(T0))
+            .await?
+    );
+
+    // A code of one workspace's person means nothing in another.
+    assert!(
+        !store
+            .claim_totp_step(other_workspace(), owner.id, 99)
+            .await?
+    );
+    Ok(())
+}
+
+pub async fn offboarding_ends_every_session_at_once(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    let bob = person_record(&ws, "bob@example.com", Role::Vendor, T0 + 20);
+    store
+        .insert_invite(&invite(&ws, ann.id, owner.id, 1), Some(&ann))
+        .await?;
+    store
+        .insert_invite(&invite(&ws, bob.id, owner.id, 2), Some(&bob))
+        .await?;
+    store
+        .accept_invite(&Acceptance {
+            invite_hash: vec![1; 32],
+            workspace: ws.id,
+            person: ann.id,
+            at: at(T0 + 100),
+            password_hash: "$argon2id$ann".into(),
+            second_factor: factor(1, 10),
+            session: session(&ws, ann.id, 10, SessionKind::Web),
+        })
+        .await?;
+    store
+        .insert_session(&session(&ws, ann.id, 11, SessionKind::Api))
+        .await?;
+    store
+        .insert_session(&session(&ws, owner.id, 12, SessionKind::Web))
+        .await?;
+
+    let done = store
+        .offboard_person(ws.id, ann.id, at(T0 + 500), "contract ended")
+        .await?
+        .context("ann exists")?;
+    assert_eq!(done.sessions_ended, 2);
+    assert_eq!(done.invites_cancelled, 0);
+    assert_eq!(done.person.status, PersonStatus::Active);
+    assert_eq!(store.session(&[10; 32]).await?, None);
+    assert_eq!(store.session(&[11; 32]).await?, None);
+    assert!(
+        store.session(&[12; 32]).await?.is_some(),
+        "others keep theirs"
+    );
+    let gone = store.person(ws.id, ann.id).await?.context("ann")?;
+    assert_eq!(gone.status, PersonStatus::Offboarded);
+    assert_eq!(gone.offboarded_at, Some(at(T0 + 500)));
+    assert_eq!(gone.offboard_reason.as_deref(), Some("contract ended"));
+    conflict(
+        store
+            .offboard_person(ws.id, ann.id, at(T0 + 600), "again")
+            .await,
+    )?;
+    conflict(store.set_second_factor(ws.id, ann.id, &factor(3, 20)).await)?;
+
+    // An invited person's link is cancelled.
+    let done = store
+        .offboard_person(ws.id, bob.id, at(T0 + 700), "no longer needed")
+        .await?
+        .context("bob exists")?;
+    assert_eq!(done.invites_cancelled, 1);
+    assert_eq!(store.invite(&[2; 32]).await?, None);
+    assert_eq!(
+        store
+            .offboard_person(ws.id, PersonId::random(&mut OsRng), at(T0), "x")
+            .await?,
+        None
+    );
     Ok(())
 }
 

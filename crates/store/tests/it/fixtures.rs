@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use confidant_core::{Column, DataCategory, ItemId, KeyId, Label, PersonId, Role, RowId};
+use confidant_core::{
+    Column, DataCategory, ItemId, KeyId, Label, PersonId, PersonStatus, Role, RowId,
+};
 use confidant_core::{RecordSetId, WorkspaceId};
 use confidant_store::{
     BlobKey, DocumentRecord, IndexEntry, PersonRecord, RecordSetRecord, RowRecord, SqliteStore,
@@ -71,6 +73,15 @@ pub fn person_record(ws: &WorkspaceRecord, email: &str, role: Role, ms: i64) -> 
         role,
         password_hash: (role == Role::Owner).then(|| "$argon2id$v=19$...".into()),
         created_at: at(ms),
+        status: if role == Role::Owner {
+            PersonStatus::Active
+        } else {
+            PersonStatus::Invited
+        },
+        totp_secret_ct: None,
+        totp_last_step: None,
+        offboarded_at: None,
+        offboard_reason: None,
     }
 }
 

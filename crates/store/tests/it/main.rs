@@ -37,10 +37,13 @@ macro_rules! conformance_suite {
 }
 
 conformance_suite!(
-    a_database_holds_one_workspace,
+    a_database_holds_workspaces_with_unique_names,
     one_of_concurrent_workspace_creations_wins,
     people_are_found_by_id_and_email,
-    api_tokens_are_stored_found_and_deleted,
+    sessions_are_stored_found_renewed_and_ended,
+    an_invitation_is_accepted_once,
+    one_time_codes_are_used_once,
+    offboarding_ends_every_session_at_once,
     documents_are_listed_oldest_first_and_found,
     document_names_are_unique_per_workspace,
     replacing_a_document_checks_its_version,

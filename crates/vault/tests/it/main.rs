@@ -7,23 +7,29 @@ use std::sync::Arc;
 use confidant_core::{Label, Role};
 use confidant_store::BlobStore;
 use confidant_vault::{
-    Actor, ColumnMapping, DocRef, FixedClock, InitOptions, KdfParams, KeyFile, SystemClock, Unlock,
-    Vault, VaultError,
+    Actor, ColumnMapping, DocRef, FixedClock, InitOptions, KdfParams, KeyFile, SessionPolicy,
+    SessionRequest, SignIn, SystemClock, Unlock, Vault, VaultError,
 };
+
+mod people;
+
+fn web() -> SessionRequest {
+    SessionRequest::web("test browser")
+}
 use futures::StreamExt;
 use rand_core::OsRng;
 use secrecy::SecretString;
 use tempfile::TempDir;
 
-struct Setup {
+pub(crate) struct Setup {
     _dir: TempDir,
-    url: String,
-    blobs: BlobStore,
-    key: String,
+    pub(crate) url: String,
+    pub(crate) blobs: BlobStore,
+    pub(crate) key: String,
 }
 
 impl Setup {
-    async fn new(postgres: bool) -> Option<Setup> {
+    pub(crate) async fn new(postgres: bool) -> Option<Setup> {
         let dir = TempDir::new().unwrap();
         let url = if postgres {
             match confidant_testkit::postgres_url().await {
@@ -155,15 +161,17 @@ async fn actors_are_checked_at_the_door() {
         .await
         .unwrap();
     let assistant = vault
-        .add_person(&owner, "alex@example.com", "Alex", Role::Assistant)
+        .invite(&owner, "alex@example.com", "Alex", Role::Assistant, None)
         .await
-        .unwrap();
+        .unwrap()
+        .person;
     let as_assistant = Actor {
         person: assistant.id,
         workspace: assistant.workspace,
         email: assistant.email.clone(),
         name: assistant.name.clone(),
         role: Role::Assistant,
+        has_second_factor: true,
     };
     assert!(matches!(
         read(&vault, &as_assistant, "secret.txt").await,
@@ -191,12 +199,13 @@ async fn actors_are_checked_at_the_door() {
         .collect();
     assert_eq!(denied.len(), 2, "{denied:?}");
     assert!(denied[0].1.reason.contains("only the owner or an admin"));
-    // An assistant has no password yet, so cannot sign in.
+    // An invited assistant has no password yet, so cannot sign in.
     let err = vault
         .sign_in(
             "alex@example.com",
             &SecretString::from("whatever it is"),
             None,
+            &web(),
         )
         .await
         .unwrap_err();
@@ -224,18 +233,27 @@ async fn tokens_sign_in_and_expire() {
             "OWNER@example.com",
             &SecretString::from("a long owner password"),
             None,
+            &web(),
         )
         .await
         .unwrap();
+    let SignIn::Done(issued) = issued else {
+        panic!("an owner without a second factor signs in with the password")
+    };
     assert_eq!(
-        early.authenticate(&issued.token).await.unwrap().role,
+        early.authenticate(&issued.token, false).await.unwrap().role,
         Role::Owner
+    );
+    assert!(
+        early.authenticate(&issued.token, true).await.is_err(),
+        "a web session is not an API token"
     );
     let wrong = early
         .sign_in(
             "owner@example.com",
             &SecretString::from("a wrong password!!"),
             None,
+            &web(),
         )
         .await
         .unwrap_err();
@@ -244,6 +262,7 @@ async fn tokens_sign_in_and_expire() {
             "nobody@example.com",
             &SecretString::from("a wrong password!!"),
             None,
+            &web(),
         )
         .await
         .unwrap_err();
@@ -253,7 +272,7 @@ async fn tokens_sign_in_and_expire() {
         "no hint which addresses exist"
     );
 
-    let later = now + confidant_vault::TOKEN_LIFETIME + time::Duration::seconds(1);
+    let later = now + SessionPolicy::default().web_lifetime + time::Duration::seconds(1);
     let late = Vault::open(
         store,
         setup.blobs.clone(),
@@ -263,11 +282,11 @@ async fn tokens_sign_in_and_expire() {
     .await
     .unwrap();
     assert!(matches!(
-        late.authenticate(&issued.token).await,
+        late.authenticate(&issued.token, false).await,
         Err(VaultError::Forbidden(_))
     ));
     // Expired tokens are removed, so even the early clock refuses it now.
-    assert!(early.authenticate(&issued.token).await.is_err());
+    assert!(early.authenticate(&issued.token, false).await.is_err());
     early.sign_out(&issued.token).await.unwrap();
 }
 
@@ -319,14 +338,14 @@ async fn repeated_failures_are_throttled() {
     let ip: std::net::IpAddr = "192.0.2.10".parse().unwrap();
     for _ in 0..3 {
         let err = vault
-            .sign_in("owner@example.com", &wrong, Some(ip))
+            .sign_in("owner@example.com", &wrong, Some(ip), &web())
             .await
             .unwrap_err();
         assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
     }
     // Now even the right password waits, from any address.
     let err = vault
-        .sign_in("owner@example.com", &right, None)
+        .sign_in("owner@example.com", &right, None, &web())
         .await
         .unwrap_err();
     let VaultError::RateLimited { retry_after, .. } = err else {
@@ -335,7 +354,7 @@ async fn repeated_failures_are_throttled() {
     assert_eq!(retry_after, time::Duration::seconds(1));
     // The address is held back for other accounts too.
     let err = vault
-        .sign_in("other@example.com", &wrong, Some(ip))
+        .sign_in("other@example.com", &wrong, Some(ip), &web())
         .await
         .unwrap_err();
     assert!(matches!(err, VaultError::RateLimited { .. }), "{err}");
@@ -343,13 +362,13 @@ async fn repeated_failures_are_throttled() {
     // Unknown accounts behave the same: three plain refusals, then a wait.
     for _ in 0..3 {
         let err = vault
-            .sign_in("nobody@example.com", &wrong, None)
+            .sign_in("nobody@example.com", &wrong, None, &web())
             .await
             .unwrap_err();
         assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
     }
     let err = vault
-        .sign_in("nobody@example.com", &wrong, None)
+        .sign_in("nobody@example.com", &wrong, None, &web())
         .await
         .unwrap_err();
     assert!(matches!(err, VaultError::RateLimited { .. }), "{err}");
