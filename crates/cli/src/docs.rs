@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use confidant_core::Label;
+use confidant_core::{Label, ScanSummary};
 use confidant_server::wire;
 use confidant_vault::DocRef;
 use futures::StreamExt;
@@ -21,10 +21,13 @@ pub enum DocsCommand {
         /// The document's name in the workspace (default: the file name).
         #[arg(long)]
         name: Option<String>,
-        /// public, internal, confidential or restricted.
-        #[arg(long, default_value = "confidential")]
-        label: Label,
+        /// public, internal, confidential or restricted (default: what
+        /// scanning the content suggests).
+        #[arg(long)]
+        label: Option<Label>,
     },
+    /// Change a document's label.
+    Label { name_or_id: String, label: Label },
     /// List documents.
     List {
         #[arg(long, value_enum, default_value_t)]
@@ -40,6 +43,41 @@ pub enum DocsCommand {
     Replace { name_or_id: String, path: PathBuf },
     /// Delete a document and its content.
     Rm { name_or_id: String },
+}
+
+/// What a scan found, in a few words for a table cell.
+fn found(scan: Option<&ScanSummary>) -> String {
+    match scan {
+        None => "-".to_owned(),
+        Some(s) if s.binary => "not text, not scanned".to_owned(),
+        Some(s) if s.kinds.is_empty() => "nothing sensitive".to_owned(),
+        Some(s) => {
+            let kinds: Vec<String> = s
+                .kinds
+                .iter()
+                .map(|(kind, n)| format!("{kind} x{n}"))
+                .collect();
+            let more = if s.complete { "" } else { " (first 64 MiB)" };
+            format!("{}{more}", kinds.join(", "))
+        }
+    }
+}
+
+/// The line `docs add` prints about the scan and the label.
+fn scan_line(scan: &ScanSummary, label: Label, chosen_by_scan: bool) -> String {
+    let what = found(Some(scan));
+    if chosen_by_scan {
+        format!(
+            "found: {what}; labelled {label} (change it with `confidant docs label NAME LABEL`)"
+        )
+    } else if scan.suggested_label != label {
+        format!(
+            "found: {what}; the content suggests {}, you chose {label}",
+            scan.suggested_label
+        )
+    } else {
+        format!("found: {what}")
+    }
 }
 
 async fn open_input(path: &Path) -> anyhow::Result<tokio::fs::File> {
@@ -75,6 +113,15 @@ pub async fn run(global: &Global, command: DocsCommand) -> anyhow::Result<()> {
                 meta.label,
                 output::size(meta.size)
             );
+            if let Some(scan) = &meta.scan {
+                println!("{}", scan_line(scan, meta.label, label.is_none()));
+            }
+        }
+        DocsCommand::Label { name_or_id, label } => {
+            let meta = vault
+                .set_document_label(&owner, &DocRef::parse(&name_or_id), label)
+                .await?;
+            println!("{:?} is now {}", meta.name, meta.label);
         }
         DocsCommand::List { format } => {
             let docs = vault.documents(&owner).await?;
@@ -83,13 +130,14 @@ pub async fn run(global: &Global, command: DocsCommand) -> anyhow::Result<()> {
                     output::json(&docs.iter().map(wire::document_info).collect::<Vec<_>>())?
                 }
                 Format::Text => output::table(
-                    &["NAME", "LABEL", "SIZE", "VERSION", "UPDATED", "ID"],
+                    &["NAME", "LABEL", "FOUND", "SIZE", "VERSION", "UPDATED", "ID"],
                     &docs
                         .iter()
                         .map(|d| {
                             vec![
                                 d.name.clone(),
                                 d.label.to_string(),
+                                found(d.scan.as_ref()),
                                 output::size(d.size),
                                 d.version.to_string(),
                                 output::time(d.updated_at),

@@ -268,21 +268,6 @@ fn print_page(page: &confidant_vault::RecordPage, format: Format) -> anyhow::Res
 }
 
 /// The record-set category for a kind of finding.
-fn category_of(kind: confidant_detect::Kind) -> DataCategory {
-    use confidant_detect::Kind as K;
-    match kind {
-        K::CardNumber => DataCategory::CardNumber,
-        K::Iban | K::RoutingNumber => DataCategory::BankAccount,
-        K::Ssn | K::NationalId => DataCategory::NationalId,
-        K::Phone => DataCategory::Phone,
-        K::Email => DataCategory::Email,
-        K::PostalAddress => DataCategory::PostalAddress,
-        K::DateOfBirth => DataCategory::DateOfBirth,
-        K::PersonName => DataCategory::Name,
-        _ => DataCategory::Other,
-    }
-}
-
 #[derive(Debug, serde::Serialize)]
 struct Suggestion {
     column: String,
@@ -327,7 +312,7 @@ fn suggest(file: &std::path::Path, sample: usize, format: Format) -> anyhow::Res
                 .scan_text(&text)
                 .into_iter()
                 .filter(|f| f.start >= offset)
-                .map(|f| category_of(f.kind))
+                .map(|f| confidant_vault::scan::category_of(f.kind))
                 .collect();
             found.sort();
             found.dedup();

@@ -18,6 +18,27 @@ pub struct DocumentMeta {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// What scanning the current version found; `None` for versions stored
+    /// before documents were scanned.
+    pub scan: Option<ScanSummary>,
+}
+
+/// What the detector found in a document's text when it was stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanSummary {
+    /// Findings per detector kind (`card_number`, `email`, ...).
+    pub kinds: std::collections::BTreeMap<String, u64>,
+    /// Data categories of the findings, sorted.
+    pub categories: Vec<crate::DataCategory>,
+    /// The label these findings suggest.
+    pub suggested_label: Label,
+    /// Bytes scanned (from the start of the document).
+    pub scanned_bytes: u64,
+    /// The whole document was scanned (false when it was longer than the
+    /// scan limit, or binary).
+    pub complete: bool,
+    /// The document is not text (PDF, image, ...): not scanned.
+    pub binary: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -36,6 +36,30 @@ impl Label {
     pub fn requires_stamp(self) -> bool {
         self >= Label::Confidential
     }
+
+    /// The label suggested for an item holding these categories of data:
+    /// Restricted with card numbers, bank accounts or national ids,
+    /// Confidential with other personal data or secrets (`secrets`),
+    /// Internal otherwise.
+    pub fn suggested(categories: &[crate::DataCategory], secrets: bool) -> Label {
+        use crate::DataCategory as C;
+        let has = |wanted: &[C]| categories.iter().any(|c| wanted.contains(c));
+        if has(&[C::CardNumber, C::BankAccount, C::NationalId]) {
+            Label::Restricted
+        } else if secrets
+            || has(&[
+                C::Phone,
+                C::Email,
+                C::PostalAddress,
+                C::DateOfBirth,
+                C::Name,
+            ])
+        {
+            Label::Confidential
+        } else {
+            Label::Internal
+        }
+    }
 }
 
 /// The label an item gets when nobody says otherwise: customer data is
@@ -71,6 +95,23 @@ impl FromStr for Label {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn suggestions_follow_the_most_sensitive_category() {
+        use crate::DataCategory as C;
+        assert_eq!(Label::suggested(&[], false), Label::Internal);
+        assert_eq!(
+            Label::suggested(&[C::Other, C::FreeText], false),
+            Label::Internal
+        );
+        assert_eq!(Label::suggested(&[], true), Label::Confidential);
+        assert_eq!(Label::suggested(&[C::Email], false), Label::Confidential);
+        assert_eq!(
+            Label::suggested(&[C::Email, C::BankAccount], false),
+            Label::Restricted
+        );
+        assert_eq!(Label::suggested(&[C::NationalId], false), Label::Restricted);
+    }
 
     #[test]
     fn labels_parse_case_insensitively_and_order_by_sensitivity() {

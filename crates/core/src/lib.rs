@@ -15,7 +15,7 @@ mod records;
 
 pub use category::{DataCategory, UnknownCategoryError};
 pub use ids::{IdError, ItemId, KeyId, PersonId, RecordSetId, RowId, WorkspaceId};
-pub use item::{DocumentMeta, NameError, validate_document_name};
+pub use item::{DocumentMeta, NameError, ScanSummary, validate_document_name};
 pub use label::{Label, UnknownLabelError};
 pub use person::{
     EmailError, Person, PersonStatus, Role, UnknownRoleError, UnknownStatusError, normalize_email,

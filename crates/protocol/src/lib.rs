@@ -21,6 +21,33 @@ pub struct DocumentInfo {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// What scanning the current version found (`null` for versions stored
+    /// before scanning existed).
+    #[serde(default)]
+    pub scan: Option<ScanInfo>,
+}
+
+/// What scanning a document found: counts per kind, never values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanInfo {
+    /// Findings per kind (`card_number`, `email`, ... as `confidant scan`
+    /// names them).
+    pub kinds: std::collections::BTreeMap<String, u64>,
+    /// The data categories found.
+    pub categories: Vec<String>,
+    /// The label the findings suggest.
+    pub suggested_label: String,
+    pub scanned_bytes: u64,
+    /// The whole document was scanned.
+    pub complete: bool,
+    /// Not text (PDF, image, office file): not scanned.
+    pub binary: bool,
+}
+
+/// `PUT /api/v1/documents/{doc}/label`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LabelRequest {
+    pub label: String,
 }
 
 /// A column of a record set.
@@ -195,4 +222,81 @@ pub struct ErrorBody {
     pub error: String,
     /// What was wrong and what to do, for a person.
     pub message: String,
+}
+
+/// The name of the firewall check in a [`PostureReport`].
+pub const CHECK_FIREWALL: &str = "firewall";
+/// The name of the disk encryption check.
+pub const CHECK_DISK_ENCRYPTION: &str = "disk_encryption";
+/// The name of the screen lock check.
+pub const CHECK_SCREEN_LOCK: &str = "screen_lock";
+/// The name of the OS updates check.
+pub const CHECK_OS_UPDATES: &str = "os_updates";
+/// Every check an agent runs, in report order.
+pub const CHECK_NAMES: [&str; 4] = [
+    CHECK_FIREWALL,
+    CHECK_DISK_ENCRYPTION,
+    CHECK_SCREEN_LOCK,
+    CHECK_OS_UPDATES,
+];
+
+/// The outcome of one posture check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// The machine does what the check asks.
+    Pass,
+    /// It does not; `fix` says what to do.
+    Fail,
+    /// The agent could not tell (missing permission, tool or desktop);
+    /// `detail` says why, `fix` how to find out.
+    Unknown,
+}
+
+impl CheckStatus {
+    /// `pass`, `fail` or `unknown`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One check of a [`PostureReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostureCheck {
+    /// One of [`CHECK_NAMES`] (readers should keep, not reject, names they
+    /// do not know: later agents may add checks).
+    pub name: String,
+    pub status: CheckStatus,
+    /// What the agent saw, in plain words.
+    pub detail: String,
+    /// What to do, for a person ("run: sudo ufw enable"); empty when the
+    /// check passes.
+    pub fix: String,
+}
+
+/// The local posture of a device (`confidant agent check --format json`),
+/// and later the body of a signed report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostureReport {
+    pub checks: Vec<PostureCheck>,
+    /// The machine's host name, as it calls itself.
+    pub host: String,
+    /// `linux`, `macos`, `windows` or another Rust target OS name.
+    pub os: String,
+    /// The distribution or product and version ("Debian GNU/Linux 12
+    /// (bookworm)", "macOS 14.4.1"), when the agent could read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    /// The CPU architecture (`x86_64`, `aarch64`).
+    #[serde(default)]
+    pub arch: String,
+    /// The version of the agent that ran the checks.
+    #[serde(default)]
+    pub agent_version: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
 }

@@ -9,8 +9,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use confidant_core::{Label, Role, parse_column_categories};
 use confidant_protocol::{
-    DocumentInfo, FindRequest, InviteRequest, InviteResponse, OffboardRequest, OffboardResponse,
-    PersonDetailInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RotateResponse,
+    DocumentInfo, FindRequest, InviteRequest, InviteResponse, LabelRequest, OffboardRequest,
+    OffboardResponse, PersonDetailInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RotateResponse,
     SessionInfo as ProtoSession, SignInRequest, SignInResponse,
 };
 use confidant_vault::{ColumnMapping, DocRef, SessionRequest, SignIn, VaultError};
@@ -67,6 +67,10 @@ pub(crate) fn routes() -> Router<AppState> {
             get(get_document).delete(delete_document),
         )
         .route("/api/v1/documents/{doc}/meta", get(document_meta))
+        .route(
+            "/api/v1/documents/{doc}/label",
+            axum::routing::put(set_label),
+        )
         .route("/api/v1/record-sets", get(list_record_sets))
         .route(
             "/api/v1/record-sets/{set}",
@@ -221,13 +225,33 @@ struct AddDocumentQuery {
     label: Option<String>,
 }
 
-fn parse_label(label: Option<&str>) -> Result<Label, AppError> {
+/// A label from a query or body; `None` when absent.
+fn parse_label(label: Option<&str>) -> Result<Option<Label>, AppError> {
     match label.map(str::trim).filter(|l| !l.is_empty()) {
-        None => Ok(Label::default()),
+        None => Ok(None),
         Some(label) => label
             .parse()
+            .map(Some)
             .map_err(|e: confidant_core::UnknownLabelError| AppError::InvalidInput(e.to_string())),
     }
+}
+
+/// `PUT /api/v1/documents/{doc}/label`: the owner's label for a document.
+async fn set_label(
+    caller: ApiCaller,
+    ApiPath(doc): ApiPath<String>,
+    ApiJson(request): ApiJson<LabelRequest>,
+) -> Result<Json<DocumentInfo>, AppError> {
+    let label = parse_label(Some(&request.label))?.ok_or_else(|| {
+        AppError::InvalidInput(
+            "the label is empty: use public, internal, confidential or restricted".into(),
+        )
+    })?;
+    let meta = caller
+        .vault
+        .set_document_label(&caller.actor, &DocRef::parse(&doc), label)
+        .await?;
+    Ok(Json(wire::document_info(&meta)))
 }
 
 async fn add_document(
@@ -346,7 +370,7 @@ async fn import_records(
             .contact_column
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty()),
-        label: parse_label(query.label.as_deref())?,
+        label: parse_label(query.label.as_deref())?.unwrap_or_default(),
     };
     // The file is spooled first so that a slow client never holds the
     // database's import transaction open.

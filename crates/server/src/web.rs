@@ -216,6 +216,10 @@ struct DocumentRow {
     id: String,
     name: String,
     label: Label,
+    /// What scanning found, in a few words.
+    found: String,
+    /// The label the content suggests, when it differs from the label.
+    suggested: Option<Label>,
     size: String,
     updated: String,
 }
@@ -267,6 +271,29 @@ fn document_row(meta: &DocumentMeta) -> DocumentRow {
         id: meta.id.to_string(),
         name: meta.name.clone(),
         label: meta.label,
+        found: match &meta.scan {
+            None => String::new(),
+            Some(scan) if scan.binary => "not text, not scanned".to_owned(),
+            Some(scan) if scan.categories.is_empty() && scan.kinds.is_empty() => {
+                "nothing sensitive found".to_owned()
+            }
+            Some(scan) => {
+                let mut words: Vec<String> = scan
+                    .categories
+                    .iter()
+                    .map(|c| c.as_str().replace('_', " "))
+                    .collect();
+                if scan.kinds.contains_key("secret") {
+                    words.push("secrets".to_owned());
+                }
+                words.join(", ")
+            }
+        },
+        suggested: meta
+            .scan
+            .as_ref()
+            .map(|s| s.suggested_label)
+            .filter(|l| *l != meta.label),
         size: human_size(meta.size),
         updated: when(meta.updated_at),
     }

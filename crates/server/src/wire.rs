@@ -5,7 +5,7 @@
 use confidant_core::{Column, DocumentMeta, Person, RecordSetMeta};
 use confidant_protocol::{
     AccessedInfo, ColumnInfo, DocumentInfo, OffboardResponse, PersonDetailInfo, PersonInfo,
-    RecordPageInfo, RecordSetInfo, RowInfo, SessionInfo,
+    RecordPageInfo, RecordSetInfo, RowInfo, ScanInfo, SessionInfo,
 };
 use confidant_vault::{Actor, RecordPage};
 use serde_json::{Map, Value};
@@ -19,6 +19,18 @@ pub fn document_info(meta: &DocumentMeta) -> DocumentInfo {
         version: meta.version,
         created_at: meta.created_at,
         updated_at: meta.updated_at,
+        scan: meta.scan.as_ref().map(|scan| ScanInfo {
+            kinds: scan.kinds.clone(),
+            categories: scan
+                .categories
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+            suggested_label: scan.suggested_label.as_str().to_owned(),
+            scanned_bytes: scan.scanned_bytes,
+            complete: scan.complete,
+            binary: scan.binary,
+        }),
     }
 }
 

@@ -219,6 +219,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         workspace: WorkspaceId,
         id: ItemId,
     ) -> Result<Option<DocumentRecord>, StoreError>;
+    /// Sets a document's label; `false` when there is no such document.
+    async fn set_document_label(
+        &self,
+        workspace: WorkspaceId,
+        id: ItemId,
+        label: confidant_core::Label,
+    ) -> Result<bool, StoreError>;
     /// Every blob key that a document row refers to, for sweeping orphans.
     async fn referenced_blobs(&self, workspace: WorkspaceId) -> Result<Vec<BlobKey>, StoreError>;
 

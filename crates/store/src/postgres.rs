@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "people",
         include_str!("../migrations/postgres/0003_people.sql"),
     ),
+    (
+        4,
+        "document scan",
+        include_str!("../migrations/postgres/0004_document_scan.sql"),
+    ),
 ];
 
 impl PgStore {

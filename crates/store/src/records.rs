@@ -153,6 +153,9 @@ pub struct DocumentRecord {
     pub kek_id: KeyId,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// What scanning this version found (JSON made by the vault; counts,
+    /// never values); `None` when it was not scanned.
+    pub scan: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

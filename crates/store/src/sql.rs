@@ -77,7 +77,7 @@ macro_rules! invite_columns {
 macro_rules! document_columns {
     () => {
         "id, workspace_id, name_ct, name_index, label, size, version, blob_key, \
-         data_key_wrapped, kek_id, created_at, updated_at"
+         data_key_wrapped, kek_id, created_at, updated_at, scan"
     };
 }
 macro_rules! record_set_columns {
@@ -202,7 +202,7 @@ pub(crate) const DELETE_SESSION: &str = "DELETE FROM sessions WHERE hash = $1";
 pub(crate) const INSERT_DOCUMENT: &str = concat!(
     "INSERT INTO documents (",
     document_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 );
 pub(crate) const SELECT_DOCUMENT: &str = concat!(
     "SELECT ",
@@ -223,8 +223,10 @@ pub(crate) const SELECT_DOCUMENTS: &str = concat!(
 /// document.
 pub(crate) const REPLACE_DOCUMENT: &str = "UPDATE documents \
      SET name_ct = $3, name_index = $4, label = $5, size = $6, version = $7, blob_key = $8, \
-         data_key_wrapped = $9, kek_id = $10, updated_at = $11 \
+         data_key_wrapped = $9, kek_id = $10, updated_at = $11, scan = $13 \
      WHERE workspace_id = $1 AND id = $2 AND version = $12";
+pub(crate) const SET_DOCUMENT_LABEL: &str =
+    "UPDATE documents SET label = $3 WHERE workspace_id = $1 AND id = $2";
 pub(crate) const DELETE_DOCUMENT: &str = concat!(
     "DELETE FROM documents WHERE workspace_id = $1 AND id = $2 RETURNING ",
     document_columns!()
@@ -469,6 +471,7 @@ pub(crate) type DocumentRow = (
     String,
     i64,
     i64,
+    Option<String>,
 );
 pub(crate) type RecordSetRow = (
     String,
@@ -588,6 +591,7 @@ pub(crate) fn document(row: DocumentRow) -> Result<DocumentRecord, StoreError> {
         kek,
         created,
         updated,
+        scan,
     ) = row;
     Ok(DocumentRecord {
         id: parse(&id, "document id")?,
@@ -603,6 +607,7 @@ pub(crate) fn document(row: DocumentRow) -> Result<DocumentRecord, StoreError> {
         kek_id: parse(&kek, "document's key id")?,
         created_at: time_from_millis(created, "document creation time")?,
         updated_at: time_from_millis(updated, "document update time")?,
+        scan,
     })
 }
 
@@ -1565,6 +1570,7 @@ macro_rules! impl_store {
                         .bind(doc.kek_id.to_string())
                         .bind(millis(doc.created_at))
                         .bind(millis(doc.updated_at))
+                        .bind(doc.scan.as_deref())
                         .execute(&mut *tx)
                         .await
                         .map_err(failed_unique(OP, DOCUMENT_EXISTS))?;
@@ -1613,6 +1619,7 @@ macro_rules! impl_store {
                         .bind(doc.kek_id.to_string())
                         .bind(millis(doc.updated_at))
                         .bind(signed(previous_version, "the document version")?)
+                        .bind(doc.scan.as_deref())
                         .execute(&mut *tx)
                         .await
                         .map_err(failed_unique(OP, DOCUMENT_EXISTS))?;
@@ -1684,6 +1691,22 @@ macro_rules! impl_store {
                         .transpose()?;
                     tx.commit().await.map_err(failed(OP))?;
                     Ok(deleted)
+                }
+
+                async fn set_document_label(
+                    &self,
+                    ws: WorkspaceId,
+                    id: ItemId,
+                    label: confidant_core::Label,
+                ) -> Result<bool, StoreError> {
+                    let updated = sqlx::query(SET_DOCUMENT_LABEL)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(label.as_str())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("changing a document's label"))?;
+                    Ok(updated.rows_affected() == 1)
                 }
 
                 async fn referenced_blobs(

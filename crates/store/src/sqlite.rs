@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "people",
         include_str!("../migrations/sqlite/0003_people.sql"),
     ),
+    (
+        4,
+        "document scan",
+        include_str!("../migrations/sqlite/0004_document_scan.sql"),
+    ),
 ];
 
 impl SqliteStore {

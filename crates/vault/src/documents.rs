@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use confidant_core::{DocumentMeta, ItemId, Label, validate_document_name};
+use confidant_core::{DocumentMeta, ItemId, Label, ScanSummary, validate_document_name};
 use confidant_crypto::{CHUNK_SIZE, ChunkSealer, DataKey, Decryptor, FieldKeys};
 use confidant_store::{BlobKey, DocumentRecord, KeyOwner, StoreError};
 use futures::stream::{BoxStream, Stream, StreamExt};
@@ -13,7 +13,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use confidant_ledger::{KnownAction, Target, TargetId};
 
+use crate::audit::Attempt;
 use crate::keys::key_context;
+use crate::scan::BodyScan;
 use crate::{Actor, Vault, VaultError};
 
 /// How a caller names a document: by id or by name.
@@ -78,7 +80,43 @@ async fn fill_chunk(body: &mut (impl AsyncRead + Unpin), buf: &mut Vec<u8>) -> s
     Ok(())
 }
 
+fn scan_json(scan: Option<&ScanSummary>) -> Option<String> {
+    scan.and_then(|s| serde_json::to_string(s).ok())
+}
+
 impl Vault {
+    /// Changes a document's label (the owner's call; the scan only
+    /// suggests one).
+    pub async fn set_document_label(
+        &self,
+        actor: &Actor,
+        doc: &DocRef,
+        label: Label,
+    ) -> Result<DocumentMeta, VaultError> {
+        self.gate(actor, "change a label", KnownAction::Edit)
+            .await?;
+        let mut found = self.find_document(doc).await?;
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::Edit,
+            Target::whole(TargetId::Document(found.id)),
+        );
+        attempt.reason = format!("{}: label {} -> {}", attempt.reason, found.label, label);
+        self.record(&[attempt]).await?;
+        if !self
+            .store()
+            .set_document_label(self.workspace(), found.id, label)
+            .await?
+        {
+            return Err(VaultError::NotFound(
+                "the document was removed meanwhile".into(),
+            ));
+        }
+        found.label = label;
+        let keys = self.keys_for(found.kek_id).await?;
+        self.doc_meta(&found, &keys.names)
+    }
+
     /// The decrypted name of document `id` (for reports to the owner).
     pub(crate) async fn document_name(
         &self,
@@ -115,6 +153,11 @@ impl Vault {
             version: doc.version,
             created_at: doc.created_at,
             updated_at: doc.updated_at,
+            scan: doc.scan.as_deref().and_then(|json| {
+                serde_json::from_str(json)
+                    .map_err(|e| tracing::warn!(error = %e, "a stored scan summary is unreadable"))
+                    .ok()
+            }),
         })
     }
 
@@ -148,8 +191,9 @@ impl Vault {
         &self,
         doc: &DocumentRecord,
         body: &mut (impl AsyncRead + Unpin + Send),
-    ) -> Result<(Vec<u8>, confidant_core::KeyId, u64), VaultError> {
+    ) -> Result<(Vec<u8>, confidant_core::KeyId, u64, Option<ScanSummary>), VaultError> {
         let rng = &mut OsRng;
+        let mut scan = BodyScan::new();
         let keys = self.current_keys();
         let data_key = DataKey::generate(rng);
         let wrapped = keys
@@ -180,6 +224,7 @@ impl Vault {
                     next.is_empty()
                 };
                 size += current.len() as u64;
+                scan.feed(&current).await;
                 sealer
                     .seal(&mut current, last)
                     .map_err(|e| VaultError::Internal(format!("encryption failed: {e}")))?;
@@ -196,7 +241,7 @@ impl Vault {
         match result {
             Ok(size) => {
                 writer.finish().await?;
-                Ok((wrapped, keys.kek_id, size))
+                Ok((wrapped, keys.kek_id, size, scan.finish().await))
             }
             Err(e) => {
                 writer.abort().await;
@@ -206,15 +251,18 @@ impl Vault {
     }
 
     /// Adds a document. The name must be new in the workspace. The body is
-    /// read, encrypted and stored in constant memory; the document becomes
-    /// visible only once all of it is stored.
+    /// read, scanned for sensitive data (see [`crate::scan`]), encrypted and
+    /// stored in constant memory; the document becomes visible only once all
+    /// of it is stored. Without a label (`None`) it gets the label its
+    /// content suggests.
     pub async fn add_document(
         &self,
         actor: &Actor,
         name: &str,
-        label: Label,
+        label: impl Into<Option<Label>>,
         mut body: impl AsyncRead + Unpin + Send,
     ) -> Result<DocumentMeta, VaultError> {
+        let label: Option<Label> = label.into();
         self.gate(actor, "add a document", KnownAction::Add).await?;
         let name =
             validate_document_name(name).map_err(|e| VaultError::InvalidInput(e.to_string()))?;
@@ -236,7 +284,7 @@ impl Vault {
             workspace: self.workspace(),
             name_ct: Vec::new(),
             name_index: index,
-            label,
+            label: label.unwrap_or(Label::Confidential),
             size: 0,
             version: 1,
             blob: BlobKey::document(self.workspace(), id, &blob_id(rng))?,
@@ -244,15 +292,22 @@ impl Vault {
             kek_id: keys.kek_id,
             created_at: now,
             updated_at: now,
+            scan: None,
         };
         doc.name_ct = keys
             .names
             .seal(&name_context(&doc), name.as_bytes(), rng)
             .map_err(|e| VaultError::Internal(format!("encrypting the name failed: {e}")))?;
-        let (wrapped, kek_id, size) = self.write_body(&doc, &mut body).await?;
+        let (wrapped, kek_id, size, scan) = self.write_body(&doc, &mut body).await?;
         doc.data_key_wrapped = wrapped;
         doc.kek_id = kek_id;
         doc.size = size;
+        if label.is_none()
+            && let Some(scan) = &scan
+        {
+            doc.label = scan.suggested_label;
+        }
+        doc.scan = scan_json(scan.as_ref());
         let target = Target::whole(TargetId::Document(doc.id));
         if let Err(e) = self.allow(actor, KnownAction::Add, target, []).await {
             self.inner.blobs.delete(&doc.blob).await.ok();
@@ -294,10 +349,11 @@ impl Vault {
         new.version = old.version + 1;
         new.blob = BlobKey::document(old.workspace, old.id, &blob_id(rng))?;
         new.updated_at = self.inner.clock.now();
-        let (wrapped, kek_id, size) = self.write_body(&new, &mut body).await?;
+        let (wrapped, kek_id, size, scan) = self.write_body(&new, &mut body).await?;
         new.data_key_wrapped = wrapped;
         new.kek_id = kek_id;
         new.size = size;
+        new.scan = scan_json(scan.as_ref());
         let target = Target::whole(TargetId::Document(new.id));
         if let Err(e) = self.allow(actor, KnownAction::Replace, target, []).await {
             self.inner.blobs.delete(&new.blob).await.ok();

@@ -22,6 +22,7 @@ mod keys;
 mod password_rules;
 mod people;
 mod records;
+pub mod scan;
 mod second_factor;
 mod tenants;
 mod throttle;

@@ -202,6 +202,14 @@ const ROUTES: &[Route] = &[
         200,
     )
     .mutating(),
+    route(
+        "PUT",
+        "/api/v1/documents/{doc}/label",
+        Json(r#"{"label":"public"}"#),
+        ManagerItem,
+        200,
+    )
+    .mutating(),
     route("DELETE", "/api/v1/documents/{doc}", NO, ManagerItem, 200).mutating(),
     route("GET", "/api/v1/record-sets", NO, Manager, 200),
     route(

@@ -1,6 +1,6 @@
 //! The JSON API under /api/v1.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use axum::body::Body;
 use axum::http::{Response, header};
 use confidant_protocol::{
@@ -790,5 +790,41 @@ async fn repeated_failed_sign_ins_get_429_with_retry_after() -> Result<()> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     assert!(retry.is_some_and(|s| s >= 1), "{retry:?}");
+    Ok(())
+}
+
+/// An upload without a label gets the one its content suggests; the owner
+/// changes it with `PUT .../label`.
+#[tokio::test]
+async fn uploads_are_labelled_by_their_content() -> Result<()> {
+    let app = TestApp::new().await?;
+    let token = app.token().await?;
+    let letter = b"Customer: Ann Lee\nIBAN GB82 WEST 1234 5698 7654 32\n".to_vec();
+    let response = upload(&app, &token, "name=letter.txt", letter).await?;
+    assert_eq!(response.status(), 201);
+    let added: DocumentInfo = json(response).await?;
+    assert_eq!(added.label, "restricted");
+    let scan = added.scan.clone().context("scanned")?;
+    assert_eq!(scan.kinds.get("iban"), Some(&1));
+    assert!(scan.categories.contains(&"bank_account".to_owned()));
+
+    let path = format!("/api/v1/documents/{}/label", added.id);
+    let body = serde_json::json!({ "label": "confidential" });
+    let response = app
+        .send(json_request("PUT", &path, Some(&token), &body)?)
+        .await?;
+    assert_eq!(response.status(), 200);
+    let changed: DocumentInfo = json(response).await?;
+    assert_eq!(changed.label, "confidential");
+    assert_eq!(
+        changed.scan.map(|s| s.suggested_label).as_deref(),
+        Some("restricted"),
+        "the suggestion is kept beside the owner's choice"
+    );
+    let body = serde_json::json!({ "label": "top secret" });
+    let response = app
+        .send(json_request("PUT", &path, Some(&token), &body)?)
+        .await?;
+    assert_eq!(response.status(), 400);
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
-use confidant_core::{ItemId, KeyId, PersonId, PersonStatus, RecordSetId, Role, WorkspaceId};
+use confidant_core::{
+    ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role, WorkspaceId,
+};
 use confidant_store::{
     Acceptance, CheckpointRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf,
     SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError, WorkspaceRecord,
@@ -436,6 +438,39 @@ pub async fn documents_are_listed_oldest_first_and_found(store: Arc<dyn Store>) 
     );
     let blobs = store.referenced_blobs(ws.id).await?;
     assert_eq!(blobs, vec![oldest.blob, middle.blob, newest.blob]);
+    Ok(())
+}
+
+pub async fn labels_change_and_scans_are_kept(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    let mut doc = document(&ws, "a.pdf", T0);
+    doc.scan = None;
+    store.insert_document(&doc).await?;
+    assert_eq!(store.document(ws.id, doc.id).await?, Some(doc.clone()));
+    assert!(
+        store
+            .set_document_label(ws.id, doc.id, Label::Restricted)
+            .await?
+    );
+    let stored = store.document(ws.id, doc.id).await?.context("document")?;
+    assert_eq!(stored.label, Label::Restricted);
+    assert!(
+        !store
+            .set_document_label(other_workspace(), doc.id, Label::Public)
+            .await?,
+        "another workspace's id changes nothing"
+    );
+    assert!(
+        !store
+            .set_document_label(ws.id, ItemId::random(&mut OsRng), Label::Public)
+            .await?
+    );
+    // A new version brings its own scan.
+    let mut next = stored.clone();
+    next.version = 2;
+    next.scan = Some(r#"{"kinds":{"card_number":2}}"#.into());
+    store.replace_document(&next).await?;
+    assert_eq!(store.document(ws.id, doc.id).await?, Some(next));
     Ok(())
 }
 

@@ -108,6 +108,7 @@ pub fn document(ws: &WorkspaceRecord, name: &str, ms: i64) -> DocumentRecord {
         kek_id: ws.kek_id,
         created_at: at(ms),
         updated_at: at(ms),
+        scan: Some(format!(r#"{{"kinds":{{"email":{ms}}}}}"#)),
     }
 }
 

@@ -45,6 +45,7 @@ conformance_suite!(
     one_time_codes_are_used_once,
     offboarding_ends_every_session_at_once,
     documents_are_listed_oldest_first_and_found,
+    labels_change_and_scans_are_kept,
     document_names_are_unique_per_workspace,
     replacing_a_document_checks_its_version,
     deleting_a_document_returns_it_once,

@@ -373,3 +373,72 @@ async fn repeated_failures_are_throttled() {
         .unwrap_err();
     assert!(matches!(err, VaultError::RateLimited { .. }), "{err}");
 }
+
+/// Uploads are scanned: the findings suggest the label when none is given,
+/// and the owner's label wins when one is.
+#[tokio::test]
+async fn uploads_are_scanned_and_labelled() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let letter = b"Dear Ann Lee,\nyour card 4111 1111 1111 1111 was charged.\nann@example.com\n";
+    let meta = vault
+        .add_document(&owner, "letter.txt", None, &letter[..])
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Restricted);
+    let scan = meta.scan.clone().unwrap();
+    assert_eq!(scan.kinds.get("card_number"), Some(&1));
+    assert!(scan.complete && !scan.binary);
+    assert_eq!(scan.scanned_bytes, letter.len() as u64);
+
+    let notes = b"Ship the boiler on Tuesday.\n";
+    let meta = vault
+        .add_document(&owner, "notes.txt", None, &notes[..])
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Internal);
+
+    // The owner's choice stands; the suggestion is kept beside it.
+    let meta = vault
+        .add_document(&owner, "chosen.txt", Label::Public, &letter[..])
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Public);
+    assert_eq!(meta.scan.unwrap().suggested_label, Label::Restricted);
+
+    // A new version brings a new scan; the label stays the owner's.
+    let meta = vault
+        .replace_document(&owner, &DocRef::Name("notes.txt".into()), &letter[..])
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Internal);
+    assert_eq!(meta.scan.unwrap().suggested_label, Label::Restricted);
+    let meta = vault
+        .set_document_label(&owner, &DocRef::Name("notes.txt".into()), Label::Restricted)
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Restricted);
+    let listed = vault.documents(&owner).await.unwrap();
+    let notes = listed.iter().find(|d| d.name == "notes.txt").unwrap();
+    assert_eq!(notes.label, Label::Restricted);
+
+    // Binary bodies are not read; they are kept Confidential.
+    let pdf = b"%PDF-1.7\n\x00\x01binary 4111 1111 1111 1111";
+    let meta = vault
+        .add_document(&owner, "scan.pdf", None, &pdf[..])
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Confidential);
+    assert!(meta.scan.unwrap().binary);
+
+    // The label change is on the record.
+    let edits: Vec<_> = vault
+        .ledger_log(&owner, None, Some("notes.txt"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.reason.contains("label internal -> restricted"))
+        .collect();
+    assert_eq!(edits.len(), 1);
+}
