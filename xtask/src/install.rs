@@ -41,6 +41,18 @@ pub const DEBIAN_PACKAGES: &[Package] = &[
         why: "chromedriver, through which that test drives chromium (WebDriver)",
     },
     Package {
+        name: "nftables",
+        why: "nft, to load the rulesets the agent's firewall check reads (crates/agent/tests/it/netns.rs)",
+    },
+    Package {
+        name: "iptables",
+        why: "iptables, for the agent's firewall check on iptables rules in the same tests",
+    },
+    Package {
+        name: "iproute2",
+        why: "ip netns, the network namespaces those tests load their rulesets into",
+    },
+    Package {
         name: "procps",
         why: "ps and kill, to stop everything the tests started",
     },

@@ -558,7 +558,17 @@ mod tests {
             ),
             ("confidant-server", &[("confidant-store", None)], false),
             ("confidant-agent", &[("confidant-vault", None)], false),
+            ("confidant-agent", &[("confidant-server", None)], false),
+            ("confidant-agent", &[("confidant-store", None)], false),
             ("confidant-agent", &[("confidant-protocol", None)], true),
+            (
+                "confidant-agent",
+                &[("confidant-protocol", None), ("confidant-crypto", None)],
+                true,
+            ),
+            ("confidant-server", &[("confidant-agent", None)], false),
+            ("confidant-vault", &[("confidant-agent", None)], false),
+            ("confidant-protocol", &[("confidant-agent", None)], false),
             (
                 "confidant-cli",
                 &[("confidant-agent", None), ("confidant-store", None)],

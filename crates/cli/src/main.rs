@@ -7,6 +7,7 @@
 //! adapter (through the data dir's database URL), reads the terminal, the
 //! environment and the user's files, and picks the clock and RNG.
 
+mod agent;
 mod audit;
 mod client;
 mod datadir;
@@ -82,6 +83,10 @@ enum Command {
     /// Workspaces (tenants) of a data dir: add, list.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// The device posture agent: `check` this computer (firewall, disk
+    /// encryption, screen lock, OS updates). Needs no enrollment.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Records(cmd) => records::run(&global, cmd).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Scan(args) => scan::run(args),
+        Command::Agent(cmd) => agent::run(cmd),
         Command::People(cmd) => people::run(&global, cmd).await,
         Command::Login(args) => client::login(args).await,
         Command::Logout => client::logout().await,

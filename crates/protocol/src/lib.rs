@@ -1,6 +1,6 @@
 //! confidant's wire types: the JSON bodies of the HTTP API and the CLI's
-//! `--format json` output, shared by `server`, `cli` and (later) `agent` so
-//! the agent never links the server.
+//! `--format json` output, shared by `server`, `cli` and `agent` so the
+//! agent never links the server.
 //!
 //! These shapes are a contract with scripts outside the repository: add
 //! fields freely, never rename or remove one.

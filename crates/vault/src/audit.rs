@@ -76,6 +76,58 @@ impl Attempt {
     }
 }
 
+/// One queued append: its leaves and where to tell its outcome.
+type Pending = (
+    Vec<Vec<u8>>,
+    tokio::sync::oneshot::Sender<Result<(), GroupError>>,
+);
+
+/// The appends of this process waiting for the ledger, and the writer's
+/// turn (see [`Vault::append_grouped`]).
+#[derive(Debug, Default)]
+pub(crate) struct LedgerGroup {
+    queue: std::sync::Mutex<Vec<Pending>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl LedgerGroup {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        // Each change is one push or one take: a panic elsewhere cannot
+        // leave the queue half changed.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A batch's outcome, told to every caller in it.
+#[derive(Debug, Clone)]
+enum GroupError {
+    Unavailable(String),
+    Integrity(String),
+    Internal(String),
+}
+
+impl From<VaultError> for GroupError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::Unavailable(m) => GroupError::Unavailable(m),
+            VaultError::Integrity(m) => GroupError::Integrity(m),
+            other => GroupError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl GroupError {
+    fn into_error(self) -> VaultError {
+        match self {
+            GroupError::Unavailable(m) => VaultError::Unavailable(m),
+            GroupError::Integrity(m) => VaultError::Integrity(m),
+            GroupError::Internal(m) => VaultError::Internal(m),
+        }
+    }
+}
+
 fn unavailable(e: impl std::fmt::Display) -> VaultError {
     tracing::error!(error = %e, "the access ledger cannot be written");
     VaultError::Unavailable(
@@ -172,6 +224,56 @@ impl Vault {
             };
             leaves.push(entry.to_leaf());
         }
+        self.append_grouped(leaves).await
+    }
+
+    /// Appends `leaves` durably, together with whatever other appends of
+    /// this process are waiting (group commit): the first caller to get the
+    /// writer's turn commits every queued batch in one transaction, with one
+    /// signed checkpoint and one fsync, and tells each caller the outcome.
+    /// Every caller still returns only once its own entries are durable.
+    async fn append_grouped(&self, leaves: Vec<Vec<u8>>) -> Result<(), VaultError> {
+        let group = &self.inner.ledger_group;
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        group.queue().push((leaves, tx));
+        let _turn = group.writer.lock().await;
+        // A writer before us may have committed our batch already.
+        if let Ok(outcome) = rx.try_recv() {
+            return outcome.map_err(GroupError::into_error);
+        }
+        let batches: Vec<Pending> = std::mem::take(&mut *group.queue());
+        // The commit runs as its own task, so that a request dropped while
+        // it writes cannot leave the others of the batch without an answer.
+        let vault = self.clone();
+        let commit = tokio::spawn(async move {
+            let all: Vec<Vec<u8>> = batches
+                .iter()
+                .flat_map(|(leaves, _)| leaves.iter().cloned())
+                .collect();
+            let outcome = vault.commit_leaves(&all).await.map_err(GroupError::from);
+            for (_, waiter) in batches {
+                // A waiter that gave up (its request was dropped) is fine.
+                let _ = waiter.send(outcome.clone());
+            }
+        });
+        if let Err(e) = commit.await {
+            return Err(VaultError::Internal(format!(
+                "the ledger commit failed: {e}"
+            )));
+        }
+        match rx.try_recv() {
+            Ok(outcome) => outcome.map_err(GroupError::into_error),
+            Err(_) => Err(VaultError::Internal(
+                "the ledger batch lost an append".into(),
+            )),
+        }
+    }
+
+    /// Appends `leaves` in one transaction and signs a checkpoint of the new
+    /// size, stored in the same commit.
+    async fn commit_leaves(&self, leaves: &[Vec<u8>]) -> Result<(), VaultError> {
+        let ws = self.workspace();
+        let now = self.inner.clock.now();
         let append = self
             .store()
             .begin_ledger_append(ws)
@@ -180,7 +282,7 @@ impl Vault {
         let head = append.head().clone();
         let mut frontier = Frontier::from_bytes(head.size, &head.frontier)
             .map_err(|e| VaultError::Integrity(format!("the ledger head is damaged: {e}")))?;
-        for leaf in &leaves {
+        for leaf in leaves {
             frontier.append(leaf);
         }
         let new_head = LedgerHead {
@@ -206,7 +308,7 @@ impl Vault {
                 VaultError::Internal(format!("signing a ledger checkpoint failed: {e}"))
             })?;
         append
-            .commit(&leaves, &new_head, Some(&checkpoint))
+            .commit(leaves, &new_head, Some(&checkpoint))
             .await
             .map_err(unavailable)?;
         Ok(())

@@ -572,7 +572,7 @@ impl Vault {
     }
 
     /// Verifies `password` against `hash` off the async threads, at most
-    /// [`crate::throttle::CONCURRENT_CHECKS`] at a time. Without a hash (no such account, or
+    /// [`crate::throttle::concurrent_checks`] at a time. Without a hash (no such account, or
     /// no password yet) it does the same work against a dummy hash and
     /// answers false, so timing does not tell which accounts exist.
     pub(crate) async fn check_password(

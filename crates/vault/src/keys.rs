@@ -126,7 +126,7 @@ impl Default for Shared {
         Shared {
             throttle: Arc::default(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(
-                crate::throttle::CONCURRENT_CHECKS,
+                crate::throttle::concurrent_checks(),
             )),
         }
     }
@@ -385,6 +385,7 @@ impl Vault {
                 throttle: shared.throttle,
                 password_checks: shared.password_checks,
                 session_policy: std::sync::RwLock::new(crate::SessionPolicy::default()),
+                ledger_group: crate::audit::LedgerGroup::default(),
             }),
         }
     }

@@ -68,6 +68,9 @@ struct Inner {
     /// every workspace a server process opens.
     password_checks: Arc<tokio::sync::Semaphore>,
     session_policy: std::sync::RwLock<auth::SessionPolicy>,
+    /// This process's appends to the workspace's ledger, committed in
+    /// groups.
+    ledger_group: audit::LedgerGroup,
 }
 
 impl Vault {

@@ -21,8 +21,15 @@ const FORGET_AFTER: Duration = Duration::hours(24);
 /// Above this many entries, idle ones are pruned, so an attacker cycling
 /// addresses cannot grow memory without bound.
 const PRUNE_ABOVE: usize = 10_000;
-/// Password checks running at once.
-pub(crate) const CONCURRENT_CHECKS: usize = 4;
+/// Password checks running at once: half the CPUs, at least one. Each
+/// check holds a CPU for about 100 ms and 64 MiB, so a burst of sign-ins
+/// can never take every CPU (other requests keep the rest) nor more than
+/// a bounded amount of memory; the sign-in benchmark shows both.
+pub(crate) fn concurrent_checks() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| (n.get() / 2).max(1))
+        .unwrap_or(1)
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {

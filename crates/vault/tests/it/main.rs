@@ -442,3 +442,25 @@ async fn uploads_are_scanned_and_labelled() {
         .collect();
     assert_eq!(edits.len(), 1);
 }
+
+/// Concurrent accesses are committed in groups, yet each is recorded once,
+/// in one verifiable chain, before its caller gets an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_accesses_are_each_recorded_once() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let before = vault.verify_ledger(&owner).await.unwrap().entries;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let vault = vault.clone();
+        let owner = owner.clone();
+        tasks.spawn(async move { vault.documents(&owner).await.map(|_| ()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let report = vault.verify_ledger(&owner).await.unwrap();
+    assert_eq!(report.entries, before + 64);
+    assert_eq!(report.checkpoint_size, report.entries);
+}
