@@ -14,6 +14,7 @@ mod datadir;
 mod demo;
 mod docs;
 mod extract;
+mod grants;
 mod output;
 mod people;
 mod records;
@@ -76,6 +77,12 @@ enum Command {
     /// the server of `confidant login`.
     #[command(subcommand)]
     People(people::PeopleCommand),
+    /// Grant a person need-to-know access to a document, a folder or
+    /// columns of a record set, for a purpose, until a day.
+    Grant(grants::GrantArgs),
+    /// Grants and requests: list, request, approve, end.
+    #[command(subcommand)]
+    Grants(grants::GrantsCommand),
     /// Sign in to a server once; later commands use the saved API token.
     Login(client::LoginArgs),
     /// End the saved API token and forget it.
@@ -185,6 +192,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(cmd) => agent::run(cmd),
         Command::People(cmd) => people::run(&global, cmd).await,
         Command::Login(args) => client::login(args).await,
+        Command::Grant(args) => grants::grant(&global, args).await,
+        Command::Grants(cmd) => grants::run(&global, cmd).await,
         Command::Logout => client::logout().await,
         Command::Workspace(WorkspaceCommand::Add(args)) => {
             datadir::add_workspace(&global, args).await

@@ -62,13 +62,13 @@ pub struct InviteArgs {
     format: Format,
 }
 
-/// Where a people command runs.
-enum Target {
+/// Where a people (or grants) command runs.
+pub(crate) enum Target {
     DataDir(confidant_vault::Vault, confidant_vault::Actor, String),
     Server(Client),
 }
 
-async fn target(global: &Global) -> anyhow::Result<Target> {
+pub(crate) async fn target(global: &Global) -> anyhow::Result<Target> {
     if global.data.is_some() {
         let (vault, owner) = datadir::open_as_owner(global).await?;
         let config = datadir::read_config(datadir::data_dir(global)?)?;
@@ -79,7 +79,7 @@ async fn target(global: &Global) -> anyhow::Result<Target> {
 }
 
 /// A path segment for a person (an e-mail address or an id).
-fn segment(who: &str) -> String {
+pub(crate) fn segment(who: &str) -> String {
     who.trim()
         .bytes()
         .map(|b| match b {

@@ -95,6 +95,11 @@ id_type!(
     KeyId,
     "key"
 );
+id_type!(
+    /// A grant: one person's need-to-know access to an item.
+    GrantId,
+    "grant"
+);
 
 #[cfg(test)]
 mod tests {

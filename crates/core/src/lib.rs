@@ -7,6 +7,7 @@
 //! number generator (ids are made from a caller-supplied RNG).
 
 mod category;
+mod grant;
 mod ids;
 mod item;
 mod label;
@@ -14,7 +15,11 @@ mod person;
 mod records;
 
 pub use category::{DataCategory, UnknownCategoryError};
-pub use ids::{IdError, ItemId, KeyId, PersonId, RecordSetId, RowId, WorkspaceId};
+pub use grant::{
+    Access, DEFAULT_MAX_GRANT, Grant, GrantError, GrantScope, GrantStatus, RowFilter,
+    UnknownAccessError, UnknownGrantStatusError, validate_grant,
+};
+pub use ids::{GrantId, IdError, ItemId, KeyId, PersonId, RecordSetId, RowId, WorkspaceId};
 pub use item::{DocumentMeta, NameError, ScanSummary, validate_document_name};
 pub use label::{Label, UnknownLabelError};
 pub use person::{

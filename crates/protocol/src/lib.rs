@@ -190,12 +190,73 @@ pub struct AccessedInfo {
     pub last: OffsetDateTime,
 }
 
+/// A grant or request (`grants list --format json`, `GET /api/v1/grants`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantInfo {
+    pub id: String,
+    /// The grantee's e-mail address.
+    pub person: String,
+    /// What it covers, in words ("record set customers: name, phone").
+    pub item: String,
+    pub actions: Vec<String>,
+    pub purpose: String,
+    /// requested, active or ended.
+    pub status: String,
+    /// Active and not expired.
+    pub live: bool,
+    pub request_reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+    pub end_reason: Option<String>,
+}
+
+/// `POST /api/v1/grants` (the owner grants) and `POST
+/// /api/v1/grants/requests` (a person asks; `person` is then ignored and
+/// `reason` required). Exactly one of `document`, `folder`, `records`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GrantRequestBody {
+    #[serde(default)]
+    pub person: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// `column=value`: only rows where the column holds the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<String>,
+    pub actions: Vec<String>,
+    pub purpose: String,
+    /// RFC 3339 time or a date (YYYY-MM-DD, end of that day UTC).
+    pub until: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/grants/{id}/end`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EndGrantRequest {
+    pub reason: String,
+}
+
 /// What offboarding did and what the person had reached.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OffboardResponse {
     pub person: PersonInfo,
     pub sessions_ended: u64,
     pub invites_cancelled: u64,
+    #[serde(default)]
+    pub grants_ended: u64,
+    /// The grants that were in force.
+    #[serde(default)]
+    pub grants: Vec<GrantInfo>,
     pub role_access: String,
     pub accessed: Vec<AccessedInfo>,
 }

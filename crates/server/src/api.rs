@@ -9,9 +9,10 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use confidant_core::{Label, Role, parse_column_categories};
 use confidant_protocol::{
-    DocumentInfo, FindRequest, InviteRequest, InviteResponse, LabelRequest, OffboardRequest,
-    OffboardResponse, PersonDetailInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RotateResponse,
-    SessionInfo as ProtoSession, SignInRequest, SignInResponse,
+    DocumentInfo, EndGrantRequest, FindRequest, GrantInfo, GrantRequestBody, InviteRequest,
+    InviteResponse, LabelRequest, OffboardRequest, OffboardResponse, PersonDetailInfo, PersonInfo,
+    RecordPageInfo, RecordSetInfo, RotateResponse, SessionInfo as ProtoSession, SignInRequest,
+    SignInResponse,
 };
 use confidant_vault::{ColumnMapping, DocRef, SessionRequest, SignIn, VaultError};
 use secrecy::{ExposeSecret, SecretString};
@@ -61,6 +62,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/people", get(list_people).post(invite))
         .route("/api/v1/people/{who}", get(show_person))
         .route("/api/v1/people/{who}/offboard", post(offboard))
+        .route("/api/v1/grants", get(list_grants).post(create_grant))
+        .route("/api/v1/grants/requests", post(request_grant))
+        .route("/api/v1/grants/{id}/approve", post(approve_grant))
+        .route("/api/v1/grants/{id}/end", post(end_grant))
         .route("/api/v1/documents", get(list_documents))
         .route(
             "/api/v1/documents/{doc}",
@@ -189,6 +194,87 @@ async fn invite(
             expires_at: invitation.expires_at,
         }),
     ))
+}
+
+#[derive(Deserialize)]
+struct GrantsQuery {
+    person: Option<String>,
+}
+
+async fn list_grants(
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<GrantsQuery>,
+) -> Result<Json<Vec<GrantInfo>>, AppError> {
+    let grants = caller
+        .vault
+        .grants(&caller.actor, query.person.as_deref())
+        .await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(Json(
+        grants.iter().map(|g| wire::grant_info(g, now)).collect(),
+    ))
+}
+
+async fn create_grant(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<GrantRequestBody>,
+) -> Result<(StatusCode, Json<GrantInfo>), AppError> {
+    let request = wire::grant_request(&body).map_err(AppError::InvalidInput)?;
+    let view = caller
+        .vault
+        .grant(&caller.actor, &body.person, &request)
+        .await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok((StatusCode::CREATED, Json(wire::grant_info(&view, now))))
+}
+
+async fn request_grant(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<GrantRequestBody>,
+) -> Result<(StatusCode, Json<GrantInfo>), AppError> {
+    let request = wire::grant_request(&body).map_err(AppError::InvalidInput)?;
+    let reason = body.reason.clone().unwrap_or_default();
+    let view = caller
+        .vault
+        .request_grant(&caller.actor, &request, &reason)
+        .await?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok((StatusCode::CREATED, Json(wire::grant_info(&view, now))))
+}
+
+fn grant_id(text: &str) -> Result<confidant_core::GrantId, AppError> {
+    text.parse().map_err(|_| {
+        AppError::NotFound("there is no such grant: `confidant grants list` shows them".into())
+    })
+}
+
+async fn approve_grant(
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<GrantInfo>, AppError> {
+    let view = caller
+        .vault
+        .approve_grant(&caller.actor, grant_id(&id)?)
+        .await?;
+    Ok(Json(wire::grant_info(
+        &view,
+        time::OffsetDateTime::now_utc(),
+    )))
+}
+
+async fn end_grant(
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<EndGrantRequest>,
+) -> Result<Json<GrantInfo>, AppError> {
+    let view = caller
+        .vault
+        .end_grant(&caller.actor, grant_id(&id)?, &body.reason)
+        .await?;
+    Ok(Json(wire::grant_info(
+        &view,
+        time::OffsetDateTime::now_utc(),
+    )))
 }
 
 async fn show_person(

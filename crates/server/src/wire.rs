@@ -4,8 +4,8 @@
 
 use confidant_core::{Column, DocumentMeta, Person, RecordSetMeta};
 use confidant_protocol::{
-    AccessedInfo, ColumnInfo, DocumentInfo, OffboardResponse, PersonDetailInfo, PersonInfo,
-    RecordPageInfo, RecordSetInfo, RowInfo, ScanInfo, SessionInfo,
+    AccessedInfo, ColumnInfo, DocumentInfo, GrantInfo, OffboardResponse, PersonDetailInfo,
+    PersonInfo, RecordPageInfo, RecordSetInfo, RowInfo, ScanInfo, SessionInfo,
 };
 use confidant_vault::{Actor, RecordPage};
 use serde_json::{Map, Value};
@@ -126,11 +126,32 @@ pub fn person_detail_info(detail: &confidant_vault::PersonDetail) -> PersonDetai
     }
 }
 
+pub fn grant_info(view: &confidant_vault::GrantView, now: time::OffsetDateTime) -> GrantInfo {
+    let g = &view.grant;
+    GrantInfo {
+        id: g.id.to_string(),
+        person: view.person_email.clone(),
+        item: view.item.clone(),
+        actions: g.actions.iter().map(|a| a.as_str().to_owned()).collect(),
+        purpose: g.purpose.clone(),
+        status: g.status.as_str().to_owned(),
+        live: g.is_live(now),
+        request_reason: g.request_reason.clone(),
+        created_at: g.created_at,
+        expires_at: g.expires_at,
+        ended_at: g.ended_at,
+        end_reason: g.end_reason.clone(),
+    }
+}
+
 pub fn offboard_info(done: &confidant_vault::Offboarded) -> OffboardResponse {
+    let now = time::OffsetDateTime::now_utc();
     OffboardResponse {
         person: person_info(&done.person),
         sessions_ended: done.sessions_ended,
         invites_cancelled: done.invites_cancelled,
+        grants_ended: done.grants_ended,
+        grants: done.grants.iter().map(|g| grant_info(g, now)).collect(),
         role_access: done.role_access.clone(),
         accessed: done
             .accessed
@@ -144,4 +165,77 @@ pub fn offboard_info(done: &confidant_vault::Offboarded) -> OffboardResponse {
             })
             .collect(),
     }
+}
+
+/// A grant as asked over the wire (or on the command line), checked and
+/// turned into the vault's request; the error says what to fix.
+pub fn grant_request(
+    body: &confidant_protocol::GrantRequestBody,
+) -> Result<confidant_vault::GrantRequest, String> {
+    use confidant_vault::{GrantRequest, GrantTarget};
+    let target = match (&body.document, &body.folder, &body.records) {
+        (Some(doc), None, None) => GrantTarget::Document(confidant_vault::DocRef::parse(doc)),
+        (None, Some(folder), None) => GrantTarget::Folder(folder.clone()),
+        (None, None, Some(set)) => {
+            let rows = match &body.rows {
+                None => None,
+                Some(text) => {
+                    let (column, equals) = text.split_once('=').ok_or_else(|| {
+                        format!("the row filter {text:?} is not COLUMN=VALUE (like region=West)")
+                    })?;
+                    Some(confidant_core::RowFilter {
+                        column: column.trim().to_owned(),
+                        equals: equals.trim().to_owned(),
+                    })
+                }
+            };
+            GrantTarget::Records {
+                set: set.clone(),
+                columns: body.columns.clone(),
+                rows,
+            }
+        }
+        _ => {
+            return Err(
+                "name exactly one item: a document, a folder or a record set (with its columns)"
+                    .into(),
+            );
+        }
+    };
+    let actions = body
+        .actions
+        .iter()
+        .flat_map(|a| a.split(','))
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| {
+            a.parse::<confidant_core::Access>()
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(GrantRequest {
+        target,
+        actions,
+        purpose: body.purpose.clone(),
+        until: parse_until(&body.until)?,
+    })
+}
+
+/// An RFC 3339 time, or a date meaning the end of that day (UTC).
+pub fn parse_until(text: &str) -> Result<time::OffsetDateTime, String> {
+    let text = text.trim();
+    if let Ok(at) =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(at);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format)
+        .ok()
+        .and_then(|day| day.with_hms(23, 59, 59).ok())
+        .map(|at| at.assume_utc())
+        .ok_or_else(|| {
+            format!(
+                "{text:?} is not a date: give the last day like 2026-12-31 (or an RFC 3339 time)"
+            )
+        })
 }

@@ -162,7 +162,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         person: PersonId,
     ) -> Result<u64, StoreError>;
     /// Offboards a person in one transaction: status offboarded with the
-    /// time and reason, every session ended, unused invites cancelled.
+    /// time and reason, every session ended, unused invites cancelled, every
+    /// grant and request ended.
     /// `Ok(None)` when there is no such person; `Conflict` when they are
     /// offboarded already.
     async fn offboard_person(
@@ -172,6 +173,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         at: time::OffsetDateTime,
         reason: &str,
     ) -> Result<Option<Offboarding>, StoreError>;
+
+    // Grants.
+
+    /// `Conflict` when the person or the workspace does not exist.
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError>;
+    async fn grant(
+        &self,
+        workspace: WorkspaceId,
+        id: confidant_core::GrantId,
+    ) -> Result<Option<GrantRecord>, StoreError>;
+    /// A person's grants and requests, newest first.
+    async fn grants_of(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+    ) -> Result<Vec<GrantRecord>, StoreError>;
+    /// Every grant and request of the workspace, newest first.
+    async fn grants(&self, workspace: WorkspaceId) -> Result<Vec<GrantRecord>, StoreError>;
+    /// Changes a grant's status when it is one of `change.from`; returns
+    /// the grant as it now is, `Ok(None)` when there is no such grant, and
+    /// `Conflict` when its status was another.
+    async fn change_grant(
+        &self,
+        workspace: WorkspaceId,
+        id: confidant_core::GrantId,
+        change: &GrantChange,
+    ) -> Result<Option<GrantRecord>, StoreError>;
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// The session with this hash, whatever its expiry (the caller checks).

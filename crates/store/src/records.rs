@@ -3,7 +3,8 @@
 //! the vault; the store never interprets them.
 
 use confidant_core::{
-    Column, ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role, RowId, WorkspaceId,
+    Column, GrantId, GrantStatus, ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role,
+    RowId, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -133,6 +134,41 @@ pub struct Offboarding {
     pub person: PersonRecord,
     pub sessions_ended: u64,
     pub invites_cancelled: u64,
+    /// Grants (and requests) ended.
+    pub grants_ended: u64,
+}
+
+/// A stored grant. What it covers, its purpose and a request's reason are
+/// sealed by the vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub id: GrantId,
+    pub workspace: WorkspaceId,
+    pub person: PersonId,
+    pub scope_ct: Vec<u8>,
+    /// Action names, comma-separated (`view,reveal`).
+    pub actions: String,
+    pub purpose_ct: Vec<u8>,
+    pub status: GrantStatus,
+    pub requested_by: PersonId,
+    pub request_reason_ct: Option<Vec<u8>>,
+    pub approved_by: Option<PersonId>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub ended_at: Option<OffsetDateTime>,
+    pub end_reason: Option<String>,
+}
+
+/// A change of a grant's status, made only from `from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantChange {
+    pub from: Vec<GrantStatus>,
+    pub to: GrantStatus,
+    pub at: OffsetDateTime,
+    /// Who approved (for `Active`).
+    pub by: Option<PersonId>,
+    /// Why it ended (for `Ended`).
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

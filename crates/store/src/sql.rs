@@ -21,12 +21,12 @@ use confidant_core::{Column, Label, Role};
 use sqlx::error::{DatabaseError, ErrorKind};
 use time::OffsetDateTime;
 
-use confidant_core::PersonStatus;
+use confidant_core::{GrantStatus, PersonStatus};
 
 use crate::{
-    Backend, BlobKey, CheckpointRecord, DocumentRecord, InviteRecord, KeyOwner, LedgerHead,
-    LedgerLeaf, PersonRecord, RecordSetRecord, RowRecord, SessionKind, SessionRecord, StoreError,
-    WorkspaceRecord, WrappedKeyRecord,
+    Backend, BlobKey, CheckpointRecord, DocumentRecord, GrantRecord, InviteRecord, KeyOwner,
+    LedgerHead, LedgerLeaf, PersonRecord, RecordSetRecord, RowRecord, SessionKind, SessionRecord,
+    StoreError, WorkspaceRecord, WrappedKeyRecord,
 };
 
 /// What differs between the backends, beyond the column types of their
@@ -67,6 +67,12 @@ macro_rules! person_columns {
 macro_rules! session_columns {
     () => {
         "hash, workspace_id, person_id, kind, label, created_at, last_used_at, expires_at"
+    };
+}
+macro_rules! grant_columns {
+    () => {
+        "id, workspace_id, person_id, scope_ct, actions, purpose_ct, status, requested_by, \
+         request_reason_ct, approved_by, created_at, expires_at, ended_at, end_reason"
     };
 }
 macro_rules! invite_columns {
@@ -179,6 +185,34 @@ pub(crate) const OFFBOARD_PERSON: &str = "UPDATE people \
      WHERE workspace_id = $1 AND id = $2 AND status <> 'offboarded'";
 pub(crate) const DELETE_SESSIONS_OF: &str =
     "DELETE FROM sessions WHERE workspace_id = $1 AND person_id = $2";
+
+pub(crate) const INSERT_GRANT: &str = concat!(
+    "INSERT INTO grants (",
+    grant_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+);
+pub(crate) const SELECT_GRANT: &str = concat!(
+    "SELECT ",
+    grant_columns!(),
+    " FROM grants WHERE workspace_id = $1 AND id = $2"
+);
+pub(crate) const SELECT_GRANTS_OF: &str = concat!(
+    "SELECT ",
+    grant_columns!(),
+    " FROM grants WHERE workspace_id = $1 AND person_id = $2 ORDER BY created_at DESC, id"
+);
+pub(crate) const SELECT_GRANTS: &str = concat!(
+    "SELECT ",
+    grant_columns!(),
+    " FROM grants WHERE workspace_id = $1 ORDER BY created_at DESC, id"
+);
+pub(crate) const APPROVE_GRANT: &str = "UPDATE grants SET status = $3, approved_by = $4 \
+     WHERE workspace_id = $1 AND id = $2";
+pub(crate) const END_GRANT: &str = "UPDATE grants SET status = $3, ended_at = $4, end_reason = $5 \
+     WHERE workspace_id = $1 AND id = $2";
+pub(crate) const END_GRANTS_OF: &str = "UPDATE grants \
+     SET status = 'ended', ended_at = $3, end_reason = $4 \
+     WHERE workspace_id = $1 AND person_id = $2 AND status <> 'ended'";
 
 pub(crate) const INSERT_SESSION: &str = concat!(
     "INSERT INTO sessions (",
@@ -456,6 +490,22 @@ pub(crate) type PersonRow = (
     Option<i64>,
     Option<String>,
 );
+pub(crate) type GrantRow = (
+    String,
+    String,
+    String,
+    Vec<u8>,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    Option<Vec<u8>>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
 pub(crate) type SessionRow = (Vec<u8>, String, String, String, String, i64, i64, i64);
 pub(crate) type InviteRow = (Vec<u8>, String, String, String, i64, i64, Option<i64>);
 pub(crate) type DocumentRow = (
@@ -544,6 +594,45 @@ pub(crate) fn person(row: PersonRow) -> Result<PersonRecord, StoreError> {
             .map(|ms| time_from_millis(ms, "offboarding time"))
             .transpose()?,
         offboard_reason,
+    })
+}
+
+pub(crate) fn grant(row: GrantRow) -> Result<GrantRecord, StoreError> {
+    let (
+        id,
+        workspace,
+        person,
+        scope_ct,
+        actions,
+        purpose_ct,
+        status,
+        requested_by,
+        request_reason_ct,
+        approved_by,
+        created_at,
+        expires_at,
+        ended_at,
+        end_reason,
+    ) = row;
+    Ok(GrantRecord {
+        id: parse(&id, "grant id")?,
+        workspace: parse(&workspace, "grant's workspace id")?,
+        person: parse(&person, "grant's person id")?,
+        scope_ct,
+        actions,
+        purpose_ct,
+        status: parse::<GrantStatus>(&status, "grant status")?,
+        requested_by: parse(&requested_by, "grant's requester id")?,
+        request_reason_ct,
+        approved_by: approved_by
+            .map(|id| parse(&id, "grant's approver id"))
+            .transpose()?,
+        created_at: time_from_millis(created_at, "grant creation time")?,
+        expires_at: time_from_millis(expires_at, "grant expiry")?,
+        ended_at: ended_at
+            .map(|ms| time_from_millis(ms, "grant end time"))
+            .transpose()?,
+        end_reason,
     })
 }
 
@@ -706,6 +795,7 @@ pub(crate) fn workspace_keys(
 // adds what it was doing.
 pub(crate) const WORKSPACE_EXISTS: &str = "a workspace with this name already exists";
 pub(crate) const PERSON_EXISTS: &str = "a person with this e-mail address already exists";
+pub(crate) const GRANT_EXISTS: &str = "a grant with this id already exists";
 pub(crate) const SESSION_EXISTS: &str = "this session token already exists";
 pub(crate) const INVITE_EXISTS: &str = "this invitation token already exists";
 pub(crate) const DOCUMENT_EXISTS: &str = "a document with this name already exists";
@@ -905,7 +995,7 @@ macro_rules! impl_store {
             use super::$store;
             use $crate::sql::*;
             use $crate::{
-                Acceptance, InviteRecord, Offboarding, SecondFactorRecord, SessionRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, IndexEntry,
+                Acceptance, GrantChange, GrantRecord, InviteRecord, Offboarding, SecondFactorRecord, SessionRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, IndexEntry,
                 KeyOwner, KeyRotation, LedgerAppend, LedgerHead, LedgerLeaf, PersonRecord,
                 RecordImport, RecordSetRecord, RowRecord, Store, StoreError, WorkspaceRecord,
                 WrappedKeyRecord,
@@ -1472,12 +1562,137 @@ macro_rules! impl_store {
                         .await
                         .map_err(failed(OP))?
                         .rows_affected();
+                    let grants = sqlx::query(END_GRANTS_OF)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(millis(at))
+                        .bind(format!("offboarded: {reason}"))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .rows_affected();
                     tx.commit().await.map_err(failed(OP))?;
                     Ok(Some(Offboarding {
                         person: before,
                         sessions_ended: sessions,
                         invites_cancelled: invites,
+                        grants_ended: grants,
                     }))
+                }
+
+                async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {
+                    sqlx::query(INSERT_GRANT)
+                        .bind(grant.id.to_string())
+                        .bind(grant.workspace.to_string())
+                        .bind(grant.person.to_string())
+                        .bind(&grant.scope_ct)
+                        .bind(&grant.actions)
+                        .bind(&grant.purpose_ct)
+                        .bind(grant.status.as_str())
+                        .bind(grant.requested_by.to_string())
+                        .bind(grant.request_reason_ct.as_deref())
+                        .bind(grant.approved_by.map(|p| p.to_string()))
+                        .bind(millis(grant.created_at))
+                        .bind(millis(grant.expires_at))
+                        .bind(grant.ended_at.map(millis))
+                        .bind(grant.end_reason.as_deref())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed_unique("storing a grant", GRANT_EXISTS))?;
+                    Ok(())
+                }
+
+                async fn grant(
+                    &self,
+                    ws: WorkspaceId,
+                    id: confidant_core::GrantId,
+                ) -> Result<Option<GrantRecord>, StoreError> {
+                    sqlx::query_as::<_, GrantRow>(SELECT_GRANT)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a grant"))?
+                        .map(grant)
+                        .transpose()
+                }
+
+                async fn grants_of(
+                    &self,
+                    ws: WorkspaceId,
+                    person: PersonId,
+                ) -> Result<Vec<GrantRecord>, StoreError> {
+                    sqlx::query_as::<_, GrantRow>(SELECT_GRANTS_OF)
+                        .bind(ws.to_string())
+                        .bind(person.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing a person's grants"))?
+                        .into_iter()
+                        .map(grant)
+                        .collect()
+                }
+
+                async fn grants(&self, ws: WorkspaceId) -> Result<Vec<GrantRecord>, StoreError> {
+                    sqlx::query_as::<_, GrantRow>(SELECT_GRANTS)
+                        .bind(ws.to_string())
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("listing grants"))?
+                        .into_iter()
+                        .map(grant)
+                        .collect()
+                }
+
+                async fn change_grant(
+                    &self,
+                    ws: WorkspaceId,
+                    id: confidant_core::GrantId,
+                    change: &GrantChange,
+                ) -> Result<Option<GrantRecord>, StoreError> {
+                    const OP: &str = "changing a grant";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let Some(current) = sqlx::query_as::<_, GrantRow>(SELECT_GRANT)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .map(grant)
+                        .transpose()?
+                    else {
+                        return Ok(None);
+                    };
+                    if !change.from.contains(&current.status) {
+                        return Err(StoreError::Conflict(format!(
+                            "the grant is {} already",
+                            current.status
+                        )));
+                    }
+                    let query = match change.to {
+                        confidant_core::GrantStatus::Ended => sqlx::query(END_GRANT)
+                            .bind(ws.to_string())
+                            .bind(id.to_string())
+                            .bind(change.to.as_str())
+                            .bind(millis(change.at))
+                            .bind(change.reason.as_deref()),
+                        _ => sqlx::query(APPROVE_GRANT)
+                            .bind(ws.to_string())
+                            .bind(id.to_string())
+                            .bind(change.to.as_str())
+                            .bind(change.by.map(|p| p.to_string())),
+                    };
+                    query.execute(&mut *tx).await.map_err(failed(OP))?;
+                    let changed = sqlx::query_as::<_, GrantRow>(SELECT_GRANT)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .map(grant)
+                        .transpose()?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(changed)
                 }
 
                 async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

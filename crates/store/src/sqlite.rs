@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "document scan",
         include_str!("../migrations/sqlite/0004_document_scan.sql"),
     ),
+    (
+        5,
+        "grants",
+        include_str!("../migrations/sqlite/0005_grants.sql"),
+    ),
 ];
 
 impl SqliteStore {

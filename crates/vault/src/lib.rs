@@ -18,6 +18,7 @@ mod auth;
 mod clock;
 mod documents;
 mod error;
+mod grants;
 mod keys;
 mod password_rules;
 mod people;
@@ -39,6 +40,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
+pub use grants::{GrantRequest, GrantTarget, GrantView};
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
 pub use password_rules::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_new_password};
 pub use people::{Accessed, Invitation, InvitationView, Offboarded, PersonDetail, Welcome};
@@ -71,6 +73,14 @@ struct Inner {
     /// This process's appends to the workspace's ledger, committed in
     /// groups.
     ledger_group: audit::LedgerGroup,
+}
+
+/// A day as the owner reads it in reasons and lists (UTC).
+pub(crate) fn format_day(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| at.to_string())
 }
 
 impl Vault {

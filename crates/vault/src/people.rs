@@ -76,6 +76,10 @@ pub struct Offboarded {
     pub person: Person,
     pub sessions_ended: u64,
     pub invites_cancelled: u64,
+    /// Grants and requests ended.
+    pub grants_ended: u64,
+    /// The grants that were in force: what they could reach.
+    pub grants: Vec<crate::GrantView>,
     /// What their role let them reach.
     pub role_access: String,
     /// Every item they were let at, from the ledger: target, what they
@@ -110,9 +114,7 @@ fn role_access(role: Role) -> &'static str {
         Role::Owner => "everything in the workspace (owner)",
         Role::Admin => "every document and record set, people and settings (admin)",
         Role::Auditor => "the access record and reports, no customer data (auditor)",
-        Role::Assistant | Role::Vendor | Role::Associate => {
-            "only what grants gave them (none can be given yet)"
-        }
+        Role::Assistant | Role::Vendor | Role::Associate => "only what their grants gave them",
     }
 }
 
@@ -397,7 +399,7 @@ impl Vault {
     }
 
     /// A person found by e-mail address or id.
-    async fn find_person(&self, who: &str) -> Result<PersonRecord, VaultError> {
+    pub(crate) async fn find_person(&self, who: &str) -> Result<PersonRecord, VaultError> {
         let ws = self.workspace();
         let found = if let Ok(id) = who.trim().parse::<PersonId>() {
             self.store().person(ws, id).await?
@@ -490,6 +492,12 @@ impl Vault {
             ));
         }
         let now = self.inner.clock.now();
+        let grants: Vec<crate::GrantView> = self
+            .grants(actor, Some(&record.id.to_string()))
+            .await?
+            .into_iter()
+            .filter(|g| g.grant.is_live(now))
+            .collect();
         let mut attempt = crate::audit::Attempt::allowed(
             actor,
             KnownAction::Offboard,
@@ -516,6 +524,8 @@ impl Vault {
             person,
             sessions_ended: done.sessions_ended,
             invites_cancelled: done.invites_cancelled,
+            grants_ended: done.grants_ended,
+            grants,
             accessed,
         })
     }

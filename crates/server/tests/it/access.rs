@@ -72,6 +72,9 @@ enum Rule {
     ReaderItem,
     /// One of the owner's own sessions: 404 for everyone else.
     OwnerSession,
+    /// A grant of this workspace: the owner and admins; 404 for everyone
+    /// else (whether it exists is not theirs to learn).
+    ManagerOr404,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -138,7 +141,8 @@ impl Route {
 
 use Payload::{Form, Json, Raw};
 use Rule::{
-    Manager, ManagerItem, Member as Signed, OwnerSession, Public, Reader, ReaderItem, SignedOut,
+    Manager, ManagerItem, ManagerOr404, Member as Signed, OwnerSession, Public, Reader, ReaderItem,
+    SignedOut,
 };
 
 const NO: Payload = Payload::None;
@@ -231,6 +235,43 @@ const ROUTES: &[Route] = &[
     .data(),
     route("DELETE", "/api/v1/record-sets/{set}", NO, ManagerItem, 200).mutating(),
     route("POST", "/api/v1/keys/rotate", NO, Manager, 200),
+    route("GET", "/api/v1/grants", NO, Signed, 200),
+    route(
+        "POST",
+        "/api/v1/grants",
+        Json(
+            r#"{"person":"victim@example.com","document":"{doc}","actions":["view"],"purpose":"matrix","until":"2099-01-01"}"#,
+        ),
+        Manager,
+        201,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/api/v1/grants/requests",
+        Json(
+            r#"{"document":"{doc}","actions":["view"],"purpose":"matrix","until":"2099-01-01","reason":"matrix"}"#,
+        ),
+        Signed,
+        201,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/api/v1/grants/{grant}/approve",
+        Json("{}"),
+        ManagerItem,
+        200,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/api/v1/grants/{grant}/end",
+        Json(r#"{"reason":"matrix"}"#),
+        ManagerOr404,
+        200,
+    )
+    .mutating(),
     // The web UI.
     route("GET", "/static/style.css", NO, Public(200), 200),
     route("GET", "/no/such/page", NO, Public(404), 404),
@@ -297,6 +338,7 @@ struct Ids {
     person: String,
     victim: String,
     session: String,
+    grant: String,
 }
 
 impl Ids {
@@ -307,6 +349,7 @@ impl Ids {
             .replace("{person}", &self.person)
             .replace("{victim}", &self.victim)
             .replace("{session}", &self.session)
+            .replace("{grant}", &self.grant)
             .replace("{csrf}", csrf)
     }
 }
@@ -360,6 +403,13 @@ fn expected(route: &Route, who: Who) -> Expect {
         OwnerSession => match who {
             Who::Owner => allowed(route.ok),
             _ => Expect::Status(404),
+        },
+        ManagerOr404 => match who {
+            Who::Owner | Who::Admin => allowed(route.ok),
+            Who::OtherOwner | Who::Assistant | Who::Vendor | Who::Associate | Who::Auditor => {
+                Expect::Status(404)
+            }
+            _ => Expect::Status(403),
         },
     }
 }
@@ -452,6 +502,22 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
             None,
         )
         .await?;
+    // A grant (for the invited vendor), which the grant routes name.
+    let grant = app
+        .vault
+        .grant(
+            &owner_actor,
+            "victim@example.com",
+            &confidant_vault::GrantRequest {
+                target: confidant_vault::GrantTarget::Document(confidant_vault::DocRef::Id(
+                    doc.id.parse()?,
+                )),
+                actions: [confidant_core::Access::View].into(),
+                purpose: "matrix".into(),
+                until: time::OffsetDateTime::now_utc() + time::Duration::days(7),
+            },
+        )
+        .await?;
     // A second owner token, whose id the session routes name.
     let code = app.fresh_code(&app.owner.secret)?;
     let body = serde_json::json!({
@@ -500,6 +566,7 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
         person: members[1].1.id.clone(),
         victim: victim.person.id.to_string(),
         session: spare.clone(),
+        grant: grant.grant.id.to_string(),
     };
     let data: Vec<String> = SENTINELS.iter().map(|s| (*s).to_owned()).collect();
     // The other workspace must see nothing of this one at all.

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use confidant_core::{
-    ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role, WorkspaceId,
+    GrantId, GrantStatus, ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role,
+    WorkspaceId,
 };
 use confidant_store::{
-    Acceptance, CheckpointRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf,
-    SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError, WorkspaceRecord,
-    WrappedKeyRecord,
+    Acceptance, CheckpointRecord, GrantChange, GrantRecord, InviteRecord, KeyOwner, KeyRotation,
+    LedgerHead, LedgerLeaf, SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError,
+    WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -277,6 +278,100 @@ pub async fn an_invitation_is_accepted_once(store: Arc<dyn Store>) -> Result {
             .insert_invite(&invite(&ws, ann.id, owner.id, 4), None)
             .await,
     )?;
+    Ok(())
+}
+
+fn grant_record(
+    ws: &WorkspaceRecord,
+    person: PersonId,
+    by: PersonId,
+    status: GrantStatus,
+    ms: i64,
+) -> GrantRecord {
+    GrantRecord {
+        id: GrantId::random(&mut OsRng),
+        workspace: ws.id,
+        person,
+        scope_ct: b"sealed scope".to_vec(),
+        actions: "view,reveal".into(),
+        purpose_ct: b"sealed purpose".to_vec(),
+        status,
+        requested_by: by,
+        request_reason_ct: None,
+        approved_by: (status == GrantStatus::Active).then_some(by),
+        created_at: at(ms),
+        expires_at: at(ms + 86_400_000),
+        ended_at: None,
+        end_reason: None,
+    }
+}
+
+pub async fn grants_change_status_only_from_the_expected_one(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store.insert_person(&ann).await?;
+    let active = grant_record(&ws, ann.id, owner.id, GrantStatus::Active, T0 + 20);
+    let mut requested = grant_record(&ws, ann.id, ann.id, GrantStatus::Requested, T0 + 30);
+    requested.request_reason_ct = Some(b"sealed reason".to_vec());
+    store.insert_grant(&active).await?;
+    store.insert_grant(&requested).await?;
+    conflict(store.insert_grant(&active).await)?;
+    assert_eq!(store.grant(ws.id, active.id).await?, Some(active.clone()));
+    assert_eq!(store.grant(other_workspace(), active.id).await?, None);
+    assert_eq!(
+        store.grants_of(ws.id, ann.id).await?,
+        vec![requested.clone(), active.clone()],
+        "newest first"
+    );
+    assert_eq!(store.grants(ws.id).await?.len(), 2);
+    assert_eq!(store.grants_of(ws.id, owner.id).await?, vec![]);
+
+    let approve = GrantChange {
+        from: vec![GrantStatus::Requested],
+        to: GrantStatus::Active,
+        at: at(T0 + 40),
+        by: Some(owner.id),
+        reason: None,
+    };
+    let approved = store
+        .change_grant(ws.id, requested.id, &approve)
+        .await?
+        .context("approved")?;
+    assert_eq!(approved.status, GrantStatus::Active);
+    assert_eq!(approved.approved_by, Some(owner.id));
+    conflict(store.change_grant(ws.id, requested.id, &approve).await)?;
+    assert_eq!(
+        store
+            .change_grant(ws.id, GrantId::random(&mut OsRng), &approve)
+            .await?,
+        None
+    );
+
+    let end = GrantChange {
+        from: vec![GrantStatus::Requested, GrantStatus::Active],
+        to: GrantStatus::Ended,
+        at: at(T0 + 50),
+        by: None,
+        reason: Some("job done".into()),
+    };
+    let ended = store
+        .change_grant(ws.id, active.id, &end)
+        .await?
+        .context("ended")?;
+    assert_eq!(ended.status, GrantStatus::Ended);
+    assert_eq!(ended.ended_at, Some(at(T0 + 50)));
+    assert_eq!(ended.end_reason.as_deref(), Some("job done"));
+    conflict(store.change_grant(ws.id, active.id, &end).await)?;
+
+    // Offboarding ends the rest in the same step.
+    let done = store
+        .offboard_person(ws.id, ann.id, at(T0 + 60), "left")
+        .await?
+        .context("ann")?;
+    assert_eq!(done.grants_ended, 1);
+    let after = store.grant(ws.id, requested.id).await?.context("grant")?;
+    assert_eq!(after.status, GrantStatus::Ended);
+    assert_eq!(after.end_reason.as_deref(), Some("offboarded: left"));
     Ok(())
 }
 

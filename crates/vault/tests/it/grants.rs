@@ -1,0 +1,222 @@
+//! Grants at the vault: given, asked for, approved, ended, listed, and
+//! ended by offboarding.
+
+use confidant_core::{Access, DataCategory, GrantStatus, Label, Role};
+use confidant_vault::{ColumnMapping, GrantRequest, GrantTarget, Vault, VaultError, code_at};
+use secrecy::{ExposeSecret, SecretString};
+use time::{Duration, OffsetDateTime};
+
+use crate::Setup;
+
+async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::Actor {
+    let owner = vault.owner().await.unwrap();
+    let invitation = vault
+        .invite(&owner, email, "Alex Doe", role, None)
+        .await
+        .unwrap();
+    let setup = vault.new_totp_setup(email).unwrap();
+    let secret = setup.secret.expose_secret().to_owned();
+    vault
+        .accept_invitation(
+            &invitation.token,
+            &SecretString::from("velvet lantern orbit mosaic"),
+            &secret,
+            &code_at(&secret, OffsetDateTime::now_utc()).unwrap(),
+            None,
+            &confidant_vault::SessionRequest::web("test"),
+        )
+        .await
+        .unwrap()
+        .session
+        .actor
+}
+
+fn records(columns: &[&str], actions: &[Access], days: i64) -> GrantRequest {
+    GrantRequest {
+        target: GrantTarget::Records {
+            set: "customers".into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: None,
+        },
+        actions: actions.iter().copied().collect(),
+        purpose: "schedule appointments".into(),
+        until: OffsetDateTime::now_utc() + Duration::days(days),
+    }
+}
+
+#[tokio::test]
+async fn grants_are_given_asked_for_approved_and_ended() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let csv = "name,phone,card\nAnn Lee,+44 20 7946 0958,4111111111111111\n";
+    vault
+        .import_records(
+            &owner,
+            "customers",
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ColumnMapping {
+                categories: vec![
+                    ("name".into(), DataCategory::Name),
+                    ("phone".into(), DataCategory::Phone),
+                    ("card".into(), DataCategory::CardNumber),
+                ],
+                indexed: vec![],
+                rows_are_customers: true,
+                contact_column: None,
+                label: Label::Restricted,
+            },
+        )
+        .await
+        .unwrap();
+    vault
+        .add_document(&owner, "invoices/q3.txt", Label::Internal, &b"q3"[..])
+        .await
+        .unwrap();
+    let alex = member(&vault, "alex@example.com", Role::Assistant).await;
+    let bo = member(&vault, "bo@example.com", Role::Vendor).await;
+
+    let given = vault
+        .grant(
+            &owner,
+            "alex@example.com",
+            &records(&["name", "phone"], &[Access::View], 7),
+        )
+        .await
+        .unwrap();
+    assert_eq!(given.grant.status, GrantStatus::Active);
+    assert_eq!(given.item, "record set customers: name, phone");
+    assert_eq!(given.person_email, "alex@example.com");
+
+    // What a grant says is checked, and nothing is stored when it is wrong.
+    for (request, expected) in [
+        (records(&["name"], &[Access::View], 45), "longer than"),
+        (records(&["nope"], &[Access::View], 7), "no column \"nope\""),
+        (records(&["name"], &[], 7), "at least one action"),
+        (
+            records(&["name"], &[Access::Download], 7),
+            "download applies to documents",
+        ),
+    ] {
+        let err = vault
+            .grant(&owner, "alex@example.com", &request)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    let mut no_purpose = records(&["name"], &[Access::View], 7);
+    no_purpose.purpose = "  ".into();
+    assert!(matches!(
+        vault.grant(&owner, "alex@example.com", &no_purpose).await,
+        Err(VaultError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        vault
+            .grant(
+                &owner,
+                "owner@example.com",
+                &records(&["name"], &[Access::View], 7)
+            )
+            .await,
+        Err(VaultError::InvalidInput(_))
+    ));
+    // Only the owner and admins grant.
+    assert!(matches!(
+        vault
+            .grant(
+                &alex,
+                "bo@example.com",
+                &records(&["name"], &[Access::View], 7)
+            )
+            .await,
+        Err(VaultError::Forbidden(_))
+    ));
+
+    // Bo asks for a folder, with a reason; the owner approves.
+    let folder = GrantRequest {
+        target: GrantTarget::Folder("invoices/".into()),
+        actions: [Access::View, Access::Download].into(),
+        purpose: "bookkeeping".into(),
+        until: OffsetDateTime::now_utc() + Duration::days(3),
+    };
+    assert!(matches!(
+        vault.request_grant(&bo, &folder, " ").await,
+        Err(VaultError::InvalidInput(_))
+    ));
+    let asked = vault
+        .request_grant(&bo, &folder, "monthly close")
+        .await
+        .unwrap();
+    assert_eq!(asked.grant.status, GrantStatus::Requested);
+    assert_eq!(asked.grant.request_reason.as_deref(), Some("monthly close"));
+    assert!(!asked.grant.is_live(OffsetDateTime::now_utc()));
+    assert!(matches!(
+        vault.approve_grant(&bo, asked.grant.id).await,
+        Err(VaultError::Forbidden(_))
+    ));
+    let approved = vault.approve_grant(&owner, asked.grant.id).await.unwrap();
+    assert!(approved.grant.is_live(OffsetDateTime::now_utc()));
+    assert!(matches!(
+        vault.approve_grant(&owner, asked.grant.id).await,
+        Err(VaultError::Conflict(_))
+    ));
+
+    // Each sees their own; the owner sees all.
+    assert_eq!(vault.grants(&alex, None).await.unwrap().len(), 1);
+    assert_eq!(vault.grants(&bo, None).await.unwrap().len(), 1);
+    assert_eq!(vault.grants(&owner, None).await.unwrap().len(), 2);
+    assert_eq!(
+        vault
+            .grants(&owner, Some("bo@example.com"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A person ends their own; nobody else's (not even its existence).
+    assert!(matches!(
+        vault.end_grant(&alex, approved.grant.id, "not mine").await,
+        Err(VaultError::NotFound(_))
+    ));
+    let ended = vault
+        .end_grant(&bo, approved.grant.id, "close done")
+        .await
+        .unwrap();
+    assert_eq!(ended.grant.status, GrantStatus::Ended);
+    assert_eq!(ended.grant.end_reason.as_deref(), Some("close done"));
+
+    // Offboarding ends the rest and says what was in force.
+    let done = vault
+        .offboard(&owner, "alex@example.com", "contract ended")
+        .await
+        .unwrap();
+    assert_eq!(done.grants_ended, 1);
+    assert_eq!(done.grants.len(), 1);
+    assert_eq!(done.grants[0].item, "record set customers: name, phone");
+    let after = vault
+        .grants(&owner, Some("alex@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(after[0].grant.status, GrantStatus::Ended);
+    assert!(matches!(
+        vault
+            .grant(
+                &owner,
+                "alex@example.com",
+                &records(&["name"], &[Access::View], 7)
+            )
+            .await,
+        Err(VaultError::Conflict(_))
+    ));
+
+    // Every change is on the record.
+    let changes = vault
+        .ledger_log(&owner, None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.action.to_string() == "grant_change")
+        .count();
+    assert!(changes >= 5, "{changes}");
+}
