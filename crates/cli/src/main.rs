@@ -7,6 +7,7 @@
 //! adapter (through the data dir's database URL), reads the terminal, the
 //! environment and the user's files, and picks the clock and RNG.
 
+mod access;
 mod agent;
 mod audit;
 mod client;
@@ -83,6 +84,9 @@ enum Command {
     /// Grants and requests: list, request, approve, end.
     #[command(subcommand)]
     Grants(grants::GrantsCommand),
+    /// Who may do what: `access explain WHO --document X --action view`.
+    #[command(subcommand)]
+    Access(access::AccessCommand),
     /// Sign in to a server once; later commands use the saved API token.
     Login(client::LoginArgs),
     /// End the saved API token and forget it.
@@ -194,6 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => client::login(args).await,
         Command::Grant(args) => grants::grant(&global, args).await,
         Command::Grants(cmd) => grants::run(&global, cmd).await,
+        Command::Access(cmd) => access::run(&global, cmd).await,
         Command::Logout => client::logout().await,
         Command::Workspace(WorkspaceCommand::Add(args)) => {
             datadir::add_workspace(&global, args).await

@@ -136,3 +136,80 @@ mod tests {
         }
     }
 }
+
+/// What a person without access to a value sees of it, by category: a card
+/// number at most its last 4 digits (PCI DSS 3.4.1), a phone number its
+/// last 2 digits, an e-mail address its first letter and its domain, every
+/// other category nothing but a fixed mask (so not even the length shows).
+pub fn mask_value(category: DataCategory, value: &str) -> String {
+    const HIDDEN: &str = "••••••";
+    let last_digits = |n: usize| -> String {
+        let digits: Vec<char> = value.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() <= n * 2 {
+            // Too short to show anything safely.
+            return HIDDEN.to_owned();
+        }
+        let tail: String = digits[digits.len() - n..].iter().collect();
+        format!("{HIDDEN}{tail}")
+    };
+    match category {
+        DataCategory::CardNumber => last_digits(4),
+        DataCategory::Phone => last_digits(2),
+        DataCategory::Email => match value.trim().rsplit_once('@') {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}•••@{domain}")
+            }
+            _ => HIDDEN.to_owned(),
+        },
+        _ => HIDDEN.to_owned(),
+    }
+}
+
+impl DataCategory {
+    /// Categories shown masked in bulk views even to a person whose grant
+    /// covers the column; each value is revealed one at a time.
+    pub fn reveal_only(self) -> bool {
+        matches!(
+            self,
+            DataCategory::CardNumber | DataCategory::BankAccount | DataCategory::NationalId
+        )
+    }
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+
+    #[test]
+    fn masks_follow_the_category() {
+        assert_eq!(
+            mask_value(DataCategory::CardNumber, "4111 1111 1111 1234"),
+            "••••••1234"
+        );
+        assert_eq!(
+            mask_value(DataCategory::Phone, "+44 20 7946 0958"),
+            "••••••58"
+        );
+        assert_eq!(
+            mask_value(DataCategory::Email, "ann.lee@example.com"),
+            "a•••@example.com"
+        );
+        for category in [
+            DataCategory::Name,
+            DataCategory::PostalAddress,
+            DataCategory::DateOfBirth,
+            DataCategory::NationalId,
+            DataCategory::BankAccount,
+            DataCategory::FreeText,
+            DataCategory::Other,
+        ] {
+            assert_eq!(mask_value(category, "Ann Lee, 12 High St"), "••••••");
+        }
+        // Too short to keep digits, or not an address: all hidden.
+        assert_eq!(mask_value(DataCategory::CardNumber, "1234"), "••••••");
+        assert_eq!(mask_value(DataCategory::Email, "not-an-address"), "••••••");
+        assert!(DataCategory::CardNumber.reveal_only());
+        assert!(!DataCategory::Phone.reveal_only());
+    }
+}

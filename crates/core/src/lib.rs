@@ -14,7 +14,7 @@ mod label;
 mod person;
 mod records;
 
-pub use category::{DataCategory, UnknownCategoryError};
+pub use category::{DataCategory, UnknownCategoryError, mask_value};
 pub use grant::{
     Access, DEFAULT_MAX_GRANT, Grant, GrantError, GrantScope, GrantStatus, RowFilter,
     UnknownAccessError, UnknownGrantStatusError, validate_grant,

@@ -85,6 +85,9 @@ pub struct RecordPageInfo {
     pub set: RecordSetInfo,
     pub offset: u64,
     pub rows: Vec<RowInfo>,
+    /// Columns whose values are masked for this reader.
+    #[serde(default)]
+    pub masked: Vec<String>,
 }
 
 /// `POST /api/v1/tokens`: an API token for the CLI (`confidant login`).
@@ -266,6 +269,20 @@ pub struct OffboardResponse {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FindRequest {
     pub column: String,
+    pub value: String,
+}
+
+/// `POST /api/v1/record-sets/{set}/reveal`: one value, one decision, one
+/// ledger entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RevealRequest {
+    pub row: String,
+    pub column: String,
+}
+
+/// The revealed value.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RevealResponse {
     pub value: String,
 }
 

@@ -11,8 +11,8 @@ use confidant_core::{Label, Role, parse_column_categories};
 use confidant_protocol::{
     DocumentInfo, EndGrantRequest, FindRequest, GrantInfo, GrantRequestBody, InviteRequest,
     InviteResponse, LabelRequest, OffboardRequest, OffboardResponse, PersonDetailInfo, PersonInfo,
-    RecordPageInfo, RecordSetInfo, RotateResponse, SessionInfo as ProtoSession, SignInRequest,
-    SignInResponse,
+    RecordPageInfo, RecordSetInfo, RevealRequest, RevealResponse, RotateResponse,
+    SessionInfo as ProtoSession, SignInRequest, SignInResponse,
 };
 use confidant_vault::{ColumnMapping, DocRef, SessionRequest, SignIn, VaultError};
 use secrecy::{ExposeSecret, SecretString};
@@ -82,6 +82,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(show_records).delete(delete_record_set),
         )
         .route("/api/v1/record-sets/{set}/find", post(find_records))
+        .route("/api/v1/record-sets/{set}/reveal", post(reveal))
         .route("/api/v1/keys/rotate", post(rotate_keys))
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT));
     small.merge(uploads).layer(axum::middleware::map_response(
@@ -275,6 +276,22 @@ async fn end_grant(
         &view,
         time::OffsetDateTime::now_utc(),
     )))
+}
+
+async fn reveal(
+    caller: ApiCaller,
+    ApiPath(set): ApiPath<String>,
+    ApiJson(body): ApiJson<RevealRequest>,
+) -> Result<Json<RevealResponse>, AppError> {
+    let row = body
+        .row
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("no row {:?} in this record set", body.row)))?;
+    let value = caller
+        .vault
+        .reveal(&caller.actor, &set, row, &body.column)
+        .await?;
+    Ok(Json(RevealResponse { value }))
 }
 
 async fn show_person(

@@ -318,16 +318,16 @@ fn record_set_row(meta: &RecordSetMeta) -> RecordSetRow {
 }
 
 async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, PageError> {
-    // Until grants exist, only the owner and admins see items; everyone
-    // else sees their (empty) work list.
+    // The owner and admins see every item; everyone else what their
+    // grants cover (the vault decides which).
     let manager = session.actor.role.manages_people();
-    let (documents, sets) = if manager {
+    let (documents, sets) = if session.actor.role == confidant_core::Role::Auditor {
+        (Vec::new(), Vec::new())
+    } else {
         (
             session.vault.documents(&session.actor).await?,
             session.vault.record_sets(&session.actor).await?,
         )
-    } else {
-        (Vec::new(), Vec::new())
     };
     let page = HomePage {
         chrome: Chrome::signed_in(&state, &session),

@@ -79,6 +79,7 @@ pub fn record_page_info(page: &RecordPage) -> RecordPageInfo {
         set: record_set_info(&page.set),
         offset: page.offset,
         rows,
+        masked: page.masked.clone(),
     }
 }
 

@@ -287,6 +287,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<RowRecord>, StoreError>;
+    /// One row of a set.
+    async fn row(
+        &self,
+        workspace: WorkspaceId,
+        set: RecordSetId,
+        id: confidant_core::RowId,
+    ) -> Result<Option<RowRecord>, StoreError>;
     /// Rows whose blind index for `column` equals `hash`, in import order.
     async fn rows_by_index(
         &self,

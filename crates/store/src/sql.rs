@@ -309,6 +309,8 @@ pub(crate) const REWRAP_RECORD_SET_KEY: &str = "UPDATE record_sets \
 
 pub(crate) const SELECT_ROWS: &str = "SELECT id, set_id, ordinal, cells FROM record_rows \
      WHERE workspace_id = $1 AND set_id = $2 ORDER BY ordinal LIMIT $3 OFFSET $4";
+pub(crate) const SELECT_ROW: &str = "SELECT id, set_id, ordinal, cells FROM record_rows \
+     WHERE workspace_id = $1 AND set_id = $2 AND id = $3";
 pub(crate) const SELECT_ROWS_BY_INDEX: &str = "SELECT r.id, r.set_id, r.ordinal, r.cells \
      FROM index_entries i JOIN record_rows r ON r.id = i.row_id \
      WHERE i.workspace_id = $1 AND i.set_id = $2 AND i.column_name = $3 AND i.hash = $4 \
@@ -2053,6 +2055,23 @@ macro_rules! impl_store {
                         .into_iter()
                         .map(row)
                         .collect()
+                }
+
+                async fn row(
+                    &self,
+                    ws: WorkspaceId,
+                    set: RecordSetId,
+                    id: confidant_core::RowId,
+                ) -> Result<Option<RowRecord>, StoreError> {
+                    sqlx::query_as::<_, RowRow>(SELECT_ROW)
+                        .bind(ws.to_string())
+                        .bind(set.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a row"))?
+                        .map(row)
+                        .transpose()
                 }
 
                 async fn rows_by_index(

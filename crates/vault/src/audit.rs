@@ -56,7 +56,8 @@ impl Attempt {
     pub(crate) fn allowed(actor: &Actor, action: KnownAction, target: Target) -> Self {
         let reason = match actor.role {
             confidant_core::Role::Owner => "the workspace owner",
-            _ => "a workspace admin",
+            confidant_core::Role::Admin => "a workspace admin",
+            _ => "need to know: a live grant allows it",
         };
         Attempt {
             person: Some(actor.person),

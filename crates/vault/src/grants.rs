@@ -200,10 +200,9 @@ impl Vault {
         let item = match &scope {
             GrantScope::Document { id } => format!("document {id}"),
             GrantScope::Folder { .. } => "a folder of documents".to_owned(),
-            GrantScope::RecordSet { id, columns, .. } => format!(
-                "record set {id} ({} columns)",
-                columns.len()
-            ),
+            GrantScope::RecordSet { id, columns, .. } => {
+                format!("record set {id} ({} columns)", columns.len())
+            }
         };
         let mut attempt = Attempt::allowed(
             actor,
@@ -384,7 +383,7 @@ impl Vault {
         Ok(out)
     }
 
-    fn open_grant(&self, record: &GrantRecord) -> Result<Grant, VaultError> {
+    pub(crate) fn open_grant(&self, record: &GrantRecord) -> Result<Grant, VaultError> {
         let scope: GrantScope =
             serde_json::from_slice(&self.open_field(&scope_context(record.id), &record.scope_ct)?)
                 .map_err(|e| {

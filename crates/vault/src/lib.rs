@@ -12,6 +12,7 @@
 //! the user (the `server` and `cli` crates), and the concrete store (the
 //! composition root picks SQLite or PostgreSQL and hands in `Arc<dyn Store>`).
 
+mod access;
 mod actor;
 mod audit;
 mod auth;
@@ -33,11 +34,13 @@ use std::sync::Arc;
 use confidant_core::WorkspaceId;
 use confidant_store::{BlobStore, Store};
 
+pub use access::{ExplainItem, Shown};
 pub use actor::Actor;
 pub use audit::{InclusionProof, LedgerOverview, LedgerReport};
 pub use auth::{IssuedToken, SessionInfo, SessionPolicy, SessionRequest, SignIn};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
+pub use confidant_policy::Decision;
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use grants::{GrantRequest, GrantTarget, GrantView};

@@ -45,6 +45,10 @@ pub struct RecordPage {
     pub set: RecordSetMeta,
     pub offset: u64,
     pub rows: Vec<RecordRow>,
+    /// Columns whose values were masked for the reader (outside their
+    /// grants, or sensitive and shown only by `reveal`); empty for the
+    /// owner and admins.
+    pub masked: Vec<String>,
 }
 
 const BATCH_ROWS: usize = 1000;
@@ -224,7 +228,41 @@ fn parse_and_encrypt(
     Ok(())
 }
 
+/// The answer for a set that is missing or not the reader's to see.
+pub(crate) fn set_not_found(set: &str) -> VaultError {
+    VaultError::NotFound(format!(
+        "no record set {set:?} in this workspace: `confidant records list` shows them"
+    ))
+}
+
 impl Vault {
+    /// One decrypted value of a row (for `reveal`).
+    pub(crate) async fn cell(
+        &self,
+        record: &RecordSetRecord,
+        row: RowId,
+        column: &str,
+    ) -> Result<String, VaultError> {
+        let stored = self
+            .store()
+            .row(self.workspace(), record.id, row)
+            .await?
+            .ok_or_else(|| VaultError::NotFound(format!("no row {row} in this record set")))?;
+        let cells = self.cell_keys(record).await?;
+        let rows = Self::decrypt_rows(record, &cells, std::slice::from_ref(&stored))?;
+        let index = record
+            .columns
+            .iter()
+            .position(|c| c.name == column)
+            .ok_or_else(|| set_not_found(&record.name))?;
+        rows.into_iter()
+            .next()
+            .and_then(|r| r.values.into_iter().nth(index))
+            .ok_or_else(|| {
+                VaultError::Integrity("a stored row has fewer cells than columns".into())
+            })
+    }
+
     pub(crate) async fn find_record_set(&self, set: &str) -> Result<RecordSetRecord, VaultError> {
         let ws = self.workspace();
         let found = match set.parse::<RecordSetId>() {
@@ -362,6 +400,9 @@ impl Vault {
     }
 
     pub async fn record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
+        if !self.is_manager(actor) {
+            return self.granted_record_sets(actor).await;
+        }
         self.gate(actor, "list record sets", KnownAction::View)
             .await?;
         let sets = self
@@ -460,6 +501,9 @@ impl Vault {
         offset: u64,
         limit: u64,
     ) -> Result<RecordPage, VaultError> {
+        if !self.is_manager(actor) {
+            return self.show_granted_records(actor, set, offset, limit).await;
+        }
         self.gate(actor, "see records", KnownAction::View).await?;
         let record = self.find_record_set(set).await?;
         let cells = self.cell_keys(&record).await?;
@@ -473,6 +517,149 @@ impl Vault {
             set: meta(&record),
             offset,
             rows,
+            masked: Vec::new(),
+        })
+    }
+
+    /// The sets of which a non-manager may view at least one column.
+    async fn granted_record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
+        self.require_member(actor)?;
+        let grants = self.grants_for_decision(actor.person).await?;
+        let context = self.decision_context();
+        let mut out = Vec::new();
+        for record in self.store().record_sets(self.workspace()).await? {
+            let visible = record.columns.iter().any(|c| {
+                self.decide(
+                    actor,
+                    confidant_core::Access::View,
+                    confidant_policy::Item::Column {
+                        workspace: record.workspace,
+                        set: record.id,
+                        set_name: &record.name,
+                        column: &c.name,
+                        category: c.category,
+                        label: record.label,
+                    },
+                    &grants,
+                    context,
+                )
+                .allowed
+            });
+            if visible {
+                out.push(meta(&record));
+            }
+        }
+        let mut attempt = crate::audit::Attempt::allowed(
+            actor,
+            KnownAction::View,
+            Target::whole(TargetId::Workspace(self.workspace())),
+        );
+        attempt.reason = format!("listed the {} record sets their grants cover", out.len());
+        self.record(&[attempt]).await?;
+        Ok(out)
+    }
+
+    /// A page for someone who is not the owner or an admin: each column
+    /// decided by the policy engine; masked where not allowed (or
+    /// sensitive); only rows their grants' row filters let through; a set
+    /// they may see nothing of answers like a missing one.
+    async fn show_granted_records(
+        &self,
+        actor: &Actor,
+        set: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<RecordPage, VaultError> {
+        self.require_member(actor)?;
+        let record = self.find_record_set(set).await?;
+        let grants = self.grants_for_decision(actor.person).await?;
+        let context = self.decision_context();
+        let allowed: Vec<bool> = record
+            .columns
+            .iter()
+            .map(|c| {
+                self.decide(
+                    actor,
+                    confidant_core::Access::View,
+                    confidant_policy::Item::Column {
+                        workspace: record.workspace,
+                        set: record.id,
+                        set_name: &record.name,
+                        column: &c.name,
+                        category: c.category,
+                        label: record.label,
+                    },
+                    &grants,
+                    context,
+                )
+                .allowed
+            })
+            .collect();
+        if !allowed.iter().any(|a| *a) {
+            let mut attempt = crate::audit::Attempt::allowed(
+                actor,
+                KnownAction::View,
+                Target::whole(TargetId::RecordSet(record.id)),
+            );
+            attempt.allowed = false;
+            attempt.reason =
+                "no live grant covers any column of this record set: need to know".to_owned();
+            self.record(&[attempt]).await?;
+            return Err(set_not_found(set));
+        }
+        // Row filters: all rows when a live grant on the set has none.
+        let now = context.now;
+        let live: Vec<&confidant_core::Grant> = grants
+            .iter()
+            .filter(|g| g.is_live(now) && g.allows(confidant_core::Access::View))
+            .filter(|g| g.scope.covers_set(record.id))
+            .collect();
+        let filters: Option<Vec<&confidant_core::RowFilter>> = live
+            .iter()
+            .map(|g| match &g.scope {
+                confidant_core::GrantScope::RecordSet { rows, .. } => rows.as_ref(),
+                _ => None,
+            })
+            .collect();
+        let cells = self.cell_keys(&record).await?;
+        let stored = self
+            .store()
+            .rows(self.workspace(), record.id, offset, limit)
+            .await?;
+        let mut rows = Self::decrypt_rows(&record, &cells, &stored)?;
+        if let Some(filters) = filters {
+            rows.retain(|row| {
+                filters.iter().any(|f| {
+                    record
+                        .columns
+                        .iter()
+                        .position(|c| c.name == f.column)
+                        .and_then(|i| row.values.get(i))
+                        .is_some_and(|v| v.trim() == f.equals.trim())
+                })
+            });
+        }
+        let mut masked = Vec::new();
+        for (i, column) in record.columns.iter().enumerate() {
+            if !allowed[i] || column.category.reveal_only() {
+                masked.push(column.name.clone());
+            }
+        }
+        for row in &mut rows {
+            for (i, column) in record.columns.iter().enumerate() {
+                if let Some(value) = row.values.get_mut(i) {
+                    *value = Self::show(column.category, value, allowed[i])
+                        .text()
+                        .to_owned();
+                }
+            }
+        }
+        self.record_rows_viewed(actor, &record, &rows, None).await?;
+        Ok(RecordPage {
+            set: meta(&record),
+            offset,
+            rows,
+            masked,
         })
     }
 
@@ -516,6 +703,7 @@ impl Vault {
             set: meta(&record),
             offset: 0,
             rows,
+            masked: Vec::new(),
         })
     }
 

@@ -75,6 +75,10 @@ enum Rule {
     /// A grant of this workspace: the owner and admins; 404 for everyone
     /// else (whether it exists is not theirs to learn).
     ManagerOr404,
+    /// An item read under need to know: the owner and admins; for
+    /// everyone else without a grant (and the other workspace's owner) it
+    /// does not exist: 404, like a missing one.
+    Granted,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -141,8 +145,8 @@ impl Route {
 
 use Payload::{Form, Json, Raw};
 use Rule::{
-    Manager, ManagerItem, ManagerOr404, Member as Signed, OwnerSession, Public, Reader, ReaderItem,
-    SignedOut,
+    Granted, Manager, ManagerItem, ManagerOr404, Member as Signed, OwnerSession, Public, Reader,
+    ReaderItem, SignedOut,
 };
 
 const NO: Payload = Payload::None;
@@ -187,7 +191,8 @@ const ROUTES: &[Route] = &[
         200,
     )
     .mutating(),
-    route("GET", "/api/v1/documents", NO, Manager, 200).data(),
+    // Lists: everyone signed in gets what their grants cover (nothing here).
+    route("GET", "/api/v1/documents", NO, Signed, 200).data(),
     route(
         "POST",
         "/api/v1/documents?name=matrix.txt",
@@ -196,8 +201,8 @@ const ROUTES: &[Route] = &[
         201,
     )
     .mutating(),
-    route("GET", "/api/v1/documents/{doc}", NO, ManagerItem, 200).data(),
-    route("GET", "/api/v1/documents/{doc}/meta", NO, ManagerItem, 200).data(),
+    route("GET", "/api/v1/documents/{doc}", NO, Granted, 200).data(),
+    route("GET", "/api/v1/documents/{doc}/meta", NO, Granted, 200).data(),
     route(
         "PUT",
         "/api/v1/documents/{doc}",
@@ -215,7 +220,7 @@ const ROUTES: &[Route] = &[
     )
     .mutating(),
     route("DELETE", "/api/v1/documents/{doc}", NO, ManagerItem, 200).mutating(),
-    route("GET", "/api/v1/record-sets", NO, Manager, 200),
+    route("GET", "/api/v1/record-sets", NO, Signed, 200),
     route(
         "POST",
         "/api/v1/record-sets?name=matrix&columns=a%3Dother",
@@ -224,7 +229,15 @@ const ROUTES: &[Route] = &[
         201,
     )
     .mutating(),
-    route("GET", "/api/v1/record-sets/{set}", NO, ManagerItem, 200).data(),
+    route("GET", "/api/v1/record-sets/{set}", NO, Granted, 200).data(),
+    route(
+        "POST",
+        "/api/v1/record-sets/{set}/reveal",
+        Json(r#"{"row":"{row}","column":"name"}"#),
+        Granted,
+        200,
+    )
+    .data(),
     route(
         "POST",
         "/api/v1/record-sets/{set}/find",
@@ -279,8 +292,8 @@ const ROUTES: &[Route] = &[
     route("GET", "/login/code", NO, Public(303), 303),
     route("GET", "/join/cfd_0123456789abcdef", NO, Public(403), 403),
     route("GET", "/", NO, Signed, 200).data(),
-    route("GET", "/documents/{doc}", NO, ManagerItem, 200).data(),
-    route("GET", "/records/{set}", NO, ManagerItem, 200).data(),
+    route("GET", "/documents/{doc}", NO, Granted, 200).data(),
+    route("GET", "/records/{set}", NO, Granted, 200).data(),
     route("GET", "/ledger", NO, Reader, 200),
     route("GET", "/people", NO, Reader, 200),
     route(
@@ -335,6 +348,7 @@ struct Caller {
 struct Ids {
     doc: String,
     set: String,
+    row: String,
     person: String,
     victim: String,
     session: String,
@@ -346,6 +360,7 @@ impl Ids {
         template
             .replace("{doc}", &self.doc)
             .replace("{set}", &self.set)
+            .replace("{row}", &self.row)
             .replace("{person}", &self.person)
             .replace("{victim}", &self.victim)
             .replace("{session}", &self.session)
@@ -402,6 +417,10 @@ fn expected(route: &Route, who: Who) -> Expect {
         },
         OwnerSession => match who {
             Who::Owner => allowed(route.ok),
+            _ => Expect::Status(404),
+        },
+        Granted => match who {
+            Who::Owner | Who::Admin => allowed(route.ok),
             _ => Expect::Status(404),
         },
         ManagerOr404 => match who {
@@ -491,6 +510,17 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
         .await?;
     assert_eq!(response.status(), 201);
     let set: RecordSetInfo = json(response).await?;
+    let page: confidant_protocol::RecordPageInfo = json(
+        app.send(request(
+            "GET",
+            &format!("/api/v1/record-sets/{}", set.id),
+            Some(&owner_token),
+            Body::empty(),
+        )?)
+        .await?,
+    )
+    .await?;
+    let row = page.rows.first().context("the set has a row")?.id.clone();
     let owner_actor = app.vault.owner().await?;
     let victim = app
         .vault
@@ -563,6 +593,7 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
     let ids = Ids {
         doc: doc.id.clone(),
         set: set.id.clone(),
+        row: row.clone(),
         person: members[1].1.id.clone(),
         victim: victim.person.id.to_string(),
         session: spare.clone(),

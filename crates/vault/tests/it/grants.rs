@@ -220,3 +220,202 @@ async fn grants_are_given_asked_for_approved_and_ended() {
         .count();
     assert!(changes >= 5, "{changes}");
 }
+
+/// Default deny: an assistant reaches exactly what live grants cover;
+/// columns outside them are masked, sensitive ones revealed one at a time;
+/// what they may not see answers like what does not exist.
+#[tokio::test]
+async fn assistants_see_only_what_grants_cover() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let csv = "name,phone,card,region\n\
+               Ann Lee,+44 20 7946 0958,4111111111111111,West\n\
+               Bo Chan,+44 20 7946 0123,5500000000000004,East\n";
+    vault
+        .import_records(
+            &owner,
+            "customers",
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ColumnMapping {
+                categories: vec![
+                    ("name".into(), DataCategory::Name),
+                    ("phone".into(), DataCategory::Phone),
+                    ("card".into(), DataCategory::CardNumber),
+                    ("region".into(), DataCategory::Other),
+                ],
+                indexed: vec![],
+                rows_are_customers: true,
+                contact_column: None,
+                label: Label::Restricted,
+            },
+        )
+        .await
+        .unwrap();
+    for name in ["invoices/q3.txt", "hr/salaries.txt"] {
+        vault
+            .add_document(&owner, name, Label::Confidential, &b"secret"[..])
+            .await
+            .unwrap();
+    }
+    let alex = member(&vault, "alex@example.com", Role::Assistant).await;
+
+    // Nothing before a grant.
+    assert!(vault.documents(&alex).await.unwrap().is_empty());
+    assert!(vault.record_sets(&alex).await.unwrap().is_empty());
+    let missing = vault
+        .show_records(&alex, "no such set", 0, 10)
+        .await
+        .unwrap_err()
+        .to_string();
+    let hidden = vault
+        .show_records(&alex, "customers", 0, 10)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        missing.replace("no such set", "X"),
+        hidden.replace("customers", "X"),
+        "not allowed answers like not there"
+    );
+
+    let mut request = records(&["name", "phone", "card"], &[Access::View], 7);
+    if let GrantTarget::Records { rows, .. } = &mut request.target {
+        *rows = Some(confidant_core::RowFilter {
+            column: "region".into(),
+            equals: "West".into(),
+        });
+    }
+    vault
+        .grant(&owner, "alex@example.com", &request)
+        .await
+        .unwrap();
+    let page = vault.show_records(&alex, "customers", 0, 10).await.unwrap();
+    assert_eq!(page.rows.len(), 1, "only rows where region = West");
+    assert_eq!(
+        page.rows[0].values,
+        vec!["Ann Lee", "+44 20 7946 0958", "••••••1111", "••••••"]
+    );
+    assert_eq!(page.masked, vec!["card".to_owned(), "region".to_owned()]);
+    let row = page.rows[0].id;
+
+    // Revealing needs a grant that says so, one value at a time.
+    assert!(matches!(
+        vault.reveal(&alex, "customers", row, "card").await,
+        Err(VaultError::NotFound(_))
+    ));
+    vault
+        .grant(
+            &owner,
+            "alex@example.com",
+            &records(&["card"], &[Access::Reveal], 1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        vault.reveal(&alex, "customers", row, "card").await.unwrap(),
+        "4111111111111111"
+    );
+    assert!(matches!(
+        vault.reveal(&alex, "customers", row, "region").await,
+        Err(VaultError::NotFound(_))
+    ));
+    let reveals: Vec<_> = vault
+        .ledger_log(&owner, Some("alex@example.com"), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.action.to_string() == "reveal")
+        .collect();
+    assert_eq!(
+        reveals.len(),
+        3,
+        "each reveal, allowed or not, is on the record"
+    );
+    assert_eq!(
+        reveals
+            .iter()
+            .filter(|(_, e)| e.decision == confidant_ledger::Decision::Allow)
+            .count(),
+        1
+    );
+
+    // A folder grant: those documents only; the others look absent.
+    let folder = GrantRequest {
+        target: GrantTarget::Folder("invoices/".into()),
+        actions: [Access::View, Access::Download].into(),
+        purpose: "bookkeeping".into(),
+        until: OffsetDateTime::now_utc() + Duration::days(3),
+    };
+    vault
+        .grant(&owner, "alex@example.com", &folder)
+        .await
+        .unwrap();
+    let docs: Vec<String> = vault
+        .documents(&alex)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(docs, ["invoices/q3.txt"]);
+    assert!(
+        vault
+            .open_document(
+                &alex,
+                &confidant_vault::DocRef::Name("invoices/q3.txt".into())
+            )
+            .await
+            .is_ok()
+    );
+    let denied = vault
+        .open_document(
+            &alex,
+            &confidant_vault::DocRef::Name("hr/salaries.txt".into()),
+        )
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    let absent = vault
+        .open_document(
+            &alex,
+            &confidant_vault::DocRef::Name("hr/nothing.txt".into()),
+        )
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        denied.replace("salaries", "X"),
+        absent.replace("nothing", "X")
+    );
+
+    // The owner asks why.
+    let why = vault
+        .explain_access(
+            &owner,
+            "alex@example.com",
+            &confidant_vault::ExplainItem::Column {
+                set: "customers".into(),
+                column: "card".into(),
+            },
+            Access::Reveal,
+        )
+        .await
+        .unwrap();
+    assert!(why.allowed, "{}", why.explain());
+    let why = vault
+        .explain_access(
+            &owner,
+            "alex@example.com",
+            &confidant_vault::ExplainItem::Document(confidant_vault::DocRef::Name(
+                "hr/salaries.txt".into(),
+            )),
+            Access::View,
+        )
+        .await
+        .unwrap();
+    assert!(!why.allowed);
+    assert!(!why.explain().is_empty());
+}

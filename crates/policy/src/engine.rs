@@ -1,0 +1,987 @@
+//! The decision engine: the schema and policy set built once, then one
+//! Cedar evaluation per request.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use cedar_policy as cedar;
+use cedar_policy::{
+    ActionConstraint, Effect, EntityTypeName, EntityUid, PolicyId, ResourceConstraint,
+    RestrictedExpression,
+};
+use confidant_core::{Access, DataCategory, Grant, Label};
+use miette::Diagnostic;
+
+use crate::decision::{self, Decision, EVALUATION_FAILED, Reason, grant_words};
+use crate::err::{Location, PolicyError};
+use crate::request::{Item, Request};
+
+/// The Cedar schema every policy is validated against.
+pub const SCHEMA: &str = include_str!("schema.cedarschema");
+
+/// The need-to-know policies that ship with confidant.
+pub const DEFAULT_POLICIES: &str = include_str!("default.cedar");
+
+/// The longest owner policy text accepted. Fifty policies of a few lines
+/// each take about 10 KiB.
+pub const MAX_OWNER_POLICY_BYTES: usize = 64 * 1024;
+
+/// The deepest bracket nesting accepted in policy text. Cedar's parser
+/// recurses on nesting (200 levels overflow a 2 MiB thread stack); real
+/// conditions stay far below this.
+pub const MAX_NESTING: usize = 20;
+
+/// The most operators (`&&`, `||`, comparisons, arithmetic, `.`, `in`,
+/// `has`, `like`, `is`, `if`) accepted in one policy. Together with
+/// [`MAX_NESTING`] this bounds how deep a condition can be, well below the
+/// depth where Cedar's validator stops checking (about 120 on a 2 MiB
+/// stack in a debug build).
+pub const MAX_OPERATORS: usize = 80;
+
+/// Where a policy comes from, and how explanations word it.
+#[derive(Clone, Debug)]
+struct Note {
+    /// Position among all policies (defaults first), to order reasons.
+    order: usize,
+    /// The `@reason("...")` annotation, if any.
+    reason: Option<String>,
+    /// Whether the policy may read `context.client` (its attribute names,
+    /// escapes resolved, include "client").
+    uses_client: bool,
+}
+
+/// The policies that can apply to one action on one kind of item: those
+/// whose scope (`action == ...`, `resource is ...`) admits it. Cedar
+/// evaluates every policy of a set, scope first; leaving out the policies
+/// whose scope can never match changes no decision and saves their cost.
+#[derive(Clone, Debug)]
+struct Slice {
+    policies: cedar::PolicySet,
+    /// Whether any of them reads `context.client`; if none does, the
+    /// address is left out of the context (it cannot change the answer).
+    uses_client: bool,
+}
+
+/// The kinds of item, in the order of [`Engine::slices`]' rows.
+const ITEM_KINDS: usize = 3;
+
+fn kind_index(item: &Item<'_>) -> usize {
+    match item {
+        Item::Document { .. } => 0,
+        Item::RecordSet { .. } => 1,
+        Item::Column { .. } => 2,
+    }
+}
+
+fn action_index(access: Access) -> usize {
+    Access::ALL
+        .iter()
+        .position(|a| *a == access)
+        .unwrap_or_default()
+}
+
+/// Client addresses as Cedar `ip(...)` values. Making one parses the name
+/// `ip` with Cedar's parser (a few microseconds), so each address is made
+/// once. Bounded: cleared when full.
+#[derive(Clone, Debug, Default)]
+struct IpCache(Arc<RwLock<HashMap<IpAddr, RestrictedExpression>>>);
+
+impl IpCache {
+    const MAX: usize = 4_096;
+
+    fn get(&self, ip: IpAddr) -> RestrictedExpression {
+        if let Some(found) = self.0.read().ok().and_then(|m| m.get(&ip).cloned()) {
+            return found;
+        }
+        let made = RestrictedExpression::new_ip(ip.to_string());
+        if let Ok(mut map) = self.0.write() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(ip, made.clone());
+        }
+        made
+    }
+}
+
+/// Entity type names and action ids, parsed once.
+#[derive(Clone, Debug)]
+struct Names {
+    person: EntityTypeName,
+    document: EntityTypeName,
+    record_set: EntityTypeName,
+    column: EntityTypeName,
+    actions: [EntityUid; 5],
+}
+
+/// Something the engine itself got wrong: the shipped schema or default
+/// policies do not load. A test makes sure they do.
+#[derive(Debug, thiserror::Error)]
+#[error("the built-in {what} do not load: {message}")]
+struct BuiltInError {
+    what: &'static str,
+    message: String,
+}
+
+impl Names {
+    fn new() -> Result<Names, BuiltInError> {
+        let err = |e: &dyn fmt::Display| BuiltInError {
+            what: "names",
+            message: e.to_string(),
+        };
+        let ty = |name: &str| EntityTypeName::from_str(name).map_err(|e| err(&e));
+        let action_type = ty("Action")?;
+        let action = |a: Access| {
+            EntityUid::from_type_name_and_id(action_type.clone(), cedar::EntityId::new(a.as_str()))
+        };
+        Ok(Names {
+            person: ty("Person")?,
+            document: ty("Document")?,
+            record_set: ty("RecordSet")?,
+            column: ty("Column")?,
+            actions: Access::ALL.map(action),
+        })
+    }
+
+    fn action(&self, access: Access) -> EntityUid {
+        self.actions[action_index(access)].clone()
+    }
+
+    fn kinds(&self) -> [&EntityTypeName; ITEM_KINDS] {
+        [&self.document, &self.record_set, &self.column]
+    }
+}
+
+/// Makes need-to-know decisions. Build it once (from the default policies
+/// and the owner's), then ask it for every access: it holds no per-request
+/// state and is cheap to share between threads.
+#[derive(Clone)]
+pub struct Engine {
+    schema: cedar::Schema,
+    policies: cedar::PolicySet,
+    notes: HashMap<PolicyId, Note>,
+    owner_text: String,
+    names: Names,
+    authorizer: cedar::Authorizer,
+    /// One slice per action and kind of item: `slices[action * 3 + kind]`.
+    slices: Vec<Slice>,
+    ips: IpCache,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("policies", &self.policies.num_of_policies())
+            .field("owner_text_bytes", &self.owner_text.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with the default policies only.
+    pub fn new() -> Engine {
+        #[expect(
+            clippy::expect_used,
+            reason = "the schema and default policies are part of the program, not input; \
+                      the `built_ins_load` test loads them"
+        )]
+        Engine::built_in().expect("built-in schema and default policies load")
+    }
+
+    fn built_in() -> Result<Engine, BuiltInError> {
+        let schema = cedar::Schema::from_cedarschema_str(SCHEMA)
+            .map(|(schema, _warnings)| schema)
+            .map_err(|e| BuiltInError {
+                what: "schema",
+                message: e.to_string(),
+            })?;
+        let mut engine = Engine {
+            schema,
+            policies: cedar::PolicySet::new(),
+            notes: HashMap::new(),
+            owner_text: String::new(),
+            names: Names::new()?,
+            authorizer: cedar::Authorizer::new(),
+            slices: Vec::new(),
+            ips: IpCache::default(),
+        };
+        let defaults = engine
+            .load(DEFAULT_POLICIES, &[], true)
+            .map_err(|e| BuiltInError {
+                what: "default policies",
+                message: e.to_string(),
+            })?;
+        engine
+            .install(defaults)
+            .and_then(|()| engine.slice())
+            .map_err(|message| BuiltInError {
+                what: "default policies",
+                message,
+            })?;
+        Ok(engine)
+    }
+
+    /// An engine with the default policies and the owner's `text` (Cedar
+    /// policies, each a `forbid`, usually with `@id("...")` and
+    /// `@reason("...")` annotations). The text is checked against the
+    /// schema first; on error nothing is built and the error says where
+    /// and what to fix.
+    pub fn with_owner_policies(text: &str) -> Result<Engine, PolicyError> {
+        let mut engine = Engine::new();
+        engine.set_owner_policies(text)?;
+        Ok(engine)
+    }
+
+    /// Replaces the owner's policies. On error the engine keeps the ones it
+    /// had.
+    pub fn set_owner_policies(&mut self, text: &str) -> Result<(), PolicyError> {
+        let reserved: Vec<String> = self
+            .policies
+            .policies()
+            .map(|p| p.id().to_string())
+            .chain([
+                decision::DEFAULT_DENY.to_owned(),
+                EVALUATION_FAILED.to_owned(),
+            ])
+            .collect();
+        let mut fresh = Engine {
+            schema: self.schema.clone(),
+            policies: cedar::PolicySet::new(),
+            notes: HashMap::new(),
+            owner_text: String::new(),
+            names: self.names.clone(),
+            authorizer: cedar::Authorizer::new(),
+            slices: Vec::new(),
+            ips: IpCache::default(),
+        };
+        // The defaults keep their places; the owner's follow them.
+        let defaults: Vec<(cedar::Policy, Note)> = self
+            .policies
+            .policies()
+            .filter(|p| self.is_default(p.id()))
+            .filter_map(|p| Some((p.clone(), self.notes.get(p.id())?.clone())))
+            .collect();
+        // Ids are checked unique by `load`, so adding cannot fail; if it
+        // did, the owner's text is refused as a whole.
+        let owners = fresh.load(text, &reserved, false)?;
+        fresh
+            .install(defaults)
+            .and_then(|()| fresh.install(owners))
+            .and_then(|()| fresh.slice())
+            .map_err(|message| PolicyError::Syntax {
+                at: Location::START,
+                message,
+            })?;
+        fresh.owner_text = text.to_owned();
+        fresh.ips = self.ips.clone();
+        *self = fresh;
+        Ok(())
+    }
+
+    /// The owner's policies as given.
+    pub fn owner_policies(&self) -> &str {
+        &self.owner_text
+    }
+
+    /// How many policies are in force (default and owner).
+    pub fn policy_count(&self) -> usize {
+        self.policies.num_of_policies()
+    }
+
+    fn is_default(&self, id: &PolicyId) -> bool {
+        self.notes
+            .get(id)
+            .is_some_and(|n| n.order < DEFAULT_POLICY_SLOTS)
+    }
+
+    /// Parses and checks policy text; `defaults` allows permits and gives
+    /// the policies the low order numbers.
+    fn load(
+        &self,
+        text: &str,
+        reserved: &[String],
+        defaults: bool,
+    ) -> Result<Vec<(cedar::Policy, Note)>, PolicyError> {
+        if text.len() > MAX_OWNER_POLICY_BYTES {
+            return Err(PolicyError::TooLong {
+                at: Location::of_offset(text, MAX_OWNER_POLICY_BYTES),
+                len: text.len(),
+                max: MAX_OWNER_POLICY_BYTES,
+            });
+        }
+        match complexity(text, MAX_NESTING, MAX_OPERATORS) {
+            Some(Complexity::Deep(offset)) => {
+                return Err(PolicyError::TooDeep {
+                    at: Location::of_offset(text, offset),
+                    max: MAX_NESTING,
+                });
+            }
+            Some(Complexity::Long(offset)) => {
+                return Err(PolicyError::TooComplex {
+                    at: Location::of_offset(text, offset),
+                    max: MAX_OPERATORS,
+                });
+            }
+            None => {}
+        }
+        let parsed = cedar::PolicySet::from_str(text).map_err(|errors| {
+            let (at, message) = errors
+                .iter()
+                .map(|e| {
+                    (
+                        first_offset(e).map(|o| Location::of_offset(text, o)),
+                        describe(e),
+                    )
+                })
+                .min_by_key(|(at, _)| at.unwrap_or(Location::START))
+                .unwrap_or((None, errors.to_string()));
+            PolicyError::Syntax {
+                at: at.unwrap_or(Location::START),
+                message,
+            }
+        })?;
+        let mut located = Locator::new(text);
+        if let Some(template) = parsed.templates().next() {
+            return Err(PolicyError::Template {
+                at: located.find(&template.to_string()),
+            });
+        }
+        // The parser names policies policy0, policy1, ... in text order.
+        let mut policies: Vec<&cedar::Policy> = parsed.policies().collect();
+        policies.sort_by_key(|p| {
+            p.id()
+                .to_string()
+                .trim_start_matches("policy")
+                .parse::<usize>()
+                .unwrap_or(usize::MAX)
+        });
+        let first_order = if defaults { 0 } else { DEFAULT_POLICY_SLOTS };
+        let mut seen: HashMap<String, Location> = HashMap::new();
+        let mut out = Vec::with_capacity(policies.len());
+        let mut renamed = cedar::PolicySet::new();
+        for (n, policy) in policies.into_iter().enumerate() {
+            let at = located.find(&policy.to_string());
+            let id = match policy.annotation("id") {
+                Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+                _ => format!("owner-{}", n + 1),
+            };
+            if !defaults && policy.effect() == Effect::Permit {
+                return Err(PolicyError::Permit { at, policy: id });
+            }
+            if reserved.contains(&id) {
+                return Err(PolicyError::ReservedId { at, id });
+            }
+            if seen.insert(id.clone(), at).is_some() {
+                return Err(PolicyError::DuplicateId { at, id });
+            }
+            let policy = policy.new_id(PolicyId::new(&id));
+            let note = Note {
+                order: first_order + n,
+                reason: policy
+                    .annotation("reason")
+                    .map(str::trim)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned),
+                // When in doubt, assume it does.
+                uses_client: policy
+                    .to_json()
+                    .map_or(true, |json| json.to_string().contains("\"client\"")),
+            };
+            renamed
+                .add(policy.clone())
+                .map_err(|e| PolicyError::DuplicateId {
+                    at,
+                    id: format!("{id} ({e})"),
+                })?;
+            out.push((policy, note));
+        }
+        let validator = cedar::Validator::new(self.schema.clone());
+        let result = validator.validate(&renamed, cedar::ValidationMode::Strict);
+        if let Some((at, policy, message)) = result
+            .validation_errors()
+            .map(|e| {
+                let at = first_offset(e).map_or(
+                    seen.get(e.policy_id().to_string().as_str())
+                        .copied()
+                        .unwrap_or(Location::START),
+                    |o| Location::of_offset(text, o),
+                );
+                let policy = e.policy_id().to_string();
+                // Cedar starts with "for policy `x`, ", which the error
+                // already says.
+                let message = describe(e);
+                let message = message
+                    .strip_prefix(&format!("for policy `{policy}`, "))
+                    .map_or(message.clone(), str::to_owned);
+                (at, policy, message)
+            })
+            .min_by_key(|(at, _, _)| *at)
+        {
+            return Err(PolicyError::Schema {
+                at,
+                policy,
+                message,
+            });
+        }
+        Ok(out)
+    }
+
+    fn install(&mut self, policies: Vec<(cedar::Policy, Note)>) -> Result<(), String> {
+        for (policy, note) in policies {
+            self.notes.insert(policy.id().clone(), note);
+            self.policies.add(policy).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Splits the policies into one set per action and kind of item.
+    fn slice(&mut self) -> Result<(), String> {
+        // INVARIANT: `action in [...]` means equality only while the schema
+        // declares no action groups; with groups, such a policy goes into
+        // every slice.
+        let no_groups = self.schema.action_groups().next().is_none();
+        let mut slices = Vec::with_capacity(Access::ALL.len() * ITEM_KINDS);
+        for access in Access::ALL {
+            let action = self.names.action(access);
+            for kind in self.names.kinds() {
+                let mut slice = Slice {
+                    policies: cedar::PolicySet::new(),
+                    uses_client: false,
+                };
+                for policy in self.policies.policies() {
+                    let action_ok = match policy.action_constraint() {
+                        ActionConstraint::Any => true,
+                        ActionConstraint::Eq(a) => a == action,
+                        ActionConstraint::In(list) => !no_groups || list.contains(&action),
+                    };
+                    let kind_ok = match policy.resource_constraint() {
+                        ResourceConstraint::Any | ResourceConstraint::In(_) => true,
+                        ResourceConstraint::Eq(uid) => uid.type_name() == kind,
+                        ResourceConstraint::Is(ty) | ResourceConstraint::IsIn(ty, _) => ty == *kind,
+                    };
+                    if action_ok && kind_ok {
+                        slice.uses_client |=
+                            self.notes.get(policy.id()).is_none_or(|n| n.uses_client);
+                        slice
+                            .policies
+                            .add(policy.clone())
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                slices.push(slice);
+            }
+        }
+        self.slices = slices;
+        Ok(())
+    }
+
+    /// Decides `request`. Never fails: anything that stops the policies from
+    /// giving an answer is a denial that says why (fail closed).
+    pub fn decide(&self, request: &Request<'_>) -> Decision {
+        let slice = self
+            .slices
+            .get(action_index(request.action) * ITEM_KINDS + kind_index(&request.item));
+        self.decide_with(request, slice)
+    }
+
+    /// Decides with every policy and the full context, without the
+    /// per-action slices: what [`Engine::decide`] must always agree with.
+    /// For tests.
+    #[doc(hidden)]
+    pub fn decide_with_every_policy(&self, request: &Request<'_>) -> Decision {
+        let all = Slice {
+            policies: self.policies.clone(),
+            uses_client: true,
+        };
+        self.decide_with(request, Some(&all))
+    }
+
+    fn decide_with(&self, request: &Request<'_>, slice: Option<&Slice>) -> Decision {
+        let live: Vec<&Grant> = request.live_grants().collect();
+        let response = match slice.map(|s| (s, self.cedar_request(request, &live, s.uses_client))) {
+            Some((slice, Ok((cedar_request, entities)))) => {
+                self.authorizer
+                    .is_authorized(&cedar_request, &slice.policies, &entities)
+            }
+            None => {
+                return Decision {
+                    allowed: false,
+                    reasons: vec![Reason {
+                        policy: EVALUATION_FAILED.to_owned(),
+                        words: "the policies are not ready: denied to be safe".to_owned(),
+                    }],
+                    grants: Vec::new(),
+                };
+            }
+            Some((_, Err(message))) => {
+                return Decision {
+                    allowed: false,
+                    reasons: vec![Reason {
+                        policy: EVALUATION_FAILED.to_owned(),
+                        words: format!(
+                            "the request could not be put to the policies ({message}): \
+                             denied to be safe"
+                        ),
+                    }],
+                    grants: Vec::new(),
+                };
+            }
+        };
+        let mut determining: Vec<(&PolicyId, usize)> = response
+            .diagnostics()
+            .reason()
+            .map(|id| (id, self.notes.get(id).map_or(usize::MAX, |n| n.order)))
+            .collect();
+        determining.sort_by_key(|(id, order)| (*order, id.to_string()));
+        let errors: Vec<Reason> = response
+            .diagnostics()
+            .errors()
+            .map(|e| {
+                let cedar::AuthorizationError::PolicyEvaluationError(e) = e;
+                Reason {
+                    policy: e.policy_id().to_string(),
+                    words: format!(
+                        "policy '{}' could not be evaluated ({}): denied to be safe",
+                        e.policy_id(),
+                        e.inner()
+                    ),
+                }
+            })
+            .collect();
+        let allowed = response.decision() == cedar::Decision::Allow && errors.is_empty();
+        let mut reasons = Vec::new();
+        let mut grants = Vec::new();
+        if response.decision() == cedar::Decision::Allow && !allowed {
+            // Permitted, but a policy failed: it may have been a forbid.
+        } else {
+            for (id, _) in &determining {
+                if id.to_string() == NEED_TO_KNOW {
+                    for g in &live {
+                        reasons.push(Reason {
+                            policy: NEED_TO_KNOW.to_owned(),
+                            words: format!(
+                                "{} lets {} {} {}",
+                                grant_words(g),
+                                request.person.name,
+                                request.action,
+                                request.item.describe()
+                            ),
+                        });
+                        grants.push(g.id);
+                    }
+                } else {
+                    reasons.push(self.reason(id, request));
+                }
+            }
+        }
+        reasons.extend(errors);
+        if reasons.is_empty() {
+            reasons.push(decision::default_deny(request));
+        }
+        Decision {
+            allowed,
+            reasons,
+            grants,
+        }
+    }
+
+    /// A satisfied policy in words.
+    fn reason(&self, id: &PolicyId, request: &Request<'_>) -> Reason {
+        let person = &request.person;
+        let name = person.name;
+        let words = match id.to_string().as_str() {
+            "owner-and-admins" => format!(
+                "{name} is {} {}: the owner and admins may do everything in their workspace",
+                if person.role == confidant_core::Role::Owner {
+                    "the"
+                } else {
+                    "an"
+                },
+                person.role
+            ),
+            "active-people-only" => {
+                format!(
+                    "{name} is {}: only active people have access",
+                    person.status
+                )
+            }
+            "own-workspace-only" => format!(
+                "{name} belongs to another workspace than this {}: nobody reaches into \
+                 another workspace",
+                request.item.kind()
+            ),
+            "auditors-never-see-customer-data" => {
+                format!("{name} is an auditor: auditors never see customer data")
+            }
+            other => match self.notes.get(id).and_then(|n| n.reason.clone()) {
+                Some(reason) => reason,
+                None => format!("policy '{other}' forbids this"),
+            },
+        };
+        Reason {
+            policy: id.to_string(),
+            words,
+        }
+    }
+
+    /// The Cedar request and its two entities (the person and the item).
+    fn cedar_request(
+        &self,
+        request: &Request<'_>,
+        live: &[&Grant],
+        with_client: bool,
+    ) -> Result<(cedar::Request, cedar::Entities), String> {
+        let person = &request.person;
+        let principal = EntityUid::from_type_name_and_id(
+            self.names.person.clone(),
+            cedar::EntityId::new(person.id.to_string()),
+        );
+        let principal_entity = cedar::Entity::new(
+            principal.clone(),
+            HashMap::from([
+                attr_str("role", person.role.as_str()),
+                attr_str("status", person.status.as_str()),
+                attr_str("workspace", &person.workspace.to_string()),
+            ]),
+            HashSet::new(),
+        )
+        .map_err(|e| e.to_string())?;
+        let (resource, resource_entity) = self.item_entity(&request.item)?;
+        let ctx = &request.context;
+        let mut pairs = vec![
+            (
+                "now".to_owned(),
+                RestrictedExpression::new_long(ctx.now.unix_timestamp()),
+            ),
+            (
+                "minute_of_day".to_owned(),
+                RestrictedExpression::new_long(i64::from(ctx.minute_of_day)),
+            ),
+            (
+                "granted".to_owned(),
+                RestrictedExpression::new_bool(!live.is_empty()),
+            ),
+            (
+                "grant_ids".to_owned(),
+                RestrictedExpression::new_set(
+                    live.iter()
+                        .map(|g| RestrictedExpression::new_string(g.id.to_string())),
+                ),
+            ),
+            (
+                "agreement_signed".to_owned(),
+                RestrictedExpression::new_bool(ctx.agreement_signed),
+            ),
+            (
+                "handbook_acknowledged".to_owned(),
+                RestrictedExpression::new_bool(ctx.handbook_acknowledged),
+            ),
+            (
+                "passcode_ok".to_owned(),
+                RestrictedExpression::new_bool(ctx.passcode_ok),
+            ),
+            (
+                "device_ok".to_owned(),
+                RestrictedExpression::new_bool(ctx.device_ok),
+            ),
+        ];
+        if let Some(client) = ctx.client.filter(|_| with_client) {
+            pairs.push(("client".to_owned(), self.ips.get(client)));
+        }
+        let context = cedar::Context::from_pairs(pairs).map_err(|e| e.to_string())?;
+        let cedar_request = cedar::Request::new(
+            principal,
+            self.names.action(request.action),
+            resource,
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        let entities = cedar::Entities::from_entities([principal_entity, resource_entity], None)
+            .map_err(|e| e.to_string())?;
+        Ok((cedar_request, entities))
+    }
+
+    fn item_entity(&self, item: &Item<'_>) -> Result<(EntityUid, cedar::Entity), String> {
+        let common = |label: Label, categories: &[DataCategory]| {
+            [
+                attr_str("workspace", &item.workspace().to_string()),
+                attr_str("label", label.as_str()),
+                (
+                    "label_level".to_owned(),
+                    RestrictedExpression::new_long(label_level(label)),
+                ),
+                (
+                    "categories".to_owned(),
+                    RestrictedExpression::new_set(
+                        categories
+                            .iter()
+                            .map(|c| RestrictedExpression::new_string(c.as_str().to_owned())),
+                    ),
+                ),
+            ]
+        };
+        let (uid, attrs, parents) = match item {
+            Item::Document {
+                id,
+                name,
+                label,
+                categories,
+                ..
+            } => {
+                let uid = EntityUid::from_type_name_and_id(
+                    self.names.document.clone(),
+                    cedar::EntityId::new(id.to_string()),
+                );
+                let mut attrs: HashMap<_, _> = common(*label, categories).into_iter().collect();
+                attrs.extend([attr_str("name", name), attr_str("folder", folder_of(name))]);
+                (uid, attrs, HashSet::new())
+            }
+            Item::RecordSet {
+                id,
+                name,
+                label,
+                categories,
+                ..
+            } => {
+                let uid = EntityUid::from_type_name_and_id(
+                    self.names.record_set.clone(),
+                    cedar::EntityId::new(id.to_string()),
+                );
+                let mut attrs: HashMap<_, _> = common(*label, categories).into_iter().collect();
+                attrs.extend([attr_str("name", name)]);
+                (uid, attrs, HashSet::new())
+            }
+            Item::Column {
+                set,
+                set_name,
+                column,
+                category,
+                label,
+                ..
+            } => {
+                let set_id = set.to_string();
+                let uid = EntityUid::from_type_name_and_id(
+                    self.names.column.clone(),
+                    cedar::EntityId::new(format!("{set_id}/{column}")),
+                );
+                let parent = EntityUid::from_type_name_and_id(
+                    self.names.record_set.clone(),
+                    cedar::EntityId::new(&set_id),
+                );
+                let mut attrs: HashMap<_, _> = common(*label, &[*category]).into_iter().collect();
+                attrs.extend([
+                    attr_str("record_set", &set_id),
+                    attr_str("set_name", set_name),
+                    attr_str("column", column),
+                    attr_str("category", category.as_str()),
+                ]);
+                (uid, attrs, HashSet::from([parent]))
+            }
+        };
+        let entity = cedar::Entity::new(uid.clone(), attrs, parents).map_err(|e| e.to_string())?;
+        Ok((uid, entity))
+    }
+}
+
+/// The id of the default policy that permits what grants cover.
+const NEED_TO_KNOW: &str = "need-to-know";
+
+/// Order numbers below this are default policies.
+const DEFAULT_POLICY_SLOTS: usize = 1_000;
+
+fn attr_str(key: &str, value: &str) -> (String, RestrictedExpression) {
+    (
+        key.to_owned(),
+        RestrictedExpression::new_string(value.to_owned()),
+    )
+}
+
+/// The label as a number, so that policies can say "Confidential or
+/// higher" (`resource.label_level >= 2`).
+pub fn label_level(label: Label) -> i64 {
+    match label {
+        Label::Public => 0,
+        Label::Internal => 1,
+        Label::Confidential => 2,
+        Label::Restricted => 3,
+    }
+}
+
+/// The folder part of a document name, ending in `/` (empty at the top).
+pub fn folder_of(name: &str) -> &str {
+    name.rfind('/').map_or("", |i| &name[..=i])
+}
+
+/// What makes owner text too complex to check safely.
+#[derive(Debug, PartialEq, Eq)]
+enum Complexity {
+    /// Brackets nest deeper than allowed, at this byte offset.
+    Deep(usize),
+    /// One policy has more operators than allowed, at this byte offset.
+    Long(usize),
+}
+
+/// Checks the bracket nesting and the operator count of each policy,
+/// skipping string literals and comments. Expression depth is at most the
+/// number of operators plus the bracket depth, so these two bounds keep
+/// Cedar's recursive parser, validator and evaluator far from the end of
+/// the stack. (Cedar's validator stops typechecking, without an error,
+/// where its stack check trips; the bounds make sure that never happens.)
+fn complexity(text: &str, max_nesting: usize, max_operators: usize) -> Option<Complexity> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut operators = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let mut counted = false;
+        match b {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > max_nesting {
+                    return Some(Complexity::Deep(i));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b';' => operators = 0,
+            b'|' | b'&' | b'=' => {
+                // `||`, `&&`, `==` are one operator each.
+                counted = bytes.get(i + 1) == Some(&b);
+                if counted {
+                    i += 1;
+                }
+            }
+            b'!' | b'<' | b'>' | b'+' | b'-' | b'*' | b'.' => {
+                counted = true;
+                if bytes.get(i + 1) == Some(&b'=') {
+                    i += 1;
+                }
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                let start = i;
+                while i + 1 < bytes.len()
+                    && (bytes[i + 1].is_ascii_alphanumeric() || bytes[i + 1] == b'_')
+                {
+                    i += 1;
+                }
+                counted = matches!(&text[start..=i], "if" | "in" | "has" | "like" | "is");
+            }
+            _ => {}
+        }
+        if counted {
+            operators += 1;
+            if operators > max_operators {
+                return Some(Complexity::Long(i));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The first labelled byte offset of a Cedar diagnostic.
+fn first_offset(diagnostic: &dyn Diagnostic) -> Option<usize> {
+    diagnostic
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|label| label.offset())
+}
+
+/// A Cedar diagnostic as one sentence with what was expected and its hint.
+fn describe(diagnostic: &dyn Diagnostic) -> String {
+    let mut message = diagnostic.to_string();
+    let label = diagnostic
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .and_then(|label| label.label().map(str::to_owned));
+    for extra in label
+        .into_iter()
+        .chain(diagnostic.help().map(|h| h.to_string()))
+    {
+        message.push_str(": ");
+        message.push_str(&extra);
+    }
+    message
+}
+
+/// Finds the text of each policy in the owner's text, in order.
+struct Locator<'a> {
+    text: &'a str,
+    from: usize,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        Locator { text, from: 0 }
+    }
+
+    fn find(&mut self, policy: &str) -> Location {
+        match self.text[self.from..].find(policy.trim()) {
+            Some(i) => {
+                let start = self.from + i;
+                self.from = start + policy.trim().len();
+                Location::of_offset(self.text, start)
+            }
+            None => Location::of_offset(self.text, self.from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complexity_counts_operators_per_policy_outside_strings_and_comments() {
+        let ok = "// a || b || c\nforbid (p, a, r) when { x.y == \"a||b.c\" && z };";
+        assert_eq!(complexity(ok, 3, 3), None);
+        assert_eq!(
+            complexity(ok, 3, 2),
+            Some(Complexity::Long(ok.find("&&").unwrap_or(0) + 1))
+        );
+        assert_eq!(
+            complexity(ok, 0, 9),
+            Some(Complexity::Deep(ok.find('(').unwrap_or(0)))
+        );
+        // Counts start again with each policy.
+        let two = "forbid (p, a, r) when { a && b };\nforbid (p, a, r) when { c && d };";
+        assert_eq!(complexity(two, 3, 1), None);
+        let words = "when { if a in b then c has d else e like \"*\" && f is G }";
+        assert_eq!(
+            complexity(words, 3, 5),
+            Some(Complexity::Long(words.find("is").unwrap_or(0) + 1))
+        );
+        assert_eq!(complexity(words, 3, 6), None);
+    }
+
+    #[test]
+    fn folders() {
+        assert_eq!(folder_of("invoices/2026/may.pdf"), "invoices/2026/");
+        assert_eq!(folder_of("may.pdf"), "");
+        assert_eq!(folder_of("a/"), "a/");
+    }
+}

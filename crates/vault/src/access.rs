@@ -1,0 +1,350 @@
+//! Need to know at the door: every read by someone who is not the owner or
+//! an admin is decided by the `policy` engine (Cedar) from the person's
+//! live grants, and recorded with the engine's explanation. Columns of a
+//! record set outside a grant are masked before they leave; sensitive
+//! categories are masked even inside a grant and revealed one value at a
+//! time, each reveal its own decision and its own ledger entry. An item a
+//! person may not reach answers exactly like an item that does not exist.
+
+use confidant_core::{Access, DataCategory, DocumentMeta, Grant, PersonStatus, RowId, mask_value};
+use confidant_ledger::{KnownAction, Target, TargetId};
+use confidant_policy::{Context, Decision, Engine, Item, Request, Subject};
+use confidant_store::DocumentRecord;
+
+use crate::audit::Attempt;
+use crate::{Actor, DocRef, Vault, VaultError};
+
+/// A value as it leaves the vault for a person: in the clear, or masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    Clear(String),
+    Masked(String),
+}
+
+impl Shown {
+    pub fn text(&self) -> &str {
+        match self {
+            Shown::Clear(s) | Shown::Masked(s) => s,
+        }
+    }
+
+    pub fn is_masked(&self) -> bool {
+        matches!(self, Shown::Masked(_))
+    }
+}
+
+/// What a decision was about, for `access explain`.
+#[derive(Debug, Clone)]
+pub enum ExplainItem {
+    Document(DocRef),
+    Column { set: String, column: String },
+}
+
+/// A decision as the ledger keeps it: the policies and grants that decided
+/// it, by id. Never the explanation's words, which name items (the ledger
+/// is kept in the clear; document names are not).
+pub(crate) fn ledger_reason(decision: &Decision) -> String {
+    let policies: Vec<&str> = decision.reasons.iter().map(|r| r.policy.as_str()).collect();
+    let mut out = format!(
+        "{} by policy {}",
+        if decision.allowed {
+            "allowed"
+        } else {
+            "denied"
+        },
+        policies.join(", ")
+    );
+    if !decision.grants.is_empty() {
+        let grants: Vec<String> = decision.grants.iter().map(|g| g.to_string()).collect();
+        out.push_str(&format!(" (grant {})", grants.join(", ")));
+    }
+    out
+}
+
+fn known_action(access: Access) -> KnownAction {
+    match access {
+        Access::View => KnownAction::View,
+        Access::Download => KnownAction::Download,
+        Access::Export => KnownAction::Export,
+        Access::Edit => KnownAction::Edit,
+        Access::Reveal => KnownAction::Reveal,
+    }
+}
+
+pub(crate) fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(Engine::new)
+}
+
+impl Vault {
+    /// The circumstances of a decision now. Agreement, passcode and device
+    /// are "not satisfied" until the issues that check them land; the
+    /// default policies do not require them yet.
+    pub(crate) fn decision_context(&self) -> Context {
+        let now = self.inner.clock.now();
+        let utc = now.to_offset(time::UtcOffset::UTC);
+        let minute = u16::from(utc.hour()) * 60 + u16::from(utc.minute());
+        Context::new(now, minute)
+    }
+
+    /// The person's grants, opened (all states: the engine picks the live
+    /// ones).
+    pub(crate) async fn grants_for_decision(
+        &self,
+        person: confidant_core::PersonId,
+    ) -> Result<Vec<Grant>, VaultError> {
+        let records = self.store().grants_of(self.workspace(), person).await?;
+        records.iter().map(|r| self.open_grant(r)).collect()
+    }
+
+    fn subject<'a>(actor: &'a Actor) -> Subject<'a> {
+        Subject {
+            id: actor.person,
+            name: &actor.name,
+            role: actor.role,
+            status: PersonStatus::Active,
+            workspace: actor.workspace,
+        }
+    }
+
+    pub(crate) fn decide(
+        &self,
+        actor: &Actor,
+        action: Access,
+        item: Item<'_>,
+        grants: &[Grant],
+        context: Context,
+    ) -> Decision {
+        engine().decide(&Request {
+            person: Self::subject(actor),
+            action,
+            item,
+            grants,
+            context,
+        })
+    }
+
+    fn document_item<'a>(&self, record: &'a DocumentRecord, meta: &'a DocumentMeta) -> Item<'a> {
+        Item::Document {
+            workspace: record.workspace,
+            id: record.id,
+            name: &meta.name,
+            label: record.label,
+            categories: meta.scan.as_ref().map_or(&[], |s| s.categories.as_slice()),
+        }
+    }
+
+    /// Documents a non-manager may view, with the decision recorded.
+    pub(crate) async fn granted_documents(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<DocumentMeta>, VaultError> {
+        self.require_member(actor)?;
+        let grants = self.grants_for_decision(actor.person).await?;
+        let context = self.decision_context();
+        let names = &self.current_keys().names;
+        let mut out = Vec::new();
+        for record in self.store().documents(self.workspace()).await? {
+            let meta = self.doc_meta(&record, names)?;
+            let item = self.document_item(&record, &meta);
+            if self
+                .decide(actor, Access::View, item, &grants, context)
+                .allowed
+            {
+                out.push(meta);
+            }
+        }
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::View,
+            Target::whole(TargetId::Workspace(self.workspace())),
+        );
+        attempt.reason = format!("listed the {} documents their grants cover", out.len());
+        self.record(&[attempt]).await?;
+        Ok(out)
+    }
+
+    /// Decides `action` on a document for a non-manager; a refusal is
+    /// recorded and answered like a missing document.
+    pub(crate) async fn authorize_document(
+        &self,
+        actor: &Actor,
+        doc: &DocRef,
+        action: Access,
+    ) -> Result<(DocumentRecord, DocumentMeta, Decision), VaultError> {
+        self.require_member(actor)?;
+        let record = self.find_document(doc).await?;
+        let keys = self.keys_for(record.kek_id).await?;
+        let meta = self.doc_meta(&record, &keys.names)?;
+        let grants = self.grants_for_decision(actor.person).await?;
+        let decision = self.decide(
+            actor,
+            action,
+            self.document_item(&record, &meta),
+            &grants,
+            self.decision_context(),
+        );
+        if !decision.allowed {
+            let mut attempt = Attempt::allowed(
+                actor,
+                known_action(action),
+                Target::whole(TargetId::Document(record.id)),
+            );
+            attempt.allowed = false;
+            attempt.reason = ledger_reason(&decision);
+            self.record(&[attempt]).await?;
+            return Err(crate::documents::not_found(doc));
+        }
+        Ok((record, meta, decision))
+    }
+
+    /// Whether `actor` is the owner or an admin of this workspace, who
+    /// reach everything by role.
+    pub(crate) fn is_manager(&self, actor: &Actor) -> bool {
+        actor.workspace == self.workspace() && actor.role.manages_people()
+    }
+
+    /// Masks one value for a person: `allowed` says whether a grant covers
+    /// its column; sensitive categories stay masked in bulk views anyway.
+    pub(crate) fn show(category: DataCategory, value: &str, allowed: bool) -> Shown {
+        if allowed && !category.reveal_only() {
+            Shown::Clear(value.to_owned())
+        } else {
+            Shown::Masked(mask_value(category, value))
+        }
+    }
+
+    /// Explains whether `who` may do `action` with an item, in plain words
+    /// (owner and admins ask; nothing is read or recorded as an access).
+    pub async fn explain_access(
+        &self,
+        actor: &Actor,
+        who: &str,
+        item: &ExplainItem,
+        action: Access,
+    ) -> Result<Decision, VaultError> {
+        self.require_owner(actor, "explain access")?;
+        let person = self.find_person(who).await?;
+        let subject_actor = Actor::from_record(&person);
+        let grants = self.grants_for_decision(person.id).await?;
+        let mut context = self.decision_context();
+        context.now = self.inner.clock.now();
+        let subject = Subject {
+            id: person.id,
+            name: &person.name,
+            role: person.role,
+            status: person.status,
+            workspace: person.workspace,
+        };
+        match item {
+            ExplainItem::Document(doc) => {
+                let record = self.find_document(doc).await?;
+                let meta = self.doc_meta(&record, &self.current_keys().names)?;
+                Ok(engine().decide(&Request {
+                    person: subject,
+                    action,
+                    item: self.document_item(&record, &meta),
+                    grants: &grants,
+                    context,
+                }))
+            }
+            ExplainItem::Column { set, column } => {
+                let found = self.find_record_set(set).await?;
+                let col = found
+                    .columns
+                    .iter()
+                    .find(|c| c.name == *column)
+                    .ok_or_else(|| {
+                        VaultError::NotFound(format!(
+                            "record set {:?} has no column {column:?}",
+                            found.name
+                        ))
+                    })?;
+                let _ = &subject_actor;
+                Ok(engine().decide(&Request {
+                    person: subject,
+                    action,
+                    item: Item::Column {
+                        workspace: found.workspace,
+                        set: found.id,
+                        set_name: &found.name,
+                        column: &col.name,
+                        category: col.category,
+                        label: found.label,
+                    },
+                    grants: &grants,
+                    context,
+                }))
+            }
+        }
+    }
+
+    /// Reveals one value of one row to a person whose grant allows
+    /// `reveal` on its column: its own decision and its own ledger entry.
+    pub async fn reveal(
+        &self,
+        actor: &Actor,
+        set: &str,
+        row: RowId,
+        column: &str,
+    ) -> Result<String, VaultError> {
+        self.require_member(actor)?;
+        let found = self.find_record_set(set).await?;
+        let Some(col) = found.columns.iter().find(|c| c.name == column) else {
+            return Err(crate::records::set_not_found(set));
+        };
+        let allowed = if self.is_manager(actor) {
+            None
+        } else {
+            let grants = self.grants_for_decision(actor.person).await?;
+            Some(self.decide(
+                actor,
+                Access::Reveal,
+                Item::Column {
+                    workspace: found.workspace,
+                    set: found.id,
+                    set_name: &found.name,
+                    column: &col.name,
+                    category: col.category,
+                    label: found.label,
+                },
+                &grants,
+                self.decision_context(),
+            ))
+        };
+        if let Some(decision) = &allowed
+            && !decision.allowed
+        {
+            let mut attempt = Attempt::allowed(
+                actor,
+                KnownAction::Reveal,
+                Target {
+                    id: TargetId::RecordSet(found.id),
+                    rows: vec![row],
+                    columns: vec![column.to_owned()],
+                },
+            );
+            attempt.allowed = false;
+            attempt.reason = ledger_reason(decision);
+            self.record(&[attempt]).await?;
+            return Err(crate::records::set_not_found(set));
+        }
+        let value = self.cell(&found, row, column).await?;
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::Reveal,
+            Target {
+                id: TargetId::RecordSet(found.id),
+                rows: vec![row],
+                columns: vec![column.to_owned()],
+            },
+        )
+        .categories([col.category]);
+        if let Some(decision) = &allowed {
+            attempt.reason = ledger_reason(decision);
+        }
+        attempt.reason = format!("{} (column {column})", attempt.reason);
+        self.record(&[attempt]).await?;
+        Ok(value)
+    }
+}
