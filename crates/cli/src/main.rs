@@ -87,6 +87,9 @@ enum Command {
     /// Who may do what: `access explain WHO --document X --action view`.
     #[command(subcommand)]
     Access(access::AccessCommand),
+    /// The owner's own access policies (Cedar): show, check, set.
+    #[command(subcommand)]
+    Policy(access::PolicyCommand),
     /// Sign in to a server once; later commands use the saved API token.
     Login(client::LoginArgs),
     /// End the saved API token and forget it.
@@ -199,6 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Grant(args) => grants::grant(&global, args).await,
         Command::Grants(cmd) => grants::run(&global, cmd).await,
         Command::Access(cmd) => access::run(&global, cmd).await,
+        Command::Policy(cmd) => access::policy(&global, cmd).await,
         Command::Logout => client::logout().await,
         Command::Workspace(WorkspaceCommand::Add(args)) => {
             datadir::add_workspace(&global, args).await

@@ -286,6 +286,12 @@ pub struct RevealResponse {
     pub value: String,
 }
 
+/// `GET|PUT /api/v1/policies`: the owner's own Cedar policies.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PoliciesBody {
+    pub text: String,
+}
+
 /// `POST /api/v1/keys/rotate`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RotateResponse {

@@ -11,7 +11,7 @@ use confidant_core::{Label, Role, parse_column_categories};
 use confidant_protocol::{
     DocumentInfo, EndGrantRequest, FindRequest, GrantInfo, GrantRequestBody, InviteRequest,
     InviteResponse, LabelRequest, OffboardRequest, OffboardResponse, PersonDetailInfo, PersonInfo,
-    RecordPageInfo, RecordSetInfo, RevealRequest, RevealResponse, RotateResponse,
+    PoliciesBody, RecordPageInfo, RecordSetInfo, RevealRequest, RevealResponse, RotateResponse,
     SessionInfo as ProtoSession, SignInRequest, SignInResponse,
 };
 use confidant_vault::{ColumnMapping, DocRef, SessionRequest, SignIn, VaultError};
@@ -63,6 +63,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/people/{who}", get(show_person))
         .route("/api/v1/people/{who}/offboard", post(offboard))
         .route("/api/v1/grants", get(list_grants).post(create_grant))
+        .route("/api/v1/policies", get(get_policies).put(set_policies))
         .route("/api/v1/grants/requests", post(request_grant))
         .route("/api/v1/grants/{id}/approve", post(approve_grant))
         .route("/api/v1/grants/{id}/end", post(end_grant))
@@ -292,6 +293,22 @@ async fn reveal(
         .reveal(&caller.actor, &set, row, &body.column)
         .await?;
     Ok(Json(RevealResponse { value }))
+}
+
+async fn get_policies(caller: ApiCaller) -> Result<Json<PoliciesBody>, AppError> {
+    let text = caller.vault.owner_policies(&caller.actor).await?;
+    Ok(Json(PoliciesBody { text }))
+}
+
+async fn set_policies(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<PoliciesBody>,
+) -> Result<Json<PoliciesBody>, AppError> {
+    caller
+        .vault
+        .set_owner_policies(&caller.actor, &body.text)
+        .await?;
+    Ok(Json(body))
 }
 
 async fn show_person(

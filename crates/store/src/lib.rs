@@ -174,6 +174,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         reason: &str,
     ) -> Result<Option<Offboarding>, StoreError>;
 
+    /// The owner's own policies (Cedar text; empty when none).
+    async fn owner_policies(&self, workspace: WorkspaceId) -> Result<String, StoreError>;
+    /// Replaces the owner's own policies.
+    async fn set_owner_policies(
+        &self,
+        workspace: WorkspaceId,
+        text: &str,
+    ) -> Result<(), StoreError>;
+
     // Grants.
 
     /// `Conflict` when the person or the workspace does not exist.

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "grants",
         include_str!("../migrations/postgres/0005_grants.sql"),
     ),
+    (
+        6,
+        "owner policies",
+        include_str!("../migrations/postgres/0006_owner_policies.sql"),
+    ),
 ];
 
 impl PgStore {

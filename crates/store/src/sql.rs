@@ -186,6 +186,11 @@ pub(crate) const OFFBOARD_PERSON: &str = "UPDATE people \
 pub(crate) const DELETE_SESSIONS_OF: &str =
     "DELETE FROM sessions WHERE workspace_id = $1 AND person_id = $2";
 
+pub(crate) const SELECT_OWNER_POLICIES: &str =
+    "SELECT owner_policies FROM workspaces WHERE id = $1";
+pub(crate) const SET_OWNER_POLICIES: &str =
+    "UPDATE workspaces SET owner_policies = $2 WHERE id = $1";
+
 pub(crate) const INSERT_GRANT: &str = concat!(
     "INSERT INTO grants (",
     grant_columns!(),
@@ -1580,6 +1585,32 @@ macro_rules! impl_store {
                         invites_cancelled: invites,
                         grants_ended: grants,
                     }))
+                }
+
+                async fn owner_policies(&self, ws: WorkspaceId) -> Result<String, StoreError> {
+                    let text: Option<String> = sqlx::query_scalar(SELECT_OWNER_POLICIES)
+                        .bind(ws.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading the owner's policies"))?;
+                    Ok(text.unwrap_or_default())
+                }
+
+                async fn set_owner_policies(
+                    &self,
+                    ws: WorkspaceId,
+                    text: &str,
+                ) -> Result<(), StoreError> {
+                    let updated = sqlx::query(SET_OWNER_POLICIES)
+                        .bind(ws.to_string())
+                        .bind(text)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("saving the owner's policies"))?;
+                    if updated.rows_affected() != 1 {
+                        return Err(StoreError::Conflict("the workspace does not exist".into()));
+                    }
+                    Ok(())
                 }
 
                 async fn insert_grant(&self, grant: &GrantRecord) -> Result<(), StoreError> {

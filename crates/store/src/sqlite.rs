@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "grants",
         include_str!("../migrations/sqlite/0005_grants.sql"),
     ),
+    (
+        6,
+        "owner policies",
+        include_str!("../migrations/sqlite/0006_owner_policies.sql"),
+    ),
 ];
 
 impl SqliteStore {

@@ -33,6 +33,12 @@ impl Shown {
     }
 }
 
+/// An item resolved for a decision about someone else.
+enum Resolved {
+    Document(DocumentRecord, DocumentMeta),
+    Column(confidant_store::RecordSetRecord, String, DataCategory),
+}
+
 /// What a decision was about, for `access explain`.
 #[derive(Debug, Clone)]
 pub enum ExplainItem {
@@ -71,9 +77,76 @@ fn known_action(access: Access) -> KnownAction {
     }
 }
 
-pub(crate) fn engine() -> &'static Engine {
-    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
-    ENGINE.get_or_init(Engine::new)
+/// The engine of the workspace's current policies, rebuilt only when the
+/// owner's policies change (in this process or another).
+#[derive(Debug, Default)]
+pub(crate) struct EngineCache(std::sync::Mutex<Option<(String, std::sync::Arc<Engine>)>>);
+
+impl Vault {
+    /// The engine for a decision now: the default policies and the owner's
+    /// current ones (read from the store, so a change made by another
+    /// server process applies to the next request).
+    pub(crate) async fn engine(&self) -> Result<std::sync::Arc<Engine>, VaultError> {
+        let text = self.store().owner_policies(self.workspace()).await?;
+        let cache = &self.inner.engine;
+        {
+            let guard = cache
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((cached, engine)) = guard.as_ref()
+                && *cached == text
+            {
+                return Ok(engine.clone());
+            }
+        }
+        let engine = if text.trim().is_empty() {
+            Engine::new()
+        } else {
+            Engine::with_owner_policies(&text).map_err(|e| {
+                VaultError::Integrity(format!(
+                    "the stored owner policies do not validate ({e}): fix them with `confidant policy set`"
+                ))
+            })?
+        };
+        let engine = std::sync::Arc::new(engine);
+        *cache
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((text, engine.clone()));
+        Ok(engine)
+    }
+
+    /// The owner's own policies (owner, admins and auditors read them).
+    pub async fn owner_policies(&self, actor: &Actor) -> Result<String, VaultError> {
+        self.require_reader(actor, "read the policies")?;
+        Ok(self.store().owner_policies(self.workspace()).await?)
+    }
+
+    /// Replaces the owner's own policies after validating them against the
+    /// schema; a mistake is reported with its line and column and nothing
+    /// changes (owner and admins).
+    pub async fn set_owner_policies(&self, actor: &Actor, text: &str) -> Result<usize, VaultError> {
+        self.gate(actor, "change the policies", KnownAction::PolicyChange)
+            .await?;
+        let engine = Engine::with_owner_policies(text)
+            .map_err(|e| VaultError::InvalidInput(e.to_string()))?;
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::PolicyChange,
+            Target::whole(TargetId::Workspace(self.workspace())),
+        );
+        attempt.reason = format!(
+            "{}: owner policies replaced ({} bytes)",
+            attempt.reason,
+            text.len()
+        );
+        self.record(&[attempt]).await?;
+        self.store()
+            .set_owner_policies(self.workspace(), text)
+            .await?;
+        Ok(engine.policy_count())
+    }
 }
 
 impl Vault {
@@ -109,13 +182,14 @@ impl Vault {
 
     pub(crate) fn decide(
         &self,
+        engine: &Engine,
         actor: &Actor,
         action: Access,
         item: Item<'_>,
         grants: &[Grant],
         context: Context,
     ) -> Decision {
-        engine().decide(&Request {
+        engine.decide(&Request {
             person: Self::subject(actor),
             action,
             item,
@@ -142,13 +216,14 @@ impl Vault {
         self.require_member(actor)?;
         let grants = self.grants_for_decision(actor.person).await?;
         let context = self.decision_context();
+        let engine = self.engine().await?;
         let names = &self.current_keys().names;
         let mut out = Vec::new();
         for record in self.store().documents(self.workspace()).await? {
             let meta = self.doc_meta(&record, names)?;
             let item = self.document_item(&record, &meta);
             if self
-                .decide(actor, Access::View, item, &grants, context)
+                .decide(&engine, actor, Access::View, item, &grants, context)
                 .allowed
             {
                 out.push(meta);
@@ -177,7 +252,9 @@ impl Vault {
         let keys = self.keys_for(record.kek_id).await?;
         let meta = self.doc_meta(&record, &keys.names)?;
         let grants = self.grants_for_decision(actor.person).await?;
+        let engine = self.engine().await?;
         let decision = self.decide(
+            &engine,
             actor,
             action,
             self.document_item(&record, &meta),
@@ -225,10 +302,120 @@ impl Vault {
     ) -> Result<Decision, VaultError> {
         self.require_owner(actor, "explain access")?;
         let person = self.find_person(who).await?;
-        let subject_actor = Actor::from_record(&person);
         let grants = self.grants_for_decision(person.id).await?;
-        let mut context = self.decision_context();
-        context.now = self.inner.clock.now();
+        let resolved = self.resolve_explain_item(item).await?;
+        let engine = self.engine().await?;
+        Ok(self.decide_for(&engine, &person, &resolved, action, &grants))
+    }
+
+    /// Who may do what with an item: every person of the workspace with
+    /// the actions the policies allow them (owner and admins ask).
+    pub async fn who_can(
+        &self,
+        actor: &Actor,
+        item: &ExplainItem,
+    ) -> Result<Vec<(String, Vec<Access>)>, VaultError> {
+        self.require_owner(actor, "see who can reach an item")?;
+        let resolved = self.resolve_explain_item(item).await?;
+        let engine = self.engine().await?;
+        let mut out = Vec::new();
+        for person in self.store().people(self.workspace()).await? {
+            let grants = self.grants_for_decision(person.id).await?;
+            let actions: Vec<Access> = Access::ALL
+                .into_iter()
+                .filter(|a| {
+                    self.decide_for(&engine, &person, &resolved, *a, &grants)
+                        .allowed
+                })
+                .collect();
+            if !actions.is_empty() {
+                out.push((person.email.clone(), actions));
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a person may reach: every document and record-set column the
+    /// policies allow them, with the actions (owner and admins ask).
+    pub async fn what_can(
+        &self,
+        actor: &Actor,
+        who: &str,
+    ) -> Result<Vec<(String, Vec<Access>)>, VaultError> {
+        self.require_owner(actor, "see what a person can reach")?;
+        let person = self.find_person(who).await?;
+        let grants = self.grants_for_decision(person.id).await?;
+        let engine = self.engine().await?;
+        let mut out = Vec::new();
+        let names = &self.current_keys().names;
+        for record in self.store().documents(self.workspace()).await? {
+            let meta = self.doc_meta(&record, names)?;
+            let resolved = Resolved::Document(record, meta);
+            let actions: Vec<Access> = Access::ALL
+                .into_iter()
+                .filter(|a| {
+                    self.decide_for(&engine, &person, &resolved, *a, &grants)
+                        .allowed
+                })
+                .collect();
+            if let (false, Resolved::Document(_, meta)) = (actions.is_empty(), &resolved) {
+                out.push((format!("document {}", meta.name), actions));
+            }
+        }
+        for set in self.store().record_sets(self.workspace()).await? {
+            for column in &set.columns {
+                let resolved = Resolved::Column(set.clone(), column.name.clone(), column.category);
+                let actions: Vec<Access> = Access::ALL
+                    .into_iter()
+                    .filter(|a| {
+                        self.decide_for(&engine, &person, &resolved, *a, &grants)
+                            .allowed
+                    })
+                    .collect();
+                if !actions.is_empty() {
+                    out.push((
+                        format!("record set {}, column {}", set.name, column.name),
+                        actions,
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn resolve_explain_item(&self, item: &ExplainItem) -> Result<Resolved, VaultError> {
+        match item {
+            ExplainItem::Document(doc) => {
+                let record = self.find_document(doc).await?;
+                let meta = self.doc_meta(&record, &self.current_keys().names)?;
+                Ok(Resolved::Document(record, meta))
+            }
+            ExplainItem::Column { set, column } => {
+                let found = self.find_record_set(set).await?;
+                let category = found
+                    .columns
+                    .iter()
+                    .find(|c| c.name == *column)
+                    .map(|c| c.category)
+                    .ok_or_else(|| {
+                        VaultError::NotFound(format!(
+                            "record set {:?} has no column {column:?}",
+                            found.name
+                        ))
+                    })?;
+                Ok(Resolved::Column(found, column.clone(), category))
+            }
+        }
+    }
+
+    fn decide_for(
+        &self,
+        engine: &Engine,
+        person: &confidant_store::PersonRecord,
+        resolved: &Resolved,
+        action: Access,
+        grants: &[Grant],
+    ) -> Decision {
         let subject = Subject {
             id: person.id,
             name: &person.name,
@@ -236,47 +423,24 @@ impl Vault {
             status: person.status,
             workspace: person.workspace,
         };
-        match item {
-            ExplainItem::Document(doc) => {
-                let record = self.find_document(doc).await?;
-                let meta = self.doc_meta(&record, &self.current_keys().names)?;
-                Ok(engine().decide(&Request {
-                    person: subject,
-                    action,
-                    item: self.document_item(&record, &meta),
-                    grants: &grants,
-                    context,
-                }))
-            }
-            ExplainItem::Column { set, column } => {
-                let found = self.find_record_set(set).await?;
-                let col = found
-                    .columns
-                    .iter()
-                    .find(|c| c.name == *column)
-                    .ok_or_else(|| {
-                        VaultError::NotFound(format!(
-                            "record set {:?} has no column {column:?}",
-                            found.name
-                        ))
-                    })?;
-                let _ = &subject_actor;
-                Ok(engine().decide(&Request {
-                    person: subject,
-                    action,
-                    item: Item::Column {
-                        workspace: found.workspace,
-                        set: found.id,
-                        set_name: &found.name,
-                        column: &col.name,
-                        category: col.category,
-                        label: found.label,
-                    },
-                    grants: &grants,
-                    context,
-                }))
-            }
-        }
+        let item = match resolved {
+            Resolved::Document(record, meta) => self.document_item(record, meta),
+            Resolved::Column(set, column, category) => Item::Column {
+                workspace: set.workspace,
+                set: set.id,
+                set_name: &set.name,
+                column,
+                category: *category,
+                label: set.label,
+            },
+        };
+        engine.decide(&Request {
+            person: subject,
+            action,
+            item,
+            grants,
+            context: self.decision_context(),
+        })
     }
 
     /// Reveals one value of one row to a person whose grant allows
@@ -297,7 +461,9 @@ impl Vault {
             None
         } else {
             let grants = self.grants_for_decision(actor.person).await?;
+            let engine = self.engine().await?;
             Some(self.decide(
+                &engine,
                 actor,
                 Access::Reveal,
                 Item::Column {

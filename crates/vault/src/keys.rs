@@ -386,6 +386,7 @@ impl Vault {
                 password_checks: shared.password_checks,
                 session_policy: std::sync::RwLock::new(crate::SessionPolicy::default()),
                 ledger_group: crate::audit::LedgerGroup::default(),
+                engine: crate::access::EngineCache::default(),
             }),
         }
     }

@@ -76,6 +76,8 @@ struct Inner {
     /// This process's appends to the workspace's ledger, committed in
     /// groups.
     ledger_group: audit::LedgerGroup,
+    /// The policy engine of the current owner policies.
+    engine: access::EngineCache,
 }
 
 /// A day as the owner reads it in reasons and lists (UTC).

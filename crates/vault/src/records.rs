@@ -526,10 +526,12 @@ impl Vault {
         self.require_member(actor)?;
         let grants = self.grants_for_decision(actor.person).await?;
         let context = self.decision_context();
+        let engine = self.engine().await?;
         let mut out = Vec::new();
         for record in self.store().record_sets(self.workspace()).await? {
             let visible = record.columns.iter().any(|c| {
                 self.decide(
+                    &engine,
                     actor,
                     confidant_core::Access::View,
                     confidant_policy::Item::Column {
@@ -574,11 +576,13 @@ impl Vault {
         let record = self.find_record_set(set).await?;
         let grants = self.grants_for_decision(actor.person).await?;
         let context = self.decision_context();
+        let engine = self.engine().await?;
         let allowed: Vec<bool> = record
             .columns
             .iter()
             .map(|c| {
                 self.decide(
+                    &engine,
                     actor,
                     confidant_core::Access::View,
                     confidant_policy::Item::Column {

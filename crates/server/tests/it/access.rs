@@ -249,6 +249,15 @@ const ROUTES: &[Route] = &[
     route("DELETE", "/api/v1/record-sets/{set}", NO, ManagerItem, 200).mutating(),
     route("POST", "/api/v1/keys/rotate", NO, Manager, 200),
     route("GET", "/api/v1/grants", NO, Signed, 200),
+    route("GET", "/api/v1/policies", NO, Reader, 200),
+    route(
+        "PUT",
+        "/api/v1/policies",
+        Json(r#"{"text":""}"#),
+        Manager,
+        200,
+    )
+    .mutating(),
     route(
         "POST",
         "/api/v1/grants",

@@ -375,6 +375,21 @@ pub async fn grants_change_status_only_from_the_expected_one(store: Arc<dyn Stor
     Ok(())
 }
 
+pub async fn owner_policies_are_kept_per_workspace(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    assert_eq!(store.owner_policies(ws.id).await?, "");
+    store
+        .set_owner_policies(ws.id, "forbid (principal, action, resource);")
+        .await?;
+    assert_eq!(
+        store.owner_policies(ws.id).await?,
+        "forbid (principal, action, resource);"
+    );
+    conflict(store.set_owner_policies(other_workspace(), "x").await)?;
+    assert_eq!(store.owner_policies(other_workspace()).await?, "");
+    Ok(())
+}
+
 pub async fn one_time_codes_are_used_once(store: Arc<dyn Store>) -> Result {
     let (ws, owner) = fixtures::workspace(&*store).await?;
     store

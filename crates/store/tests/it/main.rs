@@ -44,6 +44,7 @@ conformance_suite!(
     an_invitation_is_accepted_once,
     one_time_codes_are_used_once,
     grants_change_status_only_from_the_expected_one,
+    owner_policies_are_kept_per_workspace,
     offboarding_ends_every_session_at_once,
     documents_are_listed_oldest_first_and_found,
     labels_change_and_scans_are_kept,

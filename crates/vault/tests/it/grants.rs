@@ -418,4 +418,139 @@ async fn assistants_see_only_what_grants_cover() {
         .unwrap();
     assert!(!why.allowed);
     assert!(!why.explain().is_empty());
+
+    // Who can, what can: the same decisions, turned around.
+    let who = vault
+        .who_can(
+            &owner,
+            &confidant_vault::ExplainItem::Column {
+                set: "customers".into(),
+                column: "card".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let alex_can: Vec<Access> = who
+        .iter()
+        .find(|(email, _)| email == "alex@example.com")
+        .map(|(_, actions)| actions.clone())
+        .unwrap();
+    assert_eq!(alex_can, [Access::View, Access::Reveal]);
+    assert!(who.iter().any(|(email, _)| email == "owner@example.com"));
+    let what: Vec<String> = vault
+        .what_can(&owner, "alex@example.com")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(item, _)| item)
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "document invoices/q3.txt",
+            "record set customers, column name",
+            "record set customers, column phone",
+            "record set customers, column card",
+        ]
+    );
+}
+
+/// The owner's own policies are validated, stored, and bind at once in
+/// every server process.
+#[tokio::test]
+async fn owner_policies_bind_everyone_at_once() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let other_process = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let csv = "name,card\nAnn Lee,4111111111111111\n";
+    vault
+        .import_records(
+            &owner,
+            "customers",
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ColumnMapping {
+                categories: vec![
+                    ("name".into(), DataCategory::Name),
+                    ("card".into(), DataCategory::CardNumber),
+                ],
+                indexed: vec![],
+                rows_are_customers: true,
+                contact_column: None,
+                label: Label::Restricted,
+            },
+        )
+        .await
+        .unwrap();
+    let alex = member(&vault, "alex@example.com", Role::Vendor).await;
+    vault
+        .grant(
+            &owner,
+            "alex@example.com",
+            &records(&["name", "card"], &[Access::View, Access::Reveal], 7),
+        )
+        .await
+        .unwrap();
+    let row = other_process
+        .show_records(&alex, "customers", 0, 10)
+        .await
+        .unwrap()
+        .rows[0]
+        .id;
+    assert!(
+        other_process
+            .reveal(&alex, "customers", row, "card")
+            .await
+            .is_ok()
+    );
+
+    // A mistake is reported with its place, and nothing changes.
+    let err = vault
+        .set_owner_policies(
+            &owner,
+            "forbid (principal, action, resource)\nwhen { principal.rol == \"vendor\" };",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2"), "{err}");
+    assert_eq!(vault.owner_policies(&owner).await.unwrap(), "");
+    assert!(matches!(
+        vault.set_owner_policies(&alex, "").await,
+        Err(VaultError::Forbidden(_))
+    ));
+
+    let policy = r#"@id("vendors-never-see-card-numbers")
+forbid (principal, action, resource)
+when { principal.role == "vendor" && resource.categories.contains("card_number") };"#;
+    vault.set_owner_policies(&owner, policy).await.unwrap();
+    assert_eq!(vault.owner_policies(&owner).await.unwrap(), policy);
+    // The other process applies it on its next decision.
+    assert!(matches!(
+        other_process.reveal(&alex, "customers", row, "card").await,
+        Err(VaultError::NotFound(_))
+    ));
+    let page = other_process
+        .show_records(&alex, "customers", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.rows[0].values, ["Ann Lee", "••••••1111"]);
+    let why = vault
+        .explain_access(
+            &owner,
+            "alex@example.com",
+            &confidant_vault::ExplainItem::Column {
+                set: "customers".into(),
+                column: "card".into(),
+            },
+            Access::Reveal,
+        )
+        .await
+        .unwrap();
+    assert!(!why.allowed);
+    assert!(
+        why.explain().contains("vendors-never-see-card-numbers"),
+        "{}",
+        why.explain()
+    );
 }
