@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/ledger", get(ledger))
         .route("/static/style.css", get(stylesheet))
         .merge(crate::web_people::routes())
+        .merge(crate::web_grants::routes())
         // Enforced by the body extractors, so an oversized form gets a page
         // (413) like any other error.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))

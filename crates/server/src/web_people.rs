@@ -327,7 +327,7 @@ struct CsrfForm {
     csrf: String,
 }
 
-fn check_csrf(session: &Session, given: &str) -> Result<(), AppError> {
+pub(crate) fn check_csrf(session: &Session, given: &str) -> Result<(), AppError> {
     if tokens_match(&session.csrf(), given) {
         Ok(())
     } else {

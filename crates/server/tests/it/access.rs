@@ -322,6 +322,31 @@ const ROUTES: &[Route] = &[
         200,
     )
     .mutating(),
+    route("GET", "/grants", NO, Signed, 200),
+    route(
+        "POST",
+        "/grants",
+        Form("person=victim%40example.com&kind=document&item={doc}&view=1&purpose=matrix&until=2099-01-01&csrf={csrf}"),
+        Manager,
+        303,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/grants/{grant}/approve",
+        Form("csrf={csrf}"),
+        ManagerItem,
+        303,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/grants/{grant}/end",
+        Form("reason=matrix&csrf={csrf}"),
+        ManagerOr404,
+        303,
+    )
+    .mutating(),
     route("GET", "/account", NO, Signed, 200),
     route(
         "POST",

@@ -7,6 +7,7 @@
 mod access;
 mod api;
 mod bad_input;
+mod grants;
 mod people;
 mod serve;
 mod throttle;

@@ -1,0 +1,117 @@
+//! Need to know through the web UI: the owner grants on the grants page,
+//! the assistant sees exactly that (masked outside it), and the owner ends
+//! it.
+
+use anyhow::{Context, Result};
+use axum::body::Body;
+use confidant_core::Role;
+
+use crate::util::{Browser, TestApp, location, request, text};
+
+#[tokio::test]
+async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()> {
+    let app = TestApp::new().await?;
+    let token = app.token().await?;
+    let csv = "name,phone,card\nAnn Lee,+44 20 7946 0958,4111111111111111\n";
+    let uri = "/api/v1/record-sets?name=customers&columns=name%3Dname%2Cphone%3Dphone%2Ccard%3Dcard_number";
+    let response = app
+        .send(request("POST", uri, Some(&token), Body::from(csv))?)
+        .await?;
+    assert_eq!(response.status(), 201);
+    let alex = app
+        .add_member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await?;
+
+    let mut alex_browser = Browser::default();
+    alex_browser.sign_in_as(&app, &alex).await?;
+    let missing = alex_browser.get(&app, "/records/customers").await?;
+    assert_eq!(
+        missing.status(),
+        404,
+        "no grant: the set does not exist for them"
+    );
+
+    let mut owner = Browser::default();
+    owner.sign_in(&app).await?;
+    let csrf = owner.session_csrf(&app).await?;
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::days(7))
+        .date()
+        .to_string();
+    // A mistake shows the form again with the reason.
+    let response = owner
+        .post_form(
+            &app,
+            "/grants",
+            &[
+                ("csrf", &csrf),
+                ("person", "alex@example.com"),
+                ("kind", "records"),
+                ("item", "customers"),
+                ("columns", "name,city"),
+                ("view", "1"),
+                ("purpose", "schedule appointments"),
+                ("until", &until),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 400);
+    assert!(text(response).await?.contains("no column"));
+    let response = owner
+        .post_form(
+            &app,
+            "/grants",
+            &[
+                ("csrf", &csrf),
+                ("person", "alex@example.com"),
+                ("kind", "records"),
+                ("item", "customers"),
+                ("columns", "name,card"),
+                ("view", "1"),
+                ("purpose", "schedule appointments"),
+                ("until", &until),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), Some("/grants"));
+
+    // Alex sees the grant, the set, the name in the clear, the rest masked.
+    let page = text(alex_browser.get(&app, "/grants").await?).await?;
+    assert!(page.contains("record set customers: card, name"), "{page}");
+    assert!(page.contains("schedule appointments"));
+    let home = text(alex_browser.get(&app, "/").await?).await?;
+    assert!(home.contains("customers"));
+    let rows = alex_browser.get(&app, "/records/customers").await?;
+    assert_eq!(rows.status(), 200);
+    let rows = text(rows).await?;
+    assert!(rows.contains("Ann Lee"));
+    assert!(rows.contains("••••••1111"));
+    assert!(
+        !rows.contains("4111111111111111"),
+        "the card number never leaves"
+    );
+    assert!(!rows.contains("7946"), "nor the ungranted phone");
+
+    // The owner ends it; Alex's next page says the set is not there.
+    let listed = text(owner.get(&app, "/grants").await?).await?;
+    let id = listed
+        .split("/grants/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .context("an end form names the grant")?
+        .to_owned();
+    let response = owner
+        .post_form(
+            &app,
+            &format!("/grants/{id}/end"),
+            &[("csrf", &csrf), ("reason", "done")],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    let gone = alex_browser.get(&app, "/records/customers").await?;
+    assert_eq!(gone.status(), 404);
+    Ok(())
+}
