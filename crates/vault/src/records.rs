@@ -437,15 +437,27 @@ impl Vault {
         set: &RecordSetRecord,
         rows: &[RecordRow],
         searched: Option<Vec<u8>>,
+        masked: &[String],
     ) -> Result<(), VaultError> {
+        // Only what left in the clear counts as seen: masked columns are
+        // named in the reason, not among the columns and categories (the
+        // exposure after a leak is computed from these).
+        let clear: Vec<&confidant_core::Column> = set
+            .columns
+            .iter()
+            .filter(|c| !masked.contains(&c.name))
+            .collect();
         let target = Target {
             id: TargetId::RecordSet(set.id),
             rows: rows.iter().map(|r| r.id).collect(),
-            columns: set.columns.iter().map(|c| c.name.clone()).collect(),
+            columns: clear.iter().map(|c| c.name.clone()).collect(),
         };
-        let categories: Vec<_> = set.columns.iter().map(|c| c.category).collect();
+        let categories: Vec<_> = clear.iter().map(|c| c.category).collect();
         let mut attempt =
             crate::audit::Attempt::allowed(actor, KnownAction::View, target).categories(categories);
+        if !masked.is_empty() {
+            attempt.reason = format!("{} (masked: {})", attempt.reason, masked.join(", "));
+        }
         attempt
             .keyed
             .extend(searched.map(|hash| ("searched", hash)));
@@ -512,7 +524,8 @@ impl Vault {
             .rows(self.workspace(), record.id, offset, limit)
             .await?;
         let rows = Self::decrypt_rows(&record, &cells, &rows)?;
-        self.record_rows_viewed(actor, &record, &rows, None).await?;
+        self.record_rows_viewed(actor, &record, &rows, None, &[])
+            .await?;
         Ok(RecordPage {
             set: meta(&record),
             offset,
@@ -658,7 +671,8 @@ impl Vault {
                 }
             }
         }
-        self.record_rows_viewed(actor, &record, &rows, None).await?;
+        self.record_rows_viewed(actor, &record, &rows, None, &masked)
+            .await?;
         Ok(RecordPage {
             set: meta(&record),
             offset,
@@ -701,7 +715,7 @@ impl Vault {
             .rows_by_index(self.workspace(), record.id, column, &hash)
             .await?;
         let rows = Self::decrypt_rows(&record, &cells, &rows)?;
-        self.record_rows_viewed(actor, &record, &rows, Some(hash))
+        self.record_rows_viewed(actor, &record, &rows, Some(hash), &[])
             .await?;
         Ok(RecordPage {
             set: meta(&record),

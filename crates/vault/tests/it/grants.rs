@@ -298,6 +298,23 @@ async fn assistants_see_only_what_grants_cover() {
     );
     assert_eq!(page.masked, vec!["card".to_owned(), "region".to_owned()]);
     let row = page.rows[0].id;
+    // The record says what left in the clear, and what only masked.
+    let (_, viewed) = vault
+        .ledger_log(&owner, Some("alex@example.com"), Some("customers"))
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|(_, e)| e.action.to_string() == "view" && !e.target.rows.is_empty())
+        .unwrap();
+    assert_eq!(viewed.target.columns, ["name", "phone"]);
+    let categories: Vec<String> = viewed.categories.iter().map(|c| c.to_string()).collect();
+    assert_eq!(categories, ["name", "phone"]);
+    assert!(
+        viewed.reason.contains("masked: card, region"),
+        "{}",
+        viewed.reason
+    );
 
     // Revealing needs a grant that says so, one value at a time.
     assert!(matches!(
