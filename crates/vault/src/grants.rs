@@ -5,8 +5,8 @@
 //! ledger. What a grant covers, its purpose and a request's reason are
 //! sealed with the workspace names key, like document names.
 //!
-//! Deciding with grants (default deny, masking) is the `policy` crate's
-//! job, wired in by the need-to-know issue; offboarding ends them all.
+//! Deciding with grants (default deny) is the `policy` crate's job, called
+//! from `access.rs`, which also masks; offboarding ends them all.
 
 use std::collections::BTreeSet;
 
