@@ -21,6 +21,7 @@ use crate::{AppError, AppState, wire};
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/grants", get(grants).post(grant))
+        .route("/grants/requests", post(request))
         .route("/grants/{id}/approve", post(approve))
         .route("/grants/{id}/end", post(end))
 }
@@ -44,6 +45,8 @@ struct GrantsPage<'a> {
     chrome: Chrome,
     csrf: String,
     manager: bool,
+    /// Assistants, vendors and associates may ask for access.
+    may_ask: bool,
     grants: Vec<GrantRow>,
     people: Vec<String>,
     error: Option<&'a str>,
@@ -76,6 +79,7 @@ async fn page(
         chrome: Chrome::signed_in(state, session),
         csrf: session.csrf(),
         manager,
+        may_ask: !manager && session.actor.role != confidant_core::Role::Auditor,
         grants: grants
             .iter()
             .map(|g| {
@@ -138,6 +142,9 @@ struct GrantForm {
     purpose: String,
     #[serde(default)]
     until: String,
+    /// Why the person asks (requests only).
+    #[serde(default)]
+    reason: String,
 }
 
 impl GrantForm {
@@ -197,6 +204,44 @@ async fn grant(
     match session
         .vault
         .grant(&session.actor, &form.person, &request)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/grants").into_response()),
+        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
+            Ok(page(
+                &state,
+                &session,
+                StatusCode::BAD_REQUEST,
+                Some(&sentence(&m)),
+            )
+            .await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A person asks for access; the owner sees the request with its reason.
+async fn request(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<GrantForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let request = match wire::grant_request(&form.body()) {
+        Ok(request) => request,
+        Err(message) => {
+            return Ok(page(
+                &state,
+                &session,
+                StatusCode::BAD_REQUEST,
+                Some(&sentence(&message)),
+            )
+            .await?);
+        }
+    };
+    match session
+        .vault
+        .request_grant(&session.actor, &request, &form.reason)
         .await
     {
         Ok(_) => Ok(Redirect::to("/grants").into_response()),

@@ -333,6 +333,14 @@ const ROUTES: &[Route] = &[
     .mutating(),
     route(
         "POST",
+        "/grants/requests",
+        Form("kind=document&item={doc}&view=1&purpose=matrix&reason=matrix&until=2099-01-01&csrf={csrf}"),
+        Signed,
+        303,
+    )
+    .mutating(),
+    route(
+        "POST",
         "/grants/{grant}/approve",
         Form("csrf={csrf}"),
         ManagerItem,

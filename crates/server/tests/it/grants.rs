@@ -113,5 +113,48 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     assert_eq!(response.status(), 303);
     let gone = alex_browser.get(&app, "/records/customers").await?;
     assert_eq!(gone.status(), 404);
+
+    // Alex asks again, with a reason; the owner approves on the page.
+    let alex_csrf = alex_browser.session_csrf(&app).await?;
+    let response = alex_browser
+        .post_form(
+            &app,
+            "/grants/requests",
+            &[
+                ("csrf", &alex_csrf),
+                ("kind", "records"),
+                ("item", "customers"),
+                ("columns", "name"),
+                ("view", "1"),
+                ("purpose", "schedule appointments"),
+                ("reason", "the December rota"),
+                ("until", &until),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    let listed = text(owner.get(&app, "/grants").await?).await?;
+    assert!(listed.contains("asked: the December rota"), "{listed}");
+    let id = approve_id(&listed).context("an approve form names the request")?;
+    let response = owner
+        .post_form(
+            &app,
+            &format!("/grants/{id}/approve"),
+            &[("csrf", &csrf)],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    let rows = text(alex_browser.get(&app, "/records/customers").await?).await?;
+    assert!(rows.contains("Ann Lee"));
     Ok(())
+}
+
+/// The grant id of the first Approve form on a page.
+fn approve_id(page: &str) -> Option<String> {
+    page.split("/grants/").find_map(|rest| {
+        let (id, after) = rest.split_once('/')?;
+        after.starts_with("approve").then(|| id.to_owned())
+    })
 }
