@@ -183,41 +183,37 @@ impl GrantForm {
     }
 }
 
+/// Where a grant form goes next: back to the list, or the page again with
+/// the reason when what was asked is not acceptable.
+async fn answer(
+    state: &AppState,
+    session: &Session,
+    outcome: Result<(), VaultError>,
+) -> Result<Response, PageError> {
+    match outcome {
+        Ok(()) => Ok(Redirect::to("/grants").into_response()),
+        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
+            Ok(page(state, session, StatusCode::BAD_REQUEST, Some(&sentence(&m))).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn grant(
     State(state): State<AppState>,
     session: Session,
     WebForm(form): WebForm<GrantForm>,
 ) -> Result<Response, PageError> {
     check_csrf(&session, &form.csrf)?;
-    let request = match wire::grant_request(&form.body()) {
-        Ok(request) => request,
-        Err(message) => {
-            return Ok(page(
-                &state,
-                &session,
-                StatusCode::BAD_REQUEST,
-                Some(&sentence(&message)),
-            )
-            .await?);
-        }
+    let outcome = match wire::grant_request(&form.body()) {
+        Ok(request) => session
+            .vault
+            .grant(&session.actor, &form.person, &request)
+            .await
+            .map(|_| ()),
+        Err(message) => Err(VaultError::InvalidInput(message)),
     };
-    match session
-        .vault
-        .grant(&session.actor, &form.person, &request)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/grants").into_response()),
-        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
-            Ok(page(
-                &state,
-                &session,
-                StatusCode::BAD_REQUEST,
-                Some(&sentence(&m)),
-            )
-            .await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    answer(&state, &session, outcome).await
 }
 
 /// A person asks for access; the owner sees the request with its reason.
@@ -227,35 +223,15 @@ async fn request(
     WebForm(form): WebForm<GrantForm>,
 ) -> Result<Response, PageError> {
     check_csrf(&session, &form.csrf)?;
-    let request = match wire::grant_request(&form.body()) {
-        Ok(request) => request,
-        Err(message) => {
-            return Ok(page(
-                &state,
-                &session,
-                StatusCode::BAD_REQUEST,
-                Some(&sentence(&message)),
-            )
-            .await?);
-        }
+    let outcome = match wire::grant_request(&form.body()) {
+        Ok(request) => session
+            .vault
+            .request_grant(&session.actor, &request, &form.reason)
+            .await
+            .map(|_| ()),
+        Err(message) => Err(VaultError::InvalidInput(message)),
     };
-    match session
-        .vault
-        .request_grant(&session.actor, &request, &form.reason)
-        .await
-    {
-        Ok(_) => Ok(Redirect::to("/grants").into_response()),
-        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
-            Ok(page(
-                &state,
-                &session,
-                StatusCode::BAD_REQUEST,
-                Some(&sentence(&m)),
-            )
-            .await?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    answer(&state, &session, outcome).await
 }
 
 #[derive(Deserialize)]

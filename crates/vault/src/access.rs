@@ -6,10 +6,12 @@
 //! time, each reveal its own decision and its own ledger entry. An item a
 //! person may not reach answers exactly like an item that does not exist.
 
-use confidant_core::{Access, DataCategory, DocumentMeta, Grant, PersonStatus, RowId, mask_value};
+use confidant_core::{
+    Access, Column, DataCategory, DocumentMeta, Grant, PersonStatus, RowId, mask_value,
+};
 use confidant_ledger::{KnownAction, Target, TargetId};
 use confidant_policy::{Context, Decision, Engine, Item, Request, Subject};
-use confidant_store::DocumentRecord;
+use confidant_store::{DocumentRecord, RecordSetRecord};
 
 use crate::audit::Attempt;
 use crate::{Actor, DocRef, Vault, VaultError};
@@ -35,8 +37,9 @@ impl Shown {
 
 /// An item resolved for a decision about someone else.
 enum Resolved {
-    Document(DocumentRecord, DocumentMeta),
-    Column(confidant_store::RecordSetRecord, String, DataCategory),
+    Document(Box<(DocumentRecord, DocumentMeta)>),
+    /// A record set and the index of one of its columns.
+    Column(RecordSetRecord, usize),
 }
 
 /// What a decision was about, for `access explain`.
@@ -65,6 +68,18 @@ pub(crate) fn ledger_reason(decision: &Decision) -> String {
         out.push_str(&format!(" (grant {})", grants.join(", ")));
     }
     out
+}
+
+/// One column of a record set, as the policy engine sees it.
+pub(crate) fn column_item<'a>(set: &'a RecordSetRecord, column: &'a Column) -> Item<'a> {
+    Item::Column {
+        workspace: set.workspace,
+        set: set.id,
+        set_name: &set.name,
+        column: &column.name,
+        category: column.category,
+        label: set.label,
+    }
 }
 
 fn known_action(access: Access) -> KnownAction {
@@ -275,6 +290,32 @@ impl Vault {
         Ok((record, meta, decision))
     }
 
+    /// For each column of `set`, whether `actor` may view it in the clear
+    /// (one decision per column).
+    pub(crate) fn viewable_columns(
+        &self,
+        engine: &Engine,
+        actor: &Actor,
+        set: &RecordSetRecord,
+        grants: &[Grant],
+        context: Context,
+    ) -> Vec<bool> {
+        set.columns
+            .iter()
+            .map(|c| {
+                self.decide(
+                    engine,
+                    actor,
+                    Access::View,
+                    column_item(set, c),
+                    grants,
+                    context,
+                )
+                .allowed
+            })
+            .collect()
+    }
+
     /// Whether `actor` is the owner or an admin of this workspace, who
     /// reach everything by role.
     pub(crate) fn is_manager(&self, actor: &Actor) -> bool {
@@ -350,7 +391,8 @@ impl Vault {
         let names = &self.current_keys().names;
         for record in self.store().documents(self.workspace()).await? {
             let meta = self.doc_meta(&record, names)?;
-            let resolved = Resolved::Document(record, meta);
+            let label = format!("document {}", meta.name);
+            let resolved = Resolved::Document(Box::new((record, meta)));
             let actions: Vec<Access> = Access::ALL
                 .into_iter()
                 .filter(|a| {
@@ -358,13 +400,13 @@ impl Vault {
                         .allowed
                 })
                 .collect();
-            if let (false, Resolved::Document(_, meta)) = (actions.is_empty(), &resolved) {
-                out.push((format!("document {}", meta.name), actions));
+            if !actions.is_empty() {
+                out.push((label, actions));
             }
         }
         for set in self.store().record_sets(self.workspace()).await? {
-            for column in &set.columns {
-                let resolved = Resolved::Column(set.clone(), column.name.clone(), column.category);
+            for (index, column) in set.columns.iter().enumerate() {
+                let resolved = Resolved::Column(set.clone(), index);
                 let actions: Vec<Access> = Access::ALL
                     .into_iter()
                     .filter(|a| {
@@ -388,22 +430,21 @@ impl Vault {
             ExplainItem::Document(doc) => {
                 let record = self.find_document(doc).await?;
                 let meta = self.doc_meta(&record, &self.current_keys().names)?;
-                Ok(Resolved::Document(record, meta))
+                Ok(Resolved::Document(Box::new((record, meta))))
             }
             ExplainItem::Column { set, column } => {
                 let found = self.find_record_set(set).await?;
-                let category = found
+                let index = found
                     .columns
                     .iter()
-                    .find(|c| c.name == *column)
-                    .map(|c| c.category)
+                    .position(|c| c.name == *column)
                     .ok_or_else(|| {
                         VaultError::NotFound(format!(
                             "record set {:?} has no column {column:?}",
                             found.name
                         ))
                     })?;
-                Ok(Resolved::Column(found, column.clone(), category))
+                Ok(Resolved::Column(found, index))
             }
         }
     }
@@ -424,15 +465,8 @@ impl Vault {
             workspace: person.workspace,
         };
         let item = match resolved {
-            Resolved::Document(record, meta) => self.document_item(record, meta),
-            Resolved::Column(set, column, category) => Item::Column {
-                workspace: set.workspace,
-                set: set.id,
-                set_name: &set.name,
-                column,
-                category: *category,
-                label: set.label,
-            },
+            Resolved::Document(doc) => self.document_item(&doc.0, &doc.1),
+            Resolved::Column(set, index) => column_item(set, &set.columns[*index]),
         };
         engine.decide(&Request {
             person: subject,
@@ -466,14 +500,7 @@ impl Vault {
                 &engine,
                 actor,
                 Access::Reveal,
-                Item::Column {
-                    workspace: found.workspace,
-                    set: found.id,
-                    set_name: &found.name,
-                    column: &col.name,
-                    category: col.category,
-                    label: found.label,
-                },
+                column_item(&found, col),
                 &grants,
                 self.decision_context(),
             ))

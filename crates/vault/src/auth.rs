@@ -329,10 +329,7 @@ impl Vault {
     ) -> Result<Vec<u8>, VaultError> {
         let context = second_factor::secret_context(self.workspace(), person);
         let parts: Vec<&[u8]> = context.iter().map(Vec::as_slice).collect();
-        self.current_keys()
-            .names
-            .open(&parts, sealed)
-            .map_err(|e| VaultError::crypto("a stored authenticator secret", e))
+        self.open_small("a stored authenticator secret", &parts, sealed)
     }
 
     pub(crate) fn seal_totp_secret(
@@ -342,10 +339,7 @@ impl Vault {
     ) -> Result<Vec<u8>, VaultError> {
         let context = second_factor::secret_context(self.workspace(), person);
         let parts: Vec<&[u8]> = context.iter().map(Vec::as_slice).collect();
-        self.current_keys()
-            .names
-            .seal(&parts, secret, &mut OsRng)
-            .map_err(|e| VaultError::Internal(format!("sealing a secret failed: {e}")))
+        self.seal_small(&parts, secret)
     }
 
     async fn check_throttle(&self, keys: &[Key], client: Option<IpAddr>) -> Result<(), VaultError> {

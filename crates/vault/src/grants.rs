@@ -77,20 +77,16 @@ fn actions_text(actions: &BTreeSet<Access>) -> String {
 impl Vault {
     fn seal_field(&self, context: &[Vec<u8>; 2], value: &[u8]) -> Result<Vec<u8>, VaultError> {
         let ws = self.workspace();
-        let parts: [&[u8]; 3] = [ws.as_bytes(), &context[0], &context[1]];
-        self.current_keys()
-            .names
-            .seal(&parts, value, &mut OsRng)
-            .map_err(|e| VaultError::Internal(format!("sealing a grant failed: {e}")))
+        self.seal_small(&[ws.as_bytes(), &context[0], &context[1]], value)
     }
 
     fn open_field(&self, context: &[Vec<u8>; 2], sealed: &[u8]) -> Result<Vec<u8>, VaultError> {
         let ws = self.workspace();
-        let parts: [&[u8]; 3] = [ws.as_bytes(), &context[0], &context[1]];
-        self.current_keys()
-            .names
-            .open(&parts, sealed)
-            .map_err(|e| VaultError::crypto("a stored grant", e))
+        self.open_small(
+            "a stored grant",
+            &[ws.as_bytes(), &context[0], &context[1]],
+            sealed,
+        )
     }
 
     /// Resolves what a person named into a scope of ids.

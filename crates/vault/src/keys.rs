@@ -488,6 +488,33 @@ impl Vault {
         Ok(count)
     }
 
+    /// Seals a small value (a TOTP secret, a grant's scope) with the
+    /// workspace names key, bound to `context`, so it opens nowhere else.
+    pub(crate) fn seal_small(
+        &self,
+        context: &[&[u8]],
+        value: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        self.current_keys()
+            .names
+            .seal(context, value, &mut OsRng)
+            .map_err(|e| VaultError::Internal(format!("sealing a value failed: {e}")))
+    }
+
+    /// Opens what [`Vault::seal_small`] sealed with the same `context`;
+    /// `what` names it in an integrity error.
+    pub(crate) fn open_small(
+        &self,
+        what: &str,
+        context: &[&[u8]],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, VaultError> {
+        self.current_keys()
+            .names
+            .open(context, sealed)
+            .map_err(|e| VaultError::crypto(what, e))
+    }
+
     /// The workspace's Ed25519 public key: the key that will verify its
     /// ledger checkpoints, signatures and backups.
     pub fn public_key(&self) -> [u8; 32] {

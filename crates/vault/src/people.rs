@@ -430,7 +430,7 @@ impl Vault {
             .store()
             .recovery_codes_left(self.workspace(), record.id)
             .await?;
-        let mut recent = self.entries_of(actor, record.id).await?;
+        let mut recent = self.ledger_log(actor, Some(&record.email), None).await?;
         recent.reverse();
         recent.truncate(50);
         Ok(PersonDetail {
@@ -443,25 +443,6 @@ impl Vault {
             person: crate::actor::person_of(record),
             recent,
         })
-    }
-
-    /// Every ledger entry where `person` was the actor, oldest first.
-    async fn entries_of(
-        &self,
-        actor: &Actor,
-        person: PersonId,
-    ) -> Result<Vec<(u64, Entry)>, VaultError> {
-        let leaves = self.ledger_leaves(actor).await?;
-        let mut out = Vec::new();
-        for (index, leaf) in leaves.iter().enumerate() {
-            let entry = Entry::from_leaf(leaf).map_err(|e| {
-                VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
-            })?;
-            if entry.actor == Some(person) {
-                out.push((index as u64, entry));
-            }
-        }
-        Ok(out)
     }
 
     /// Offboards a person in one step: the account is disabled, every
@@ -516,7 +497,7 @@ impl Vault {
                 other => other.into(),
             })?
             .ok_or_else(|| VaultError::NotFound("the person disappeared".into()))?;
-        let accessed = self.accessed_by(actor, record.id).await?;
+        let accessed = self.accessed_by(actor, &record.email).await?;
         let mut person = crate::actor::person_of(done.person);
         person.status = PersonStatus::Offboarded;
         Ok(Offboarded {
@@ -532,13 +513,9 @@ impl Vault {
 
     /// Items `person` was let at (allowed entries on documents, record
     /// sets and rows), summed up per item.
-    async fn accessed_by(
-        &self,
-        actor: &Actor,
-        person: PersonId,
-    ) -> Result<Vec<Accessed>, VaultError> {
+    async fn accessed_by(&self, actor: &Actor, email: &str) -> Result<Vec<Accessed>, VaultError> {
         let mut by_target: BTreeMap<Vec<u8>, Accessed> = BTreeMap::new();
-        for (_, entry) in self.entries_of(actor, person).await? {
+        for (_, entry) in self.ledger_log(actor, Some(email), None).await? {
             if entry.decision != Decision::Allow {
                 continue;
             }

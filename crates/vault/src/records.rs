@@ -542,25 +542,10 @@ impl Vault {
         let engine = self.engine().await?;
         let mut out = Vec::new();
         for record in self.store().record_sets(self.workspace()).await? {
-            let visible = record.columns.iter().any(|c| {
-                self.decide(
-                    &engine,
-                    actor,
-                    confidant_core::Access::View,
-                    confidant_policy::Item::Column {
-                        workspace: record.workspace,
-                        set: record.id,
-                        set_name: &record.name,
-                        column: &c.name,
-                        category: c.category,
-                        label: record.label,
-                    },
-                    &grants,
-                    context,
-                )
-                .allowed
-            });
-            if visible {
+            if self
+                .viewable_columns(&engine, actor, &record, &grants, context)
+                .contains(&true)
+            {
                 out.push(meta(&record));
             }
         }
@@ -590,28 +575,7 @@ impl Vault {
         let grants = self.grants_for_decision(actor.person).await?;
         let context = self.decision_context();
         let engine = self.engine().await?;
-        let allowed: Vec<bool> = record
-            .columns
-            .iter()
-            .map(|c| {
-                self.decide(
-                    &engine,
-                    actor,
-                    confidant_core::Access::View,
-                    confidant_policy::Item::Column {
-                        workspace: record.workspace,
-                        set: record.id,
-                        set_name: &record.name,
-                        column: &c.name,
-                        category: c.category,
-                        label: record.label,
-                    },
-                    &grants,
-                    context,
-                )
-                .allowed
-            })
-            .collect();
+        let allowed = self.viewable_columns(&engine, actor, &record, &grants, context);
         if !allowed.iter().any(|a| *a) {
             let mut attempt = crate::audit::Attempt::allowed(
                 actor,
