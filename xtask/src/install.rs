@@ -53,6 +53,22 @@ pub const DEBIAN_PACKAGES: &[Package] = &[
         why: "ip netns, the network namespaces those tests load their rulesets into",
     },
     Package {
+        name: "qpdf",
+        why: "qpdf --check on every stamped PDF and signed-agreement PDF (crates/mark, crates/vault)",
+    },
+    Package {
+        name: "poppler-utils",
+        why: "pdftotext and pdfinfo, to read the stamp text back from stamped PDFs",
+    },
+    Package {
+        name: "age",
+        why: "the age command-line tool must decrypt the backups confidant writes",
+    },
+    Package {
+        name: "restic",
+        why: "the backup benchmark runs restic on the same data, side by side",
+    },
+    Package {
         name: "procps",
         why: "ps and kill, to stop everything the tests started",
     },
