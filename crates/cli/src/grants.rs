@@ -39,6 +39,10 @@ pub struct Scope {
     /// RFC 3339 time; at most 30 days ahead.
     #[arg(long)]
     until: String,
+    /// Ask for the day passcode on every access, whatever the item's label
+    /// (Confidential and Restricted items always need one).
+    #[arg(long)]
+    require_passcode: bool,
 }
 
 impl Scope {
@@ -54,6 +58,7 @@ impl Scope {
             purpose: self.purpose.clone(),
             until: self.until.clone(),
             reason,
+            require_passcode: self.require_passcode,
         }
     }
 }

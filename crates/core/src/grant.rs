@@ -193,6 +193,10 @@ pub struct Grant {
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
     pub end_reason: Option<String>,
+    /// The owner asked for the day passcode even where the item's label
+    /// does not need one.
+    #[serde(default)]
+    pub require_passcode: bool,
 }
 
 impl Grant {

@@ -101,6 +101,22 @@ id_type!(
     "grant"
 );
 
+id_type!(
+    /// One published version of an agreement (NDA or handbook).
+    AgreementId,
+    "agreement"
+);
+id_type!(
+    /// One person's signature of one agreement version.
+    SignatureId,
+    "signature"
+);
+id_type!(
+    /// A day passcode.
+    PasscodeId,
+    "passcode"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

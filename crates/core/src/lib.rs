@@ -6,22 +6,36 @@
 //! passed in as [`time::OffsetDateTime`]) and never reads the OS random
 //! number generator (ids are made from a caller-supplied RNG).
 
+mod agreement;
 mod category;
 mod grant;
 mod ids;
 mod item;
 mod label;
+mod passcode;
 mod person;
 mod records;
+mod workday;
 
+pub use agreement::{
+    Agreement, AgreementError, AgreementKind, MAX_AGREEMENT_DAYS, MAX_AGREEMENT_TEXT, Signature,
+    Standing, UnknownKindError, default_handbook, default_nda, signs_agreements, standing,
+    validate_agreement, validate_signing,
+};
 pub use category::{DataCategory, UnknownCategoryError, mask_value};
 pub use grant::{
     Access, DEFAULT_MAX_GRANT, Grant, GrantError, GrantScope, GrantStatus, RowFilter,
     UnknownAccessError, UnknownGrantStatusError, validate_grant,
 };
-pub use ids::{GrantId, IdError, ItemId, KeyId, PersonId, RecordSetId, RowId, WorkspaceId};
+pub use ids::{
+    AgreementId, GrantId, IdError, ItemId, KeyId, PasscodeId, PersonId, RecordSetId, RowId,
+    SignatureId, WorkspaceId,
+};
 pub use item::{DocumentMeta, NameError, ScanSummary, validate_document_name};
 pub use label::{Label, UnknownLabelError};
+pub use passcode::{
+    MAX_PASSCODE_FAILURES, MAX_PASSCODE_HOURS, normalize_passcode, passcode_required, passcode_text,
+};
 pub use person::{
     EmailError, Person, PersonStatus, Role, UnknownRoleError, UnknownStatusError, normalize_email,
 };
@@ -29,3 +43,4 @@ pub use records::{
     Column, ColumnSpecError, RecordSetMeta, RecordSetSpec, RecordSetSpecError,
     parse_column_categories, validate_record_set_name,
 };
+pub use workday::{BusinessDay, DEFAULT_DAY_END, WorkdayError};

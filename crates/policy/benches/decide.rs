@@ -97,6 +97,7 @@ fn workspace_grants(workspace: WorkspaceId) -> Vec<Grant> {
                 expires_at,
                 ended_at: None,
                 end_reason: None,
+                require_passcode: false,
             });
         }
     }

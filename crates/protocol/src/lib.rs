@@ -241,6 +241,10 @@ pub struct GrantRequestBody {
     pub until: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Ask for the day passcode even where the item's label does not need
+    /// one (Confidential and Restricted items always do).
+    #[serde(default)]
+    pub require_passcode: bool,
 }
 
 /// `POST /api/v1/grants/{id}/end`.

@@ -145,6 +145,9 @@ struct GrantForm {
     /// Why the person asks (requests only).
     #[serde(default)]
     reason: String,
+    /// The owner asks for the day passcode whatever the item's label.
+    #[serde(default)]
+    require_passcode: Option<String>,
 }
 
 impl GrantForm {
@@ -178,6 +181,7 @@ impl GrantForm {
             actions,
             purpose: self.purpose.clone(),
             until: self.until.clone(),
+            require_passcode: self.require_passcode.is_some(),
             reason: None,
         }
     }

@@ -218,6 +218,7 @@ pub fn grant_request(
         actions,
         purpose: body.purpose.clone(),
         until: parse_until(&body.until)?,
+        require_passcode: body.require_passcode,
     })
 }
 

@@ -14,6 +14,7 @@
 
 mod blob;
 mod error;
+mod gates;
 mod postgres;
 mod records;
 mod sql;
@@ -21,6 +22,7 @@ mod sqlite;
 
 pub use blob::{BlobKey, BlobStore, BlobWriter};
 pub use error::StoreError;
+pub use gates::{GateStore, PasscodeRecord, PasscodeScope, UnlockRecord};
 pub use postgres::PgStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -59,7 +61,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// replacing or importing one whose `kek_id` is not current fails with
 /// `Conflict`, so no key can be left under a KEK that a rotation retired.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: GateStore + Send + Sync + std::fmt::Debug + 'static {
     fn backend(&self) -> Backend;
 
     // Workspaces and their keys.

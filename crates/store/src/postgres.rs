@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owner policies",
         include_str!("../migrations/postgres/0006_owner_policies.sql"),
     ),
+    (
+        7,
+        "gates",
+        include_str!("../migrations/postgres/0007_gates.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -91,3 +96,4 @@ impl PgStore {
 }
 
 sql::impl_store!(PgStore, sqlx::Postgres);
+crate::gates::impl_gates!(PgStore, sqlx::Postgres);

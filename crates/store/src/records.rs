@@ -136,6 +136,8 @@ pub struct Offboarding {
     pub invites_cancelled: u64,
     /// Grants (and requests) ended.
     pub grants_ended: u64,
+    /// Day passcodes revoked.
+    pub passcodes_revoked: u64,
 }
 
 /// A stored grant. What it covers, its purpose and a request's reason are
@@ -157,6 +159,8 @@ pub struct GrantRecord {
     pub expires_at: OffsetDateTime,
     pub ended_at: Option<OffsetDateTime>,
     pub end_reason: Option<String>,
+    /// The owner asked for the day passcode whatever the item's label.
+    pub require_passcode: bool,
 }
 
 /// A change of a grant's status, made only from `from`.

@@ -72,7 +72,8 @@ macro_rules! session_columns {
 macro_rules! grant_columns {
     () => {
         "id, workspace_id, person_id, scope_ct, actions, purpose_ct, status, requested_by, \
-         request_reason_ct, approved_by, created_at, expires_at, ended_at, end_reason"
+         request_reason_ct, approved_by, created_at, expires_at, ended_at, end_reason, \
+         require_passcode"
     };
 }
 macro_rules! invite_columns {
@@ -194,7 +195,7 @@ pub(crate) const SET_OWNER_POLICIES: &str =
 pub(crate) const INSERT_GRANT: &str = concat!(
     "INSERT INTO grants (",
     grant_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 pub(crate) const SELECT_GRANT: &str = concat!(
     "SELECT ",
@@ -437,7 +438,7 @@ pub(crate) fn millis(time: OffsetDateTime) -> i64 {
     time.unix_timestamp_nanos().div_euclid(1_000_000) as i64
 }
 
-fn time_from_millis(ms: i64, what: &'static str) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn time_from_millis(ms: i64, what: &'static str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .map_err(|_| StoreError::Corrupt(format!("a stored {what} is out of range")))
 }
@@ -455,7 +456,7 @@ pub(crate) fn parse_id<T: FromStr>(text: &str, what: &'static str) -> Result<T, 
     parse(text, what)
 }
 
-fn parse<T: FromStr>(text: &str, what: &'static str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: FromStr>(text: &str, what: &'static str) -> Result<T, StoreError> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("a stored {what} is not valid")))
 }
@@ -512,6 +513,7 @@ pub(crate) type GrantRow = (
     i64,
     Option<i64>,
     Option<String>,
+    bool,
 );
 pub(crate) type SessionRow = (Vec<u8>, String, String, String, String, i64, i64, i64);
 pub(crate) type InviteRow = (Vec<u8>, String, String, String, i64, i64, Option<i64>);
@@ -620,6 +622,7 @@ pub(crate) fn grant(row: GrantRow) -> Result<GrantRecord, StoreError> {
         expires_at,
         ended_at,
         end_reason,
+        require_passcode,
     ) = row;
     Ok(GrantRecord {
         id: parse(&id, "grant id")?,
@@ -640,6 +643,7 @@ pub(crate) fn grant(row: GrantRow) -> Result<GrantRecord, StoreError> {
             .map(|ms| time_from_millis(ms, "grant end time"))
             .transpose()?,
         end_reason,
+        require_passcode,
     })
 }
 
@@ -1578,12 +1582,21 @@ macro_rules! impl_store {
                         .await
                         .map_err(failed(OP))?
                         .rows_affected();
+                    let passcodes = sqlx::query($crate::gates::REVOKE_PASSCODES_OF_PERSON)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(millis(at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .rows_affected();
                     tx.commit().await.map_err(failed(OP))?;
                     Ok(Some(Offboarding {
                         person: before,
                         sessions_ended: sessions,
                         invites_cancelled: invites,
                         grants_ended: grants,
+                        passcodes_revoked: passcodes,
                     }))
                 }
 
@@ -1629,6 +1642,7 @@ macro_rules! impl_store {
                         .bind(millis(grant.expires_at))
                         .bind(grant.ended_at.map(millis))
                         .bind(grant.end_reason.as_deref())
+                        .bind(grant.require_passcode)
                         .execute(&self.pool)
                         .await
                         .map_err(failed_unique("storing a grant", GRANT_EXISTS))?;

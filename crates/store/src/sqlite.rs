@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owner policies",
         include_str!("../migrations/sqlite/0006_owner_policies.sql"),
     ),
+    (
+        7,
+        "gates",
+        include_str!("../migrations/sqlite/0007_gates.sql"),
+    ),
 ];
 
 impl SqliteStore {
@@ -117,6 +122,7 @@ impl SqliteStore {
 }
 
 sql::impl_store!(SqliteStore, sqlx::Sqlite);
+crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

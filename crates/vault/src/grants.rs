@@ -42,6 +42,9 @@ pub struct GrantRequest {
     pub actions: BTreeSet<Access>,
     pub purpose: String,
     pub until: OffsetDateTime,
+    /// Ask for the day passcode even where the item's label does not need
+    /// one (Confidential and Restricted items always do).
+    pub require_passcode: bool,
 }
 
 /// A grant with what it covers in words.
@@ -189,6 +192,7 @@ impl Vault {
             expires_at: request.until,
             ended_at: None,
             end_reason: None,
+            require_passcode: request.require_passcode,
         };
         let view = self.grant_view(&record).await?;
         // The ledger is kept in the clear: it names items by id, never by
@@ -427,6 +431,7 @@ impl Vault {
             expires_at: record.expires_at,
             ended_at: record.ended_at,
             end_reason: record.end_reason.clone(),
+            require_passcode: record.require_passcode,
         })
     }
 

@@ -103,6 +103,7 @@ pub fn grant(n: u128, who: &Subject<'_>, scope: GrantScope, actions: &[Access]) 
         expires_at: at(86_400),
         ended_at: None,
         end_reason: None,
+        require_passcode: false,
     }
 }
 

@@ -587,6 +587,7 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
                 actions: [confidant_core::Access::View].into(),
                 purpose: "matrix".into(),
                 until: time::OffsetDateTime::now_utc() + time::Duration::days(7),
+                require_passcode: false,
             },
         )
         .await?;

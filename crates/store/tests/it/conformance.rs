@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use confidant_core::{
-    GrantId, GrantStatus, ItemId, KeyId, Label, PersonId, PersonStatus, RecordSetId, Role,
-    WorkspaceId,
+    Agreement, AgreementId, AgreementKind, GrantId, GrantStatus, ItemId, KeyId, Label, PasscodeId,
+    PersonId, PersonStatus, RecordSetId, Role, Signature, SignatureId, WorkspaceId,
 };
 use confidant_store::{
     Acceptance, CheckpointRecord, GrantChange, GrantRecord, InviteRecord, KeyOwner, KeyRotation,
-    LedgerHead, LedgerLeaf, SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError,
-    WorkspaceRecord, WrappedKeyRecord,
+    LedgerHead, LedgerLeaf, PasscodeRecord, PasscodeScope, SecondFactorRecord, SessionKind,
+    SessionRecord, Store, StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -303,6 +303,7 @@ fn grant_record(
         expires_at: at(ms + 86_400_000),
         ended_at: None,
         end_reason: None,
+        require_passcode: false,
     }
 }
 
@@ -387,6 +388,202 @@ pub async fn owner_policies_are_kept_per_workspace(store: Arc<dyn Store>) -> Res
     );
     conflict(store.set_owner_policies(other_workspace(), "x").await)?;
     assert_eq!(store.owner_policies(other_workspace()).await?, "");
+    Ok(())
+}
+
+pub async fn the_business_day_is_kept_per_workspace(store: Arc<dyn Store>) -> Result {
+    let (ws, _) = fixtures::workspace(&*store).await?;
+    assert_eq!(
+        store.business_day(ws.id).await?,
+        ("UTC".to_owned(), 18 * 60)
+    );
+    store
+        .set_business_day(ws.id, "Europe/Berlin", 17 * 60 + 30)
+        .await?;
+    assert_eq!(
+        store.business_day(ws.id).await?,
+        ("Europe/Berlin".to_owned(), 17 * 60 + 30)
+    );
+    conflict(store.set_business_day(other_workspace(), "UTC", 0).await)?;
+    Ok(())
+}
+
+fn agreement(ws: &WorkspaceRecord, version: u32, ms: i64) -> Agreement {
+    Agreement {
+        id: AgreementId::random(&mut OsRng),
+        workspace: ws.id,
+        kind: AgreementKind::Nda,
+        audience: Role::Assistant,
+        version,
+        title: format!("NDA v{version}"),
+        text: "Keep it secret. \u{1F512}".into(),
+        covers: Label::Confidential,
+        valid_days: Some(365),
+        grace_days: 7,
+        published_at: at(ms),
+        published_by: None,
+    }
+}
+
+pub async fn agreements_are_versioned_and_signatures_kept(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store.insert_person(&ann).await?;
+    let v1 = agreement(&ws, 1, T0 + 20);
+    let mut v2 = agreement(&ws, 2, T0 + 30);
+    v2.published_by = Some(owner.id);
+    v2.valid_days = None;
+    store.insert_agreement(&v2).await?;
+    store.insert_agreement(&v1).await?;
+    // The same version again (a second owner publishing at once).
+    let mut again = agreement(&ws, 2, T0 + 31);
+    conflict(store.insert_agreement(&again).await)?;
+    again.audience = Role::Vendor;
+    store.insert_agreement(&again).await?;
+    assert_eq!(
+        store.agreements(ws.id).await?,
+        vec![v1.clone(), v2.clone(), again],
+        "by kind, audience, version"
+    );
+    assert_eq!(store.agreements(other_workspace()).await?, vec![]);
+
+    let signature = |a: &Agreement, ms: i64| Signature {
+        id: SignatureId::random(&mut OsRng),
+        workspace: ws.id,
+        person: ann.id,
+        agreement: a.id,
+        kind: a.kind,
+        audience: a.audience,
+        version: a.version,
+        text_sha256: [a.version as u8; 32],
+        covers: a.covers,
+        typed_name: "Ann Example".into(),
+        signed_at: at(ms),
+        expires_at: a.valid_days.map(|_| at(ms + 1000)),
+        client: Some("192.0.2.7".into()),
+        user_agent: "Mozilla/5.0".into(),
+        seal: vec![9; 64],
+    };
+    let s1 = signature(&v1, T0 + 40);
+    let s2 = signature(&v2, T0 + 50);
+    store.insert_signature(&s1).await?;
+    store.insert_signature(&s2).await?;
+    conflict(store.insert_signature(&s2).await)?;
+    assert_eq!(
+        store.signatures_of(ws.id, ann.id).await?,
+        vec![s2.clone(), s1.clone()]
+    );
+    assert_eq!(store.signatures_of(ws.id, owner.id).await?, vec![]);
+    assert_eq!(store.signatures(ws.id).await?.len(), 2);
+    Ok(())
+}
+
+pub async fn passcodes_are_revoked_counted_and_unlock_items(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store.insert_person(&ann).await?;
+    let grant = grant_record(&ws, ann.id, owner.id, GrantStatus::Active, T0 + 20);
+    let mut other = grant_record(&ws, ann.id, owner.id, GrantStatus::Active, T0 + 21);
+    other.require_passcode = true;
+    store.insert_grant(&grant).await?;
+    store.insert_grant(&other).await?;
+    assert!(
+        store
+            .grant(ws.id, other.id)
+            .await?
+            .context("grant")?
+            .require_passcode
+    );
+    let passcode = |g: GrantId, from: i64, until: i64| PasscodeRecord {
+        id: PasscodeId::random(&mut OsRng),
+        workspace: ws.id,
+        person: ann.id,
+        grant: g,
+        hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
+        valid_from: at(from),
+        valid_until: at(until),
+        created_at: at(T0 + 22),
+        revoked_at: None,
+    };
+    let yesterday = passcode(grant.id, T0, T0 + 100);
+    let today = passcode(grant.id, T0 + 100, T0 + 200);
+    let tomorrow = passcode(grant.id, T0 + 200, T0 + 300);
+    let others = passcode(other.id, T0 + 100, T0 + 200);
+    for p in [&today, &yesterday, &tomorrow, &others] {
+        store.insert_passcode(p).await?;
+    }
+    conflict(store.insert_passcode(&today).await)?;
+    assert_eq!(
+        store
+            .passcodes_of_grant(ws.id, grant.id, at(T0 + 150))
+            .await?,
+        vec![today.clone(), tomorrow.clone()],
+        "the ones not over, oldest first"
+    );
+    assert!(today.is_live(at(T0 + 150)) && !tomorrow.is_live(at(T0 + 150)));
+
+    // Wrong tries are counted per grant and day.
+    for n in 1..=3 {
+        assert_eq!(
+            store
+                .add_passcode_failure(ws.id, grant.id, at(T0 + 200))
+                .await?,
+            n
+        );
+    }
+    assert_eq!(
+        store
+            .passcode_failures(ws.id, grant.id, at(T0 + 200))
+            .await?,
+        3
+    );
+    assert_eq!(
+        store
+            .passcode_failures(ws.id, grant.id, at(T0 + 300))
+            .await?,
+        0
+    );
+    assert_eq!(
+        store
+            .passcode_failures(ws.id, other.id, at(T0 + 200))
+            .await?,
+        0
+    );
+
+    // Unlocks last until their end and die with their passcode.
+    let unlock = |p: &PasscodeRecord, item: &str| UnlockRecord {
+        workspace: ws.id,
+        person: ann.id,
+        passcode: p.id,
+        grant: p.grant,
+        item: item.into(),
+        until: p.valid_until,
+    };
+    store.insert_unlock(&unlock(&today, "doc-1")).await?;
+    store.insert_unlock(&unlock(&today, "doc-1")).await?;
+    store.insert_unlock(&unlock(&others, "doc-2")).await?;
+    assert_eq!(
+        store.unlocks_of(ws.id, ann.id, at(T0 + 150)).await?.len(),
+        2
+    );
+    assert_eq!(store.unlocks_of(ws.id, ann.id, at(T0 + 200)).await?, vec![]);
+    assert_eq!(
+        store
+            .revoke_passcodes(ws.id, PasscodeScope::Grant(grant.id), at(T0 + 160))
+            .await?,
+        3
+    );
+    assert_eq!(
+        store.unlocks_of(ws.id, ann.id, at(T0 + 150)).await?,
+        vec![unlock(&others, "doc-2")]
+    );
+    // Offboarding revokes the rest.
+    let done = store
+        .offboard_person(ws.id, ann.id, at(T0 + 170), "left")
+        .await?
+        .context("ann")?;
+    assert_eq!(done.passcodes_revoked, 1);
+    assert_eq!(store.unlocks_of(ws.id, ann.id, at(T0 + 150)).await?, vec![]);
     Ok(())
 }
 

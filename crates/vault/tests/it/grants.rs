@@ -41,6 +41,7 @@ fn records(columns: &[&str], actions: &[Access], days: i64) -> GrantRequest {
         actions: actions.iter().copied().collect(),
         purpose: "schedule appointments".into(),
         until: OffsetDateTime::now_utc() + Duration::days(days),
+        require_passcode: false,
     }
 }
 
@@ -138,6 +139,7 @@ async fn grants_are_given_asked_for_approved_and_ended() {
         actions: [Access::View, Access::Download].into(),
         purpose: "bookkeeping".into(),
         until: OffsetDateTime::now_utc() + Duration::days(3),
+        require_passcode: false,
     };
     assert!(matches!(
         vault.request_grant(&bo, &folder, " ").await,
@@ -363,6 +365,7 @@ async fn assistants_see_only_what_grants_cover() {
         actions: [Access::View, Access::Download].into(),
         purpose: "bookkeeping".into(),
         until: OffsetDateTime::now_utc() + Duration::days(3),
+        require_passcode: false,
     };
     vault
         .grant(&owner, "alex@example.com", &folder)
