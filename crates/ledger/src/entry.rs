@@ -337,6 +337,8 @@ named_enum!(
         AcceptInvite => "accept_invite",
         EnrollSecondFactor => "enroll_second_factor",
         Offboard => "offboard",
+        PublishAgreement => "publish_agreement",
+        SignAgreement => "sign_agreement",
     }
 );
 

@@ -225,6 +225,9 @@ fn main() {
         ..alex
     };
     let mut context = Context::new(now(), 10 * 60);
+    context.agreement_signed = true;
+    context.handbook_acknowledged = true;
+    context.passcode_ok = true;
     context.client = Some("192.0.2.7".parse().unwrap());
     let set: RecordSetId = id(3, 1);
     let column = |i: usize| Item::Column {

@@ -622,6 +622,21 @@ impl Engine {
             "auditors-never-see-customer-data" => {
                 format!("{name} is an auditor: auditors never see customer data")
             }
+            "nda-signed" => format!(
+                "{name} has not signed the current confidentiality agreement (NDA) covering {} \
+                 items: no grant gives access before that",
+                request.item.label()
+            ),
+            "handbook-acknowledged" => format!(
+                "{name} has not acknowledged the current confidentiality handbook: no grant \
+                 gives access before that"
+            ),
+            "day-passcode" => format!(
+                "{name} has not entered today's passcode for this {}: {} items open only with \
+                 the day passcode",
+                request.item.kind(),
+                request.item.label()
+            ),
             other => match self.notes.get(id).and_then(|n| n.reason.clone()) {
                 Some(reason) => reason,
                 None => format!("policy '{other}' forbids this"),
@@ -684,6 +699,13 @@ impl Engine {
             (
                 "handbook_acknowledged".to_owned(),
                 RestrictedExpression::new_bool(ctx.handbook_acknowledged),
+            ),
+            (
+                "passcode_required".to_owned(),
+                RestrictedExpression::new_bool(confidant_core::passcode_required(
+                    request.item.label(),
+                    live.iter().any(|g| g.require_passcode),
+                )),
             ),
             (
                 "passcode_ok".to_owned(),

@@ -127,7 +127,9 @@ pub struct Context {
     pub agreement_signed: bool,
     /// The person acknowledged the current handbook.
     pub handbook_acknowledged: bool,
-    /// The person gave today's passcode for the grant.
+    /// The person gave today's passcode for this item (through a grant of
+    /// theirs). Whether one is needed is the engine's to say, from the
+    /// item's label and the grants covering it.
     pub passcode_ok: bool,
     /// The person's device sent a fresh, passing posture report.
     pub device_ok: bool,

@@ -10,10 +10,11 @@ use confidant_core::{
     Access, Column, DataCategory, DocumentMeta, Grant, PersonStatus, RowId, mask_value,
 };
 use confidant_ledger::{KnownAction, Target, TargetId};
-use confidant_policy::{Context, Decision, Engine, Item, Request, Subject};
+use confidant_policy::{Decision, Engine, Item, Request, Subject};
 use confidant_store::{DocumentRecord, RecordSetRecord};
 
 use crate::audit::Attempt;
+use crate::gates::Circumstances;
 use crate::{Actor, DocRef, Vault, VaultError};
 
 /// A value as it leaves the vault for a person: in the clear, or masked.
@@ -164,17 +165,69 @@ impl Vault {
     }
 }
 
-impl Vault {
-    /// The circumstances of a decision now. Agreement, passcode and device
-    /// are "not satisfied" until the issues that check them land; the
-    /// default policies do not require them yet.
-    pub(crate) fn decision_context(&self) -> Context {
-        let now = self.inner.clock.now();
-        let utc = now.to_offset(time::UtcOffset::UTC);
-        let minute = u16::from(utc.hour()) * 60 + u16::from(utc.minute());
-        Context::new(now, minute)
+/// The policies of the gates a person can pass themselves.
+const GATES: [(&str, &str); 3] = [
+    (
+        "nda-signed",
+        "sign the current confidentiality agreement (NDA) on the Agreements page, or with \
+         `confidant agreements sign`",
+    ),
+    (
+        "handbook-acknowledged",
+        "acknowledge the current confidentiality handbook on the Agreements page, or with \
+         `confidant agreements sign --kind handbook`",
+    ),
+    (
+        "day-passcode",
+        "enter today's passcode for this item (the owner gives it to you each day)",
+    ),
+];
+
+/// What stands between a person and an item their grant covers: the
+/// agreements and the day passcode, with what to do about each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocker {
+    pub agreement: bool,
+    pub handbook: bool,
+    pub passcode: bool,
+    /// Every step, in plain words.
+    pub steps: Vec<String>,
+}
+
+impl Blocker {
+    /// The blocker of a refusal, when the person has a live grant covering
+    /// the item and only the gates stand in the way. Without a covering
+    /// grant there is none: the item answers like a missing one.
+    pub(crate) fn of(decision: &Decision, covered: bool) -> Option<Blocker> {
+        if decision.allowed || !covered {
+            return None;
+        }
+        let fired = |id: &str| decision.reasons.iter().any(|r| r.policy == id);
+        let steps: Vec<String> = GATES
+            .iter()
+            .filter(|(id, _)| fired(id))
+            .map(|(_, step)| (*step).to_owned())
+            .collect();
+        if steps.is_empty() {
+            return None;
+        }
+        Some(Blocker {
+            agreement: fired(GATES[0].0),
+            handbook: fired(GATES[1].0),
+            passcode: fired(GATES[2].0),
+            steps,
+        })
     }
 
+    pub(crate) fn message(&self) -> String {
+        format!(
+            "your grant covers this, but first: {}",
+            self.steps.join("; then ")
+        )
+    }
+}
+
+impl Vault {
     /// The person's grants, opened (all states: the engine picks the live
     /// ones).
     pub(crate) async fn grants_for_decision(
@@ -202,15 +255,35 @@ impl Vault {
         action: Access,
         item: Item<'_>,
         grants: &[Grant],
-        context: Context,
+        gates: &Circumstances,
     ) -> Decision {
         engine.decide(&Request {
             person: Self::subject(actor),
             action,
             item,
             grants,
-            context,
+            context: gates.context(&item),
         })
+    }
+
+    /// Whether a live grant of `actor` covers `item` for `action`.
+    pub(crate) fn covered(
+        actor: &Actor,
+        action: Access,
+        item: Item<'_>,
+        grants: &[Grant],
+        gates: &Circumstances,
+    ) -> bool {
+        Request {
+            person: Self::subject(actor),
+            action,
+            item,
+            grants,
+            context: gates.context(&item),
+        }
+        .live_grants()
+        .next()
+        .is_some()
     }
 
     fn document_item<'a>(&self, record: &'a DocumentRecord, meta: &'a DocumentMeta) -> Item<'a> {
@@ -230,16 +303,19 @@ impl Vault {
     ) -> Result<Vec<DocumentMeta>, VaultError> {
         self.require_member(actor)?;
         let grants = self.grants_for_decision(actor.person).await?;
-        let context = self.decision_context();
+        let gates = self.circumstances(actor.person, actor.role).await?;
         let engine = self.engine().await?;
         let names = &self.current_keys().names;
         let mut out = Vec::new();
         for record in self.store().documents(self.workspace()).await? {
             let meta = self.doc_meta(&record, names)?;
             let item = self.document_item(&record, &meta);
+            // Listed when viewable now, or when a grant covers it and only
+            // the gates stand in the way (the person sees what to do).
             if self
-                .decide(&engine, actor, Access::View, item, &grants, context)
+                .decide(&engine, actor, Access::View, item, &grants, &gates)
                 .allowed
+                || Self::covered(actor, Access::View, item, &grants, &gates)
             {
                 out.push(meta);
             }
@@ -268,15 +344,12 @@ impl Vault {
         let meta = self.doc_meta(&record, &keys.names)?;
         let grants = self.grants_for_decision(actor.person).await?;
         let engine = self.engine().await?;
-        let decision = self.decide(
-            &engine,
-            actor,
-            action,
-            self.document_item(&record, &meta),
-            &grants,
-            self.decision_context(),
-        );
+        let gates = self.circumstances(actor.person, actor.role).await?;
+        let item = self.document_item(&record, &meta);
+        let decision = self.decide(&engine, actor, action, item, &grants, &gates);
         if !decision.allowed {
+            let blocker =
+                Blocker::of(&decision, Self::covered(actor, action, item, &grants, &gates));
             let mut attempt = Attempt::allowed(
                 actor,
                 known_action(action),
@@ -285,7 +358,10 @@ impl Vault {
             attempt.allowed = false;
             attempt.reason = ledger_reason(&decision);
             self.record(&[attempt]).await?;
-            return Err(crate::documents::not_found(doc));
+            return Err(match blocker {
+                Some(blocker) => VaultError::Blocked(blocker),
+                None => crate::documents::not_found(doc),
+            });
         }
         Ok((record, meta, decision))
     }
@@ -298,8 +374,8 @@ impl Vault {
         actor: &Actor,
         set: &RecordSetRecord,
         grants: &[Grant],
-        context: Context,
-    ) -> Vec<bool> {
+        gates: &Circumstances,
+    ) -> Vec<Decision> {
         set.columns
             .iter()
             .map(|c| {
@@ -309,9 +385,8 @@ impl Vault {
                     Access::View,
                     column_item(set, c),
                     grants,
-                    context,
+                    gates,
                 )
-                .allowed
             })
             .collect()
     }
@@ -344,9 +419,10 @@ impl Vault {
         self.require_owner(actor, "explain access")?;
         let person = self.find_person(who).await?;
         let grants = self.grants_for_decision(person.id).await?;
+        let gates = self.circumstances(person.id, person.role).await?;
         let resolved = self.resolve_explain_item(item).await?;
         let engine = self.engine().await?;
-        Ok(self.decide_for(&engine, &person, &resolved, action, &grants))
+        Ok(self.decide_for(&engine, &person, &resolved, action, &grants, &gates))
     }
 
     /// Who may do what with an item: every person of the workspace with
@@ -362,10 +438,11 @@ impl Vault {
         let mut out = Vec::new();
         for person in self.store().people(self.workspace()).await? {
             let grants = self.grants_for_decision(person.id).await?;
+            let gates = self.circumstances(person.id, person.role).await?;
             let actions: Vec<Access> = Access::ALL
                 .into_iter()
                 .filter(|a| {
-                    self.decide_for(&engine, &person, &resolved, *a, &grants)
+                    self.decide_for(&engine, &person, &resolved, *a, &grants, &gates)
                         .allowed
                 })
                 .collect();
@@ -386,6 +463,7 @@ impl Vault {
         self.require_owner(actor, "see what a person can reach")?;
         let person = self.find_person(who).await?;
         let grants = self.grants_for_decision(person.id).await?;
+        let gates = self.circumstances(person.id, person.role).await?;
         let engine = self.engine().await?;
         let mut out = Vec::new();
         let names = &self.current_keys().names;
@@ -396,7 +474,7 @@ impl Vault {
             let actions: Vec<Access> = Access::ALL
                 .into_iter()
                 .filter(|a| {
-                    self.decide_for(&engine, &person, &resolved, *a, &grants)
+                    self.decide_for(&engine, &person, &resolved, *a, &grants, &gates)
                         .allowed
                 })
                 .collect();
@@ -410,7 +488,7 @@ impl Vault {
                 let actions: Vec<Access> = Access::ALL
                     .into_iter()
                     .filter(|a| {
-                        self.decide_for(&engine, &person, &resolved, *a, &grants)
+                        self.decide_for(&engine, &person, &resolved, *a, &grants, &gates)
                             .allowed
                     })
                     .collect();
@@ -456,6 +534,7 @@ impl Vault {
         resolved: &Resolved,
         action: Access,
         grants: &[Grant],
+        gates: &Circumstances,
     ) -> Decision {
         let subject = Subject {
             id: person.id,
@@ -473,7 +552,7 @@ impl Vault {
             action,
             item,
             grants,
-            context: self.decision_context(),
+            context: gates.context(&item),
         })
     }
 
@@ -496,16 +575,13 @@ impl Vault {
         } else {
             let grants = self.grants_for_decision(actor.person).await?;
             let engine = self.engine().await?;
-            Some(self.decide(
-                &engine,
-                actor,
-                Access::Reveal,
-                column_item(&found, col),
-                &grants,
-                self.decision_context(),
-            ))
+            let gates = self.circumstances(actor.person, actor.role).await?;
+            let item = column_item(&found, col);
+            let decision = self.decide(&engine, actor, Access::Reveal, item, &grants, &gates);
+            let covered = Self::covered(actor, Access::Reveal, item, &grants, &gates);
+            Some((decision, covered))
         };
-        if let Some(decision) = &allowed
+        if let Some((decision, covered)) = &allowed
             && !decision.allowed
         {
             let mut attempt = Attempt::allowed(
@@ -520,7 +596,10 @@ impl Vault {
             attempt.allowed = false;
             attempt.reason = ledger_reason(decision);
             self.record(&[attempt]).await?;
-            return Err(crate::records::set_not_found(set));
+            return Err(match Blocker::of(decision, *covered) {
+                Some(blocker) => VaultError::Blocked(blocker),
+                None => crate::records::set_not_found(set),
+            });
         }
         let value = self.cell(&found, row, column).await?;
         let mut attempt = Attempt::allowed(
@@ -533,7 +612,7 @@ impl Vault {
             },
         )
         .categories([col.category]);
-        if let Some(decision) = &allowed {
+        if let Some((decision, _)) = &allowed {
             attempt.reason = ledger_reason(decision);
         }
         attempt.reason = format!("{} (column {column})", attempt.reason);

@@ -11,6 +11,10 @@ pub enum VaultError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// A grant covers the item, but the person must first sign an
+    /// agreement or enter the day passcode (see [`crate::Blocker`]).
+    #[error("{}", .0.message())]
+    Blocked(crate::access::Blocker),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]

@@ -320,8 +320,27 @@ impl Vault {
             by: None,
             reason: Some(reason.to_owned()),
         };
-        self.change_grant(actor, id, &change, &format!("ended: {reason}"))
-            .await
+        let ended = self
+            .change_grant(actor, id, &change, &format!("ended: {reason}"))
+            .await?;
+        // Its day passcodes stop working with it.
+        self.revoke_grant_passcodes(id).await?;
+        Ok(ended)
+    }
+
+    /// One grant by id, with its words (owner and admins).
+    pub(crate) async fn grant_by_id(
+        &self,
+        actor: &Actor,
+        id: GrantId,
+    ) -> Result<GrantView, VaultError> {
+        self.require_owner(actor, "read a grant")?;
+        let record = self
+            .store()
+            .grant(self.workspace(), id)
+            .await?
+            .ok_or_else(no_grant)?;
+        self.grant_view(&record).await
     }
 
     async fn change_grant(

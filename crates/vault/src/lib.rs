@@ -14,14 +14,18 @@
 
 mod access;
 mod actor;
+mod agreements;
 mod audit;
 mod auth;
 mod clock;
 mod documents;
 mod error;
+mod gates;
 mod grants;
 mod keys;
+mod passcodes;
 mod password_rules;
+mod pdf;
 mod people;
 mod records;
 pub mod scan;
@@ -34,16 +38,20 @@ use std::sync::Arc;
 use confidant_core::WorkspaceId;
 use confidant_store::{BlobStore, Store};
 
-pub use access::{ExplainItem, Shown};
+pub use access::{Blocker, ExplainItem, Shown};
 pub use actor::Actor;
+pub use agreements::{
+    AgreementDraft, AgreementDue, Blocked, SignatureView, Signing, text_sha256,
+};
 pub use audit::{InclusionProof, LedgerOverview, LedgerReport};
 pub use auth::{IssuedToken, SessionInfo, SessionPolicy, SessionRequest, SignIn};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
 pub use confidant_policy::Decision;
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use grants::{GrantRequest, GrantTarget, GrantView};
+pub use passcodes::{IssuedPasscode, PasscodeItem, PasscodeState};
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
 pub use password_rules::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_new_password};
 pub use people::{Accessed, Invitation, InvitationView, Offboarded, PersonDetail, Welcome};

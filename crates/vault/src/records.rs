@@ -538,14 +538,19 @@ impl Vault {
     async fn granted_record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
         self.require_member(actor)?;
         let grants = self.grants_for_decision(actor.person).await?;
-        let context = self.decision_context();
+        let gates = self.circumstances(actor.person, actor.role).await?;
         let engine = self.engine().await?;
         let mut out = Vec::new();
         for record in self.store().record_sets(self.workspace()).await? {
-            if self
-                .viewable_columns(&engine, actor, &record, &grants, context)
-                .contains(&true)
-            {
+            // Listed when a column is viewable, or when a grant covers one
+            // and only the gates stand in the way.
+            let listed = record.columns.iter().any(|c| {
+                let item = crate::access::column_item(&record, c);
+                self.decide(&engine, actor, confidant_core::Access::View, item, &grants, &gates)
+                    .allowed
+                    || Self::covered(actor, confidant_core::Access::View, item, &grants, &gates)
+            });
+            if listed {
                 out.push(meta(&record));
             }
         }
@@ -573,23 +578,43 @@ impl Vault {
         self.require_member(actor)?;
         let record = self.find_record_set(set).await?;
         let grants = self.grants_for_decision(actor.person).await?;
-        let context = self.decision_context();
+        let gates = self.circumstances(actor.person, actor.role).await?;
         let engine = self.engine().await?;
-        let allowed = self.viewable_columns(&engine, actor, &record, &grants, context);
+        let decisions = self.viewable_columns(&engine, actor, &record, &grants, &gates);
+        let allowed: Vec<bool> = decisions.iter().map(|d| d.allowed).collect();
         if !allowed.iter().any(|a| *a) {
+            // A covered column blocked by the gates tells the person what
+            // to do; otherwise the set answers like a missing one.
+            let blocker = record
+                .columns
+                .iter()
+                .zip(&decisions)
+                .find_map(|(c, d)| {
+                    let item = crate::access::column_item(&record, c);
+                    crate::access::Blocker::of(
+                        d,
+                        Self::covered(actor, confidant_core::Access::View, item, &grants, &gates),
+                    )
+                });
             let mut attempt = crate::audit::Attempt::allowed(
                 actor,
                 KnownAction::View,
                 Target::whole(TargetId::RecordSet(record.id)),
             );
             attempt.allowed = false;
-            attempt.reason =
-                "no live grant covers any column of this record set: need to know".to_owned();
+            attempt.reason = match (&blocker, decisions.first()) {
+                (Some(_), Some(decision)) => crate::access::ledger_reason(decision),
+                _ => "no live grant covers any column of this record set: need to know"
+                    .to_owned(),
+            };
             self.record(&[attempt]).await?;
-            return Err(set_not_found(set));
+            return Err(match blocker {
+                Some(blocker) => VaultError::Blocked(blocker),
+                None => set_not_found(set),
+            });
         }
         // Row filters: all rows when a live grant on the set has none.
-        let now = context.now;
+        let now = self.inner.clock.now();
         let live: Vec<&confidant_core::Grant> = grants
             .iter()
             .filter(|g| g.is_live(now) && g.allows(confidant_core::Access::View))

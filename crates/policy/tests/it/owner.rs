@@ -28,13 +28,13 @@ when {
 "#;
 
 fn at_minute(minute: u16) -> Context {
-    Context::new(at(0), minute)
+    ready(Context::new(at(0), minute))
 }
 
 #[test]
 fn restricted_items_only_in_business_hours() {
     let engine = Engine::with_owner_policies(BUSINESS_HOURS).unwrap();
-    assert_eq!(engine.policy_count(), 6);
+    assert_eq!(engine.policy_count(), 9);
     assert_eq!(engine.owner_policies(), BUSINESS_HOURS);
     let alex = person(2, Role::Assistant);
     let restricted = document(1, "contracts/bank.pdf", Label::Restricted);
@@ -160,7 +160,7 @@ fn both_examples_together_and_policies_without_ids() {
         "{BUSINESS_HOURS}{VENDORS_NO_CARDS}\nforbid (principal, action == Action::\"export\", resource);\n"
     );
     let engine = Engine::with_owner_policies(&text).unwrap();
-    assert_eq!(engine.policy_count(), 8);
+    assert_eq!(engine.policy_count(), 11);
     let alex = person(2, Role::Assistant);
     let grants = [grant(
         1,
@@ -203,11 +203,14 @@ when { resource.label_level >= 2 && !(context.device_ok && context.passcode_ok) 
     let phone = column("phone", DataCategory::Phone);
 
     // Nothing is open by accident: the defaults say "not satisfied".
-    let d = ask(&engine, alex, Access::View, phone, &grants, noon());
+    let unsatisfied = Context::new(at(0), 12 * 60);
+    let d = ask(&engine, alex, Access::View, phone, &grants, unsatisfied);
     assert!(!d.allowed);
-    assert_eq!(policies(&d), ["nda-first", "posture"]);
+    for policy in ["nda-first", "posture", "nda-signed", "handbook-acknowledged"] {
+        assert!(policies(&d).contains(&policy), "{policy}: {d}");
+    }
 
-    let mut ready = noon();
+    let mut ready = unsatisfied;
     ready.agreement_signed = true;
     ready.handbook_acknowledged = true;
     ready.device_ok = true;
@@ -289,7 +292,7 @@ when {{ resource.set_name == "customers" && resource.column == "notes" }};
 fn fifty_owner_policies_validate() {
     let text = fifty_policies();
     let engine = Engine::with_owner_policies(&text).unwrap();
-    assert_eq!(engine.policy_count(), 55);
+    assert_eq!(engine.policy_count(), 58);
 }
 
 /// Fifty plausible owner policies (the benchmark uses the same shapes).
@@ -458,18 +461,18 @@ fn a_refused_text_leaves_the_engine_as_it_was() {
             .is_err()
     );
     assert_eq!(engine.owner_policies(), VENDORS_NO_CARDS);
-    assert_eq!(engine.policy_count(), 6);
+    assert_eq!(engine.policy_count(), 9);
     engine.set_owner_policies(BUSINESS_HOURS).unwrap();
-    assert_eq!(engine.policy_count(), 6);
+    assert_eq!(engine.policy_count(), 9);
     engine.set_owner_policies("").unwrap();
-    assert_eq!(engine.policy_count(), 5);
+    assert_eq!(engine.policy_count(), 8);
 }
 
 #[test]
 fn empty_and_comment_only_texts_are_fine() {
     for text in ["", "   \n", "// nothing yet\n"] {
         let engine = Engine::with_owner_policies(text).unwrap();
-        assert_eq!(engine.policy_count(), 5);
+        assert_eq!(engine.policy_count(), 8);
     }
 }
 

@@ -192,7 +192,7 @@ proptest! {
                 g
             })
             .collect();
-        let context = Context::new(at(0), minute);
+        let context = ready(Context::new(at(0), minute));
         let d = ask(&engine, who, action, item, &grants, context);
         let after_hours = !(480..1080).contains(&minute) && item.label() == Label::Restricted;
         if status != PersonStatus::Active || !here || role == Role::Auditor || after_hours {
@@ -253,7 +253,7 @@ proptest! {
         item in item(),
     ) {
         let engine = Engine::with_owner_policies(SHAPES).unwrap();
-        let mut context = Context::new(at(0), minute);
+        let mut context = ready(Context::new(at(0), minute));
         context.client = client.map(|c| c.parse().unwrap());
         let request = confidant_policy::Request {
             person: person(2, role),

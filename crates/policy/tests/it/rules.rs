@@ -8,7 +8,7 @@ use crate::*;
 #[test]
 fn built_ins_load() {
     let engine = Engine::new();
-    assert_eq!(engine.policy_count(), 5);
+    assert_eq!(engine.policy_count(), 8);
     assert_eq!(engine.owner_policies(), "");
 }
 
@@ -313,7 +313,7 @@ fn auditors_never_see_customer_data() {
 
 #[test]
 fn the_context_starts_unsatisfied() {
-    let c = noon();
+    let c = Context::new(at(0), 12 * 60);
     assert!(!c.agreement_signed && !c.handbook_acknowledged && !c.passcode_ok && !c.device_ok);
     assert_eq!(c.client, None);
 }
@@ -327,6 +327,7 @@ fn the_schema_and_defaults_are_published() {
         "grant_ids",
         "agreement_signed",
         "handbook_acknowledged",
+        "passcode_required",
         "passcode_ok",
         "device_ok",
         "client?",
@@ -342,10 +343,54 @@ fn the_schema_and_defaults_are_published() {
         "active-people-only",
         "own-workspace-only",
         "auditors-never-see-customer-data",
+        "nda-signed",
+        "handbook-acknowledged",
+        "day-passcode",
     ] {
         assert!(
             confidant_policy::DEFAULT_POLICIES.contains(&format!("@id(\"{id}\")")),
             "{id}"
         );
     }
+}
+
+#[test]
+fn grants_open_nothing_before_the_agreements_and_the_day_passcode() {
+    let engine = Engine::new();
+    let alex = person(2, Role::Assistant);
+    let internal = document(1, "handbook.pdf", Label::Internal);
+    let confidential = document(2, "invoices.pdf", Label::Confidential);
+    let grants = [
+        grant(1, &alex, GrantScope::Document { id: doc_id(1) }, &[Access::View]),
+        grant(2, &alex, GrantScope::Document { id: doc_id(2) }, &[Access::View]),
+    ];
+    let bare = Context::new(at(0), 12 * 60);
+    let d = ask(&engine, alex, Access::View, internal, &grants, bare);
+    assert!(!d.allowed);
+    assert_eq!(policies(&d), ["nda-signed", "handbook-acknowledged"]);
+    assert!(d.explain().contains("has not signed the current confidentiality agreement"));
+
+    let mut signed = bare;
+    signed.agreement_signed = true;
+    signed.handbook_acknowledged = true;
+    // Internal: no passcode needed.
+    assert!(ask(&engine, alex, Access::View, internal, &grants, signed).allowed);
+    // Confidential: the day passcode is.
+    let d = ask(&engine, alex, Access::View, confidential, &grants, signed);
+    assert!(!d.allowed);
+    assert_eq!(policies(&d), ["day-passcode"]);
+    assert!(d.explain().contains("today's passcode"), "{d}");
+    let mut entered = signed;
+    entered.passcode_ok = true;
+    assert!(ask(&engine, alex, Access::View, confidential, &grants, entered).allowed);
+
+    // A grant that asks for the passcode asks for it on any label.
+    let mut strict = grants.clone();
+    strict[0].require_passcode = true;
+    let d = ask(&engine, alex, Access::View, internal, &strict, signed);
+    assert_eq!(policies(&d), ["day-passcode"]);
+
+    // The owner and admins pass every gate by role.
+    let owner = person(1, Role::Owner);
+    assert!(ask(&engine, owner, Access::View, confidential, &[], bare).allowed);
 }

@@ -8,6 +8,41 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Setup;
 
+/// Signs every agreement `who` must sign, as they would in the web UI.
+pub async fn sign_all(vault: &Vault, who: &confidant_vault::Actor) {
+    for due in vault.my_agreements(who).await.unwrap() {
+        vault
+            .sign_agreement(
+                who,
+                due.agreement.id,
+                &confidant_vault::Signing {
+                    typed_name: who.name.clone(),
+                    consent: true,
+                    client: Some("192.0.2.7".parse().unwrap()),
+                    user_agent: "test".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// The owner issues today's passcode for a grant; `who` enters it for an
+/// item.
+pub async fn unlock(
+    vault: &Vault,
+    owner: &confidant_vault::Actor,
+    who: &confidant_vault::Actor,
+    grant: confidant_core::GrantId,
+    item: confidant_vault::PasscodeItem,
+) {
+    let issued = vault.issue_passcode(owner, grant, None).await.unwrap();
+    vault
+        .enter_passcode(who, &item, &issued.passcode)
+        .await
+        .unwrap();
+}
+
 async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::Actor {
     let owner = vault.owner().await.unwrap();
     let invitation = vault
@@ -288,10 +323,32 @@ async fn assistants_see_only_what_grants_cover() {
             equals: "West".into(),
         });
     }
-    vault
+    let granted = vault
         .grant(&owner, "alex@example.com", &request)
         .await
         .unwrap();
+    // The grant alone opens nothing yet: the agreements come first, and a
+    // Restricted set needs the day passcode; the person is told so.
+    let Err(VaultError::Blocked(blocker)) = vault.show_records(&alex, "customers", 0, 10).await
+    else {
+        panic!("blocked by the gates");
+    };
+    assert!(blocker.agreement && blocker.handbook && blocker.passcode);
+    assert_eq!(vault.record_sets(&alex).await.unwrap().len(), 1, "listed");
+    sign_all(&vault, &alex).await;
+    let Err(VaultError::Blocked(blocker)) = vault.show_records(&alex, "customers", 0, 10).await
+    else {
+        panic!("blocked by the passcode");
+    };
+    assert!(!blocker.agreement && !blocker.handbook && blocker.passcode);
+    unlock(
+        &vault,
+        &owner,
+        &alex,
+        granted.grant.id,
+        confidant_vault::PasscodeItem::RecordSet("customers".into()),
+    )
+    .await;
     let page = vault.show_records(&alex, "customers", 0, 10).await.unwrap();
     assert_eq!(page.rows.len(), 1, "only rows where region = West");
     assert_eq!(
@@ -367,8 +424,36 @@ async fn assistants_see_only_what_grants_cover() {
         until: OffsetDateTime::now_utc() + Duration::days(3),
         require_passcode: false,
     };
-    vault
+    let granted = vault
         .grant(&owner, "alex@example.com", &folder)
+        .await
+        .unwrap();
+    let q3 = confidant_vault::DocRef::Name("invoices/q3.txt".into());
+    // A Confidential document: a wrong passcode is refused and counted.
+    let issued = vault
+        .issue_passcode(&owner, granted.grant.id, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        vault.open_document(&alex, &q3).await,
+        Err(VaultError::Blocked(_))
+    ));
+    let wrong = vault
+        .enter_passcode(
+            &alex,
+            &confidant_vault::PasscodeItem::Document(q3.clone()),
+            &SecretString::from("AAAA-BBBB-CCCC"),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("4 tries left"), "{wrong}");
+    vault
+        .enter_passcode(
+            &alex,
+            &confidant_vault::PasscodeItem::Document(q3.clone()),
+            &SecretString::from(issued.passcode.expose_secret().to_lowercase()),
+        )
         .await
         .unwrap();
     let docs: Vec<String> = vault
@@ -503,7 +588,7 @@ async fn owner_policies_bind_everyone_at_once() {
         .await
         .unwrap();
     let alex = member(&vault, "alex@example.com", Role::Vendor).await;
-    vault
+    let granted = vault
         .grant(
             &owner,
             "alex@example.com",
@@ -511,6 +596,15 @@ async fn owner_policies_bind_everyone_at_once() {
         )
         .await
         .unwrap();
+    sign_all(&vault, &alex).await;
+    unlock(
+        &vault,
+        &owner,
+        &alex,
+        granted.grant.id,
+        confidant_vault::PasscodeItem::RecordSet("customers".into()),
+    )
+    .await;
     let row = other_process
         .show_records(&alex, "customers", 0, 10)
         .await
