@@ -172,6 +172,11 @@ impl Client {
         Ok(response.json().await?)
     }
 
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self.send(self.http.get(self.url(path))).await?;
+        Ok(response.bytes().await?.to_vec())
+    }
+
     pub async fn delete(&self, path: &str) -> anyhow::Result<()> {
         self.send(self.http.delete(self.url(path))).await?;
         Ok(())

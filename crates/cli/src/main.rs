@@ -15,6 +15,7 @@ mod datadir;
 mod demo;
 mod docs;
 mod extract;
+mod gates;
 mod grants;
 mod output;
 mod people;
@@ -84,6 +85,16 @@ enum Command {
     /// Grants and requests: list, request, approve, end.
     #[command(subcommand)]
     Grants(grants::GrantsCommand),
+    /// The NDA and handbook you sign before any access: list, show, sign
+    /// (on the server of `confidant login`).
+    #[command(subcommand)]
+    Agreements(gates::AgreementsCommand),
+    /// Day passcodes: issue (for a grant), rotate (the next business day's).
+    #[command(subcommand)]
+    Passcodes(gates::PasscodesCommand),
+    /// Enter today's passcode for an item and read it:
+    /// `confidant open "Q3 invoices.pdf" --passcode K7F3-9QXM-2HDP`.
+    Open(gates::OpenArgs),
     /// Who may do what: `access explain WHO --document X --action view`.
     #[command(subcommand)]
     Access(access::AccessCommand),
@@ -110,6 +121,16 @@ enum WorkspaceCommand {
     Add(datadir::AddWorkspaceArgs),
     /// Every workspace of the data dir with its owner.
     List,
+    /// The workspace's time zone and the time its business day ends: day
+    /// passcodes end then, and time-of-day policies read this zone.
+    SetDay {
+        /// An IANA time zone such as Europe/Berlin or America/New_York.
+        #[arg(long)]
+        time_zone: String,
+        /// HH:MM, e.g. 18:00.
+        #[arg(long, default_value = "18:00")]
+        ends: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +222,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => client::login(args).await,
         Command::Grant(args) => grants::grant(&global, args).await,
         Command::Grants(cmd) => grants::run(&global, cmd).await,
+        Command::Agreements(cmd) => gates::agreements(cmd).await,
+        Command::Passcodes(cmd) => gates::passcodes(&global, cmd).await,
+        Command::Open(args) => gates::open(args).await,
         Command::Access(cmd) => access::run(&global, cmd).await,
         Command::Policy(cmd) => access::policy(&global, cmd).await,
         Command::Logout => client::logout().await,
@@ -208,6 +232,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             datadir::add_workspace(&global, args).await
         }
         Command::Workspace(WorkspaceCommand::List) => datadir::list_workspaces(&global).await,
+        Command::Workspace(WorkspaceCommand::SetDay { time_zone, ends }) => {
+            let (vault, owner) = datadir::open_as_owner(&global).await?;
+            let day = vault.set_business_day(&owner, &time_zone, &ends).await?;
+            println!(
+                "business days of {} now end at {} ({})",
+                vault.workspace_name(),
+                day.ends_at_text(),
+                day.time_zone()
+            );
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let (vault, owner) = datadir::open_as_owner(&global).await?;
             let count = vault.rotate_keys(&owner).await?;

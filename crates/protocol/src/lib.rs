@@ -388,3 +388,76 @@ pub struct PostureReport {
     #[serde(with = "time::serde::rfc3339")]
     pub checked_at: OffsetDateTime,
 }
+
+/// An agreement a person signs, with where they stand
+/// (`GET /api/v1/agreements`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementInfo {
+    pub id: String,
+    /// `nda` or `handbook`.
+    pub kind: String,
+    pub version: u32,
+    pub title: String,
+    pub text: String,
+    /// SHA-256 of the text (hex): what a signature names.
+    pub text_sha256: String,
+    pub signed: bool,
+    /// What to do, when not signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub todo: Option<String>,
+}
+
+/// `POST /api/v1/agreements/{id}/sign`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignAgreementRequest {
+    pub typed_name: String,
+    /// The person read the full text and agrees (must be true).
+    pub consent: bool,
+}
+
+/// A stored signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureInfo {
+    pub id: String,
+    pub kind: String,
+    pub version: u32,
+    pub text_sha256: String,
+    pub typed_name: String,
+    pub signed_at: String,
+}
+
+/// `POST /api/v1/passcodes`: issue today's passcode for a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuePasscodeRequest {
+    pub grant: String,
+    /// A window in hours instead of the rest of the business day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<u32>,
+}
+
+/// A passcode just issued: shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedPasscodeInfo {
+    pub passcode: String,
+    pub grant: String,
+    pub person: String,
+    pub item: String,
+    pub valid_from: String,
+    pub valid_until: String,
+}
+
+/// `POST /api/v1/passcodes/enter`: the day passcode for one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterPasscodeRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
+    pub passcode: String,
+}
+
+/// The item is open without the passcode until then (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterPasscodeResponse {
+    pub open_until: String,
+}

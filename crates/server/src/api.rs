@@ -85,6 +85,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/record-sets/{set}/find", post(find_records))
         .route("/api/v1/record-sets/{set}/reveal", post(reveal))
         .route("/api/v1/keys/rotate", post(rotate_keys))
+        .route("/api/v1/agreements", get(my_agreements))
+        .route("/api/v1/agreements/{id}/sign", post(sign_agreement))
+        .route("/api/v1/passcodes", post(issue_passcode))
+        .route("/api/v1/passcodes/enter", post(enter_passcode))
         .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT));
     small.merge(uploads).layer(axum::middleware::map_response(
         crate::error::json_error_bodies,
@@ -557,5 +561,121 @@ async fn rotate_keys(
     let count = caller.vault.rotate_keys(&caller.actor).await?;
     Ok(Json(RotateResponse {
         rewrapped_keys: u64::try_from(count).unwrap_or(u64::MAX),
+    }))
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn my_agreements(
+    caller: ApiCaller,
+) -> Result<Json<Vec<confidant_protocol::AgreementInfo>>, AppError> {
+    let due = caller.vault.my_agreements(&caller.actor).await?;
+    Ok(Json(
+        due.into_iter()
+            .map(|d| confidant_protocol::AgreementInfo {
+                id: d.agreement.id.to_string(),
+                kind: d.agreement.kind.as_str().to_owned(),
+                version: d.agreement.version,
+                title: d.agreement.title.clone(),
+                text_sha256: hex(&confidant_vault::text_sha256(&d.agreement.text)),
+                text: d.agreement.text.clone(),
+                signed: d.standing.is_signed(),
+                todo: d.standing.blocker(d.agreement.kind),
+            })
+            .collect(),
+    ))
+}
+
+async fn sign_agreement(
+    caller: ApiCaller,
+    client: crate::auth::ClientAddr,
+    headers: axum::http::HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<confidant_protocol::SignAgreementRequest>,
+) -> Result<(StatusCode, Json<confidant_protocol::SignatureInfo>), AppError> {
+    let id = id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("no agreement {id:?}")))?;
+    let signature = caller
+        .vault
+        .sign_agreement(
+            &caller.actor,
+            id,
+            &confidant_vault::Signing {
+                typed_name: body.typed_name,
+                consent: body.consent,
+                client: client.0,
+                user_agent: headers
+                    .get(axum::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned(),
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(confidant_protocol::SignatureInfo {
+            id: signature.id.to_string(),
+            kind: signature.kind.as_str().to_owned(),
+            version: signature.version,
+            text_sha256: hex(&signature.text_sha256),
+            typed_name: signature.typed_name,
+            signed_at: rfc3339(signature.signed_at),
+        }),
+    ))
+}
+
+async fn issue_passcode(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<confidant_protocol::IssuePasscodeRequest>,
+) -> Result<(StatusCode, Json<confidant_protocol::IssuedPasscodeInfo>), AppError> {
+    let grant = grant_id(&body.grant)?;
+    let issued = caller
+        .vault
+        .issue_passcode(&caller.actor, grant, body.hours)
+        .await?;
+    use secrecy::ExposeSecret as _;
+    Ok((
+        StatusCode::CREATED,
+        Json(confidant_protocol::IssuedPasscodeInfo {
+            passcode: issued.passcode.expose_secret().to_owned(),
+            grant: issued.grant.to_string(),
+            person: issued.email,
+            item: issued.item,
+            valid_from: rfc3339(issued.valid_from),
+            valid_until: rfc3339(issued.valid_until),
+        }),
+    ))
+}
+
+async fn enter_passcode(
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<confidant_protocol::EnterPasscodeRequest>,
+) -> Result<Json<confidant_protocol::EnterPasscodeResponse>, AppError> {
+    let item = match (body.document, body.records) {
+        (Some(doc), None) => {
+            confidant_vault::PasscodeItem::Document(confidant_vault::DocRef::parse(&doc))
+        }
+        (None, Some(set)) => confidant_vault::PasscodeItem::RecordSet(set),
+        _ => {
+            return Err(AppError::InvalidInput(
+                "name exactly one item: a document or a record set".into(),
+            ));
+        }
+    };
+    let until = caller
+        .vault
+        .enter_passcode(&caller.actor, &item, &SecretString::from(body.passcode))
+        .await?;
+    Ok(Json(confidant_protocol::EnterPasscodeResponse {
+        open_until: rfc3339(until),
     }))
 }

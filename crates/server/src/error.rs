@@ -63,6 +63,9 @@ impl AppError {
             AppError::Vault(e) => match e {
                 VaultError::NotFound(m) => shown(StatusCode::NOT_FOUND, "not_found", m),
                 VaultError::Forbidden(m) => shown(StatusCode::FORBIDDEN, "forbidden", m),
+                // A grant covers the item; the person must first sign or
+                // enter the day passcode, and is told which.
+                VaultError::Blocked(b) => shown(StatusCode::FORBIDDEN, "blocked", &b.message()),
                 VaultError::Conflict(m) => shown(StatusCode::CONFLICT, "conflict", m),
                 VaultError::InvalidInput(m) => shown(StatusCode::BAD_REQUEST, "invalid_input", m),
                 VaultError::Locked(m) => shown(StatusCode::FORBIDDEN, "forbidden", m),

@@ -22,6 +22,7 @@ mod error;
 mod headers;
 mod stream;
 mod web;
+mod web_gates;
 mod web_grants;
 mod web_people;
 pub mod wire;

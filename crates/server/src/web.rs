@@ -39,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/static/style.css", get(stylesheet))
         .merge(crate::web_people::routes())
         .merge(crate::web_grants::routes())
+        .merge(crate::web_gates::routes())
         // Enforced by the body extractors, so an oversized form gets a page
         // (413) like any other error.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
@@ -183,6 +184,8 @@ pub(crate) struct UserChrome {
     pub(crate) csrf: String,
     /// Whether the navigation shows People and the access record.
     pub(crate) reads_ledger: bool,
+    /// The owner or an admin (the navigation shows Passcodes).
+    pub(crate) manages: bool,
     /// No menu until an owner has enrolled a second factor.
     pub(crate) enrolled: bool,
 }
@@ -198,6 +201,7 @@ impl Chrome {
                 role: role.as_str(),
                 csrf: session.csrf(),
                 reads_ledger: role.manages_people() || role == confidant_core::Role::Auditor,
+                manages: role.manages_people(),
                 enrolled: session.actor.has_second_factor,
             }),
         }
@@ -341,14 +345,22 @@ async fn home(State(state): State<AppState>, session: Session) -> Result<Html<St
 }
 
 async fn download_document(
-    State(_): State<AppState>,
+    State(state): State<AppState>,
     session: Session,
     Path(doc): Path<String>,
 ) -> Result<Response, PageError> {
-    let (meta, stream) = session
+    let (meta, stream) = match session
         .vault
         .open_document(&session.actor, &DocRef::parse(&doc))
-        .await?;
+        .await
+    {
+        Err(confidant_vault::VaultError::Blocked(blocker)) => {
+            return Ok(crate::web_gates::blocked_page(
+                &state, &session, &blocker, "document", &doc, None,
+            )?);
+        }
+        other => other?,
+    };
     Ok(download(&meta, stream).await?)
 }
 
@@ -363,12 +375,20 @@ async fn records(
     session: Session,
     Path(set): Path<String>,
     query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let Query(query) = query?;
-    let page = session
+    let page = match session
         .vault
         .show_records(&session.actor, &set, query.offset, PAGE_ROWS)
-        .await?;
+        .await
+    {
+        Err(confidant_vault::VaultError::Blocked(blocker)) => {
+            return Ok(crate::web_gates::blocked_page(
+                &state, &session, &blocker, "records", &set, None,
+            )?);
+        }
+        other => other?,
+    };
     let shown = page.rows.len() as u64;
     let total = page.set.row_count;
     let page = RecordsPage {
@@ -391,7 +411,7 @@ async fn records(
         next: (page.offset + shown < total && shown > 0).then_some(page.offset + shown),
         rows: page.rows.into_iter().map(|r| r.values).collect(),
     };
-    Ok(render(&page)?)
+    Ok(render(&page)?.into_response())
 }
 
 #[derive(Deserialize)]

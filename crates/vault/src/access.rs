@@ -219,7 +219,7 @@ impl Blocker {
         })
     }
 
-    pub(crate) fn message(&self) -> String {
+    pub fn message(&self) -> String {
         format!(
             "your grant covers this, but first: {}",
             self.steps.join("; then ")
@@ -348,8 +348,10 @@ impl Vault {
         let item = self.document_item(&record, &meta);
         let decision = self.decide(&engine, actor, action, item, &grants, &gates);
         if !decision.allowed {
-            let blocker =
-                Blocker::of(&decision, Self::covered(actor, action, item, &grants, &gates));
+            let blocker = Blocker::of(
+                &decision,
+                Self::covered(actor, action, item, &grants, &gates),
+            );
             let mut attempt = Attempt::allowed(
                 actor,
                 known_action(action),

@@ -504,7 +504,9 @@ impl Vault {
         let signatures = self.store().signatures_of(self.workspace(), person).await?;
         let now = self.inner.clock.now();
         let nda = self.current_agreement(AgreementKind::Nda, role).await?;
-        let handbook = self.current_agreement(AgreementKind::Handbook, role).await?;
+        let handbook = self
+            .current_agreement(AgreementKind::Handbook, role)
+            .await?;
         let nda_labels = [
             Label::Public,
             Label::Internal,
@@ -573,14 +575,18 @@ fn certificate_lines(
         String::new(),
         format!("Signature id: {}", signature.id),
         format!("Workspace key (Ed25519, base64): {}", b64(public_key)),
-        format!("Seal (Ed25519 over the record, base64): {}", b64(&signature.seal)),
+        format!(
+            "Seal (Ed25519 over the record, base64): {}",
+            b64(&signature.seal)
+        ),
         format!(
             "Seal check when this file was made: {}",
             if seal_ok { "valid" } else { "INVALID" }
         ),
         String::new(),
         "The seal covers these lines of the signature record, one per line:".to_owned(),
-        "id, workspace, person, agreement, kind, audience, version, text-sha256, covers,".to_owned(),
+        "id, workspace, person, agreement, kind, audience, version, text-sha256, covers,"
+            .to_owned(),
         "typed-name, signed-at, expires-at, client, user-agent (see docs/agreements.md)."
             .to_owned(),
         "The record was appended to the workspace's tamper-evident access ledger when signed."

@@ -40,9 +40,7 @@ use confidant_store::{BlobStore, Store};
 
 pub use access::{Blocker, ExplainItem, Shown};
 pub use actor::Actor;
-pub use agreements::{
-    AgreementDraft, AgreementDue, Blocked, SignatureView, Signing, text_sha256,
-};
+pub use agreements::{AgreementDraft, AgreementDue, Blocked, SignatureView, Signing, text_sha256};
 pub use audit::{InclusionProof, LedgerOverview, LedgerReport};
 pub use auth::{IssuedToken, SessionInfo, SessionPolicy, SessionRequest, SignIn};
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
@@ -51,8 +49,8 @@ pub use confidant_policy::Decision;
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use grants::{GrantRequest, GrantTarget, GrantView};
-pub use passcodes::{IssuedPasscode, PasscodeItem, PasscodeState};
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
+pub use passcodes::{IssuedPasscode, PasscodeItem, PasscodeState};
 pub use password_rules::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_new_password};
 pub use people::{Accessed, Invitation, InvitationView, Offboarded, PersonDetail, Welcome};
 pub use records::{ColumnMapping, RecordPage, RecordRow};

@@ -56,15 +56,20 @@ pub struct PasscodeState {
 impl Vault {
     /// Whether a grant needs the day passcode: it asks for one, or it
     /// reaches a Confidential or Restricted item.
-    async fn grant_needs_passcode(&self, grant: &confidant_core::Grant) -> Result<bool, VaultError> {
+    async fn grant_needs_passcode(
+        &self,
+        grant: &confidant_core::Grant,
+    ) -> Result<bool, VaultError> {
         if grant.require_passcode {
             return Ok(true);
         }
         let label = match &grant.scope {
-            GrantScope::Document { id } => match self.store().document(self.workspace(), *id).await? {
-                Some(d) => d.label,
-                None => return Ok(false),
-            },
+            GrantScope::Document { id } => {
+                match self.store().document(self.workspace(), *id).await? {
+                    Some(d) => d.label,
+                    None => return Ok(false),
+                }
+            }
             GrantScope::RecordSet { id, .. } => {
                 match self.store().record_set(self.workspace(), *id).await? {
                     Some(s) => s.label,
@@ -149,8 +154,9 @@ impl Vault {
         }
         let until = until.min(view.grant.expires_at);
         let passcode = passcode_text(OsRng.next_u64());
-        let bare = normalize_passcode(&passcode)
-            .ok_or_else(|| VaultError::Internal("a generated passcode does not read back".into()))?;
+        let bare = normalize_passcode(&passcode).ok_or_else(|| {
+            VaultError::Internal("a generated passcode does not read back".into())
+        })?;
         let record = PasscodeRecord {
             id: PasscodeId::random(&mut OsRng),
             workspace: self.workspace(),
@@ -337,7 +343,11 @@ impl Vault {
         }
         if locked {
             if let Some(e) = self
-                .passcode_refused(actor, target, "locked for the day after five wrong passcodes")
+                .passcode_refused(
+                    actor,
+                    target,
+                    "locked for the day after five wrong passcodes",
+                )
                 .await
             {
                 return Err(e);

@@ -186,6 +186,9 @@ mod tests {
     #[test]
     fn text_outside_the_font_is_escaped_not_dropped() {
         assert_eq!(win_ansi("Zoë"), b"Zo\xeb".to_vec());
-        assert_eq!(win_ansi("Иван"), b"\\u{418}\\u{432}\\u{430}\\u{43d}".to_vec());
+        assert_eq!(
+            win_ansi("Иван"),
+            b"\\u{418}\\u{432}\\u{430}\\u{43d}".to_vec()
+        );
     }
 }

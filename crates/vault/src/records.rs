@@ -546,8 +546,15 @@ impl Vault {
             // and only the gates stand in the way.
             let listed = record.columns.iter().any(|c| {
                 let item = crate::access::column_item(&record, c);
-                self.decide(&engine, actor, confidant_core::Access::View, item, &grants, &gates)
-                    .allowed
+                self.decide(
+                    &engine,
+                    actor,
+                    confidant_core::Access::View,
+                    item,
+                    &grants,
+                    &gates,
+                )
+                .allowed
                     || Self::covered(actor, confidant_core::Access::View, item, &grants, &gates)
             });
             if listed {
@@ -585,17 +592,13 @@ impl Vault {
         if !allowed.iter().any(|a| *a) {
             // A covered column blocked by the gates tells the person what
             // to do; otherwise the set answers like a missing one.
-            let blocker = record
-                .columns
-                .iter()
-                .zip(&decisions)
-                .find_map(|(c, d)| {
-                    let item = crate::access::column_item(&record, c);
-                    crate::access::Blocker::of(
-                        d,
-                        Self::covered(actor, confidant_core::Access::View, item, &grants, &gates),
-                    )
-                });
+            let blocker = record.columns.iter().zip(&decisions).find_map(|(c, d)| {
+                let item = crate::access::column_item(&record, c);
+                crate::access::Blocker::of(
+                    d,
+                    Self::covered(actor, confidant_core::Access::View, item, &grants, &gates),
+                )
+            });
             let mut attempt = crate::audit::Attempt::allowed(
                 actor,
                 KnownAction::View,
@@ -604,8 +607,7 @@ impl Vault {
             attempt.allowed = false;
             attempt.reason = match (&blocker, decisions.first()) {
                 (Some(_), Some(decision)) => crate::access::ledger_reason(decision),
-                _ => "no live grant covers any column of this record set: need to know"
-                    .to_owned(),
+                _ => "no live grant covers any column of this record set: need to know".to_owned(),
             };
             self.record(&[attempt]).await?;
             return Err(match blocker {

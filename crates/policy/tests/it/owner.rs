@@ -206,7 +206,12 @@ when { resource.label_level >= 2 && !(context.device_ok && context.passcode_ok) 
     let unsatisfied = Context::new(at(0), 12 * 60);
     let d = ask(&engine, alex, Access::View, phone, &grants, unsatisfied);
     assert!(!d.allowed);
-    for policy in ["nda-first", "posture", "nda-signed", "handbook-acknowledged"] {
+    for policy in [
+        "nda-first",
+        "posture",
+        "nda-signed",
+        "handbook-acknowledged",
+    ] {
         assert!(policies(&d).contains(&policy), "{policy}: {d}");
     }
 

@@ -361,14 +361,27 @@ fn grants_open_nothing_before_the_agreements_and_the_day_passcode() {
     let internal = document(1, "handbook.pdf", Label::Internal);
     let confidential = document(2, "invoices.pdf", Label::Confidential);
     let grants = [
-        grant(1, &alex, GrantScope::Document { id: doc_id(1) }, &[Access::View]),
-        grant(2, &alex, GrantScope::Document { id: doc_id(2) }, &[Access::View]),
+        grant(
+            1,
+            &alex,
+            GrantScope::Document { id: doc_id(1) },
+            &[Access::View],
+        ),
+        grant(
+            2,
+            &alex,
+            GrantScope::Document { id: doc_id(2) },
+            &[Access::View],
+        ),
     ];
     let bare = Context::new(at(0), 12 * 60);
     let d = ask(&engine, alex, Access::View, internal, &grants, bare);
     assert!(!d.allowed);
     assert_eq!(policies(&d), ["nda-signed", "handbook-acknowledged"]);
-    assert!(d.explain().contains("has not signed the current confidentiality agreement"));
+    assert!(
+        d.explain()
+            .contains("has not signed the current confidentiality agreement")
+    );
 
     let mut signed = bare;
     signed.agreement_signed = true;

@@ -294,8 +294,69 @@ const ROUTES: &[Route] = &[
         200,
     )
     .mutating(),
+    route("GET", "/api/v1/agreements", NO, Signed, 200),
+    route(
+        "POST",
+        "/api/v1/agreements/{grant}/sign",
+        Json(r#"{"typed_name":"Matrix Person","consent":true}"#),
+        Signed,
+        201,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/api/v1/passcodes",
+        Json(r#"{"grant":"{grant}"}"#),
+        ManagerItem,
+        201,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/api/v1/passcodes/enter",
+        Json(r#"{"document":"{doc}","passcode":"AAAA-BBBB-CCCC"}"#),
+        Granted,
+        200,
+    )
+    .mutating(),
     // The web UI.
     route("GET", "/static/style.css", NO, Public(200), 200),
+    route("GET", "/agreements", NO, Signed, 200),
+    route(
+        "POST",
+        "/agreements/publish",
+        Form("kind=nda&audience=assistant&title=T&text=X&csrf={csrf}"),
+        Manager,
+        200,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/agreements/{grant}/sign",
+        Form("typed_name=Matrix+Person&consent=yes&csrf={csrf}"),
+        Signed,
+        303,
+    )
+    .mutating(),
+    route("GET", "/signatures/{grant}/pdf", NO, ManagerItem, 200).mutating(),
+    route("GET", "/passcodes", NO, Manager, 200),
+    route(
+        "POST",
+        "/passcodes/issue",
+        Form("grant={grant}&csrf={csrf}"),
+        ManagerItem,
+        200,
+    )
+    .mutating(),
+    route("POST", "/passcodes/rotate", Form("csrf={csrf}"), Manager, 200).mutating(),
+    route(
+        "POST",
+        "/passcode",
+        Form("kind=document&item={doc}&passcode=AAAA-BBBB-CCCC&csrf={csrf}"),
+        Granted,
+        303,
+    )
+    .mutating(),
     route("GET", "/no/such/page", NO, Public(404), 404),
     route("GET", "/login", NO, SignedOut(200), 303),
     route("GET", "/login/code", NO, Public(303), 303),
@@ -821,6 +882,8 @@ fn the_matrix_covers_every_route_of_the_router() {
         include_str!("../../src/api.rs"),
         include_str!("../../src/web.rs"),
         include_str!("../../src/web_people.rs"),
+        include_str!("../../src/web_grants.rs"),
+        include_str!("../../src/web_gates.rs"),
     ];
     let mut missing = Vec::new();
     for source in sources {

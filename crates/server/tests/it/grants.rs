@@ -83,6 +83,106 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     assert!(page.contains("schedule appointments"));
     let home = text(alex_browser.get(&app, "/").await?).await?;
     assert!(home.contains("customers"));
+
+    // The grant alone opens nothing: Alex is told what to do first.
+    let blocked = alex_browser.get(&app, "/records/customers").await?;
+    assert_eq!(blocked.status(), 403);
+    let blocked = text(blocked).await?;
+    assert!(blocked.contains("One more step"), "{blocked}");
+    assert!(blocked.contains("Open Agreements"));
+    // Alex reads and signs the NDA and acknowledges the handbook.
+    let alex_csrf = alex_browser.session_csrf(&app).await?;
+    let agreements = text(alex_browser.get(&app, "/agreements").await?).await?;
+    assert!(agreements.contains("CONFIDENTIALITY AGREEMENT"));
+    let ids: Vec<String> = agreements
+        .split("action=\"/agreements/")
+        .skip(1)
+        .filter_map(|rest| rest.split('/').next().map(str::to_owned))
+        .collect();
+    assert_eq!(ids.len(), 2, "the NDA and the handbook");
+    for id in &ids {
+        // Without the consent box ticked: refused, nothing signed.
+        let response = alex_browser
+            .post_form(
+                &app,
+                &format!("/agreements/{id}/sign"),
+                &[("csrf", &alex_csrf), ("typed_name", "Alex Doe")],
+                None,
+            )
+            .await?;
+        assert_eq!(response.status(), 400);
+        let response = alex_browser
+            .post_form(
+                &app,
+                &format!("/agreements/{id}/sign"),
+                &[
+                    ("csrf", &alex_csrf),
+                    ("typed_name", "Alex Doe"),
+                    ("consent", "yes"),
+                ],
+                None,
+            )
+            .await?;
+        assert_eq!(response.status(), 303);
+    }
+    // Now only today's passcode is missing; the owner issues it.
+    let blocked = text(alex_browser.get(&app, "/records/customers").await?).await?;
+    assert!(blocked.contains("name=\"passcode\""), "{blocked}");
+    assert!(!blocked.contains("Open Agreements"));
+    let listed = text(owner.get(&app, "/grants").await?).await?;
+    let grant = listed
+        .split("/grants/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .context("an end form names the grant")?
+        .to_owned();
+    let issued = text(
+        owner
+            .post_form(
+                &app,
+                "/passcodes/issue",
+                &[("csrf", &csrf), ("grant", &grant)],
+                None,
+            )
+            .await?,
+    )
+    .await?;
+    let passcode = issued
+        .split("<code class=\"passcode\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .context("the passcode is shown once")?
+        .to_owned();
+    let wrong = alex_browser
+        .post_form(
+            &app,
+            "/passcode",
+            &[
+                ("csrf", &alex_csrf),
+                ("kind", "records"),
+                ("item", "customers"),
+                ("passcode", "AAAA-BBBB-CCCC"),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(wrong.status(), 403);
+    assert!(text(wrong).await?.contains("4 tries left"));
+    let response = alex_browser
+        .post_form(
+            &app,
+            "/passcode",
+            &[
+                ("csrf", &alex_csrf),
+                ("kind", "records"),
+                ("item", "customers"),
+                ("passcode", &passcode),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), Some("/records/customers"));
     let rows = alex_browser.get(&app, "/records/customers").await?;
     assert_eq!(rows.status(), 200);
     let rows = text(rows).await?;
@@ -142,6 +242,40 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
             &app,
             &format!("/grants/{id}/approve"),
             &[("csrf", &csrf)],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    // The ended grant's passcode ended with it: the new grant needs its own.
+    let blocked = alex_browser.get(&app, "/records/customers").await?;
+    assert_eq!(blocked.status(), 403);
+    let issued = text(
+        owner
+            .post_form(
+                &app,
+                "/passcodes/issue",
+                &[("csrf", &csrf), ("grant", &id)],
+                None,
+            )
+            .await?,
+    )
+    .await?;
+    let passcode = issued
+        .split("<code class=\"passcode\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .context("the passcode is shown once")?
+        .to_owned();
+    let response = alex_browser
+        .post_form(
+            &app,
+            "/passcode",
+            &[
+                ("csrf", &alex_csrf),
+                ("kind", "records"),
+                ("item", "customers"),
+                ("passcode", &passcode),
+            ],
             None,
         )
         .await?;

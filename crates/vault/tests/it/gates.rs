@@ -129,7 +129,11 @@ impl World {
 
     async fn sign(&self, who: &Actor, kind: AgreementKind) -> Result<(), VaultError> {
         let due = self.vault.my_agreements(who).await?;
-        let agreement = &due.iter().find(|d| d.agreement.kind == kind).unwrap().agreement;
+        let agreement = &due
+            .iter()
+            .find(|d| d.agreement.kind == kind)
+            .unwrap()
+            .agreement;
         self.vault
             .sign_agreement(
                 who,
@@ -179,7 +183,9 @@ fn blocked(result: Result<usize, VaultError>) -> confidant_vault::Blocker {
 async fn agreements_gate_every_grant_until_signed_in_their_current_version() {
     // An Internal set: the agreements are the only gates.
     let w = world(datetime!(2026-11-30 15:00 UTC), Label::Internal).await;
-    let alex = w.member("alex@example.com", "Alex Doe", Role::Assistant).await;
+    let alex = w
+        .member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await;
     w.grant("alex@example.com").await;
 
     // Unsigned: both agreements named, with what to do.
@@ -265,7 +271,8 @@ async fn agreements_gate_every_grant_until_signed_in_their_current_version() {
         .await
         .unwrap();
     assert_eq!(w.page(&alex).await.unwrap(), 1, "inside the grace period");
-    w.clock.set(w.now() + Duration::days(7) + Duration::seconds(1));
+    w.clock
+        .set(w.now() + Duration::days(7) + Duration::seconds(1));
     blocked(w.page(&alex).await);
     w.sign(&alex, AgreementKind::Nda).await.unwrap();
     assert_eq!(w.page(&alex).await.unwrap(), 1);
@@ -298,16 +305,14 @@ async fn agreements_gate_every_grant_until_signed_in_their_current_version() {
 #[tokio::test]
 async fn a_signed_agreement_downloads_as_a_valid_pdf_with_its_certificate() {
     let w = world(datetime!(2026-11-30 15:00 UTC), Label::Internal).await;
-    let alex = w.member("alex@example.com", "Zoë Ивановa", Role::Vendor).await;
+    let alex = w
+        .member("alex@example.com", "Zoë Ивановa", Role::Vendor)
+        .await;
     w.sign_all(&alex).await;
     let signature = w.vault.signatures(&w.owner).await.unwrap()[0]
         .signature
         .clone();
-    let pdf = w
-        .vault
-        .signature_pdf(&w.owner, signature.id)
-        .await
-        .unwrap();
+    let pdf = w.vault.signature_pdf(&w.owner, signature.id).await.unwrap();
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("signed.pdf");
     std::fs::write(&path, &pdf).unwrap();
@@ -355,7 +360,9 @@ async fn day_passcodes_end_with_the_business_day_across_dst_and_time_zones() {
             .await
             .is_err()
     );
-    let alex = w.member("alex@example.com", "Alex Doe", Role::Assistant).await;
+    let alex = w
+        .member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await;
     let grant = w.grant("alex@example.com").await;
     w.sign_all(&alex).await;
 
@@ -371,7 +378,9 @@ async fn day_passcodes_end_with_the_business_day_across_dst_and_time_zones() {
     assert_eq!(today.valid_until, datetime!(2027-03-12 23:00 UTC));
     // Just before the boundary it opens the set...
     w.clock.set(datetime!(2027-03-12 22:59:59 UTC));
-    w.enter(&alex, today.passcode.expose_secret()).await.unwrap();
+    w.enter(&alex, today.passcode.expose_secret())
+        .await
+        .unwrap();
     assert_eq!(w.page(&alex).await.unwrap(), 1);
     // ...and once per day is enough: the next read needs no passcode.
     assert_eq!(w.page(&alex).await.unwrap(), 1);
@@ -387,7 +396,10 @@ async fn day_passcodes_end_with_the_business_day_across_dst_and_time_zones() {
     w.clock.set(datetime!(2027-03-12 23:00:00 UTC));
     assert!(blocked(w.page(&alex).await).passcode);
     let expired = w.enter(&alex, today.passcode.expose_secret()).await;
-    assert!(matches!(expired, Err(VaultError::InvalidInput(_))), "{expired:?}");
+    assert!(
+        matches!(expired, Err(VaultError::InvalidInput(_))),
+        "{expired:?}"
+    );
     w.enter(&alex, next[0].passcode.expose_secret())
         .await
         .unwrap();
@@ -398,7 +410,9 @@ async fn day_passcodes_end_with_the_business_day_across_dst_and_time_zones() {
     w.clock.set(datetime!(2027-03-13 23:30 UTC));
     let sunday = w.vault.issue_passcode(&w.owner, grant, None).await.unwrap();
     assert_eq!(sunday.valid_until, datetime!(2027-03-14 22:00 UTC));
-    w.enter(&alex, sunday.passcode.expose_secret()).await.unwrap();
+    w.enter(&alex, sunday.passcode.expose_secret())
+        .await
+        .unwrap();
     w.clock.set(datetime!(2027-03-14 21:59:59 UTC));
     assert_eq!(w.page(&alex).await.unwrap(), 1);
     w.clock.set(datetime!(2027-03-14 22:00:00 UTC));
@@ -419,13 +433,19 @@ async fn day_passcodes_end_with_the_business_day_across_dst_and_time_zones() {
         .unwrap();
     assert_eq!(window.valid_until - window.valid_from, Duration::hours(2));
     // Issuing replaced the earlier one.
-    assert!(w.enter(&alex, tokyo.passcode.expose_secret()).await.is_err());
+    assert!(
+        w.enter(&alex, tokyo.passcode.expose_secret())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
 async fn passcodes_are_bound_to_their_person_and_grant_and_lock_after_five_wrong_tries() {
     let w = world(datetime!(2026-11-30 15:00 UTC), Label::Confidential).await;
-    let alex = w.member("alex@example.com", "Alex Doe", Role::Assistant).await;
+    let alex = w
+        .member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await;
     let bo = w.member("bo@example.com", "Bo Chan", Role::Assistant).await;
     let alex_grant = w.grant("alex@example.com").await;
     let bo_grant = w.grant("bo@example.com").await;
@@ -473,7 +493,11 @@ async fn passcodes_are_bound_to_their_person_and_grant_and_lock_after_five_wrong
         .issue_passcode(&w.owner, alex_grant, None)
         .await
         .unwrap();
-    let bo_code = w.vault.issue_passcode(&w.owner, bo_grant, None).await.unwrap();
+    let bo_code = w
+        .vault
+        .issue_passcode(&w.owner, bo_grant, None)
+        .await
+        .unwrap();
     let suppliers_code = w
         .vault
         .issue_passcode(&w.owner, suppliers_grant, None)
@@ -486,7 +510,8 @@ async fn passcodes_are_bound_to_their_person_and_grant_and_lock_after_five_wrong
         Err(VaultError::InvalidInput(_))
     ));
     assert!(matches!(
-        w.enter(&alex, suppliers_code.passcode.expose_secret()).await,
+        w.enter(&alex, suppliers_code.passcode.expose_secret())
+            .await,
         Err(VaultError::InvalidInput(_))
     ));
     // Not a passcode at all counts too.
@@ -508,7 +533,9 @@ async fn passcodes_are_bound_to_their_person_and_grant_and_lock_after_five_wrong
     assert_eq!(locked.len(), 1);
     assert_eq!(locked[0].email, "alex@example.com");
     // Bo is not affected.
-    w.enter(&bo, bo_code.passcode.expose_secret()).await.unwrap();
+    w.enter(&bo, bo_code.passcode.expose_secret())
+        .await
+        .unwrap();
     assert_eq!(w.page(&bo).await.unwrap(), 1);
     // Every use and every failure is on the record.
     let uses = w
@@ -527,7 +554,9 @@ async fn passcodes_are_bound_to_their_person_and_grant_and_lock_after_five_wrong
         .issue_passcode(&w.owner, alex_grant, None)
         .await
         .unwrap();
-    w.enter(&alex, fresh.passcode.expose_secret()).await.unwrap();
+    w.enter(&alex, fresh.passcode.expose_secret())
+        .await
+        .unwrap();
     assert_eq!(w.page(&alex).await.unwrap(), 1);
 
     // Ending the grant revokes its passcodes at once; offboarding, all.
@@ -535,12 +564,21 @@ async fn passcodes_are_bound_to_their_person_and_grant_and_lock_after_five_wrong
         .end_grant(&w.owner, alex_grant, "done")
         .await
         .unwrap();
-    assert!(w.enter(&alex, fresh.passcode.expose_secret()).await.is_err());
+    assert!(
+        w.enter(&alex, fresh.passcode.expose_secret())
+            .await
+            .is_err()
+    );
     // Yesterday's suppliers passcode is over; a fresh one opens that set,
     // whose grant goes on.
     let suppliers = PasscodeItem::RecordSet("suppliers".into());
     let old = SecretString::from(suppliers_code.passcode.expose_secret().to_owned());
-    assert!(w.vault.enter_passcode(&alex, &suppliers, &old).await.is_err());
+    assert!(
+        w.vault
+            .enter_passcode(&alex, &suppliers, &old)
+            .await
+            .is_err()
+    );
     let today = w
         .vault
         .issue_passcode(&w.owner, suppliers_grant, None)

@@ -1,0 +1,574 @@
+//! The gates in the web UI: Agreements (a person reads the full text,
+//! types their name and ticks consent; the owner publishes versions, sees
+//! who signed what and who is blocked, and downloads signed PDFs) and
+//! Passcodes (the owner issues and rotates day passcodes, shown once; a
+//! person enters one for an item). Plain forms, no JavaScript.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use confidant_core::{AgreementKind, Label, Role};
+use confidant_vault::{AgreementDraft, Blocker, PasscodeItem, Signing, VaultError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::auth::{ClientAddr, Session};
+use crate::web::{Chrome, PageError, WebForm, render, sentence, when};
+use crate::web_people::check_csrf;
+use crate::{AppError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/agreements", get(agreements))
+        .route("/agreements/publish", post(publish))
+        .route("/agreements/{id}/sign", post(sign))
+        .route("/signatures/{id}/pdf", get(signature_pdf))
+        .route("/passcodes", get(passcodes))
+        .route("/passcodes/issue", post(issue))
+        .route("/passcodes/rotate", post(rotate))
+        .route("/passcode", post(enter))
+}
+
+struct DueRow {
+    id: String,
+    title: String,
+    kind: &'static str,
+    verb: &'static str,
+    version: u32,
+    text: String,
+    done: bool,
+    status: String,
+}
+
+struct VersionRow {
+    kind: &'static str,
+    audience: String,
+    version: u32,
+    title: String,
+    published: String,
+    covers: String,
+}
+
+struct SignatureRow {
+    id: String,
+    who: String,
+    title: String,
+    version: u32,
+    typed_name: String,
+    signed: String,
+    seal_ok: bool,
+}
+
+struct BlockedRow {
+    who: String,
+    reasons: String,
+}
+
+#[derive(Template)]
+#[template(path = "agreements.html")]
+struct AgreementsPage<'a> {
+    chrome: Chrome,
+    csrf: String,
+    manager: bool,
+    due: Vec<DueRow>,
+    versions: Vec<VersionRow>,
+    signatures: Vec<SignatureRow>,
+    blocked: Vec<BlockedRow>,
+    draft_text: String,
+    draft_title: String,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+async fn agreements_page(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Response, AppError> {
+    let vault = &session.vault;
+    let actor = &session.actor;
+    let manager = actor.role.manages_people();
+    let due = vault
+        .my_agreements(actor)
+        .await?
+        .into_iter()
+        .map(|d| DueRow {
+            id: d.agreement.id.to_string(),
+            title: d.agreement.title.clone(),
+            kind: d.agreement.kind.as_str(),
+            verb: if d.agreement.kind == AgreementKind::Nda {
+                "Sign"
+            } else {
+                "Acknowledge"
+            },
+            version: d.agreement.version,
+            text: d.agreement.text.clone(),
+            done: d.standing.is_signed(),
+            status: match d.standing.blocker(d.agreement.kind) {
+                None => "done".to_owned(),
+                Some(why) => sentence(&why),
+            },
+        })
+        .collect();
+    let (versions, signatures, blocked, draft_title, draft_text) = if manager {
+        let versions = vault
+            .agreement_versions(actor)
+            .await?
+            .into_iter()
+            .rev()
+            .map(|a| VersionRow {
+                kind: a.kind.as_str(),
+                audience: a.audience.to_string(),
+                version: a.version,
+                title: a.title,
+                published: when(a.published_at),
+                covers: a.covers.to_string(),
+            })
+            .collect();
+        let signatures = vault
+            .signatures(actor)
+            .await?
+            .into_iter()
+            .map(|s| SignatureRow {
+                id: s.signature.id.to_string(),
+                who: s.email,
+                title: s.title,
+                version: s.signature.version,
+                typed_name: s.signature.typed_name.clone(),
+                signed: when(s.signature.signed_at),
+                seal_ok: s.seal_ok,
+            })
+            .collect();
+        let blocked = vault
+            .blocked_people(actor)
+            .await?
+            .into_iter()
+            .map(|b| BlockedRow {
+                who: format!("{} ({})", b.email, b.role),
+                reasons: b.reasons.join("; "),
+            })
+            .collect();
+        let (title, text) = vault
+            .default_agreement(actor, AgreementKind::Nda, Role::Assistant)
+            .await?;
+        (versions, signatures, blocked, title, text)
+    } else {
+        Default::default()
+    };
+    let page = AgreementsPage {
+        chrome: Chrome::signed_in(state, session),
+        csrf: session.csrf(),
+        manager,
+        due,
+        versions,
+        signatures,
+        blocked,
+        draft_text,
+        draft_title,
+        error,
+        notice,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn agreements(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    Ok(agreements_page(&state, &session, StatusCode::OK, None, None).await?)
+}
+
+#[derive(Deserialize)]
+struct SignForm {
+    csrf: String,
+    #[serde(default)]
+    typed_name: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+async fn sign(
+    State(state): State<AppState>,
+    session: Session,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<SignForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let id = id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("no agreement {id:?}")))?;
+    let signing = Signing {
+        typed_name: form.typed_name,
+        consent: form.consent.is_some(),
+        client: client.0,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
+    };
+    match session
+        .vault
+        .sign_agreement(&session.actor, id, &signing)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/agreements").into_response()),
+        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m)) => Ok(agreements_page(
+            &state,
+            &session,
+            StatusCode::BAD_REQUEST,
+            Some(&sentence(&m)),
+            None,
+        )
+        .await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct PublishForm {
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    audience: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    covers: String,
+    #[serde(default)]
+    valid_days: String,
+    #[serde(default)]
+    grace_days: String,
+}
+
+fn draft(form: &PublishForm) -> Result<AgreementDraft, String> {
+    let days = |text: &str, what: &str| -> Result<Option<u32>, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .map_err(|_| format!("{what} {text:?} is not a number of days"))
+    };
+    Ok(AgreementDraft {
+        kind: form.kind.parse().map_err(|e| format!("{e}"))?,
+        audience: form.audience.parse().map_err(|e| format!("{e}"))?,
+        title: form.title.clone(),
+        text: form.text.clone(),
+        covers: if form.covers.trim().is_empty() {
+            Label::Restricted
+        } else {
+            form.covers.parse().map_err(|e| format!("{e}"))?
+        },
+        valid_days: days(&form.valid_days, "the validity")?,
+        grace_days: days(&form.grace_days, "the grace period")?.unwrap_or(0),
+    })
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<PublishForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let result = match draft(&form) {
+        Ok(draft) => session
+            .vault
+            .publish_agreement(&session.actor, &draft)
+            .await
+            .map_err(|e| match e {
+                VaultError::InvalidInput(m) => Ok(m),
+                other => Err(other),
+            }),
+        Err(m) => Err(Ok(m)),
+    };
+    match result {
+        Ok(a) => Ok(agreements_page(
+            &state,
+            &session,
+            StatusCode::OK,
+            None,
+            Some(&format!(
+                "Published version {} of {} for {}s: they sign it before their next access{}.",
+                a.version,
+                a.kind,
+                a.audience,
+                if a.grace_days > 0 {
+                    format!(" (within {} days)", a.grace_days)
+                } else {
+                    String::new()
+                }
+            )),
+        )
+        .await?),
+        Err(Ok(m)) => Ok(agreements_page(
+            &state,
+            &session,
+            StatusCode::BAD_REQUEST,
+            Some(&sentence(&m)),
+            None,
+        )
+        .await?),
+        Err(Err(e)) => Err(e.into()),
+    }
+}
+
+async fn signature_pdf(session: Session, Path(id): Path<String>) -> Result<Response, PageError> {
+    let id = id
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("no signature {id:?}")))?;
+    let pdf = session.vault.signature_pdf(&session.actor, id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"signature-{id}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+struct StateRow {
+    grant: String,
+    who: String,
+    item: String,
+    valid_until: String,
+    next: bool,
+    failures: u32,
+    locked: bool,
+}
+
+struct IssuedRow {
+    who: String,
+    item: String,
+    passcode: String,
+    window: String,
+}
+
+#[derive(Template)]
+#[template(path = "passcodes.html")]
+struct PasscodesPage {
+    chrome: Chrome,
+    csrf: String,
+    day: String,
+    states: Vec<StateRow>,
+    issued: Vec<IssuedRow>,
+}
+
+async fn passcodes_page(
+    state: &AppState,
+    session: &Session,
+    issued: Vec<confidant_vault::IssuedPasscode>,
+) -> Result<Response, AppError> {
+    let day = session.vault.business_day().await?;
+    let states = session
+        .vault
+        .passcode_states(&session.actor)
+        .await?
+        .into_iter()
+        .map(|s| StateRow {
+            grant: s.grant.to_string(),
+            who: s.email,
+            item: s.item,
+            valid_until: s.valid_until.map(when).unwrap_or_default(),
+            next: s.next_issued,
+            failures: s.failures,
+            locked: s.locked,
+        })
+        .collect();
+    let page = PasscodesPage {
+        chrome: Chrome::signed_in(state, session),
+        csrf: session.csrf(),
+        day: format!(
+            "Business days end at {} ({}).",
+            day.ends_at_text(),
+            day.time_zone()
+        ),
+        states,
+        issued: issued
+            .into_iter()
+            .map(|i| IssuedRow {
+                who: i.email,
+                item: i.item,
+                passcode: i.passcode.expose_secret().to_owned(),
+                window: format!("{} to {}", when(i.valid_from), when(i.valid_until)),
+            })
+            .collect(),
+    };
+    // Passcodes are shown once: never cached.
+    Ok(([(header::CACHE_CONTROL, "no-store")], render(&page)?).into_response())
+}
+
+async fn passcodes(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    Ok(passcodes_page(&state, &session, Vec::new()).await?)
+}
+
+#[derive(Deserialize)]
+struct IssueForm {
+    csrf: String,
+    #[serde(default)]
+    grant: String,
+    #[serde(default)]
+    hours: String,
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<IssueForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let grant = form
+        .grant
+        .parse()
+        .map_err(|_| AppError::NotFound(format!("no grant {:?}", form.grant)))?;
+    let hours = match form.hours.trim() {
+        "" => None,
+        h => Some(
+            h.parse()
+                .map_err(|_| AppError::InvalidInput(format!("{h:?} is not a number of hours")))?,
+        ),
+    };
+    let issued = session
+        .vault
+        .issue_passcode(&session.actor, grant, hours)
+        .await?;
+    Ok(passcodes_page(&state, &session, vec![issued]).await?)
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn rotate(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let issued = session.vault.rotate_passcodes(&session.actor).await?;
+    Ok(passcodes_page(&state, &session, issued).await?)
+}
+
+#[derive(Template)]
+#[template(path = "blocked.html")]
+struct BlockedPage<'a> {
+    chrome: Chrome,
+    csrf: String,
+    steps: Vec<String>,
+    agreements: bool,
+    passcode: bool,
+    kind: &'a str,
+    item: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The page for an item the person's grant covers but the gates block:
+/// what to do, with the passcode form right there.
+pub(crate) fn blocked_page(
+    state: &AppState,
+    session: &Session,
+    blocker: &Blocker,
+    kind: &str,
+    item: &str,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let page = BlockedPage {
+        chrome: Chrome::signed_in(state, session),
+        csrf: session.csrf(),
+        steps: blocker.steps.iter().map(|s| sentence(s)).collect(),
+        agreements: blocker.agreement || blocker.handbook,
+        passcode: blocker.passcode,
+        kind,
+        item,
+        error,
+    };
+    Ok((StatusCode::FORBIDDEN, render(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+struct EnterForm {
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    passcode: String,
+}
+
+async fn enter(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<EnterForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let (item, back) = match form.kind.as_str() {
+        "document" => (
+            PasscodeItem::Document(confidant_vault::DocRef::parse(&form.item)),
+            format!("/documents/{}", urlencode(&form.item)),
+        ),
+        "records" => (
+            PasscodeItem::RecordSet(form.item.clone()),
+            format!("/records/{}", urlencode(&form.item)),
+        ),
+        _ => {
+            return Err(AppError::InvalidInput(
+                "say which item the passcode is for (a document or a record set)".into(),
+            )
+            .into());
+        }
+    };
+    let passcode = SecretString::from(form.passcode);
+    match session
+        .vault
+        .enter_passcode(&session.actor, &item, &passcode)
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(e @ (VaultError::InvalidInput(_) | VaultError::RateLimited { .. })) => {
+            let blocker = Blocker {
+                agreement: false,
+                handbook: false,
+                passcode: true,
+                steps: vec!["enter today's passcode for this item".to_owned()],
+            };
+            Ok(blocked_page(
+                &state,
+                &session,
+                &blocker,
+                &form.kind,
+                &form.item,
+                Some(&sentence(&e.to_string())),
+            )?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
