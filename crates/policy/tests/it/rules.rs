@@ -398,7 +398,7 @@ fn grants_open_nothing_before_the_agreements_and_the_day_passcode() {
     assert!(ask(&engine, alex, Access::View, confidential, &grants, entered).allowed);
 
     // A grant that asks for the passcode asks for it on any label.
-    let mut strict = grants.clone();
+    let mut strict = grants;
     strict[0].require_passcode = true;
     let d = ask(&engine, alex, Access::View, internal, &strict, signed);
     assert_eq!(policies(&d), ["day-passcode"]);
