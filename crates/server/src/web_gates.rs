@@ -37,6 +37,8 @@ struct DueRow {
     title: String,
     kind: &'static str,
     verb: &'static str,
+    /// "Signed" or "Acknowledged".
+    done_word: &'static str,
     version: u32,
     text: String,
     done: bool,
@@ -105,6 +107,11 @@ async fn agreements_page(
                 "Sign"
             } else {
                 "Acknowledge"
+            },
+            done_word: if d.agreement.kind == AgreementKind::Nda {
+                "Signed"
+            } else {
+                "Acknowledged"
             },
             version: d.agreement.version,
             text: d.agreement.text.clone(),
