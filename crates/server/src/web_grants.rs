@@ -24,6 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/grants/requests", post(request))
         .route("/grants/{id}/approve", post(approve))
         .route("/grants/{id}/end", post(end))
+        .route("/policies", get(policies).post(set_policies))
 }
 
 struct GrantRow {
@@ -281,4 +282,94 @@ async fn end(
         .end_grant(&session.actor, grant_id(&id)?, &form.reason)
         .await?;
     Ok(Redirect::to("/grants").into_response())
+}
+
+#[derive(Template)]
+#[template(path = "policies.html")]
+struct PoliciesPage<'a> {
+    chrome: Chrome,
+    csrf: String,
+    manager: bool,
+    text: String,
+    defaults: &'static str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+fn policies_page(
+    state: &AppState,
+    session: &Session,
+    text: String,
+    status: StatusCode,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Result<Response, AppError> {
+    let page = PoliciesPage {
+        chrome: Chrome::signed_in(state, session),
+        csrf: session.csrf(),
+        manager: session.actor.role.manages_people(),
+        text,
+        defaults: confidant_vault::DEFAULT_POLICIES,
+        error,
+        notice,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// The owner's own policies: read by the owner, admins and auditors;
+/// replaced by the owner and admins after validation against the schema.
+async fn policies(State(state): State<AppState>, session: Session) -> Result<Response, PageError> {
+    let text = session.vault.owner_policies(&session.actor).await?;
+    Ok(policies_page(
+        &state,
+        &session,
+        text,
+        StatusCode::OK,
+        None,
+        None,
+    )?)
+}
+
+#[derive(Deserialize)]
+struct PoliciesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+async fn set_policies(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<PoliciesForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let text = form.text.replace("\r\n", "\n");
+    match session
+        .vault
+        .set_owner_policies(&session.actor, &text)
+        .await
+    {
+        Ok(count) => Ok(policies_page(
+            &state,
+            &session,
+            text,
+            StatusCode::OK,
+            None,
+            Some(&format!(
+                "Saved: {count} policies in force, from the next request on, in every server process."
+            )),
+        )?),
+        // A mistake names its line and column; the text stays in the form
+        // and nothing changes.
+        Err(VaultError::InvalidInput(m)) => Ok(policies_page(
+            &state,
+            &session,
+            text,
+            StatusCode::BAD_REQUEST,
+            Some(&sentence(&m)),
+            None,
+        )?),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -723,6 +723,10 @@ struct PersonPage {
     may_offboard: bool,
     sessions: Vec<SessionRow>,
     recent: Vec<EntryRow>,
+    /// For the owner and admins: what the person can reach now, from the
+    /// same decisions every read makes, and what blocks them.
+    reach: Option<Vec<(String, String)>>,
+    blockers: Vec<String>,
 }
 
 fn person_page(state: &AppState, session: &Session, detail: PersonDetail) -> PersonPage {
@@ -756,6 +760,8 @@ fn person_page(state: &AppState, session: &Session, detail: PersonDetail) -> Per
                 reason: e.reason.clone(),
             })
             .collect(),
+        reach: None,
+        blockers: Vec::new(),
     }
 }
 
@@ -765,7 +771,30 @@ async fn person(
     Path(id): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let detail = session.vault.person_detail(&session.actor, &id).await?;
-    Ok(render(&person_page(&state, &session, detail))?)
+    let email = detail.person.email.clone();
+    let active = detail.person.status == PersonStatus::Active;
+    let mut page = person_page(&state, &session, detail);
+    if session.actor.role.manages_people() && active {
+        let reach = session.vault.what_can(&session.actor, &email).await?;
+        page.reach = Some(
+            reach
+                .into_iter()
+                .map(|(item, actions)| {
+                    let actions: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+                    (item, actions.join(", "))
+                })
+                .collect(),
+        );
+        page.blockers = session
+            .vault
+            .blocked_people(&session.actor)
+            .await?
+            .into_iter()
+            .find(|b| b.email == email)
+            .map(|b| b.reasons)
+            .unwrap_or_default();
+    }
+    Ok(render(&page)?)
 }
 
 #[derive(Deserialize)]

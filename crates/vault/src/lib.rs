@@ -45,7 +45,7 @@ pub use audit::{InclusionProof, LedgerOverview, LedgerReport};
 pub use auth::{IssuedToken, SessionInfo, SessionPolicy, SessionRequest, SignIn};
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
-pub use confidant_policy::Decision;
+pub use confidant_policy::{DEFAULT_POLICIES, Decision};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use grants::{GrantRequest, GrantTarget, GrantView};

@@ -322,6 +322,15 @@ const ROUTES: &[Route] = &[
     // The web UI.
     route("GET", "/static/style.css", NO, Public(200), 200),
     route("GET", "/agreements", NO, Signed, 200),
+    route("GET", "/policies", NO, Reader, 200),
+    route(
+        "POST",
+        "/policies",
+        Form("text=&csrf={csrf}"),
+        Manager,
+        200,
+    )
+    .mutating(),
     route(
         "POST",
         "/agreements/publish",

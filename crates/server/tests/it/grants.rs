@@ -292,3 +292,72 @@ fn approve_id(page: &str) -> Option<String> {
         after.starts_with("approve").then(|| id.to_owned())
     })
 }
+
+/// The owner's policies page validates before saving (a mistake names its
+/// line and changes nothing), and a person's page says what they can reach
+/// now and what blocks them.
+#[tokio::test]
+async fn policies_page_and_what_a_person_can_reach() -> Result<()> {
+    let app = TestApp::new().await?;
+    app.add_member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await?;
+    let mut owner = Browser::default();
+    owner.sign_in(&app).await?;
+    let csrf = owner.session_csrf(&app).await?;
+    let page = text(owner.get(&app, "/policies").await?).await?;
+    assert!(page.contains("need-to-know"), "the defaults are shown");
+    let bad = owner
+        .post_form(
+            &app,
+            "/policies",
+            &[
+                ("csrf", &csrf),
+                (
+                    "text",
+                    "forbid (principal, action, resource)\nwhen { principal.rol == \"vendor\" };",
+                ),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(bad.status(), 400);
+    let bad = text(bad).await?;
+    assert!(bad.contains("Line 2, column 8"), "{bad}");
+    assert!(bad.contains("principal.rol"), "the text stays in the form");
+    let policy = "@id(\"vendors-never-see-card-numbers\")\nforbid (principal, action, resource)\nwhen { principal.role == \"vendor\" && resource.categories.contains(\"card_number\") };";
+    let saved = owner
+        .post_form(
+            &app,
+            "/policies",
+            &[("csrf", &csrf), ("text", policy)],
+            None,
+        )
+        .await?;
+    assert_eq!(saved.status(), 200);
+    assert!(text(saved).await?.contains("policies in force"));
+    assert_eq!(
+        app.vault.owner_policies(&app.vault.owner().await?).await?,
+        policy
+    );
+
+    let people = text(owner.get(&app, "/people").await?).await?;
+    let mut page = String::new();
+    for candidate in people
+        .split("href=\"/people/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+    {
+        let body = text(owner.get(&app, &format!("/people/{candidate}")).await?).await?;
+        if body.contains("alex@example.com") {
+            page = body;
+            break;
+        }
+    }
+    assert!(page.contains("What Alex Doe can reach now"), "{page}");
+    assert!(page.contains("Blocked until they"), "{page}");
+    assert!(
+        page.contains("sign the confidentiality agreement"),
+        "{page}"
+    );
+    Ok(())
+}
