@@ -7,6 +7,7 @@
 //! number generator (ids are made from a caller-supplied RNG).
 
 mod category;
+pub mod delivery;
 mod grant;
 mod ids;
 mod item;
