@@ -325,10 +325,6 @@ fn stamp_page(
         gs: &gs,
     };
     let content = stamp_content(&geometry, &names, text);
-    let mut stream = Stream::new(Dictionary::new(), content);
-    // A smaller file when it helps; the stamp reads the same either way.
-    let _ = stream.compress();
-    let stamp_id = doc.add_object(stream);
 
     let mut contents = vec![Object::Reference(shared.open)];
     let page = doc
@@ -344,11 +340,102 @@ fn stamp_page(
         Ok(Object::Null) | Err(_) => {}
         Ok(_) => return Err(malformed("a page's /Contents is not a stream")),
     }
+    // Content that saves the graphics state more often than it restores
+    // it would make our Q restore its state instead of ours: close those.
+    let mut depth = 0usize;
+    for item in &contents[1..] {
+        if let Object::Reference(id) = item {
+            if let Ok(Object::Stream(s)) = doc.get_object(*id) {
+                let plain = s
+                    .get_plain_content_with_limit(MAX_STREAM)
+                    .map_err(|e| malformed(format!("cannot read a page's content: {e}")))?;
+                depth = save_depth(&plain, depth);
+            }
+        }
+    }
+    let content = if depth > 0 {
+        let mut closed = b"\n".to_vec();
+        closed.extend(std::iter::repeat_n(b"Q\n".as_slice(), depth).flatten());
+        closed.extend_from_slice(&content);
+        closed
+    } else {
+        content
+    };
+    let mut stream = Stream::new(Dictionary::new(), content);
+    // A smaller file when it helps; the stamp reads the same either way.
+    let _ = stream.compress();
+    let stamp_id = doc.add_object(stream);
     contents.push(Object::Reference(stamp_id));
     doc.get_dictionary_mut(page_id)
         .map_err(|e| malformed(e.to_string()))?
         .set("Contents", Object::Array(contents));
     Ok(())
+}
+
+/// The graphics state nesting after `content`, starting at `depth`:
+/// counts the `q` and `Q` operators, skipping strings, comments and inline
+/// image data. A `Q` with nothing saved is ignored, as readers do.
+fn save_depth(content: &[u8], mut depth: usize) -> usize {
+    let delimiter = |b: u8| b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b);
+    let mut i = 0;
+    let n = content.len();
+    while i < n {
+        match content[i] {
+            b'%' => {
+                while i < n && content[i] != b'\n' && content[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                let mut nest = 0usize;
+                while i < n {
+                    match content[i] {
+                        b'\\' => i += 1,
+                        b'(' => nest += 1,
+                        b')' => {
+                            nest -= 1;
+                            if nest == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'<' => {
+                while i < n && content[i] != b'>' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b if delimiter(b) => i += 1,
+            _ => {
+                let start = i;
+                while i < n && !delimiter(content[i]) {
+                    i += 1;
+                }
+                match &content[start..i] {
+                    b"q" => depth += 1,
+                    b"Q" => depth = depth.saturating_sub(1),
+                    b"ID" => {
+                        // Inline image data runs to a whitespace-delimited EI.
+                        while i + 2 < n
+                            && !(content[i].is_ascii_whitespace()
+                                && &content[i + 1..i + 3] == b"EI"
+                                && (i + 3 == n || delimiter(content[i + 3])))
+                        {
+                            i += 1;
+                        }
+                        i += 3;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    depth
 }
 
 struct Names<'a> {
@@ -648,4 +735,25 @@ pub(crate) fn xml_values(xml: &str, tag: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_depth_counts_operators_only() {
+        let cases: &[(&[u8], usize)] = &[
+            (b"q q Q", 1),
+            (b"Q Q q", 1),
+            (b"q (q q q) Tj <7171> Tj % q q\nQ", 0),
+            (b"q (a \\) q) Tj", 1),
+            (b"qq Q0 q", 1),
+            (b"q BI /W 1 /H 1 ID q q q\nEI Q", 0),
+            (b"q\nq\n", 2),
+        ];
+        for (content, want) in cases {
+            assert_eq!(save_depth(content, 0), *want, "{}", String::from_utf8_lossy(content));
+        }
+    }
 }

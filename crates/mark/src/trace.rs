@@ -320,7 +320,10 @@ fn delivery_ids(text: &str) -> Vec<(DeliveryId, bool)> {
             .chars()
             .all(|c| !matches!(c.to_ascii_uppercase(), 'I' | 'L' | 'O' | 'U'));
         let digits = token.bytes().filter(u8::is_ascii_digit).count();
-        if !canonical || digits < 2 || digits > DELIVERY_ID_LEN - 2 {
+        // All hex digits: a hash or a PDF glyph string, not an id (a random
+        // id is all hex with odds of 1 in 30 million).
+        let hex = token.bytes().all(|b| b.is_ascii_hexdigit());
+        if !canonical || hex || digits < 2 || digits > DELIVERY_ID_LEN - 2 {
             continue;
         }
         let Ok(id) = token.parse::<DeliveryId>() else {
