@@ -39,7 +39,7 @@ const FRAME_SYMBOLS: usize = PAYLOAD * 4;
 pub const FRAME_CHARS: usize = FRAME_SYMBOLS + 2;
 
 /// Whether `c` is one of the characters frames are made of.
-pub(crate) fn is_fingerprint_char(c: char) -> bool {
+pub fn is_fingerprint_char(c: char) -> bool {
     c == START || c == END || SYMBOLS.contains(&c)
 }
 
@@ -111,9 +111,38 @@ fn decode_at(rest: &str) -> Option<DeliveryId> {
     (check(&id) == payload[16..]).then_some(id)
 }
 
-/// `text` without any fingerprint characters.
+/// `text` without its fingerprint frames (whole frames only: zero-width
+/// joiners in emoji sequences, or non-joiners in Persian or Indic words, are
+/// the text's own and stay).
 pub fn strip(text: &str) -> String {
-    text.chars().filter(|c| !is_fingerprint_char(*c)).collect()
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(START) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + START.len_utf8()..];
+        match frame_len(after) {
+            Some(len) => rest = &after[len..],
+            None => {
+                out.push(START);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Byte length of a frame's symbols and end mark at the start of `rest`,
+/// whether or not its check holds.
+fn frame_len(rest: &str) -> Option<usize> {
+    let mut len = 0;
+    let mut chars = rest.chars();
+    for _ in 0..FRAME_SYMBOLS {
+        let c = chars.next()?;
+        symbol_value(c)?;
+        len += c.len_utf8();
+    }
+    (chars.next()? == END).then_some(len + END.len_utf8())
 }
 
 /// How many bytes of original text lie between two frames, for a text of

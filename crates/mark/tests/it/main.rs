@@ -3,5 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod images;
+mod office;
 mod pdf;
+mod text;
+mod trace;
 mod util;
