@@ -51,7 +51,10 @@ impl DeliveryId {
             'I' | 'L' => '1',
             other => other,
         };
-        ALPHABET.iter().position(|&a| char::from(a) == c).and_then(|p| u8::try_from(p).ok())
+        ALPHABET
+            .iter()
+            .position(|&a| char::from(a) == c)
+            .and_then(|p| u8::try_from(p).ok())
     }
 }
 

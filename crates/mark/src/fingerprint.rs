@@ -488,7 +488,11 @@ mod tests {
     fn a_damaged_frame_is_ignored() {
         let frame = encode(&id(3));
         let mut chars: Vec<char> = frame.chars().collect();
-        chars[10] = if chars[10] == SYMBOLS[0] { SYMBOLS[1] } else { SYMBOLS[0] };
+        chars[10] = if chars[10] == SYMBOLS[0] {
+            SYMBOLS[1]
+        } else {
+            SYMBOLS[0]
+        };
         let damaged: String = chars.iter().collect();
         assert!(decode_all(&damaged).is_empty());
         let cut: String = frame.chars().take(40).collect();
@@ -565,7 +569,7 @@ mod tests {
             let text = words.join(" ");
             let interval = interval_for(Some(text.len() as u64));
             let out = mark(&text, Syntax::Prose, interval);
-            prop_assert_eq!(strip(&out), text.clone());
+            prop_assert_eq!(strip(&out), text);
             // A fifth of the original text, wherever it starts.
             let chars: Vec<char> = out.chars().collect();
             let visible: Vec<usize> = chars

@@ -64,32 +64,102 @@ const FIRST_NAMES: [&str; 64] = [
     "Maria", "James", "Anna", "David", "Laura", "Daniel", "Sofia", "Michael", "Emma", "Thomas",
     "Julia", "Robert", "Clara", "Peter", "Nina", "Andrew", "Olivia", "Mark", "Helen", "Paul",
     "Sarah", "Lucas", "Grace", "Martin", "Alice", "Samuel", "Irene", "George", "Chloe", "Simon",
-    "Ella", "Victor", "Hannah", "Oscar", "Lena", "Adrian", "Rosa", "Felix", "Diana", "Hugo",
-    "Eva", "Philip", "Nora", "Jonas", "Ruth", "Leon", "Amelia", "Carl", "Vera", "Ethan", "Mila",
-    "Brian", "Ines", "Kevin", "Lucy", "Noah", "Carmen", "Owen", "Tessa", "Ivan", "Alma", "Ruben",
-    "Lily", "Max",
+    "Ella", "Victor", "Hannah", "Oscar", "Lena", "Adrian", "Rosa", "Felix", "Diana", "Hugo", "Eva",
+    "Philip", "Nora", "Jonas", "Ruth", "Leon", "Amelia", "Carl", "Vera", "Ethan", "Mila", "Brian",
+    "Ines", "Kevin", "Lucy", "Noah", "Carmen", "Owen", "Tessa", "Ivan", "Alma", "Ruben", "Lily",
+    "Max",
 ];
 
 const LAST_NAMES: [&str; 64] = [
-    "Keller", "Morgan", "Fischer", "Bennett", "Novak", "Walsh", "Moreau", "Hayes", "Lindqvist",
-    "Porter", "Romano", "Hughes", "Schmidt", "Foster", "Kowalski", "Reed", "Jensen", "Palmer",
-    "Weber", "Turner", "Costa", "Barker", "Larsen", "Sutton", "Meyer", "Dixon", "Varga", "Lowe",
-    "Brandt", "Chapman", "Rossi", "Fleming", "Becker", "Holt", "Nilsen", "Garner", "Wagner",
-    "Marsh", "Silva", "Doyle", "Hoffmann", "Pearce", "Moretti", "Shaw", "Bauer", "Quinn", "Haas",
-    "Lambert", "Kaiser", "Rhodes", "Vogel", "Walton", "Ortega", "Bishop", "Lorenz", "Conway",
-    "Dumont", "Steele", "Richter", "Ferris", "Sommer", "Blake", "Engel", "Harper",
+    "Keller",
+    "Morgan",
+    "Fischer",
+    "Bennett",
+    "Novak",
+    "Walsh",
+    "Moreau",
+    "Hayes",
+    "Lindqvist",
+    "Porter",
+    "Romano",
+    "Hughes",
+    "Schmidt",
+    "Foster",
+    "Kowalski",
+    "Reed",
+    "Jensen",
+    "Palmer",
+    "Weber",
+    "Turner",
+    "Costa",
+    "Barker",
+    "Larsen",
+    "Sutton",
+    "Meyer",
+    "Dixon",
+    "Varga",
+    "Lowe",
+    "Brandt",
+    "Chapman",
+    "Rossi",
+    "Fleming",
+    "Becker",
+    "Holt",
+    "Nilsen",
+    "Garner",
+    "Wagner",
+    "Marsh",
+    "Silva",
+    "Doyle",
+    "Hoffmann",
+    "Pearce",
+    "Moretti",
+    "Shaw",
+    "Bauer",
+    "Quinn",
+    "Haas",
+    "Lambert",
+    "Kaiser",
+    "Rhodes",
+    "Vogel",
+    "Walton",
+    "Ortega",
+    "Bishop",
+    "Lorenz",
+    "Conway",
+    "Dumont",
+    "Steele",
+    "Richter",
+    "Ferris",
+    "Sommer",
+    "Blake",
+    "Engel",
+    "Harper",
 ];
 
 const STREETS: [&str; 16] = [
-    "Maple", "Oak", "Cedar", "Elm", "Willow", "Birch", "Chestnut", "Hawthorn", "Juniper",
-    "Linden", "Meadow", "Orchard", "Park", "River", "Spruce", "Sycamore",
+    "Maple", "Oak", "Cedar", "Elm", "Willow", "Birch", "Chestnut", "Hawthorn", "Juniper", "Linden",
+    "Meadow", "Orchard", "Park", "River", "Spruce", "Sycamore",
 ];
 
 const STREET_KINDS: [&str; 6] = ["Street", "Avenue", "Road", "Lane", "Drive", "Court"];
 
 const CITIES: [&str; 16] = [
-    "Springfield", "Riverton", "Fairview", "Greenville", "Madison", "Clinton", "Franklin",
-    "Georgetown", "Salem", "Arlington", "Ashland", "Burlington", "Dayton", "Milford", "Oxford",
+    "Springfield",
+    "Riverton",
+    "Fairview",
+    "Greenville",
+    "Madison",
+    "Clinton",
+    "Franklin",
+    "Georgetown",
+    "Salem",
+    "Arlington",
+    "Ashland",
+    "Burlington",
+    "Dayton",
+    "Milford",
+    "Oxford",
     "Newport",
 ];
 
@@ -299,7 +369,13 @@ pub fn honey_records(
         .collect()
 }
 
-fn value_for(column: &ColumnSpec, first: &str, last: &str, email: &str, rng: &mut Derived) -> String {
+fn value_for(
+    column: &ColumnSpec,
+    first: &str,
+    last: &str,
+    email: &str,
+    rng: &mut Derived,
+) -> String {
     let name = column.name.to_ascii_lowercase();
     match column.category {
         DataCategory::Name => {
@@ -313,11 +389,7 @@ fn value_for(column: &ColumnSpec, first: &str, last: &str, email: &str, rng: &mu
         }
         DataCategory::Email => email.to_owned(),
         DataCategory::CardNumber => card(rng),
-        DataCategory::Phone => format!(
-            "+1 {}-555-01{}",
-            rng.pick(&AREA_CODES),
-            rng.digits(2)
-        ),
+        DataCategory::Phone => format!("+1 {}-555-01{}", rng.pick(&AREA_CODES), rng.digits(2)),
         DataCategory::PostalAddress => format!(
             "{} {} {}, {}",
             10 + rng.below(980),
@@ -331,12 +403,9 @@ fn value_for(column: &ColumnSpec, first: &str, last: &str, email: &str, rng: &mu
             1 + rng.below(12),
             1 + rng.below(28)
         ),
-        DataCategory::NationalId => format!(
-            "9{}-7{}-{}",
-            rng.digits(2),
-            rng.digits(1),
-            rng.digits(4)
-        ),
+        DataCategory::NationalId => {
+            format!("9{}-7{}-{}", rng.digits(2), rng.digits(1), rng.digits(4))
+        }
         DataCategory::BankAccount => iban(rng),
         DataCategory::FreeText => rng.pick(&NOTES).to_owned(),
         DataCategory::Other => format!("C{}", rng.digits(6)),
@@ -351,7 +420,10 @@ pub fn honey_tags(columns: &[ColumnSpec], records: &[Vec<String>]) -> Vec<HoneyT
     let mut tags = Vec::new();
     for record in records {
         for (column, value) in columns.iter().zip(record) {
-            if matches!(column.category, DataCategory::Email | DataCategory::CardNumber) {
+            if matches!(
+                column.category,
+                DataCategory::Email | DataCategory::CardNumber
+            ) {
                 tags.push(HoneyTag::new(column.category, value));
             }
         }
@@ -431,7 +503,10 @@ mod tests {
         assert_eq!(ra, honey_records(&key, a, &cols, "honey.example.org", 5));
         let rb = honey_records(&key, b, &cols, "honey.example.org", 5);
         assert_ne!(ra, rb);
-        assert_ne!(ra, honey_records(&[8u8; 32], a, &cols, "honey.example.org", 5));
+        assert_ne!(
+            ra,
+            honey_records(&[8u8; 32], a, &cols, "honey.example.org", 5)
+        );
         for record in &ra {
             assert_eq!(record.len(), cols.len());
             let email = &record[2];
@@ -460,13 +535,22 @@ mod tests {
             name: "iban".to_owned(),
             category: DataCategory::BankAccount,
         }];
-        for record in honey_records(&key, DeliveryId::from_bytes([4; 16]), &cols, "h.example", 20)
-        {
+        for record in honey_records(
+            &key,
+            DeliveryId::from_bytes([4; 16]),
+            &cols,
+            "h.example",
+            20,
+        ) {
             let compact: String = record[0].chars().filter(|c| !c.is_whitespace()).collect();
             let rearranged = format!("{}{}", &compact[4..], &compact[..4]);
             let rem = rearranged.chars().fold(0u32, |rem, c| {
                 let v = c.to_digit(36).unwrap();
-                if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 }
+                if v >= 10 {
+                    (rem * 100 + v) % 97
+                } else {
+                    (rem * 10 + v) % 97
+                }
             });
             assert_eq!(rem, 1, "{compact}");
         }

@@ -105,7 +105,12 @@ pub(crate) fn stamp(
                 let _ = encoder.set_icc_profile(icc);
             }
             encoder
-                .write_image(img.as_bytes(), img.width(), img.height(), img.color().into())
+                .write_image(
+                    img.as_bytes(),
+                    img.width(),
+                    img.height(),
+                    img.color().into(),
+                )
                 .map_err(encode_error)?;
             let text = png_text_chunks(stamp, parts);
             insert_after_ihdr(&out, &text).ok_or_else(|| MarkError::Encode {
@@ -125,7 +130,12 @@ pub(crate) fn stamp(
                 let _ = encoder.set_icc_profile(icc);
             }
             encoder
-                .write_image(img.as_bytes(), img.width(), img.height(), img.color().into())
+                .write_image(
+                    img.as_bytes(),
+                    img.width(),
+                    img.height(),
+                    img.color().into(),
+                )
                 .map_err(encode_error)?;
             let comment = format!("{JPEG_PREFIX}{}; {}", stamp.delivery, parts.line());
             Ok(insert_jpeg_comment(&out, comment.as_bytes()))
@@ -137,7 +147,8 @@ pub(crate) fn stamp(
 /// shaping (Latin, Greek, Cyrillic and common signs).
 fn drawable(font: &FontRef<'_>, c: char) -> bool {
     let code = u32::from(c);
-    let simple_script = code < 0x0590 || (0x1E00..=0x20CF).contains(&code) || (0x2100..=0x22FF).contains(&code);
+    let simple_script =
+        code < 0x0590 || (0x1E00..=0x20CF).contains(&code) || (0x2100..=0x22FF).contains(&code);
     simple_script && font.glyph_id(c).0 != 0
 }
 
@@ -379,7 +390,10 @@ fn trace_png(bytes: &[u8], scan: &mut Scan) {
                     if compressed {
                         scan.note(format!("compressed PNG text chunk {keyword} not searched"));
                     } else {
-                        scan.text(&String::from_utf8_lossy(text), &format!("PNG text chunk {keyword}"));
+                        scan.text(
+                            &String::from_utf8_lossy(text),
+                            &format!("PNG text chunk {keyword}"),
+                        );
                     }
                 }
             }

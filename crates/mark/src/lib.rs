@@ -2,13 +2,13 @@
 //! leaked copy back to its delivery.
 //!
 //! - [`stamp`] turns a file (PDF, PNG, JPEG, text, Markdown, CSV, TSV, JSON,
-//!   DOCX, XLSX) into a copy for one recipient: a visible stamp ("CONFIDENTIAL
-//!   - for Alex Doe <alex@example.com> - 2026-11-29 14:03 UTC - delivery
-//!   0K3F...") where the format can show one, the delivery id in the file's
-//!   metadata, and in text an invisible fingerprint that survives copying a
-//!   part of it. [`stamp_text_stream`] does the text formats in constant
-//!   memory. Failure returns an error and no bytes: there is no path that
-//!   hands out the original unstamped.
+//!   DOCX, XLSX) into a copy for one recipient: a visible stamp
+//!   ("CONFIDENTIAL - for Alex Doe <alex@example.com> - 2026-11-29 14:03
+//!   UTC - delivery 0K3F...") where the format can show one, the delivery
+//!   id in the file's metadata, and in text an invisible fingerprint that
+//!   survives copying a part of it. [`stamp_text_stream`] does the text
+//!   formats in constant memory. Failure returns an error and no bytes:
+//!   there is no path that hands out the original unstamped.
 //! - [`honey_records`] makes plausible fake customers unique to a delivery
 //!   for record-set exports, [`insert_honey`] hides them among the rows.
 //! - [`trace`] lists every fingerprint, delivery id and honey candidate in a

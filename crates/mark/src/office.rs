@@ -33,8 +33,10 @@ const CUSTOM_PROPS_REL: &str =
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties";
 const WORKSHEET_REL: &str =
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet";
-const CUSTOM_PROPS_TYPE: &str = "application/vnd.openxmlformats-officedocument.custom-properties+xml";
-const WORKSHEET_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml";
+const CUSTOM_PROPS_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.custom-properties+xml";
+const WORKSHEET_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml";
 const VT_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes";
 /// The format id Office uses for user-defined properties.
 const USER_PROPS_FMTID: &str = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}";
@@ -101,7 +103,8 @@ impl Package {
             .archive
             .by_name(name)
             .map_err(|e| malformed(format, format!("cannot read {name}: {e}")))?;
-        let bytes = read_limited(file, MAX_PART).map_err(|e| malformed(format, format!("cannot read {name}: {e}")))?;
+        let bytes = read_limited(file, MAX_PART)
+            .map_err(|e| malformed(format, format!("cannot read {name}: {e}")))?;
         String::from_utf8(bytes).map_err(|_| malformed(format, format!("{name} is not UTF-8 XML")))
     }
 
@@ -121,7 +124,10 @@ impl Package {
                 writer.start_file(name.as_str(), options).map_err(encode)?;
                 writer.write_all(content.as_bytes())?;
             } else {
-                let file = self.archive.by_index_raw(i).map_err(|e| malformed(format, e))?;
+                let file = self
+                    .archive
+                    .by_index_raw(i)
+                    .map_err(|e| malformed(format, e))?;
                 writer.raw_copy_file(file).map_err(encode)?;
             }
         }
@@ -387,14 +393,18 @@ fn stamp_xlsx(
     new_workbook.push_str(&workbook[insert_at..]);
     // The new sheet comes first: indexes of the others move up by one, and
     // the workbook keeps opening on the sheet it opened on.
-    let mut new_workbook = bump_attr(&bump_attr(&bump_attr(&new_workbook, "localSheetId"), "activeTab"), "firstSheet");
-    if !new_workbook.contains(" activeTab=\"") {
-        if let Some(i) = new_workbook.find("workbookView ") {
-            new_workbook.insert_str(i + "workbookView ".len(), "activeTab=\"1\" ");
-        }
+    let mut new_workbook = bump_attr(
+        &bump_attr(&bump_attr(&new_workbook, "localSheetId"), "activeTab"),
+        "firstSheet",
+    );
+    if !new_workbook.contains(" activeTab=\"")
+        && let Some(i) = new_workbook.find("workbookView ")
+    {
+        new_workbook.insert_str(i + "workbookView ".len(), "activeTab=\"1\" ");
     }
 
-    let rel = format!("<Relationship Id=\"{rel_id}\" Type=\"{WORKSHEET_REL}\" Target=\"{target}\"/>");
+    let rel =
+        format!("<Relationship Id=\"{rel_id}\" Type=\"{WORKSHEET_REL}\" Target=\"{target}\"/>");
     let new_rels = insert_before_last(&rels, "</Relationships>", &rel)
         .ok_or_else(|| malformed(f, "xl/_rels/workbook.xml.rels is not a relationships part"))?;
     let over = format!("<Override PartName=\"/{part}\" ContentType=\"{WORKSHEET_TYPE}\"/>");
@@ -448,11 +458,11 @@ fn add_custom_property(
                 insert_before_last(&xml, "</Properties>", &property)
             } else {
                 // `<Properties .../>` with no properties yet.
-                xml.rfind("/>").map(|at| {
-                    format!("{}>{property}</Properties>{}", &xml[..at], &xml[at + 2..])
-                })
+                xml.rfind("/>")
+                    .map(|at| format!("{}>{property}</Properties>{}", &xml[..at], &xml[at + 2..]))
             };
-            let new = new.ok_or_else(|| malformed(f, "docProps/custom.xml is not a properties part"))?;
+            let new =
+                new.ok_or_else(|| malformed(f, "docProps/custom.xml is not a properties part"))?;
             changed.push((name.to_owned(), new));
             return Ok(());
         }
@@ -535,7 +545,9 @@ pub(crate) fn trace(bytes: &[u8], scan: &mut Scan) {
     let mut archive = match ZipArchive::new(Cursor::new(bytes)) {
         Ok(a) => a,
         Err(e) => {
-            scan.note(format!("the zip package could not be opened ({e}); searched its raw bytes"));
+            scan.note(format!(
+                "the zip package could not be opened ({e}); searched its raw bytes"
+            ));
             scan.text(&String::from_utf8_lossy(bytes), "raw bytes");
             return;
         }
@@ -558,14 +570,14 @@ pub(crate) fn trace(bytes: &[u8], scan: &mut Scan) {
             continue;
         }
         let text = unescape(&String::from_utf8_lossy(&data));
-        if name == "docProps/custom.xml" {
-            if let Some(at) = text.find(&format!("name=\"{PROPERTY}\"")) {
-                let after = &text[at..];
-                if let (Some(s), Some(e)) = (after.find('>'), after.find("</vt:lpwstr>")) {
-                    let inner = &after[s + 1..e];
-                    let value = inner.rsplit('>').next().unwrap_or(inner);
-                    scan.metadata(value, "custom document property ConfidantDelivery");
-                }
+        if name == "docProps/custom.xml"
+            && let Some(at) = text.find(&format!("name=\"{PROPERTY}\""))
+        {
+            let after = &text[at..];
+            if let (Some(s), Some(e)) = (after.find('>'), after.find("</vt:lpwstr>")) {
+                let inner = &after[s + 1..e];
+                let value = inner.rsplit('>').next().unwrap_or(inner);
+                scan.metadata(value, "custom document property ConfidantDelivery");
             }
         }
         scan.text(&text, &name);
@@ -579,11 +591,20 @@ mod tests {
     #[test]
     fn helpers() {
         assert_eq!(
-            bump_attr("<a localSheetId=\"0\"/><b localSheetId=\"x\"/>", "localSheetId"),
+            bump_attr(
+                "<a localSheetId=\"0\"/><b localSheetId=\"x\"/>",
+                "localSheetId"
+            ),
             "<a localSheetId=\"1\"/><b localSheetId=\"x\"/>"
         );
-        assert_eq!(unescape("a&amp;b&#8203;&#x200C;&bogus"), "a&b\u{200B}\u{200C}&bogus");
-        assert_eq!(sheet_name("CONFIDENTIAL", &["Confidential"]), "CONFIDENTIAL (2)");
+        assert_eq!(
+            unescape("a&amp;b&#8203;&#x200C;&bogus"),
+            "a&b\u{200B}\u{200C}&bogus"
+        );
+        assert_eq!(
+            sheet_name("CONFIDENTIAL", &["Confidential"]),
+            "CONFIDENTIAL (2)"
+        );
         assert_eq!(sheet_name("A/B:C", &[]), "ABC");
         assert_eq!(free_rel_id("<R Id=\"rIdCnfd1\"/>"), "rIdCnfd2");
         assert_eq!(

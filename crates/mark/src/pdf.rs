@@ -24,9 +24,9 @@ use std::collections::BTreeMap;
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId, Stream, StringFormat};
 
+use crate::office::xml_escape;
 use crate::stamp::StampParts;
 use crate::trace::Scan;
-use crate::office::xml_escape;
 use crate::{Format, MarkError, Stamp, winansi};
 
 /// The most a single stream may inflate to (stamping and tracing).
@@ -153,7 +153,11 @@ impl StampText {
 
 /// The value of `key` on the page or the nearest ancestor that has it
 /// (MediaBox, CropBox, Rotate, Resources are inherited).
-fn inherited<'a>(doc: &'a Document, page_id: ObjectId, key: &[u8]) -> Option<(ObjectId, &'a Object)> {
+fn inherited<'a>(
+    doc: &'a Document,
+    page_id: ObjectId,
+    key: &[u8],
+) -> Option<(ObjectId, &'a Object)> {
     let mut node_id = page_id;
     for _ in 0..64 {
         let node = doc.get_dictionary(node_id).ok()?;
@@ -170,7 +174,10 @@ fn resolve<'a>(doc: &'a Document, object: &'a Object) -> &'a Object {
 }
 
 fn number(doc: &Document, object: &Object) -> Option<f32> {
-    resolve(doc, object).as_float().ok().filter(|f| f.is_finite())
+    resolve(doc, object)
+        .as_float()
+        .ok()
+        .filter(|f| f.is_finite())
 }
 
 /// A rectangle as (x0, y0, x1, y1) with x0 < x1 and y0 < y1.
@@ -183,7 +190,12 @@ fn rect(doc: &Document, object: &Object) -> Option<[f32; 4]> {
     if v.len() != 4 {
         return None;
     }
-    let r = [v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])];
+    let r = [
+        v[0].min(v[2]),
+        v[1].min(v[3]),
+        v[0].max(v[2]),
+        v[1].max(v[3]),
+    ];
     (r[2] - r[0] > 0.0 && r[3] - r[1] > 0.0).then_some(r)
 }
 
@@ -344,13 +356,13 @@ fn stamp_page(
     // it would make our Q restore its state instead of ours: close those.
     let mut depth = 0usize;
     for item in &contents[1..] {
-        if let Object::Reference(id) = item {
-            if let Ok(Object::Stream(s)) = doc.get_object(*id) {
-                let plain = s
-                    .get_plain_content_with_limit(MAX_STREAM)
-                    .map_err(|e| malformed(format!("cannot read a page's content: {e}")))?;
-                depth = save_depth(&plain, depth);
-            }
+        if let Object::Reference(id) = item
+            && let Ok(Object::Stream(s)) = doc.get_object(*id)
+        {
+            let plain = s
+                .get_plain_content_with_limit(MAX_STREAM)
+                .map_err(|e| malformed(format!("cannot read a page's content: {e}")))?;
+            depth = save_depth(&plain, depth);
         }
     }
     let content = if depth > 0 {
@@ -447,7 +459,11 @@ struct Names<'a> {
 fn fmt_num(v: f32) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".to_owned() } else { s.to_owned() }
+    if s == "-0" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
 }
 
 /// One line of text at (x, y) in display space.
@@ -455,7 +471,13 @@ fn text_line(out: &mut Vec<u8>, font: &[u8], size: f32, x: f32, y: f32, text: &[
     out.extend_from_slice(b"BT /");
     out.extend_from_slice(font);
     out.extend_from_slice(
-        format!(" {} Tf 1 0 0 1 {} {} Tm ", fmt_num(size), fmt_num(x), fmt_num(y)).as_bytes(),
+        format!(
+            " {} Tf 1 0 0 1 {} {} Tm ",
+            fmt_num(size),
+            fmt_num(x),
+            fmt_num(y)
+        )
+        .as_bytes(),
     );
     out.extend_from_slice(&winansi::literal(text));
     out.extend_from_slice(b" Tj ET\n");
@@ -598,17 +620,15 @@ fn set_xmp(doc: &mut Document, stamp: &Stamp, parts: &StampParts) {
         .and_then(|c| c.get(b"Metadata").ok())
         .and_then(|o| o.as_reference().ok());
     if let Some(id) = existing {
-        if let Ok(Object::Stream(stream)) = doc.get_object_mut(id) {
-            if let Ok(plain) = stream.get_plain_content_with_limit(MAX_STREAM) {
-                if let Ok(text) = String::from_utf8(plain) {
-                    if let Some(at) = text.rfind("</rdf:RDF>") {
-                        let mut xml = text;
-                        xml.insert_str(at, &description);
-                        stream.set_plain_content(xml.into_bytes());
-                        return;
-                    }
-                }
-            }
+        if let Ok(Object::Stream(stream)) = doc.get_object_mut(id)
+            && let Ok(plain) = stream.get_plain_content_with_limit(MAX_STREAM)
+            && let Ok(text) = String::from_utf8(plain)
+            && let Some(at) = text.rfind("</rdf:RDF>")
+        {
+            let mut xml = text;
+            xml.insert_str(at, &description);
+            stream.set_plain_content(xml.into_bytes());
+            return;
         }
         return;
     }
@@ -665,7 +685,9 @@ pub(crate) fn trace(bytes: &[u8], scan: &mut Scan) {
         }
     };
     if doc.was_encrypted() {
-        scan.note("the PDF was encrypted; it opened without a password and was searched".to_owned());
+        scan.note(
+            "the PDF was encrypted; it opened without a password and was searched".to_owned(),
+        );
     }
     // Which page shows which content stream.
     let mut page_of: BTreeMap<ObjectId, u32> = BTreeMap::new();
@@ -689,12 +711,14 @@ pub(crate) fn trace(bytes: &[u8], scan: &mut Scan) {
         } else {
             format!("PDF object {} {}", id.0, id.1)
         };
-        if Some(*id) == info_id {
-            if let Ok(Object::Dictionary(info)) = doc.get_object(*id) {
-                if let Ok(Object::String(value, _)) = info.get(INFO_KEY) {
-                    scan.metadata(&decode_string(value), "PDF document information /ConfidantDelivery");
-                }
-            }
+        if Some(*id) == info_id
+            && let Ok(Object::Dictionary(info)) = doc.get_object(*id)
+            && let Ok(Object::String(value, _)) = info.get(INFO_KEY)
+        {
+            scan.metadata(
+                &decode_string(value),
+                "PDF document information /ConfidantDelivery",
+            );
         }
         for s in &strings {
             scan.text(s, &place);
@@ -753,7 +777,12 @@ mod tests {
             (b"q\nq\n", 2),
         ];
         for (content, want) in cases {
-            assert_eq!(save_depth(content, 0), *want, "{}", String::from_utf8_lossy(content));
+            assert_eq!(
+                save_depth(content, 0),
+                *want,
+                "{}",
+                String::from_utf8_lossy(content)
+            );
         }
     }
 }

@@ -295,10 +295,12 @@ pub(crate) fn stamp_json(
         Syntax::Json,
         fingerprint::interval_for(Some(body.len() as u64)),
     );
-    let banner = serde_json::to_string(&format!("{}{}", parts.line(), marker.frame()))
-        .map_err(|e| MarkError::Encode {
-            format: Format::Json,
-            detail: e.to_string(),
+    let banner =
+        serde_json::to_string(&format!("{}{}", parts.line(), marker.frame())).map_err(|e| {
+            MarkError::Encode {
+                format: Format::Json,
+                detail: e.to_string(),
+            }
         })?;
     let lead = body.len() - body.trim_start().len();
     if body[lead..].starts_with('{') {
@@ -380,9 +382,14 @@ mod tests {
 
     #[test]
     fn markdown_banner_goes_after_front_matter_and_is_escaped() {
-        let out = run(Format::Markdown, "---\ntitle: x\n---\n# Title\n\nSome text here.\n");
+        let out = run(
+            Format::Markdown,
+            "---\ntitle: x\n---\n# Title\n\nSome text here.\n",
+        );
         let plain = fingerprint::strip(&out);
-        assert!(plain.starts_with("---\ntitle: x\n---\n**CONFIDENTIAL** - for Doe, Alex \\*x\\* \\<alex@example.com\\>"));
+        assert!(plain.starts_with(
+            "---\ntitle: x\n---\n**CONFIDENTIAL** - for Doe, Alex \\*x\\* \\<alex@example.com\\>"
+        ));
         assert!(plain.ends_with("\n"));
     }
 
@@ -391,7 +398,10 @@ mod tests {
         let out = run(Format::Csv, "name,email,city\nAnn Lee,ann@x.org,New York\n");
         let plain = fingerprint::strip(&out);
         let first = plain.lines().next().unwrap();
-        assert!(first.starts_with("\"CONFIDENTIAL - for Doe, Alex"), "{first}");
+        assert!(
+            first.starts_with("\"CONFIDENTIAL - for Doe, Alex"),
+            "{first}"
+        );
         assert!(first.ends_with("\",,"), "{first}");
         assert_eq!(plain.lines().nth(1), Some("name,email,city"));
     }
@@ -424,7 +434,10 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(matches!(err, MarkError::NotUtf8 { offset: 3, .. }), "{err:?}");
+        assert!(
+            matches!(err, MarkError::NotUtf8 { offset: 3, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -441,7 +454,12 @@ mod tests {
         let out = stamp_json(br#"{"confidential": 1, "a": "b c"}"#, &s, &parts).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["confidential"], 1);
-        assert!(v["_confidential"].as_str().unwrap().starts_with("CONFIDENTIAL"));
+        assert!(
+            v["_confidential"]
+                .as_str()
+                .unwrap()
+                .starts_with("CONFIDENTIAL")
+        );
         let out = stamp_json(b"{}", &s, &parts).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v.as_object().unwrap().len(), 1);

@@ -103,7 +103,9 @@ impl Trace {
 
 impl fmt::Display for Trace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let format = self.format.map_or("unrecognised (searched as text)", Format::name);
+        let format = self
+            .format
+            .map_or("unrecognised (searched as text)", Format::name);
         writeln!(f, "format: {format}")?;
         if self.is_empty() {
             writeln!(
@@ -113,7 +115,12 @@ impl fmt::Display for Trace {
             )?;
         }
         for finding in &self.findings {
-            writeln!(f, "delivery {} ({} times)", finding.delivery, finding.total())?;
+            writeln!(
+                f,
+                "delivery {} ({} times)",
+                finding.delivery,
+                finding.total()
+            )?;
             for e in &finding.evidence {
                 writeln!(f, "  {} in {}: {}", e.kind.describe(), e.place, e.count)?;
             }
@@ -260,7 +267,10 @@ impl Scan {
     fn finish(self, format: Option<Format>) -> Trace {
         let mut by_id: BTreeMap<DeliveryId, Vec<Evidence>> = BTreeMap::new();
         for ((id, kind, place), count) in self.evidence {
-            by_id.entry(id).or_default().push(Evidence { kind, place, count });
+            by_id
+                .entry(id)
+                .or_default()
+                .push(Evidence { kind, place, count });
         }
         let mut findings: Vec<Finding> = by_id
             .into_iter()
@@ -323,7 +333,7 @@ fn delivery_ids(text: &str) -> Vec<(DeliveryId, bool)> {
         // All hex digits: a hash or a PDF glyph string, not an id (a random
         // id is all hex with odds of 1 in 30 million).
         let hex = token.bytes().all(|b| b.is_ascii_hexdigit());
-        if !canonical || hex || digits < 2 || digits > DELIVERY_ID_LEN - 2 {
+        if !canonical || hex || !(2..=DELIVERY_ID_LEN - 2).contains(&digits) {
             continue;
         }
         let Ok(id) = token.parse::<DeliveryId>() else {

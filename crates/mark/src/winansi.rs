@@ -151,7 +151,10 @@ mod tests {
         assert_eq!(encode("Алексей Иванов"), b"Aleksei Ivanov".to_vec());
         assert_eq!(encode("王小明"), b"Wang Xiao Ming".to_vec());
         let arabic = encode("محمد");
-        assert!(!arabic.is_empty() && arabic.iter().all(u8::is_ascii_alphabetic), "{arabic:?}");
+        assert!(
+            !arabic.is_empty() && arabic.iter().all(u8::is_ascii_alphabetic),
+            "{arabic:?}"
+        );
         assert_eq!(encode("a 🦀 b"), b"a crab b".to_vec());
     }
 

@@ -4,22 +4,23 @@ use std::io::Cursor;
 
 use confidant_mark::{EvidenceKind, Format, MarkError, stamp, trace};
 use image::{
-    GenericImageView,
-    DynamicImage, GrayImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Luma, Rgb,
-    RgbImage, Rgba, RgbaImage,
+    DynamicImage, GenericImageView, GrayImage, ImageDecoder, ImageEncoder, ImageFormat,
+    ImageReader, Luma, Rgb, RgbImage, Rgba, RgbaImage,
 };
 
 use crate::util::{data, delivery, stamp_for};
 
 fn png(img: &DynamicImage) -> Vec<u8> {
     let mut out = Vec::new();
-    img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png).unwrap();
+    img.write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+        .unwrap();
     out
 }
 
 fn jpeg(img: &DynamicImage) -> Vec<u8> {
     let mut out = Vec::new();
-    img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg).unwrap();
+    img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
+        .unwrap();
     out
 }
 
@@ -31,7 +32,11 @@ fn decode(bytes: &[u8]) -> DynamicImage {
 fn picture(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         let v = u8::try_from((x * 255) / w.max(1)).unwrap();
-        if y < h / 2 { Rgb([v, 200, 255 - v]) } else { Rgb([v / 4, 10, 40]) }
+        if y < h / 2 {
+            Rgb([v, 200, 255 - v])
+        } else {
+            Rgb([v / 4, 10, 40])
+        }
     })
 }
 
@@ -72,7 +77,9 @@ fn pngs_of_several_sizes_and_colour_types_keep_format_and_size() {
         ),
         (
             "gray 500x500",
-            DynamicImage::ImageLuma8(GrayImage::from_fn(500, 500, |x, _| Luma([u8::try_from(x % 256).unwrap()]))),
+            DynamicImage::ImageLuma8(GrayImage::from_fn(500, 500, |x, _| {
+                Luma([u8::try_from(x % 256).unwrap()])
+            })),
         ),
         (
             "rgb16 200x150",
@@ -82,14 +89,18 @@ fn pngs_of_several_sizes_and_colour_types_keep_format_and_size() {
     for (i, (name, img)) in cases.into_iter().enumerate() {
         let n = u8::try_from(i).unwrap() + 10;
         let input = png(&img);
-        let out = stamp(Format::Png, &input, &stamp_for(n)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let out =
+            stamp(Format::Png, &input, &stamp_for(n)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(Format::detect(None, &out), Some(Format::Png), "{name}");
         let stamped = decode(&out);
         assert_eq!(stamped.dimensions(), img.dimensions(), "{name}");
         assert_eq!(stamped.color(), img.color(), "{name}");
         if img.width() >= 64 {
             let share = changed(&img, &stamped);
-            assert!(share > 0.03 && share < 0.6, "{name}: {share} of the pixels changed");
+            assert!(
+                share > 0.03 && share < 0.6,
+                "{name}: {share} of the pixels changed"
+            );
         }
         assert_traced(&out, n, "PNG text chunk Confidant-Delivery");
     }
@@ -127,10 +138,16 @@ fn jpegs_keep_format_and_size() {
 #[test]
 fn real_encoder_outputs() {
     let out = stamp(Format::Jpeg, &data("libjpeg-page.jpg"), &stamp_for(30)).unwrap();
-    assert_eq!(decode(&out).dimensions(), decode(&data("libjpeg-page.jpg")).dimensions());
+    assert_eq!(
+        decode(&out).dimensions(),
+        decode(&data("libjpeg-page.jpg")).dimensions()
+    );
     assert_traced(&out, 30, "JPEG comment");
     let out = stamp(Format::Png, &data("libpng-page.png"), &stamp_for(31)).unwrap();
-    assert_eq!(decode(&out).dimensions(), decode(&data("libpng-page.png")).dimensions());
+    assert_eq!(
+        decode(&out).dimensions(),
+        decode(&data("libpng-page.png")).dimensions()
+    );
     assert_traced(&out, 31, "PNG");
 }
 
@@ -180,7 +197,10 @@ fn malformed_images_get_a_clear_error() {
     ];
     for (format, bytes) in cases {
         let err = stamp(format, &bytes, &stamp_for(1)).unwrap_err();
-        assert!(matches!(err, MarkError::Malformed { .. }), "{format}: {err:?}");
+        assert!(
+            matches!(err, MarkError::Malformed { .. }),
+            "{format}: {err:?}"
+        );
         assert!(err.to_string().contains("upload the new copy"), "{err}");
     }
 }

@@ -10,7 +10,11 @@ use crate::util::{data, delivery, stamp_for};
 fn part(zip_bytes: &[u8], name: &str) -> String {
     let mut archive = zip::ZipArchive::new(Cursor::new(zip_bytes)).unwrap();
     let mut text = String::new();
-    archive.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
     text
 }
 
@@ -30,7 +34,11 @@ fn docx_gets_banner_paragraphs_a_fingerprint_and_a_property() {
     assert_eq!(Format::detect(None, &out), Some(Format::Docx));
     let document = part(&out, "word/document.xml");
     let plain = fingerprint::strip(&document);
-    let line = stamp_for(1).line().unwrap().replace('<', "&lt;").replace('>', "&gt;");
+    let line = stamp_for(1)
+        .line()
+        .unwrap()
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     assert_eq!(plain.matches(&line).count(), 2);
     let body = plain.find("<w:body>").unwrap();
     assert!(plain[body..].starts_with("<w:body><w:p><w:pPr><w:jc w:val=\"center\"/>"));
@@ -42,7 +50,10 @@ fn docx_gets_banner_paragraphs_a_fingerprint_and_a_property() {
     assert!(part(&out, "[Content_Types].xml").contains("/docProps/custom.xml"));
     assert!(part(&out, "_rels/.rels").contains("custom-properties"));
     // Unchanged parts are byte for byte the same.
-    assert_eq!(part(&out, "word/styles.xml"), part(&input, "word/styles.xml"));
+    assert_eq!(
+        part(&out, "word/styles.xml"),
+        part(&input, "word/styles.xml")
+    );
     metadata_traced(&out, 1);
 }
 
@@ -54,7 +65,10 @@ fn xlsx_gets_a_banner_sheet_first_and_keeps_its_data() {
     let mut book: Xlsx<_> = open_workbook_from_rs(Cursor::new(out.clone())).unwrap();
     assert_eq!(book.sheet_names(), ["CONFIDENTIAL", "Customers", "Notes"]);
     let banner = book.worksheet_range("CONFIDENTIAL").unwrap();
-    assert_eq!(banner.get_value((0, 0)).unwrap().to_string(), "CONFIDENTIAL");
+    assert_eq!(
+        banner.get_value((0, 0)).unwrap().to_string(),
+        "CONFIDENTIAL"
+    );
     assert_eq!(
         banner.get_value((3, 0)).unwrap().to_string(),
         format!("delivery {}", delivery(2))
@@ -79,5 +93,8 @@ fn damaged_packages_get_a_clear_error() {
     let err = stamp(Format::Xlsx, &input[..input.len() / 2], &stamp_for(1)).unwrap_err();
     assert!(matches!(err, MarkError::Malformed { .. }), "{err:?}");
     let docx_as_xlsx = stamp(Format::Xlsx, &data("libreoffice.docx"), &stamp_for(1)).unwrap_err();
-    assert!(matches!(docx_as_xlsx, MarkError::Malformed { .. }), "{docx_as_xlsx:?}");
+    assert!(
+        matches!(docx_as_xlsx, MarkError::Malformed { .. }),
+        "{docx_as_xlsx:?}"
+    );
 }

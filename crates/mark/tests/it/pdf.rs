@@ -27,7 +27,11 @@ fn stamp_and_check(name: &str, input: &[u8], n: u8) -> Vec<String> {
             "{name} page {}: stamp missing in {flat:?}",
             i + 1
         );
-        assert!(flat.contains("CONFIDENTIAL - for Alex Doe <alex@example.com> - 2026-11-29 14:03 UTC"), "{name} page {}: {flat:?}", i + 1);
+        assert!(
+            flat.contains("CONFIDENTIAL - for Alex Doe <alex@example.com> - 2026-11-29 14:03 UTC"),
+            "{name} page {}: {flat:?}",
+            i + 1
+        );
     }
     // The original text is all still there.
     let original = pdftotext_pages(input);
@@ -38,7 +42,10 @@ fn stamp_and_check(name: &str, input: &[u8], n: u8) -> Vec<String> {
     }
     // Rewritten whole: the original bytes are not a prefix (an incremental
     // update would leave them there, unstamped).
-    assert!(!out.starts_with(&input[..input.len() / 2]), "{name}: incremental update");
+    assert!(
+        !out.starts_with(&input[..input.len() / 2]),
+        "{name}: incremental update"
+    );
     // The id is in the metadata and on every page.
     let t = trace(&out);
     assert_eq!(t.format, Some(Format::Pdf));
@@ -49,7 +56,10 @@ fn stamp_and_check(name: &str, input: &[u8], n: u8) -> Vec<String> {
         .filter(|e| e.kind == EvidenceKind::Metadata)
         .map(|e| e.place.as_str())
         .collect();
-    assert!(metadata.iter().any(|p| p.contains("/ConfidantDelivery")), "{name}: {t}");
+    assert!(
+        metadata.iter().any(|p| p.contains("/ConfidantDelivery")),
+        "{name}: {t}"
+    );
     assert!(metadata.iter().any(|p| p.contains("XMP")), "{name}: {t}");
     for page in 1..=before {
         assert!(
@@ -75,7 +85,11 @@ fn cairo_pdf() {
 
 #[test]
 fn qpdf_object_streams_and_rotated_pages() {
-    stamp_and_check("qpdf-objstm-rotated.pdf", &data("qpdf-objstm-rotated.pdf"), 3);
+    stamp_and_check(
+        "qpdf-objstm-rotated.pdf",
+        &data("qpdf-objstm-rotated.pdf"),
+        3,
+    );
 }
 
 #[test]
@@ -97,8 +111,22 @@ fn rust_writer_pdf_with_a_clashing_font_name() {
     let doc = Document::load_mem(&out).unwrap();
     let page = *doc.get_pages().values().next().unwrap();
     let fonts = doc.get_page_fonts(page).unwrap();
-    assert_eq!(fonts[b"CnfdF1".as_slice()].get(b"BaseFont").unwrap().as_name().unwrap(), b"Courier");
-    assert_eq!(fonts[b"CnfdF2".as_slice()].get(b"BaseFont").unwrap().as_name().unwrap(), b"Helvetica");
+    assert_eq!(
+        fonts[b"CnfdF1".as_slice()]
+            .get(b"BaseFont")
+            .unwrap()
+            .as_name()
+            .unwrap(),
+        b"Courier"
+    );
+    assert_eq!(
+        fonts[b"CnfdF2".as_slice()]
+            .get(b"BaseFont")
+            .unwrap()
+            .as_name()
+            .unwrap(),
+        b"Helvetica"
+    );
 }
 
 #[test]
@@ -119,7 +147,10 @@ fn non_latin_names_are_transliterated_and_the_id_is_exact() {
     qpdf_check(&out);
     for page in pdftotext_pages(&out) {
         let flat = page.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat.contains("for Aleksei Ivanov Wang Xiao Ming <alex@example.com>"), "{flat}");
+        assert!(
+            flat.contains("for Aleksei Ivanov Wang Xiao Ming <alex@example.com>"),
+            "{flat}"
+        );
         assert!(flat.contains(&format!("delivery {}", delivery(7))));
     }
 }
@@ -128,7 +159,10 @@ fn non_latin_names_are_transliterated_and_the_id_is_exact() {
 fn encrypted_pdfs_are_refused() {
     for name in ["encrypted-password.pdf", "encrypted-no-user-password.pdf"] {
         let err = stamp(Format::Pdf, &data(name), &stamp_for(1)).unwrap_err();
-        assert!(matches!(err, MarkError::Encrypted { .. }), "{name}: {err:?}");
+        assert!(
+            matches!(err, MarkError::Encrypted { .. }),
+            "{name}: {err:?}"
+        );
         assert!(err.to_string().contains("qpdf --decrypt"), "{err}");
     }
 }
@@ -136,12 +170,17 @@ fn encrypted_pdfs_are_refused() {
 #[test]
 fn malformed_pdfs_get_a_clear_error() {
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("garbage", b"%PDF-1.4\n this is not a PDF at all \x00\x01\x02".to_vec()),
+        (
+            "garbage",
+            b"%PDF-1.4\n this is not a PDF at all \x00\x01\x02".to_vec(),
+        ),
         ("header only", b"%PDF-1.7\n".to_vec()),
         ("no pages", {
             let mut doc = Document::with_version("1.5");
-            let pages = doc.add_object(lopdf::dictionary! {"Type" => "Pages", "Kids" => vec![], "Count" => 0});
-            let catalog = doc.add_object(lopdf::dictionary! {"Type" => "Catalog", "Pages" => pages});
+            let pages = doc
+                .add_object(lopdf::dictionary! {"Type" => "Pages", "Kids" => vec![], "Count" => 0});
+            let catalog =
+                doc.add_object(lopdf::dictionary! {"Type" => "Catalog", "Pages" => pages});
             doc.trailer.set("Root", catalog);
             let mut out = Vec::new();
             doc.save_to(&mut out).unwrap();
@@ -150,7 +189,10 @@ fn malformed_pdfs_get_a_clear_error() {
     ];
     for (name, bytes) in cases {
         let err = stamp(Format::Pdf, &bytes, &stamp_for(1)).unwrap_err();
-        assert!(matches!(err, MarkError::Malformed { .. }), "{name}: {err:?}");
+        assert!(
+            matches!(err, MarkError::Malformed { .. }),
+            "{name}: {err:?}"
+        );
         assert!(err.to_string().contains("export it again"), "{err}");
     }
 }
@@ -179,5 +221,8 @@ fn stamping_twice_leaves_both_deliveries_traceable() {
     qpdf_check(&twice);
     let t = trace(&twice);
     let found = t.deliveries();
-    assert!(found.contains(&delivery(1)) && found.contains(&delivery(2)), "{t}");
+    assert!(
+        found.contains(&delivery(1)) && found.contains(&delivery(2)),
+        "{t}"
+    );
 }

@@ -32,7 +32,15 @@ fn text_in_many_scripts_survives_unchanged_but_for_the_stamp() {
         assert_eq!(out.matches(emoji).count(), 5, "{emoji}");
     }
     // Every script got fingerprints somewhere.
-    for script in ["Latin:", "Cyrillic:", "Greek:", "CJK:", "Korean:", "Arabic:", "Hebrew:"] {
+    for script in [
+        "Latin:",
+        "Cyrillic:",
+        "Greek:",
+        "CJK:",
+        "Korean:",
+        "Arabic:",
+        "Hebrew:",
+    ] {
         assert!(
             out.lines()
                 .filter(|l| l.starts_with(script))
@@ -49,7 +57,9 @@ fn markdown_keeps_its_structure() {
     let input = "---\ntitle: Notes\n---\n# Customer notes\n\nSome prose with **bold** words and a [link](https://example.com/a b).\n\n```sh\necho keep these words as they are\n```\n\n| name | city |\n|---|---|\n| Alex Doe | New York |\n\nInline `code with spaces` stays.\n";
     let out = stamped(Format::Markdown, input, 2);
     let plain = fingerprint::strip(&out);
-    assert!(plain.starts_with("---\ntitle: Notes\n---\n**CONFIDENTIAL** - for Alex Doe \\<alex@example.com\\>"));
+    assert!(plain.starts_with(
+        "---\ntitle: Notes\n---\n**CONFIDENTIAL** - for Alex Doe \\<alex@example.com\\>"
+    ));
     assert!(plain.contains(input.split_once("---\n# ").unwrap().1));
     assert!(out.contains("```sh\necho keep these words as they are\n```"));
     assert!(out.contains("`code with spaces`"));
@@ -73,7 +83,10 @@ fn csv_still_parses_strictly_with_the_banner_first() {
     assert_eq!(records.len(), 402);
     assert!(records[0][0].starts_with("CONFIDENTIAL - for Alex Doe"));
     assert_eq!(&records[0][1], "");
-    assert_eq!(records[1].iter().collect::<Vec<_>>(), ["name", "email", "city", "amount"]);
+    assert_eq!(
+        records[1].iter().collect::<Vec<_>>(),
+        ["name", "email", "city", "amount"]
+    );
     // E-mails and numbers are exactly as they were; names and cities carry
     // the fingerprint.
     let mut original = csv::Reader::from_reader(input.as_bytes());
@@ -94,16 +107,28 @@ fn tsv_gets_a_banner_row_too() {
     let plain = fingerprint::strip(&out);
     let first = plain.lines().next().unwrap();
     assert!(first.starts_with("CONFIDENTIAL - for Alex Doe") && first.ends_with('\t'));
-    assert_eq!(plain.lines().skip(1).collect::<Vec<_>>(), ["name\tcity", "Alex Doe\tNew York"]);
+    assert_eq!(
+        plain.lines().skip(1).collect::<Vec<_>>(),
+        ["name\tcity", "Alex Doe\tNew York"]
+    );
 }
 
 #[test]
 fn json_stays_valid() {
-    let object = r#"{"customers": [{"name": "Alex Doe", "note": "call back after three"}], "count": 1.50}"#;
+    let object =
+        r#"{"customers": [{"name": "Alex Doe", "note": "call back after three"}], "count": 1.50}"#;
     let out = stamped(Format::Json, object, 5);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["confidential"].as_str().unwrap().contains(&delivery(5).to_string()));
-    assert_eq!(fingerprint::strip(v["customers"][0]["name"].as_str().unwrap()), "Alex Doe");
+    assert!(
+        v["confidential"]
+            .as_str()
+            .unwrap()
+            .contains(&delivery(5).to_string())
+    );
+    assert_eq!(
+        fingerprint::strip(v["customers"][0]["name"].as_str().unwrap()),
+        "Alex Doe"
+    );
     assert!(out.contains("1.50"));
     let array = r#"[{"name": "Алексей Иванов"}, 2]"#;
     let out = stamped(Format::Json, array, 6);
@@ -143,14 +168,17 @@ fn streaming_gives_the_same_copy_as_stamping_whole() {
         assert_eq!(n, streamed.len() as u64);
         assert!(whole == streamed, "{format}: streaming differs");
     }
-    let err = stamp_text_stream(Format::Json, &b"{}"[..], Vec::new(), &stamp_for(7), None)
-        .unwrap_err();
+    let err =
+        stamp_text_stream(Format::Json, &b"{}"[..], Vec::new(), &stamp_for(7), None).unwrap_err();
     assert!(matches!(err, MarkError::Unsupported { .. }));
 }
 
 #[test]
 fn non_utf8_text_is_refused() {
     let err = stamp(Format::Text, b"caf\xE9 au lait", &stamp_for(1)).unwrap_err();
-    assert!(matches!(err, MarkError::NotUtf8 { offset: 3, .. }), "{err:?}");
+    assert!(
+        matches!(err, MarkError::NotUtf8 { offset: 3, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("iconv"));
 }

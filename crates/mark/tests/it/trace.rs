@@ -39,7 +39,9 @@ fn excerpt(stamped: &str, from: f64, to: f64) -> String {
 
 #[test]
 fn a_full_copy_names_its_delivery_with_all_evidence() {
-    let out = String::from_utf8(stamp(Format::Text, long_text().as_bytes(), &stamp_for(1)).unwrap()).unwrap();
+    let out =
+        String::from_utf8(stamp(Format::Text, long_text().as_bytes(), &stamp_for(1)).unwrap())
+            .unwrap();
     let t = trace(out.as_bytes());
     assert_eq!(t.deliveries(), vec![delivery(1)]);
     let kinds: Vec<EvidenceKind> = t.findings[0].evidence.iter().map(|e| e.kind).collect();
@@ -49,20 +51,33 @@ fn a_full_copy_names_its_delivery_with_all_evidence() {
 
 #[test]
 fn a_fifth_of_the_text_from_anywhere_is_enough() {
-    let out = String::from_utf8(stamp(Format::Text, long_text().as_bytes(), &stamp_for(2)).unwrap()).unwrap();
+    let out =
+        String::from_utf8(stamp(Format::Text, long_text().as_bytes(), &stamp_for(2)).unwrap())
+            .unwrap();
     for start in [0.05, 0.2, 0.41, 0.6, 0.79] {
         let part = excerpt(&out, start, start + 0.2);
-        assert!(!part.contains("delivery "), "the excerpt should be banner-free");
+        assert!(
+            !part.contains("delivery "),
+            "the excerpt should be banner-free"
+        );
         let t = trace(part.as_bytes());
         assert_eq!(t.deliveries(), vec![delivery(2)], "from {start}: {t}");
-        assert!(t.findings[0].evidence.iter().all(|e| e.kind == EvidenceKind::Fingerprint));
+        assert!(
+            t.findings[0]
+                .evidence
+                .iter()
+                .all(|e| e.kind == EvidenceKind::Fingerprint)
+        );
     }
 }
 
 #[test]
 fn an_excerpt_pasted_into_another_text_is_found() {
-    let a = String::from_utf8(stamp(Format::Text, long_text().as_bytes(), &stamp_for(3)).unwrap()).unwrap();
-    let b = String::from_utf8(stamp(Format::Markdown, long_text().as_bytes(), &stamp_for(4)).unwrap()).unwrap();
+    let a = String::from_utf8(stamp(Format::Text, long_text().as_bytes(), &stamp_for(3)).unwrap())
+        .unwrap();
+    let b =
+        String::from_utf8(stamp(Format::Markdown, long_text().as_bytes(), &stamp_for(4)).unwrap())
+            .unwrap();
     let letter = format!(
         "Dear colleague,\n\nas discussed, here is what I found:\n\n{}\n\nand also\n\n{}\n\nBest regards\n",
         excerpt(&a, 0.3, 0.5),
@@ -122,7 +137,12 @@ fn a_csv_without_banner_and_fingerprints_and_shuffled_is_named_by_its_honey() {
         insert_honey(&mut rows, honey, &honey_seed(&key, delivery(n)));
         let mut csv = String::from("name,email,card,phone,city\n");
         for row in rows {
-            csv.push_str(&row.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(","));
+            csv.push_str(
+                &row.iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
             csv.push('\n');
         }
         let stamped = stamp(Format::Csv, csv.as_bytes(), &stamp_for(n)).unwrap();

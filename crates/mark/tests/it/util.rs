@@ -12,7 +12,9 @@ use time::macros::datetime;
 pub fn delivery(n: u8) -> DeliveryId {
     let mut bytes = [0u8; 16];
     for (i, b) in bytes.iter_mut().enumerate() {
-        *b = n.wrapping_mul(31).wrapping_add(u8::try_from(i).unwrap() * 7);
+        *b = n
+            .wrapping_mul(31)
+            .wrapping_add(u8::try_from(i).unwrap() * 7);
     }
     DeliveryId::from_bytes(bytes)
 }
@@ -46,7 +48,10 @@ pub fn temp_file(bytes: &[u8], suffix: &str) -> tempfile::NamedTempFile {
 }
 
 fn tool(name: &str, package: &str) -> Command {
-    let found = Command::new("which").arg(name).output().map(|o| o.status.success());
+    let found = Command::new("which")
+        .arg(name)
+        .output()
+        .map(|o| o.status.success());
     assert!(
         matches!(found, Ok(true)),
         "`{name}` is needed by this test: apt-get install {package} (cargo xtask test installs it)"
@@ -57,7 +62,11 @@ fn tool(name: &str, package: &str) -> Command {
 /// `qpdf --check`: panics with qpdf's output unless it exits 0.
 pub fn qpdf_check(pdf: &[u8]) {
     let file = temp_file(pdf, ".pdf");
-    let out = tool("qpdf", "qpdf").arg("--check").arg(file.path()).output().unwrap();
+    let out = tool("qpdf", "qpdf")
+        .arg("--check")
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "qpdf --check failed ({}):\n{}{}",
@@ -183,14 +192,23 @@ pub fn inherited_rotated() -> Vec<u8> {
         }
         d
     };
-    let a1 = doc.add_object(content("BT /F1 12 Tf 100 500 Td (Inherited part one) Tj ET"));
-    let a2 = doc.add_object(content("BT /F1 12 Tf 100 480 Td (Inherited part two) Tj ET"));
+    let a1 = doc.add_object(content(
+        "BT /F1 12 Tf 100 500 Td (Inherited part one) Tj ET",
+    ));
+    let a2 = doc.add_object(content(
+        "BT /F1 12 Tf 100 480 Td (Inherited part two) Tj ET",
+    ));
     let page_a = page(
         middle_id,
-        Some(Object::Array(vec![Object::Reference(a1), Object::Reference(a2)])),
+        Some(Object::Array(vec![
+            Object::Reference(a1),
+            Object::Reference(a2),
+        ])),
         &[],
     );
-    let b = doc.add_object(content("BT /T1 12 Tf 100 500 Td (Own resources rotated 270) Tj ET"));
+    let b = doc.add_object(content(
+        "BT /T1 12 Tf 100 500 Td (Own resources rotated 270) Tj ET",
+    ));
     let mut own_fonts = Dictionary::new();
     own_fonts.set("T1", Object::Reference(times));
     let own_fonts_id = doc.add_object(own_fonts);
@@ -208,7 +226,11 @@ pub fn inherited_rotated() -> Vec<u8> {
     let d = doc.add_object(content(
         "q 1 0 0 1 0 0 cm Q 3 0 0 3 0 0 cm BT /F1 8 Tf 30 100 Td (Scaled and never restored) Tj ET q",
     ));
-    let page_d = page(root_id, Some(Object::Reference(d)), &[("Rotate", Object::Integer(0))]);
+    let page_d = page(
+        root_id,
+        Some(Object::Reference(d)),
+        &[("Rotate", Object::Integer(0))],
+    );
     let ids: Vec<_> = [page_a, page_b]
         .into_iter()
         .map(|p| doc.add_object(p))
