@@ -99,18 +99,7 @@ pub(crate) fn stamp(
                 ColorType::Rgba16 => DynamicImage::ImageRgba16(drawn.to_rgba16()),
                 _ => drawn,
             };
-            let mut encoder = image::codecs::png::PngEncoder::new(&mut out);
-            if let Some(icc) = icc {
-                // A profile the encoder refuses is dropped, not a failure.
-                let _ = encoder.set_icc_profile(icc);
-            }
-            encoder
-                .write_image(
-                    img.as_bytes(),
-                    img.width(),
-                    img.height(),
-                    img.color().into(),
-                )
+            encode(image::codecs::png::PngEncoder::new(&mut out), &img, icc)
                 .map_err(encode_error)?;
             let text = png_text_chunks(stamp, parts);
             insert_after_ihdr(&out, &text).ok_or_else(|| MarkError::Encode {
@@ -125,22 +114,30 @@ pub(crate) fn stamp(
                 }
                 _ => DynamicImage::ImageRgb8(drawn.to_rgb8()),
             };
-            let mut encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
-            if let Some(icc) = icc {
-                let _ = encoder.set_icc_profile(icc);
-            }
-            encoder
-                .write_image(
-                    img.as_bytes(),
-                    img.width(),
-                    img.height(),
-                    img.color().into(),
-                )
-                .map_err(encode_error)?;
+            let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
+            encode(encoder, &img, icc).map_err(encode_error)?;
             let comment = format!("{JPEG_PREFIX}{}; {}", stamp.delivery, parts.line());
             Ok(insert_jpeg_comment(&out, comment.as_bytes()))
         }
     }
+}
+
+/// Writes `img` with `encoder`, with the original's colour profile.
+fn encode(
+    mut encoder: impl ImageEncoder,
+    img: &DynamicImage,
+    icc: Option<Vec<u8>>,
+) -> Result<(), ImageError> {
+    if let Some(icc) = icc {
+        // A profile the encoder refuses is dropped, not a failure.
+        let _ = encoder.set_icc_profile(icc);
+    }
+    encoder.write_image(
+        img.as_bytes(),
+        img.width(),
+        img.height(),
+        img.color().into(),
+    )
 }
 
 /// Whether a character can be drawn as is: the font has it and it needs no
