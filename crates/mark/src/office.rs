@@ -1,12 +1,17 @@
 //! DOCX and XLSX (Office Open XML zip packages).
 //!
-//! - DOCX: a centred, bold, dark red paragraph with the stamp line at the
-//!   start and at the end of the document body; the invisible fingerprint
-//!   in the document's text runs (`<w:t>`).
+//! - DOCX: the stamp line as a centred, bold, dark red paragraph in the
+//!   header and the footer of every page (added to the document's own
+//!   headers and footers, first-page and even-page ones included, and as new
+//!   default ones for sections without), and at the start and the end of
+//!   the body; the invisible fingerprint in the document's text runs
+//!   (`<w:t>`).
 //! - XLSX: a first sheet named after the label (e.g. "CONFIDENTIAL") with
 //!   the stamp's pieces in A1-A4 and the whole line in A6; the workbook
 //!   still opens on the sheet it opened on before. The fingerprint goes
 //!   into the shared strings (`<t>`), so it travels with copied cells.
+//!   Printed pages of every worksheet get the stamp line as the centre of
+//!   their header and footer (their own left and right parts stay).
 //! - Both: a custom document property `ConfidantDelivery` (in
 //!   `docProps/custom.xml`, shown by Office under File > Properties >
 //!   Custom) holding the delivery id.
@@ -37,6 +42,15 @@ const CUSTOM_PROPS_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.custom-properties+xml";
 const WORKSHEET_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml";
+const HEADER_REL: &str =
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header";
+const FOOTER_REL: &str =
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer";
+const HEADER_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml";
+const FOOTER_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml";
+const W_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 const VT_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes";
 /// The format id Office uses for user-defined properties.
 const USER_PROPS_FMTID: &str = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}";
@@ -200,7 +214,7 @@ fn stamp_docx(
 ) -> Result<(), MarkError> {
     let name = "word/document.xml";
     let xml = package.text(name)?;
-    if !xml.contains("xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"") {
+    if !xml.contains(&format!("xmlns:w=\"{W_NS}\"")) {
         return Err(MarkError::Unsupported {
             what: "this DOCX does not use the usual w: prefix for WordprocessingML".to_owned(),
         });
@@ -231,8 +245,149 @@ fn stamp_docx(
     out.push_str(&xml[body_open..end_at]);
     out.push_str(&paragraph);
     out.push_str(&xml[end_at..]);
+    let out = docx_headers_and_footers(package, &out, &paragraph, changed)?;
     changed.push((name.to_owned(), out));
     Ok(())
+}
+
+/// The stamp in the header and the footer of every section: appended to
+/// the headers and footers the document has (first-page and even-page ones
+/// included), and as new default ones for sections without. Returns the
+/// document with the new references.
+fn docx_headers_and_footers(
+    package: &mut Package,
+    document: &str,
+    paragraph: &str,
+    changed: &mut Vec<(String, String)>,
+) -> Result<String, MarkError> {
+    let f = Format::Docx;
+    let rels_name = "word/_rels/document.xml.rels";
+    let mut rels = if package.has(rels_name) {
+        package.text(rels_name)?
+    } else {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships \
+         xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"></Relationships>"
+            .to_owned()
+    };
+    // Existing headers and footers get the stamp as their last paragraph.
+    for (kind, close) in [(HEADER_REL, "</w:hdr>"), (FOOTER_REL, "</w:ftr>")] {
+        for target in relationship_targets(&rels, kind) {
+            let part = format!("word/{}", target.trim_start_matches("/word/"));
+            if !package.has(&part) {
+                continue;
+            }
+            let xml = package.text(&part)?;
+            if !xml.contains(&format!("xmlns:w=\"{W_NS}\"")) {
+                continue;
+            }
+            if let Some(new) = insert_before_last(&xml, close, paragraph) {
+                changed.push((part, new));
+            }
+        }
+    }
+    // New default header and footer for sections that have none.
+    let (r, declare) = match prefix_of(document, REL_NS) {
+        Some(p) => (p, String::new()),
+        None => ("r".to_owned(), format!(" xmlns:r=\"{REL_NS}\"")),
+    };
+    let header_id = free_rel_id(&rels);
+    let header_rel = format!(
+        "<Relationship Id=\"{header_id}\" Type=\"{HEADER_REL}\" Target=\"confidant-header.xml\"/>"
+    );
+    rels = insert_before_last(&rels, "</Relationships>", &header_rel).ok_or_else(|| {
+        malformed(
+            f,
+            "word/_rels/document.xml.rels is not a relationships part",
+        )
+    })?;
+    let footer_id = free_rel_id(&rels);
+    let footer_rel = format!(
+        "<Relationship Id=\"{footer_id}\" Type=\"{FOOTER_REL}\" Target=\"confidant-footer.xml\"/>"
+    );
+    rels = insert_before_last(&rels, "</Relationships>", &footer_rel).ok_or_else(|| {
+        malformed(
+            f,
+            "word/_rels/document.xml.rels is not a relationships part",
+        )
+    })?;
+
+    let mut out = String::with_capacity(document.len() + 512);
+    let mut rest = document;
+    while let Some(i) = rest.find("<w:sectPr") {
+        let after = &rest[i + "<w:sectPr".len()..];
+        let Some(gt) = after.find('>') else { break };
+        let is_element = after.starts_with('>') || after.starts_with(' ') || after.starts_with('/');
+        if !is_element {
+            out.push_str(&rest[..i + "<w:sectPr".len()]);
+            rest = after;
+            continue;
+        }
+        let self_closing = after[..gt].ends_with('/');
+        let start_tag = &rest[i..i + "<w:sectPr".len() + gt + 1];
+        let body_end = if self_closing {
+            0
+        } else {
+            after[gt + 1..].find("</w:sectPr>").unwrap_or(0)
+        };
+        let body = &after[gt + 1..gt + 1 + body_end];
+        let mut refs = String::new();
+        if !body.contains("w:headerReference w:type=\"default\"") {
+            refs.push_str(&format!(
+                "<w:headerReference{declare} w:type=\"default\" {r}:id=\"{header_id}\"/>"
+            ));
+        }
+        if !body.contains("w:footerReference w:type=\"default\"") {
+            refs.push_str(&format!(
+                "<w:footerReference{declare} w:type=\"default\" {r}:id=\"{footer_id}\"/>"
+            ));
+        }
+        out.push_str(&rest[..i]);
+        if self_closing {
+            out.push_str(start_tag.trim_end_matches("/>").trim_end());
+            out.push('>');
+            out.push_str(&refs);
+            out.push_str("</w:sectPr>");
+        } else {
+            out.push_str(start_tag);
+            out.push_str(&refs);
+        }
+        rest = &after[gt + 1..];
+    }
+    out.push_str(rest);
+
+    let types_name = "[Content_Types].xml";
+    let mut types = package.text(types_name)?;
+    for (part, kind, root) in [
+        ("confidant-header.xml", HEADER_TYPE, "w:hdr"),
+        ("confidant-footer.xml", FOOTER_TYPE, "w:ftr"),
+    ] {
+        let over = format!("<Override PartName=\"/word/{part}\" ContentType=\"{kind}\"/>");
+        types = insert_before_last(&types, "</Types>", &over)
+            .ok_or_else(|| malformed(f, "[Content_Types].xml is not a content types part"))?;
+        changed.push((
+            format!("word/{part}"),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n\
+                 <{root} xmlns:w=\"{W_NS}\">{paragraph}</{root}>"
+            ),
+        ));
+    }
+    changed.push((types_name.to_owned(), types));
+    changed.push((rels_name.to_owned(), rels));
+    Ok(out)
+}
+
+/// The targets of the relationships of type `kind` in a relationships part.
+fn relationship_targets(rels: &str, kind: &str) -> Vec<String> {
+    rels.split("<Relationship ")
+        .skip(1)
+        .filter(|r| r.contains(&format!("Type=\"{kind}\"")))
+        .filter_map(|r| {
+            let at = r.find("Target=\"")? + "Target=\"".len();
+            let end = r[at..].find('"')?;
+            Some(r[at..at + end].to_owned())
+        })
+        .collect()
 }
 
 /// The value of attribute `attr` in every element of `xml` that has it.
@@ -411,6 +566,19 @@ fn stamp_xlsx(
     let new_types = insert_before_last(&types, "</Types>", &over)
         .ok_or_else(|| malformed(f, "[Content_Types].xml is not a content types part"))?;
 
+    // Printed copies: the stamp in the page header and footer of every
+    // worksheet that has none of its own.
+    for target in relationship_targets(&rels, WORKSHEET_REL) {
+        let part = format!("xl/{}", target.trim_start_matches("/xl/"));
+        if !package.has(&part) {
+            continue;
+        }
+        let sheet = package.text(&part)?;
+        if let Some(new) = with_print_header(&sheet, &parts.line()) {
+            changed.push((part, new));
+        }
+    }
+
     let mut marker = Marker::new(&stamp.delivery, Syntax::Prose, 400);
     let frame = marker.frame().to_owned();
     if package.has("xl/sharedStrings.xml") {
@@ -427,6 +595,144 @@ fn stamp_xlsx(
     changed.push(("[Content_Types].xml".to_owned(), new_types));
     changed.push((part, banner_sheet(parts, &frame)));
     Ok(())
+}
+
+/// Worksheet elements that come after `headerFooter` (ECMA-376 CT_Worksheet).
+const AFTER_HEADER_FOOTER: [&str; 16] = [
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
+];
+
+/// The centre section of a print header or footer replaced by `ours`,
+/// keeping the left and right sections (header codes: `&L`, `&C`, `&R`
+/// start sections, `&&` is an ampersand).
+fn restamp_section(header: &str, ours: &str) -> String {
+    let (mut left, mut right, mut centre) = (String::new(), String::new(), String::new());
+    let mut current = 'C';
+    let mut chars = header.chars().peekable();
+    while let Some(c) = chars.next() {
+        let section = match current {
+            'L' => &mut left,
+            'R' => &mut right,
+            _ => &mut centre,
+        };
+        if c == '&' {
+            match chars.peek().copied() {
+                Some('&') => {
+                    chars.next();
+                    section.push_str("&&");
+                }
+                Some(s @ ('L' | 'C' | 'R')) => {
+                    chars.next();
+                    current = s;
+                }
+                _ => section.push(c),
+            }
+        } else {
+            section.push(c);
+        }
+    }
+    let mut out = String::new();
+    if !left.is_empty() {
+        out.push_str("&L");
+        out.push_str(&left);
+    }
+    out.push_str("&C");
+    out.push_str(ours);
+    if !right.is_empty() {
+        out.push_str("&R");
+        out.push_str(&right);
+    }
+    out
+}
+
+/// The worksheet with the stamp `line` as the centre of its print header
+/// and footer (first-page and even-page ones included); the left and right
+/// sections it had stay. `None` for a worksheet written with a namespace
+/// prefix.
+fn with_print_header(sheet: &str, line: &str) -> Option<String> {
+    if !sheet.contains("<worksheet") {
+        return None;
+    }
+    // A literal ampersand is "&&"; a header holds at most 255 characters.
+    let ours: String = line.replace('&', "&&").chars().take(200).collect();
+    let centre_only = xml_escape(&format!("&C{ours}"));
+    let fresh = format!("<oddHeader>{centre_only}</oddHeader><oddFooter>{centre_only}</oddFooter>");
+    if let Some(start) = sheet.find("<headerFooter") {
+        let gt = start + sheet[start..].find('>')?;
+        if sheet[..gt].ends_with('/') {
+            let mut out = String::with_capacity(sheet.len() + fresh.len() + 32);
+            out.push_str(&sheet[..gt - 1]);
+            out.push('>');
+            out.push_str(&fresh);
+            out.push_str("</headerFooter>");
+            out.push_str(&sheet[gt + 1..]);
+            return Some(out);
+        }
+        let end = gt + sheet[gt..].find("</headerFooter>")?;
+        let mut inner = sheet[gt + 1..end].to_owned();
+        for tag in [
+            "oddHeader",
+            "oddFooter",
+            "evenHeader",
+            "evenFooter",
+            "firstHeader",
+            "firstFooter",
+        ] {
+            let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+            if let (Some(a), Some(b)) = (inner.find(&open), inner.find(&close)) {
+                let old = unescape(&inner[a + open.len()..b]);
+                let new = xml_escape(&restamp_section(&old, &ours));
+                inner.replace_range(a + open.len()..b, &new);
+            } else if tag == "oddHeader" {
+                inner.insert_str(0, &format!("<oddHeader>{centre_only}</oddHeader>"));
+            } else if tag == "oddFooter" {
+                let at = inner
+                    .find("</oddHeader>")
+                    .map_or(0, |i| i + "</oddHeader>".len());
+                inner.insert_str(at, &format!("<oddFooter>{centre_only}</oddFooter>"));
+            }
+        }
+        let mut out = String::with_capacity(sheet.len() + 2 * ours.len());
+        out.push_str(&sheet[..=gt]);
+        out.push_str(&inner);
+        out.push_str(&sheet[end..]);
+        return Some(out);
+    }
+    let element = format!("<headerFooter>{fresh}</headerFooter>");
+    let at = AFTER_HEADER_FOOTER
+        .iter()
+        .filter_map(|name| {
+            [
+                format!("<{name}>"),
+                format!("<{name} "),
+                format!("<{name}/"),
+            ]
+            .iter()
+            .filter_map(|open| sheet.find(open.as_str()))
+            .min()
+        })
+        .min()
+        .or_else(|| sheet.rfind("</worksheet>"))?;
+    let mut out = String::with_capacity(sheet.len() + element.len());
+    out.push_str(&sheet[..at]);
+    out.push_str(&element);
+    out.push_str(&sheet[at..]);
+    Some(out)
 }
 
 fn property_xml(pid: u64, delivery: &DeliveryId) -> String {
@@ -610,6 +916,35 @@ mod tests {
         assert_eq!(
             prefix_of(&format!("<w xmlns:r=\"{REL_NS}\">"), REL_NS).as_deref(),
             Some("r")
+        );
+    }
+
+    #[test]
+    fn print_headers_go_where_the_schema_wants_them() {
+        let sheet = "<worksheet><sheetData/><pageMargins/><drawing r:id=\"x\"/><tableParts count=\"0\"/></worksheet>";
+        let out = with_print_header(sheet, "A & B <c>").unwrap_or_default();
+        assert!(
+            out.contains(
+                "<pageMargins/><headerFooter><oddHeader>&amp;CA &amp;&amp; B &lt;c&gt;</oddHeader>"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("</headerFooter><drawing"));
+        let plain = "<worksheet><sheetData/></worksheet>";
+        assert!(
+            with_print_header(plain, "x")
+                .unwrap_or_default()
+                .ends_with("</headerFooter></worksheet>")
+        );
+        assert_eq!(
+            with_print_header("<worksheet><headerFooter/></worksheet>", "x").unwrap_or_default(),
+            "<worksheet><headerFooter><oddHeader>&amp;Cx</oddHeader><oddFooter>&amp;Cx</oddFooter></headerFooter></worksheet>"
+        );
+        let theirs = "<worksheet><headerFooter differentFirst=\"true\"><oddHeader>&amp;LAcme &amp;&amp; Co&amp;C&amp;A&amp;RPage &amp;P</oddHeader><firstHeader>Title</firstHeader></headerFooter></worksheet>";
+        let out = with_print_header(theirs, "S").unwrap_or_default();
+        assert_eq!(
+            out,
+            "<worksheet><headerFooter differentFirst=\"true\"><oddHeader>&amp;LAcme &amp;&amp; Co&amp;CS&amp;RPage &amp;P</oddHeader><oddFooter>&amp;CS</oddFooter><firstHeader>&amp;CS</firstHeader></headerFooter></worksheet>"
         );
     }
 
