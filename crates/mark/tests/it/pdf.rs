@@ -5,7 +5,8 @@ use confidant_mark::{EvidenceKind, Format, MarkError, stamp, trace};
 use lopdf::Document;
 
 use crate::util::{
-    data, delivery, inherited_rotated, lopdf_pages, pdftotext_pages, qpdf_check, stamp_for,
+    data, delivery, inherited_rotated, lopdf_pages, pdftotext_pages, qpdf_check, qpdf_transform,
+    stamp_for,
 };
 
 /// Stamps `input` and checks everything a stamped PDF must be; returns the
@@ -90,6 +91,12 @@ fn qpdf_object_streams_and_rotated_pages() {
         &data("qpdf-objstm-rotated.pdf"),
         3,
     );
+}
+
+#[test]
+fn linearized_pdf_is_rewritten_whole() {
+    let input = qpdf_transform(&data("libreoffice.pdf"), &["--linearize"]);
+    stamp_and_check("linearized", &input, 9);
 }
 
 #[test]

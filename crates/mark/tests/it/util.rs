@@ -270,3 +270,21 @@ pub fn inherited_rotated() -> Vec<u8> {
     doc.trailer.set("Root", Object::Reference(catalog_id));
     save(doc)
 }
+
+/// `qpdf ARGS in out` on `pdf`, the output's bytes.
+pub fn qpdf_transform(pdf: &[u8], args: &[&str]) -> Vec<u8> {
+    let input = temp_file(pdf, ".pdf");
+    let output = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    let out = tool("qpdf", "qpdf")
+        .args(args)
+        .arg(input.path())
+        .arg(output.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "qpdf {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(output.path()).unwrap()
+}
