@@ -582,6 +582,15 @@ mod tests {
             ("confidant-crypto", &[("getrandom", None)], false),
             ("confidant-policy", &[("sqlx", Some("dev"))], true),
             ("confidant-detect", &[("confidant-core", None)], false),
+            (
+                "confidant-mark",
+                &[("confidant-core", None), ("lopdf", None)],
+                true,
+            ),
+            ("confidant-mark", &[("confidant-store", None)], false),
+            ("confidant-mark", &[("confidant-crypto", None)], false),
+            ("confidant-mark", &[("getrandom", None)], false),
+            ("confidant-vault", &[("confidant-mark", None)], true),
             ("xtask", &[("confidant-core", None)], false),
         ];
         for (package, deps, ok) in cases {

@@ -8,6 +8,7 @@
 
 mod agreement;
 mod category;
+pub mod delivery;
 mod grant;
 mod ids;
 mod item;
