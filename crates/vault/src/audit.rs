@@ -48,6 +48,8 @@ pub(crate) struct Attempt {
     pub categories: Vec<DataCategory>,
     /// Keyed hashes of values searchable later (never the values), by name.
     pub keyed: Vec<(&'static str, Vec<u8>)>,
+    /// The delivery id of a stamped copy that left.
+    pub delivery: Option<String>,
 }
 
 impl Attempt {
@@ -68,6 +70,7 @@ impl Attempt {
             reason: reason.to_owned(),
             categories: Vec::new(),
             keyed: Vec::new(),
+            delivery: None,
         }
     }
 
@@ -214,7 +217,10 @@ impl Vault {
                 },
                 reason: a.reason.clone(),
                 categories,
-                delivery: None,
+                delivery: a
+                    .delivery
+                    .as_deref()
+                    .and_then(|d| confidant_ledger::OpaqueId::new(d).ok()),
                 keyed: a
                     .keyed
                     .iter()

@@ -377,6 +377,7 @@ impl Vault {
             reason: reason.to_owned(),
             categories: Vec::new(),
             keyed: Vec::new(),
+            delivery: None,
         }])
         .await
     }
@@ -499,6 +500,7 @@ impl Vault {
                 reason: format!("{} session ended by its holder", kind_name(session.kind)),
                 categories: Vec::new(),
                 keyed: Vec::new(),
+                delivery: None,
             }])
             .await?;
         }
@@ -561,6 +563,7 @@ impl Vault {
             ),
             categories: Vec::new(),
             keyed: Vec::new(),
+            delivery: None,
         }])
         .await
     }

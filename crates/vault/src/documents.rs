@@ -470,14 +470,107 @@ impl Vault {
                 other => other.into(),
             })?;
         let decryptor = Decryptor::new(&data_key, &stream_context(&record));
-        // INVARIANT: the download is on the record before a byte leaves.
+        let stream = DocumentStream::new(blob, decryptor, what.clone());
         let target = Target::whole(TargetId::Document(record.id));
         let mut attempt = Attempt::allowed(actor, KnownAction::Download, target);
         if let Some(reason) = reason {
             attempt.reason = reason;
         }
-        self.record(&[attempt]).await?;
-        Ok((meta, DocumentStream::new(blob, decryptor, what)))
+        if !record.label.requires_stamp() {
+            // INVARIANT: the download is on the record before a byte leaves.
+            self.record(&[attempt]).await?;
+            return Ok((meta, stream));
+        }
+        // A Confidential or Restricted copy leaves only stamped for its
+        // recipient, with a delivery id on the record; when it cannot be
+        // stamped, it does not leave at all.
+        match self
+            .stamp_copy(actor, &meta, record.label, stream, &what)
+            .await?
+        {
+            Copy::Stamped(copy, delivery) => {
+                attempt.delivery = Some(delivery.to_string());
+                attempt.reason = format!("{}; stamped copy, delivery {delivery}", attempt.reason);
+                self.record(&[attempt]).await?;
+                let mut meta = meta;
+                meta.size = copy.len() as u64;
+                Ok((meta, DocumentStream::ready(copy, what)))
+            }
+            Copy::Unstamped(stream) => {
+                attempt.reason = format!(
+                    "{}; unstamped: the owner's side reading a kind of file no stamp fits",
+                    attempt.reason
+                );
+                self.record(&[attempt]).await?;
+                Ok((meta, stream))
+            }
+        }
+    }
+
+    /// Stamps a copy for `actor`: decrypts the whole body (authenticated),
+    /// stamps it and returns it with a fresh delivery id. A kind of file
+    /// no stamp fits goes back unstamped, streaming, to the owner and
+    /// admins only; anyone else is refused.
+    async fn stamp_copy(
+        &self,
+        actor: &Actor,
+        meta: &DocumentMeta,
+        label: confidant_core::Label,
+        mut stream: DocumentStream,
+        what: &str,
+    ) -> Result<Copy, VaultError> {
+        // The first chunk (64 KiB) is enough to know the format.
+        let first = match stream.next().await {
+            Some(chunk) => chunk?,
+            None => Bytes::new(),
+        };
+        let Some(format) = confidant_mark::Format::detect(Some(&meta.name), &first) else {
+            if self.is_manager(actor) {
+                stream.ready = Some(first);
+                return Ok(Copy::Unstamped(stream));
+            }
+            return Err(VaultError::InvalidInput(format!(
+                "{what} is {} and copies of it must carry a stamp for their recipient, but \
+                 confidant cannot stamp this kind of file (it stamps PDF, PNG, JPEG, text, \
+                 Markdown, CSV, TSV, JSON, DOCX and XLSX): it is not served unstamped; the owner \
+                 can convert it, or lower its label",
+                label.as_str()
+            )));
+        };
+        if meta.size > MAX_STAMPED_BYTES {
+            return Err(VaultError::InvalidInput(format!(
+                "{what} is {} bytes; {} copies are stamped for their recipient, which confidant \
+                 does up to {MAX_STAMPED_BYTES} bytes: split the file, or have the owner lower its \
+                 label",
+                meta.size,
+                label.as_str()
+            )));
+        }
+        let mut body = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
+        body.extend_from_slice(&first);
+        while let Some(chunk) = stream.next().await {
+            body.extend_from_slice(&chunk?);
+        }
+        let delivery = confidant_core::delivery::DeliveryId::random(&mut OsRng);
+        let stamp = confidant_mark::Stamp {
+            label: label.as_str().to_uppercase(),
+            recipient_name: actor.name.clone(),
+            recipient_email: actor.email.clone(),
+            delivery,
+            issued_at: self.inner.clock.now(),
+        };
+        let what = what.to_owned();
+        let stamped = tokio::task::spawn_blocking(move || {
+            confidant_mark::stamp(format, &body, &stamp)
+        })
+        .await
+        .map_err(|e| VaultError::Internal(format!("stamping {what} failed: {e}")))?
+        .map_err(|e| {
+            VaultError::InvalidInput(format!(
+                "{what} cannot be stamped for its recipient ({e}); it is not served unstamped"
+            ))
+        })?;
+        Ok(Copy::Stamped(Bytes::from(stamped), delivery))
     }
 
     /// Deletes a document and its body.
@@ -546,7 +639,18 @@ fn read_error(e: std::io::Error) -> VaultError {
 /// The plaintext of a document, authenticated chunk by chunk and yielded
 /// one chunk at a time, so memory stays flat whatever the blob store hands
 /// over in one piece.
+/// A copy on its way out.
+enum Copy {
+    Stamped(Bytes, confidant_core::delivery::DeliveryId),
+    Unstamped(DocumentStream),
+}
+
+/// The largest body stamped for a recipient (stamping reads it whole).
+pub const MAX_STAMPED_BYTES: u64 = 256 * 1024 * 1024;
+
 pub struct DocumentStream {
+    /// A whole body ready to go (a stamped copy), yielded first.
+    ready: Option<Bytes>,
     blob: BoxStream<'static, Result<Bytes, StoreError>>,
     /// Input received but not yet fed to the decryptor.
     carry: Bytes,
@@ -569,9 +673,21 @@ impl DocumentStream {
         what: String,
     ) -> Self {
         DocumentStream {
+            ready: None,
             blob,
             carry: Bytes::new(),
             decryptor: Some(decryptor),
+            what,
+        }
+    }
+
+    /// A stream of bytes already in memory (a stamped copy).
+    fn ready(bytes: Bytes, what: String) -> Self {
+        DocumentStream {
+            ready: Some(bytes),
+            blob: futures::stream::empty().boxed(),
+            carry: Bytes::new(),
+            decryptor: None,
             what,
         }
     }
@@ -582,6 +698,9 @@ impl Stream for DocumentStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if let Some(bytes) = this.ready.take() {
+            return Poll::Ready(Some(Ok(bytes)));
+        }
         loop {
             let Some(decryptor) = this.decryptor.as_mut() else {
                 return Poll::Ready(None);

@@ -324,6 +324,7 @@ impl Vault {
             reason: "invitation accepted: password set, authenticator enrolled".into(),
             categories: Vec::new(),
             keyed: Vec::new(),
+            delivery: None,
         }])
         .await?;
         self.store()

@@ -45,7 +45,7 @@ async fn a_damaged_document_is_cut_short_on_the_wire_and_shutdown_is_graceful() 
     let content = pattern(300 * 1024);
     let req = request(
         "POST",
-        "/api/v1/documents?name=long.bin",
+        "/api/v1/documents?name=long.bin&label=internal",
         Some(&token),
         Body::from(content.clone()),
     )?;

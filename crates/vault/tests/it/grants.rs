@@ -43,7 +43,7 @@ pub async fn unlock(
         .unwrap();
 }
 
-async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::Actor {
+pub async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::Actor {
     let owner = vault.owner().await.unwrap();
     let invitation = vault
         .invite(&owner, email, "Alex Doe", role, None)

@@ -13,6 +13,7 @@ use confidant_vault::{
 
 mod gates;
 mod grants;
+mod marking;
 mod people;
 
 fn web() -> SessionRequest {
