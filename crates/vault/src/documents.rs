@@ -502,7 +502,7 @@ impl Vault {
                     attempt.reason
                 );
                 self.record(&[attempt]).await?;
-                Ok((meta, stream))
+                Ok((meta, *stream))
             }
         }
     }
@@ -527,7 +527,7 @@ impl Vault {
         let Some(format) = confidant_mark::Format::detect(Some(&meta.name), &first) else {
             if self.is_manager(actor) {
                 stream.ready = Some(first);
-                return Ok(Copy::Unstamped(stream));
+                return Ok(Copy::Unstamped(Box::new(stream)));
             }
             return Err(VaultError::InvalidInput(format!(
                 "{what} is {} and copies of it must carry a stamp for their recipient, but \
@@ -642,7 +642,7 @@ fn read_error(e: std::io::Error) -> VaultError {
 /// A copy on its way out.
 enum Copy {
     Stamped(Bytes, confidant_core::delivery::DeliveryId),
-    Unstamped(DocumentStream),
+    Unstamped(Box<DocumentStream>),
 }
 
 /// The largest body stamped for a recipient (stamping reads it whole).
