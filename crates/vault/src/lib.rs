@@ -16,6 +16,7 @@ mod access;
 mod actor;
 mod audit;
 mod auth;
+pub mod backup;
 mod clock;
 mod documents;
 mod error;
