@@ -158,7 +158,9 @@ pub struct Keep {
 fn read_settings(dir: &Path) -> anyhow::Result<Settings> {
     let path = dir.join(SETTINGS_FILE);
     match fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).with_context(|| format!("{} is not valid", path.display())),
+        Ok(text) => {
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
@@ -264,8 +266,14 @@ async fn keygen(global: &Global, args: KeygenArgs) -> anyhow::Result<()> {
         settings.destination = Some(dest);
     }
     write_settings(dir, &settings)?;
-    println!("identity: {} (mode 0600; keep it offline: it decrypts every backup)", args.out.display());
-    println!("recipient: {recipient} (saved in {})", dir.join(SETTINGS_FILE).display());
+    println!(
+        "identity: {} (mode 0600; keep it offline: it decrypts every backup)",
+        args.out.display()
+    );
+    println!(
+        "recipient: {recipient} (saved in {})",
+        dir.join(SETTINGS_FILE).display()
+    );
     println!("backup signing key: {}", signer.public_key());
     println!(
         "restoring needs this identity and the data dir's passphrase or key file (the root key is not in a backup)"
@@ -277,7 +285,9 @@ fn backup_name(at: OffsetDateTime) -> String {
     let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     format!(
         "{PREFIX}{}{SUFFIX}",
-        at.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+        at.to_offset(time::UtcOffset::UTC)
+            .format(&f)
+            .unwrap_or_default()
     )
 }
 
@@ -296,14 +306,18 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
         .to
         .clone()
         .or_else(|| settings.destination.clone())
-        .context("no destination: pass --to DIR or save one with `backup keygen --destination DIR`")?;
+        .context(
+            "no destination: pass --to DIR or save one with `backup keygen --destination DIR`",
+        )?;
     let recipients: Vec<String> = if args.recipient.is_empty() {
         settings.recipients.clone()
     } else {
         args.recipient.clone()
     };
     if recipients.is_empty() {
-        bail!("no recipient: pass --recipient age1... or run `confidant backup keygen --out KEY` first");
+        bail!(
+            "no recipient: pass --recipient age1... or run `confidant backup keygen --out KEY` first"
+        );
     }
     let recipients = recipients
         .iter()
@@ -345,11 +359,18 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
             progress: Some(Box::new(move |n| shown.set_position(n))),
             level: args.level,
         };
-        let result = backup::create(&owned, options, std::io::BufWriter::with_capacity(1 << 20, file)).await;
+        let result = backup::create(
+            &owned,
+            options,
+            std::io::BufWriter::with_capacity(1 << 20, file),
+        )
+        .await;
         progress.finish_and_clear();
         match result {
             Ok((created, out)) => {
-                let file = out.into_inner().map_err(|e| anyhow::anyhow!("cannot write the backup: {e}"))?;
+                let file = out
+                    .into_inner()
+                    .map_err(|e| anyhow::anyhow!("cannot write the backup: {e}"))?;
                 file.sync_all()?;
                 fs::rename(&partial, &path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
@@ -454,7 +475,10 @@ fn read_identity(path: &Path) -> anyhow::Result<IdentityFile> {
     Ok(IdentityFile::parse(&text).with_context(|| format!("{}", path.display()))?)
 }
 
-async fn open_reader(file: &Path, identity: IdentityFile) -> anyhow::Result<(BackupReader, indicatif::ProgressBar)> {
+async fn open_reader(
+    file: &Path,
+    identity: IdentityFile,
+) -> anyhow::Result<(BackupReader, indicatif::ProgressBar)> {
     let input = fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
     let total = input.metadata().map(|m| m.len()).ok();
     let progress = bar(total);
@@ -491,7 +515,11 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
     let report = result?;
     if report.manifest.backup_id != outer.backup_id {
-        bail!("the signature file belongs to backup {}, the file holds {}: do not restore it", outer.backup_id, report.manifest.backup_id);
+        bail!(
+            "the signature file belongs to backup {}, the file holds {}: do not restore it",
+            outer.backup_id,
+            report.manifest.backup_id
+        );
     }
     let m = &report.manifest;
     println!(
@@ -634,11 +662,14 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
         );
     }
     if !report.pinned {
-        println!("note: the manifest was checked with the key it names; pass --public-key to pin it");
+        println!(
+            "note: the manifest was checked with the key it names; pass --public-key to pin it"
+        );
     }
     // With the passphrase or key file at hand, open every workspace (which
     // proves the restore is usable) and record the restore in its ledger.
-    let can_unlock = global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
+    let can_unlock =
+        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
     if can_unlock {
         let vaults = datadir::open_all(global).await?;
         for vault in &vaults {
@@ -707,7 +738,9 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
         monthly: args.keep_monthly.unwrap_or(saved.monthly),
     };
     if keep == Keep::default() {
-        bail!("no keep rule: pass --keep-daily, --keep-weekly, --keep-monthly or --keep-last (nothing was deleted)");
+        bail!(
+            "no keep rule: pass --keep-daily, --keep-weekly, --keep-monthly or --keep-last (nothing was deleted)"
+        );
     }
     let mut found = Vec::new();
     for entry in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
@@ -736,7 +769,11 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
     println!(
         "{} backups kept, {deleted} {}",
         found.len() - deleted,
-        if args.dry_run { "would be deleted" } else { "deleted" }
+        if args.dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        }
     );
     Ok(())
 }
@@ -752,7 +789,10 @@ mod tests {
         assert_eq!(name, "confidant-20261101T020000Z.age");
         assert_eq!(parse_backup_name(&name), Some(at));
         assert_eq!(parse_backup_name("confidant-x.age"), None);
-        assert_eq!(parse_backup_name("confidant-20261101T020000Z.age.sig"), None);
+        assert_eq!(
+            parse_backup_name("confidant-20261101T020000Z.age.sig"),
+            None
+        );
     }
 
     #[test]

@@ -246,6 +246,7 @@ pub async fn create<W: Write + Send + 'static>(
     };
     let result = async {
         emitter.buf.extend_from_slice(MAGIC);
+        emitter.total += MAGIC.len() as u64;
         emitter.frame(format::TAG_HEADER, &header_json)?;
         let mut inspector = Inspector::default();
         let tables = dump.tables().to_vec();
