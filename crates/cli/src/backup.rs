@@ -472,7 +472,7 @@ fn trusted_key(
 fn read_identity(path: &Path) -> anyhow::Result<IdentityFile> {
     let text = fs::read_to_string(path)
         .with_context(|| format!("cannot read the identity {}", path.display()))?;
-    Ok(IdentityFile::parse(&text).with_context(|| format!("{}", path.display()))?)
+    IdentityFile::parse(&text).with_context(|| format!("{}", path.display()))
 }
 
 async fn open_reader(
@@ -687,6 +687,9 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The period a backup falls in (day, ISO week or month).
+type Bucket = fn(OffsetDateTime) -> (i32, u32);
+
 /// Which backups to keep, newest first: index i is kept when any rule
 /// keeps it.
 pub fn keep_set(times: &[OffsetDateTime], keep: Keep) -> Vec<bool> {
@@ -698,7 +701,7 @@ pub fn keep_set(times: &[OffsetDateTime], keep: Keep) -> Vec<bool> {
             kept[idx] = true;
         }
     }
-    let buckets: [(usize, fn(OffsetDateTime) -> (i32, u32)); 3] = [
+    let buckets: [(usize, Bucket); 3] = [
         (keep.daily, |t| (t.year(), u32::from(t.ordinal()))),
         (keep.weekly, |t| {
             let (y, w, _) = t.to_iso_week_date();

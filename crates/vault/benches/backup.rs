@@ -5,7 +5,12 @@
 //! (default 20000 small documents and 20 files of 20 MiB). Prints one JSON
 //! line.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic
+)]
 
 use std::path::Path;
 use std::process::Command;
@@ -55,7 +60,11 @@ fn timed(cmd: &mut Command) -> (f64, u64) {
         .output()
         .expect("restic is installed (apt-get install restic)");
     let secs = start.elapsed().as_secs_f64();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // ru_maxrss of the largest child so far: each restic run is larger
     // than the last one's setup, and they run one at a time.
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
@@ -66,7 +75,10 @@ fn timed(cmd: &mut Command) -> (f64, u64) {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let small: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let big: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
     let big_mib: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(20);
@@ -98,7 +110,12 @@ async fn main() {
     for i in 0..small {
         let body = format!("Customer note {i}: call back about order {}. ", i * 7).repeat(20);
         vault
-            .add_document(&owner, &format!("note-{i}.txt"), Label::Internal, body.as_bytes())
+            .add_document(
+                &owner,
+                &format!("note-{i}.txt"),
+                Label::Internal,
+                body.as_bytes(),
+            )
             .await
             .unwrap();
     }
@@ -106,7 +123,12 @@ async fn main() {
     for i in 0..big {
         OsRng.fill_bytes(&mut buf);
         vault
-            .add_document(&owner, &format!("big-{i}.bin"), Label::Confidential, &buf[..])
+            .add_document(
+                &owner,
+                &format!("big-{i}.bin"),
+                Label::Confidential,
+                &buf[..],
+            )
             .await
             .unwrap();
     }
@@ -164,8 +186,7 @@ async fn main() {
         c
     };
     timed(&mut restic(&["init"]));
-    let (restic_backup_secs, restic_backup_rss) =
-        timed(restic(&["backup"]).arg(&data));
+    let (restic_backup_secs, restic_backup_rss) = timed(restic(&["backup"]).arg(&data));
     let (restic_check_secs, restic_check_rss) = timed(&mut restic(&["check", "--read-data"]));
     let mb = input_bytes as f64 / 1e6;
     println!(
