@@ -607,17 +607,13 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
         .database
         .clone()
         .unwrap_or_else(|| sqlite_url(&staging_path));
-    let store = confidant_store::connect_for_load(&load_url, header.schema_version)
+    let blobs = confidant_store::BlobStore::local(&staging_path.join("blobs"))?;
+    let restore_target = RestoreTarget::prepare(&load_url, header.schema_version, blobs)
         .await
         .context("cannot open the target database")?;
-    let loader = store.begin_load(header.schema_version).await?;
-    let blobs = confidant_store::BlobStore::local(&staging_path.join("blobs"))?;
-    let result = reader
-        .run(trusted, Some(RestoreTarget { loader, blobs }))
-        .await;
+    let result = reader.run(trusted, Some(restore_target)).await;
     progress.finish_and_clear();
     let report = result.context("the restore failed and changed nothing")?;
-    drop(store);
     if let Some(outer) = &outer
         && outer.backup_id != report.manifest.backup_id
     {

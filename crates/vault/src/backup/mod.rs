@@ -349,8 +349,12 @@ impl OuterSignature {
         if parsed.body() != body {
             return Err(bad("extra or reordered lines"));
         }
+        // Exactly one line feed ends the file: nothing else may follow.
+        let sig_line = sig_line
+            .strip_suffix('\n')
+            .ok_or_else(|| bad("it does not end with the signature line"))?;
         let sig = B64
-            .decode(sig_line.trim_end())
+            .decode(sig_line)
             .map_err(|_| bad("signature encoding"))?;
         if !parsed.key.verify(body.as_bytes(), &sig) {
             return Err(bad("the signature does not verify"));

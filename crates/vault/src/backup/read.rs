@@ -24,6 +24,20 @@ pub struct RestoreTarget {
     pub blobs: BlobStore,
 }
 
+impl RestoreTarget {
+    /// Opens the (empty) database at `url` at the backup's schema version
+    /// and begins one load transaction there; blobs go to `blobs`.
+    pub async fn prepare(
+        url: &str,
+        schema_version: i64,
+        blobs: BlobStore,
+    ) -> Result<RestoreTarget, VaultError> {
+        let store = confidant_store::connect_for_load(url, schema_version).await?;
+        let loader = store.begin_load(schema_version).await?;
+        Ok(RestoreTarget { loader, blobs })
+    }
+}
+
 impl std::fmt::Debug for RestoreTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestoreTarget").finish_non_exhaustive()
