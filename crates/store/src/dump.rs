@@ -375,6 +375,78 @@ fn converted(
     Ok((kinds, out))
 }
 
+/// The loader of one backend: `$name` holding a transaction on `$db`,
+/// writing generated inserts with `$store`'s dialect.
+macro_rules! loader {
+    ($name:ident, $db:ty, $store:ident) => {
+        struct $name {
+            tx: sqlx::Transaction<'static, $db>,
+            tables: Vec<TableInfo>,
+        }
+
+        #[async_trait]
+        impl DumpLoader for $name {
+            fn tables(&self) -> &[TableInfo] {
+                &self.tables
+            }
+            async fn insert(
+                &mut self,
+                table: &str,
+                columns: &[String],
+                rows: &[Vec<Value>],
+            ) -> Result<(), StoreError> {
+                let (kinds, rows) = converted(&self.tables, table, columns, rows)?;
+                let dialect = &$store::DIALECT;
+                let per = sql::batch_len(dialect.max_bind_params, columns.len().max(1));
+                for batch in rows.chunks(per.max(1)) {
+                    let text = insert_sql(table, columns, batch.len(), dialect.placeholders);
+                    let mut query = sqlx::query(AssertSqlSafe(text));
+                    for row in batch {
+                        for (value, kind) in row.iter().zip(&kinds) {
+                            query = bind_value!(query, value.clone(), *kind);
+                        }
+                    }
+                    query
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(failed("loading a backup"))?;
+                }
+                Ok(())
+            }
+            async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+                self.tx.commit().await.map_err(failed("loading a backup"))
+            }
+        }
+    };
+}
+
+/// Fails with `Conflict` unless the database is at `want` and every table
+/// is empty.
+macro_rules! check_empty {
+    ($tx:expr, $version:expr, $want:expr, $tables:expr) => {{
+        if $version != $want {
+            return Err(StoreError::Conflict(format!(
+                "the database is at schema version {}, the backup at {}: \
+                 restore into a new, empty database",
+                $version, $want
+            )));
+        }
+        for t in $tables {
+            let text = format!("SELECT EXISTS (SELECT 1 FROM {})", quote(&t.name));
+            let any: bool = sqlx::query_scalar(AssertSqlSafe(text))
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(failed("checking that the database is empty"))?;
+            if any {
+                return Err(not_empty(&t.name));
+            }
+        }
+    }};
+}
+
+loader!(SqliteLoad, sqlx::Sqlite, SqliteStore);
+loader!(PgLoad, sqlx::Postgres, PgStore);
+
 // SQLite.
 
 async fn sqlite_catalog(conn: &mut sqlx::SqliteConnection) -> Result<Vec<TableInfo>, StoreError> {
@@ -491,44 +563,6 @@ impl DumpReader for SqliteDump {
     }
 }
 
-struct SqliteLoad {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    tables: Vec<TableInfo>,
-}
-
-#[async_trait]
-impl DumpLoader for SqliteLoad {
-    fn tables(&self) -> &[TableInfo] {
-        &self.tables
-    }
-    async fn insert(
-        &mut self,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<Value>],
-    ) -> Result<(), StoreError> {
-        let (kinds, rows) = converted(&self.tables, table, columns, rows)?;
-        let per = sql::batch_len(SqliteStore::DIALECT.max_bind_params, columns.len().max(1));
-        for batch in rows.chunks(per.max(1)) {
-            let text = insert_sql(table, columns, batch.len(), Placeholders::Anonymous);
-            let mut query = sqlx::query(AssertSqlSafe(text));
-            for row in batch {
-                for (value, kind) in row.iter().zip(&kinds) {
-                    query = bind_value!(query, value.clone(), *kind);
-                }
-            }
-            query
-                .execute(&mut *self.tx)
-                .await
-                .map_err(failed("loading a backup"))?;
-        }
-        Ok(())
-    }
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(failed("loading a backup"))
-    }
-}
-
 #[async_trait]
 impl Dump for SqliteStore {
     async fn begin_dump(&self) -> Result<Box<dyn DumpReader>, StoreError> {
@@ -554,23 +588,8 @@ impl Dump for SqliteStore {
             .await
             .map_err(failed("starting a restore"))?;
         let version = sqlite_version(&mut tx).await?;
-        if version != schema_version {
-            return Err(StoreError::Conflict(format!(
-                "the database is at schema version {version}, the backup at {schema_version}: \
-                 restore into a new, empty database"
-            )));
-        }
         let tables = sqlite_catalog(&mut tx).await?;
-        for t in &tables {
-            let text = format!("SELECT EXISTS (SELECT 1 FROM {})", quote(&t.name));
-            let any: bool = sqlx::query_scalar(AssertSqlSafe(text))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(failed("checking that the database is empty"))?;
-            if any {
-                return Err(not_empty(&t.name));
-            }
-        }
+        check_empty!(tx, version, schema_version, &tables);
         Ok(Box::new(SqliteLoad { tx, tables }))
     }
 }
@@ -744,44 +763,6 @@ impl DumpReader for PgDump {
     }
 }
 
-struct PgLoad {
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    tables: Vec<TableInfo>,
-}
-
-#[async_trait]
-impl DumpLoader for PgLoad {
-    fn tables(&self) -> &[TableInfo] {
-        &self.tables
-    }
-    async fn insert(
-        &mut self,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<Value>],
-    ) -> Result<(), StoreError> {
-        let (kinds, rows) = converted(&self.tables, table, columns, rows)?;
-        let per = sql::batch_len(PgStore::DIALECT.max_bind_params, columns.len().max(1));
-        for batch in rows.chunks(per.max(1)) {
-            let text = insert_sql(table, columns, batch.len(), Placeholders::Numbered);
-            let mut query = sqlx::query(AssertSqlSafe(text));
-            for row in batch {
-                for (value, kind) in row.iter().zip(&kinds) {
-                    query = bind_value!(query, value.clone(), *kind);
-                }
-            }
-            query
-                .execute(&mut *self.tx)
-                .await
-                .map_err(failed("loading a backup"))?;
-        }
-        Ok(())
-    }
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(failed("loading a backup"))
-    }
-}
-
 #[async_trait]
 impl Dump for PgStore {
     async fn begin_dump(&self) -> Result<Box<dyn DumpReader>, StoreError> {
@@ -805,23 +786,8 @@ impl Dump for PgStore {
             .await
             .map_err(failed("starting a restore"))?;
         let version = pg_version(&mut tx).await?;
-        if version != schema_version {
-            return Err(StoreError::Conflict(format!(
-                "the database is at schema version {version}, the backup at {schema_version}: \
-                 restore into a new, empty database"
-            )));
-        }
         let tables = pg_catalog(&mut tx).await?;
-        for t in &tables {
-            let text = format!("SELECT EXISTS (SELECT 1 FROM {})", quote(&t.name));
-            let any: bool = sqlx::query_scalar(AssertSqlSafe(text))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(failed("checking that the database is empty"))?;
-            if any {
-                return Err(not_empty(&t.name));
-            }
-        }
+        check_empty!(tx, version, schema_version, &tables);
         Ok(Box::new(PgLoad { tx, tables }))
     }
 }
