@@ -602,6 +602,13 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     }
     let (reader, progress) = open_reader(&args.file, identity).await?;
     let header = reader.header().clone();
+    // The header is checked against the signed manifest before anything
+    // is committed; here it must also be the backup the signature names.
+    if let Some(outer) = &outer
+        && outer.backup_id != header.backup_id
+    {
+        bail!("the signature file belongs to another backup: nothing was restored");
+    }
     let sqlite_url = |dir: &Path| format!("sqlite://{}", dir.join("confidant.db").display());
     let load_url = args
         .database
@@ -614,11 +621,6 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     let result = reader.run(trusted, Some(restore_target)).await;
     progress.finish_and_clear();
     let report = result.context("the restore failed and changed nothing")?;
-    if let Some(outer) = &outer
-        && outer.backup_id != report.manifest.backup_id
-    {
-        bail!("the signature file belongs to another backup: nothing was restored");
-    }
     // Later migrations of this build, then the config, then the rename.
     confidant_store::connect(&load_url)
         .await
