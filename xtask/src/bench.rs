@@ -178,7 +178,9 @@ pub fn run(root: &std::path::Path) -> Result<()> {
         f(&burst, "p99_ms"),
         f(&page, "peak_rss_kib") / 1024.0
     );
+    let backup = backup_bench(root)?;
     let report = serde_json::json!({
+        "backup": backup,
         "password_verify": verify_password, "page": page,
         "ledger_append": append, "ledger_verify": verify,
         "openssl_aes_256_gcm_mb_s": openssl,
@@ -188,4 +190,34 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     println!("(written to {})", path.display());
     Ok(())
+}
+
+/// `confidant backup` against restic on the same data dir: 20,000 small
+/// documents and 20 files of 20 MiB (`CONFIDANT_BENCH_BACKUP="DOCS FILES
+/// MIB"` for another size).
+fn backup_bench(root: &std::path::Path) -> Result<Value> {
+    let size = std::env::var("CONFIDANT_BENCH_BACKUP").unwrap_or_else(|_| "20000 20 20".into());
+    let args: Vec<&str> = size.split_whitespace().collect();
+    let b = bench_in(root, ("confidant-vault", "backup"), &args, &[])?;
+    println!(
+        "backup of {:.0} MB ({} documents + {} x {} MiB): {:.0} MB/s, peak {:.0} MiB; restic backup {:.0} MB/s ({:.2}x), peak {:.0} MiB",
+        f(&b, "input_mb"),
+        f(&b, "small_docs"),
+        f(&b, "big_files"),
+        f(&b, "big_mib"),
+        f(&b, "backup_mb_s"),
+        f(&b, "backup_peak_mib"),
+        f(&b, "restic_backup_mb_s"),
+        f(&b, "backup_mb_s") / f(&b, "restic_backup_mb_s"),
+        f(&b, "restic_backup_peak_mib"),
+    );
+    println!(
+        "verify (full read): {:.0} MB/s, peak {:.0} MiB; restic check --read-data {:.0} MB/s ({:.2}x), peak {:.0} MiB",
+        f(&b, "verify_mb_s"),
+        f(&b, "verify_peak_mib"),
+        f(&b, "restic_check_mb_s"),
+        f(&b, "verify_mb_s") / f(&b, "restic_check_mb_s"),
+        f(&b, "restic_check_peak_mib"),
+    );
+    Ok(b)
 }

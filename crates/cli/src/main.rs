@@ -10,6 +10,7 @@
 mod access;
 mod agent;
 mod audit;
+mod backup;
 mod client;
 mod datadir;
 mod demo;
@@ -72,6 +73,9 @@ enum Command {
     /// The access ledger: verify, checkpoint, key, export.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Backups of the whole server: keygen, create, verify, restore, prune.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
     /// Find sensitive data (cards, bank accounts, national ids, contact
     /// data, secrets) in files and folders. Offline: needs no data dir.
     Scan(scan::ScanArgs),
@@ -216,6 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Docs(cmd) => docs::run(&global, cmd).await,
         Command::Records(cmd) => records::run(&global, cmd).await,
         Command::Audit(cmd) => audit::run(&global, cmd).await,
+        Command::Backup(cmd) => backup::run(&global, cmd).await,
         Command::Scan(args) => scan::run(args),
         Command::Agent(cmd) => agent::run(cmd),
         Command::People(cmd) => people::run(&global, cmd).await,

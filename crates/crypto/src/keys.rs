@@ -69,6 +69,28 @@ impl RootKey {
     pub fn unwrap_kek(&self, wrapped: &[u8], context: &[u8]) -> Result<Kek, CryptoError> {
         aead::unwrap(&self.0, b"confidant.kek.v1", context, wrapped).map(Kek)
     }
+
+    /// Seals a server-level key (the seed of the backup signing key) under
+    /// this root key, bound to `context`.
+    pub fn wrap_server_key(
+        &self,
+        key: &DataKey,
+        context: &[u8],
+        rng: &mut impl Rng,
+    ) -> Result<Vec<u8>, CryptoError> {
+        aead::wrap(&self.0, b"confidant.server-key.v1", context, &key.0, rng)
+    }
+
+    pub fn unwrap_server_key(
+        &self,
+        wrapped: &[u8],
+        context: &[u8],
+    ) -> Result<DataKey, CryptoError> {
+        if wrapped.len() != WRAPPED_KEY_LEN {
+            return Err(CryptoError::Malformed("wrapped key"));
+        }
+        aead::unwrap(&self.0, b"confidant.server-key.v1", context, wrapped).map(DataKey)
+    }
 }
 
 impl Kek {

@@ -13,6 +13,7 @@
 //! concrete adapter; everything else holds an `Arc<dyn Store>`.
 
 mod blob;
+mod dump;
 mod error;
 mod gates;
 mod postgres;
@@ -21,6 +22,10 @@ mod sql;
 mod sqlite;
 
 pub use blob::{BlobKey, BlobStore, BlobWriter};
+pub use dump::{
+    ColumnInfo, ColumnType, Dump, DumpLoader, DumpReader, TableInfo, Value, connect_for_load,
+    row_counts,
+};
 pub use error::StoreError;
 pub use gates::{GateStore, PasscodeRecord, PasscodeScope, UnlockRecord};
 pub use postgres::PgStore;
@@ -61,7 +66,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// replacing or importing one whose `kek_id` is not current fails with
 /// `Conflict`, so no key can be left under a KEK that a rotation retired.
 #[async_trait]
-pub trait Store: GateStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: GateStore + Dump + Send + Sync + std::fmt::Debug + 'static {
     fn backend(&self) -> Backend;
 
     // Workspaces and their keys.

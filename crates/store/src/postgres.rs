@@ -11,7 +11,7 @@ use crate::{Backend, StoreError};
 /// The store in a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -73,6 +73,19 @@ impl PgStore {
     /// Connects to `postgres://...` and brings the schema up to date
     /// (several processes may do so at once: sqlx takes an advisory lock).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, MIGRATIONS).await
+    }
+
+    /// Connects with the schema brought to `version` exactly, for loading a
+    /// backup of that version (see `dump::connect_for_load`).
+    pub(crate) async fn connect_at(url: &str, version: i64) -> Result<Self, StoreError> {
+        Self::connect_with(url, crate::dump::migrations_up_to(MIGRATIONS, version)?).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        migrations: &'static [(i64, &'static str, &'static str)],
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|_| StoreError::InvalidUrl(sql::redact_url(url)))?
             .application_name("confidant");
@@ -81,7 +94,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(sql::failed("connecting to PostgreSQL"))?;
-        sql::migrator(MIGRATIONS)
+        sql::migrator(migrations)
             .run(&pool)
             .await
             .map_err(sql::migration_failed)?;
@@ -90,7 +103,9 @@ impl PgStore {
 
     /// Begins a write transaction (READ COMMITTED; the statements that need
     /// more take row locks or check conditions themselves).
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await
     }
 }

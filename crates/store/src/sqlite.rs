@@ -14,7 +14,7 @@ use crate::{Backend, StoreError};
 /// The store in one SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -77,6 +77,19 @@ impl SqliteStore {
     /// whose table locks fail at once instead of waiting, and drops it with
     /// the last idle connection; tests use a file in a temporary directory.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, MIGRATIONS).await
+    }
+
+    /// Opens the database brought to schema `version` exactly, for loading
+    /// a backup of that version (see `dump::connect_for_load`).
+    pub(crate) async fn connect_at(url: &str, version: i64) -> Result<Self, StoreError> {
+        Self::connect_with(url, crate::dump::migrations_up_to(MIGRATIONS, version)?).await
+    }
+
+    async fn connect_with(
+        url: &str,
+        migrations: &'static [(i64, &'static str, &'static str)],
+    ) -> Result<Self, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             return Err(StoreError::InvalidUrl(url.to_owned()));
         }
@@ -104,7 +117,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(sql::failed("opening the SQLite database"))?;
-        sql::migrator(MIGRATIONS)
+        sql::migrator(migrations)
             .run(&pool)
             .await
             .map_err(sql::migration_failed)?;
@@ -112,7 +125,9 @@ impl SqliteStore {
     }
 
     /// Begins a write transaction holding SQLite's write lock from the start.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         // A deferred transaction that reads and then writes fails with
         // SQLITE_BUSY, whatever the busy timeout, when another writer
         // committed in between; taking the lock up front makes concurrent

@@ -16,7 +16,7 @@ use confidant_store::{CheckpointRecord, LedgerHead};
 use crate::{Actor, Vault, VaultError};
 
 /// The host part of checkpoint origins (`<host>/<workspace id>`).
-const ORIGIN_HOST: &str = "confidant.local";
+pub(crate) const ORIGIN_HOST: &str = "confidant.local";
 
 /// Signs checkpoints with the workspace key.
 struct WorkspaceSigner<'a> {

@@ -55,6 +55,13 @@ pub(crate) struct KeyRing {
     current: RwLock<Arc<Keys>>,
 }
 
+impl KeyRing {
+    /// The workspace's root key (for sealing server-level keys).
+    pub(crate) fn root(&self) -> &RootKey {
+        &self.root
+    }
+}
+
 pub(crate) fn kek_context(ws: WorkspaceId, kek: KeyId) -> Vec<u8> {
     [b"kek".as_slice(), ws.as_bytes(), kek.as_bytes()].concat()
 }

@@ -17,6 +17,7 @@ mod actor;
 mod agreements;
 mod audit;
 mod auth;
+pub mod backup;
 mod clock;
 mod documents;
 mod error;

@@ -11,6 +11,7 @@ use confidant_vault::{
     SessionRequest, SignIn, SystemClock, Unlock, Vault, VaultError,
 };
 
+mod backup;
 mod gates;
 mod grants;
 mod marking;
