@@ -23,6 +23,7 @@ mod people;
 mod records;
 mod scan;
 mod serve;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +97,9 @@ enum Command {
     /// Day passcodes: issue (for a grant), rotate (the next business day's).
     #[command(subcommand)]
     Passcodes(gates::PasscodesCommand),
+    /// Which delivery a leaked file came from: to whom, when, what, with the
+    /// ledger entry and its inclusion proof (owner, on the data dir).
+    Trace(trace::TraceArgs),
     /// Enter today's passcode for an item and read it:
     /// `confidant open "Q3 invoices.pdf" --passcode K7F3-9QXM-2HDP`.
     Open(gates::OpenArgs),
@@ -230,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agreements(cmd) => gates::agreements(cmd).await,
         Command::Passcodes(cmd) => gates::passcodes(&global, cmd).await,
         Command::Open(args) => gates::open(args).await,
+        Command::Trace(args) => trace::run(&global, args).await,
         Command::Access(cmd) => access::run(&global, cmd).await,
         Command::Policy(cmd) => access::policy(&global, cmd).await,
         Command::Logout => client::logout().await,

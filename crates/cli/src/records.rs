@@ -65,6 +65,15 @@ pub enum RecordsCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Export a set as CSV (its own action): Confidential and Restricted
+    /// sets are stamped for you, with a few honey records that name this
+    /// copy if it leaks.
+    Export {
+        set: String,
+        /// Write here (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Delete a record set with all its rows.
     Rm { set: String },
     /// Suggest a data category for each column of a CSV file from a sample
@@ -221,6 +230,29 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
         } => {
             let page = vault.show_records(&owner, &set, offset, limit).await?;
             print_page(&page, format)?;
+        }
+        RecordsCommand::Export { set, out } => {
+            let export = vault.export_records(&owner, &set).await?;
+            match out {
+                Some(path) => {
+                    // Visible only when complete.
+                    let partial = path.with_extension("csv.partial");
+                    std::fs::write(&partial, &export.csv)
+                        .with_context(|| format!("cannot write {}", partial.display()))?;
+                    std::fs::rename(&partial, &path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "exported {} rows of {set} to {}{}",
+                        export.rows,
+                        path.display(),
+                        export
+                            .delivery
+                            .map(|d| format!(" (stamped, delivery {d})"))
+                            .unwrap_or_default()
+                    );
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &export.csv)?,
+            }
         }
         RecordsCommand::Find {
             set,

@@ -84,6 +84,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/record-sets/{set}/find", post(find_records))
         .route("/api/v1/record-sets/{set}/reveal", post(reveal))
+        .route("/api/v1/record-sets/{set}/export", get(export_records))
         .route("/api/v1/keys/rotate", post(rotate_keys))
         .route("/api/v1/agreements", get(my_agreements))
         .route("/api/v1/agreements/{id}/sign", post(sign_agreement))
@@ -678,4 +679,14 @@ async fn enter_passcode(
     Ok(Json(confidant_protocol::EnterPasscodeResponse {
         open_until: rfc3339(until),
     }))
+}
+
+/// `GET /api/v1/record-sets/{set}/export`: the set as CSV (the `export`
+/// action), stamped for the caller when Confidential or Restricted.
+async fn export_records(
+    caller: ApiCaller,
+    ApiPath(set): ApiPath<String>,
+) -> Result<axum::response::Response, AppError> {
+    let export = caller.vault.export_records(&caller.actor, &set).await?;
+    Ok(crate::web_gates::csv_download(export))
 }

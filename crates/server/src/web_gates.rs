@@ -30,6 +30,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/passcodes/issue", post(issue))
         .route("/passcodes/rotate", post(rotate))
         .route("/passcode", post(enter))
+        .route("/records/{set}/export", get(export))
+        .route("/trace", get(trace_form).post(trace))
 }
 
 struct DueRow {
@@ -578,4 +580,182 @@ fn urlencode(text: &str) -> String {
         }
     }
     out
+}
+
+/// A CSV export as a download.
+pub(crate) fn csv_download(export: confidant_vault::Export) -> Response {
+    let file: String = export
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        export.csv,
+    )
+        .into_response();
+    if let Some(delivery) = export.delivery
+        && let Ok(value) = delivery.to_string().parse()
+    {
+        response.headers_mut().insert("x-confidant-delivery", value);
+    }
+    response
+}
+
+async fn export(
+    State(state): State<AppState>,
+    session: Session,
+    Path(set): Path<String>,
+) -> Result<Response, PageError> {
+    match session.vault.export_records(&session.actor, &set).await {
+        Ok(export) => Ok(csv_download(export)),
+        Err(VaultError::Blocked(blocker)) => Ok(blocked_page(
+            &state, &session, &blocker, "records", &set, None,
+        )?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+struct TracedRow {
+    delivery: String,
+    evidence: String,
+    recipient: String,
+    item: String,
+    action: String,
+    time: String,
+    entry: String,
+    proof: String,
+}
+
+#[derive(Template)]
+#[template(path = "trace.html")]
+struct TracePage {
+    chrome: Chrome,
+    csrf: String,
+    traced: Option<Vec<TracedRow>>,
+    file: String,
+    notes: Vec<String>,
+}
+
+async fn trace_form(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, PageError> {
+    // Who may trace is the vault's to say: ask it with an empty file.
+    session.vault.trace(&session.actor, None, b"").await?;
+    let page = TracePage {
+        chrome: Chrome::signed_in(&state, &session),
+        csrf: session.csrf(),
+        traced: None,
+        file: String::new(),
+        notes: Vec::new(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+/// The owner uploads a leaked file (multipart: `csrf`, `file`).
+async fn trace(
+    State(state): State<AppState>,
+    session: Session,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let mut csrf = String::new();
+    let mut file = None;
+    let mut name = String::new();
+    let limit = state.options.max_upload_bytes;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| AppError::InvalidInput(format!("the upload is not a valid form: {e}")))?
+    {
+        match field.name() {
+            Some("csrf") => {
+                csrf = field.text().await.map_err(|e| {
+                    AppError::InvalidInput(format!("the upload is not a valid form: {e}"))
+                })?;
+            }
+            Some("file") => {
+                name = field.file_name().unwrap_or("").to_owned();
+                let bytes = field.bytes().await.map_err(|e| {
+                    AppError::InvalidInput(format!("the file could not be read: {e}"))
+                })?;
+                if bytes.len() as u64 > limit {
+                    return Err(AppError::TooLarge(format!(
+                        "the file is over the upload limit of {limit} bytes"
+                    ))
+                    .into());
+                }
+                file = Some(bytes);
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&session, &csrf)?;
+    let Some(bytes) = file else {
+        return Err(AppError::InvalidInput("choose the leaked file to trace".into()).into());
+    };
+    let report = session
+        .vault
+        .trace(
+            &session.actor,
+            Some(&name).filter(|n| !n.is_empty()).map(String::as_str),
+            &bytes,
+        )
+        .await?;
+    let traced = report
+        .deliveries
+        .iter()
+        .map(|d| TracedRow {
+            delivery: d.delivery.to_string(),
+            evidence: d.evidence.join("; "),
+            recipient: d.sent.as_ref().map_or_else(
+                || "unknown: not a delivery of this workspace".to_owned(),
+                |s| format!("{} <{}>", s.name, s.email),
+            ),
+            item: d.sent.as_ref().map(|s| s.item.clone()).unwrap_or_default(),
+            action: d
+                .sent
+                .as_ref()
+                .map(|s| s.entry.action.to_string())
+                .unwrap_or_default(),
+            time: d
+                .sent
+                .as_ref()
+                .map(|s| s.entry.time.to_string())
+                .unwrap_or_default(),
+            entry: d
+                .sent
+                .as_ref()
+                .map(|s| format!("#{}", s.index))
+                .unwrap_or_default(),
+            proof: d
+                .sent
+                .as_ref()
+                .map_or_else(String::new, |s| match &s.proof {
+                    Ok(p) => format!("verified in the signed tree of {} entries", p.size),
+                    Err(why) => format!("not yet: {why}"),
+                }),
+        })
+        .collect();
+    let page = TracePage {
+        chrome: Chrome::signed_in(&state, &session),
+        csrf: session.csrf(),
+        traced: Some(traced),
+        file: name,
+        notes: report.notes,
+    };
+    Ok(render(&page)?.into_response())
 }

@@ -1,6 +1,7 @@
 //! Persistence of the gates in front of confidential items: the
 //! workspace's business day, agreements and signatures, day passcodes
-//! (hashes only), their wrong tries and the items they unlocked.
+//! (hashes only), their wrong tries and the items they unlocked; and the
+//! honey records of stamped exports (keyed hashes only).
 //!
 //! A trait of its own ([`GateStore`], a supertrait of [`Store`](crate::Store))
 //! with its SQL and row mapping here, written once for both backends like
@@ -122,6 +123,21 @@ pub trait GateStore: Send + Sync {
         person: PersonId,
         now: OffsetDateTime,
     ) -> Result<Vec<UnlockRecord>, StoreError>;
+
+    /// Keeps the keyed hashes of an export's honey values with its
+    /// delivery (all or nothing).
+    async fn insert_honey_tags(
+        &self,
+        workspace: WorkspaceId,
+        delivery: &str,
+        tags: &[Vec<u8>],
+    ) -> Result<(), StoreError>;
+    /// The deliveries whose honey values have this keyed hash.
+    async fn honey_deliveries(
+        &self,
+        workspace: WorkspaceId,
+        tag: &[u8],
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 pub(crate) const SELECT_BUSINESS_DAY: &str =
@@ -202,6 +218,11 @@ pub(crate) const SELECT_UNLOCKS_OF: &str = "SELECT u.workspace_id, u.person_id, 
      JOIN passcodes p ON p.id = u.passcode_id \
      WHERE u.workspace_id = $1 AND u.person_id = $2 AND u.until > $3 AND p.revoked_at IS NULL \
      ORDER BY u.until";
+
+pub(crate) const INSERT_HONEY_TAG: &str = "INSERT INTO honey_tags (workspace_id, tag_hash, \
+     delivery) VALUES ($1, $2, $3) ON CONFLICT (workspace_id, tag_hash, delivery) DO NOTHING";
+pub(crate) const SELECT_HONEY_DELIVERIES: &str = "SELECT delivery FROM honey_tags \
+     WHERE workspace_id = $1 AND tag_hash = $2 ORDER BY delivery";
 
 pub(crate) const AGREEMENT_EXISTS: &str = "this version of the agreement was published a moment ago by someone else: reload and try again";
 pub(crate) const SIGNATURE_EXISTS: &str = "a signature with this id exists already";
@@ -611,6 +632,39 @@ macro_rules! impl_gates {
                         .into_iter()
                         .map(unlock)
                         .collect()
+                }
+
+                async fn insert_honey_tags(
+                    &self,
+                    ws: WorkspaceId,
+                    delivery: &str,
+                    tags: &[Vec<u8>],
+                ) -> Result<(), StoreError> {
+                    const OP: &str = "recording honey records";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    for tag in tags {
+                        sqlx::query(INSERT_HONEY_TAG)
+                            .bind(ws.to_string())
+                            .bind(tag.as_slice())
+                            .bind(delivery)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed(OP))?;
+                    }
+                    tx.commit().await.map_err(failed(OP))
+                }
+
+                async fn honey_deliveries(
+                    &self,
+                    ws: WorkspaceId,
+                    tag: &[u8],
+                ) -> Result<Vec<String>, StoreError> {
+                    sqlx::query_scalar(SELECT_HONEY_DELIVERIES)
+                        .bind(ws.to_string())
+                        .bind(tag)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("looking up honey records"))
                 }
             }
         }

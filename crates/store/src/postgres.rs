@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gates",
         include_str!("../migrations/postgres/0007_gates.sql"),
     ),
+    (
+        8,
+        "honey",
+        include_str!("../migrations/postgres/0008_honey.sql"),
+    ),
 ];
 
 impl PgStore {

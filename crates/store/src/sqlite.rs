@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "gates",
         include_str!("../migrations/sqlite/0007_gates.sql"),
     ),
+    (
+        8,
+        "honey",
+        include_str!("../migrations/sqlite/0008_honey.sql"),
+    ),
 ];
 
 impl SqliteStore {

@@ -83,7 +83,7 @@ pub(crate) fn column_item<'a>(set: &'a RecordSetRecord, column: &'a Column) -> I
     }
 }
 
-fn known_action(access: Access) -> KnownAction {
+pub(crate) fn known_action(access: Access) -> KnownAction {
     match access {
         Access::View => KnownAction::View,
         Access::Download => KnownAction::Download,
@@ -377,19 +377,11 @@ impl Vault {
         set: &RecordSetRecord,
         grants: &[Grant],
         gates: &Circumstances,
+        action: Access,
     ) -> Vec<Decision> {
         set.columns
             .iter()
-            .map(|c| {
-                self.decide(
-                    engine,
-                    actor,
-                    Access::View,
-                    column_item(set, c),
-                    grants,
-                    gates,
-                )
-            })
+            .map(|c| self.decide(engine, actor, action, column_item(set, c), grants, gates))
             .collect()
     }
 

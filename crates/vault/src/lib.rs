@@ -21,6 +21,7 @@ pub mod backup;
 mod clock;
 mod documents;
 mod error;
+mod export;
 mod gates;
 mod grants;
 mod keys;
@@ -33,6 +34,7 @@ pub mod scan;
 mod second_factor;
 mod tenants;
 mod throttle;
+mod trace;
 
 use std::sync::Arc;
 
@@ -49,6 +51,7 @@ pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
 pub use confidant_policy::{DEFAULT_POLICIES, Decision};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
+pub use export::{Export, HONEY_PER_EXPORT};
 pub use grants::{GrantRequest, GrantTarget, GrantView};
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
 pub use passcodes::{IssuedPasscode, PasscodeItem, PasscodeState};
@@ -57,6 +60,7 @@ pub use people::{Accessed, Invitation, InvitationView, Offboarded, PersonDetail,
 pub use records::{ColumnMapping, RecordPage, RecordRow};
 pub use second_factor::{RECOVERY_CODES, TotpSetup, code_at};
 pub use tenants::Tenants;
+pub use trace::{Sent, TraceReport, TracedDelivery};
 
 pub use confidant_crypto::{KdfParams, KeyFile};
 

@@ -276,7 +276,7 @@ impl Vault {
         })
     }
 
-    async fn cell_keys(&self, set: &RecordSetRecord) -> Result<FieldKeys, VaultError> {
+    pub(crate) async fn cell_keys(&self, set: &RecordSetRecord) -> Result<FieldKeys, VaultError> {
         let keys = self.keys_for(set.kek_id).await?;
         let what = format!("record set {:?}", set.name);
         keys.kek
@@ -439,6 +439,23 @@ impl Vault {
         searched: Option<Vec<u8>>,
         masked: &[String],
     ) -> Result<(), VaultError> {
+        self.record_rows_left(actor, set, rows, searched, masked, KnownAction::View, None)
+            .await
+    }
+
+    /// Records rows leaving the vault, for `action` (view, export), with
+    /// the delivery id of a stamped copy.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn record_rows_left(
+        &self,
+        actor: &Actor,
+        set: &RecordSetRecord,
+        rows: &[RecordRow],
+        searched: Option<Vec<u8>>,
+        masked: &[String],
+        action: KnownAction,
+        delivery: Option<String>,
+    ) -> Result<(), VaultError> {
         // Only what left in the clear counts as seen: masked columns are
         // named in the reason, not among the columns and categories (the
         // exposure after a leak is computed from these).
@@ -454,9 +471,13 @@ impl Vault {
         };
         let categories: Vec<_> = clear.iter().map(|c| c.category).collect();
         let mut attempt =
-            crate::audit::Attempt::allowed(actor, KnownAction::View, target).categories(categories);
+            crate::audit::Attempt::allowed(actor, action, target).categories(categories);
         if !masked.is_empty() {
             attempt.reason = format!("{} (masked: {})", attempt.reason, masked.join(", "));
+        }
+        if let Some(delivery) = delivery {
+            attempt.reason = format!("{}; stamped copy, delivery {delivery}", attempt.reason);
+            attempt.delivery = Some(delivery);
         }
         attempt
             .keyed
@@ -464,7 +485,7 @@ impl Vault {
         self.record(&[attempt]).await
     }
 
-    fn decrypt_rows(
+    pub(crate) fn decrypt_rows(
         set: &RecordSetRecord,
         cells: &FieldKeys,
         rows: &[RowRecord],
@@ -582,26 +603,48 @@ impl Vault {
         offset: u64,
         limit: u64,
     ) -> Result<RecordPage, VaultError> {
+        let (record, rows, masked) = self
+            .granted_rows(actor, set, offset, limit, confidant_core::Access::View)
+            .await?;
+        self.record_rows_viewed(actor, &record, &rows, None, &masked)
+            .await?;
+        Ok(RecordPage {
+            set: meta(&record),
+            offset,
+            rows,
+            masked,
+        })
+    }
+
+    /// The rows a non-manager may have for `action` (view or export), with
+    /// the columns they may not have masked, and the names of those
+    /// columns. A refusal is recorded here; what is returned is not yet
+    /// (the caller records it before it leaves).
+    pub(crate) async fn granted_rows(
+        &self,
+        actor: &Actor,
+        set: &str,
+        offset: u64,
+        limit: u64,
+        action: confidant_core::Access,
+    ) -> Result<(RecordSetRecord, Vec<RecordRow>, Vec<String>), VaultError> {
         self.require_member(actor)?;
         let record = self.find_record_set(set).await?;
         let grants = self.grants_for_decision(actor.person).await?;
         let gates = self.circumstances(actor.person, actor.role).await?;
         let engine = self.engine().await?;
-        let decisions = self.viewable_columns(&engine, actor, &record, &grants, &gates);
+        let decisions = self.viewable_columns(&engine, actor, &record, &grants, &gates, action);
         let allowed: Vec<bool> = decisions.iter().map(|d| d.allowed).collect();
         if !allowed.iter().any(|a| *a) {
             // A covered column blocked by the gates tells the person what
             // to do; otherwise the set answers like a missing one.
             let blocker = record.columns.iter().zip(&decisions).find_map(|(c, d)| {
                 let item = crate::access::column_item(&record, c);
-                crate::access::Blocker::of(
-                    d,
-                    Self::covered(actor, confidant_core::Access::View, item, &grants, &gates),
-                )
+                crate::access::Blocker::of(d, Self::covered(actor, action, item, &grants, &gates))
             });
             let mut attempt = crate::audit::Attempt::allowed(
                 actor,
-                KnownAction::View,
+                crate::access::known_action(action),
                 Target::whole(TargetId::RecordSet(record.id)),
             );
             attempt.allowed = false;
@@ -619,7 +662,7 @@ impl Vault {
         let now = self.inner.clock.now();
         let live: Vec<&confidant_core::Grant> = grants
             .iter()
-            .filter(|g| g.is_live(now) && g.allows(confidant_core::Access::View))
+            .filter(|g| g.is_live(now) && g.allows(action))
             .filter(|g| g.scope.covers_set(record.id))
             .collect();
         let filters: Option<Vec<&confidant_core::RowFilter>> = live
@@ -662,14 +705,7 @@ impl Vault {
                 }
             }
         }
-        self.record_rows_viewed(actor, &record, &rows, None, &masked)
-            .await?;
-        Ok(RecordPage {
-            set: meta(&record),
-            offset,
-            rows,
-            masked,
-        })
+        Ok((record, rows, masked))
     }
 
     /// Rows whose `column` equals `value` exactly (after the column's

@@ -14,4 +14,5 @@ mod records;
 mod scan;
 mod sentinel;
 mod serve;
+mod trace;
 mod util;

@@ -295,6 +295,7 @@ const ROUTES: &[Route] = &[
     )
     .mutating(),
     route("GET", "/api/v1/agreements", NO, Signed, 200),
+    route("GET", "/api/v1/record-sets/{set}/export", NO, Granted, 200).data(),
     route(
         "POST",
         "/api/v1/agreements/{grant}/sign",
@@ -322,6 +323,9 @@ const ROUTES: &[Route] = &[
     // The web UI.
     route("GET", "/static/style.css", NO, Public(200), 200),
     route("GET", "/agreements", NO, Signed, 200),
+    route("GET", "/records/{set}/export", NO, Granted, 200).data(),
+    route("GET", "/trace", NO, Reader, 200),
+    route("POST", "/trace", Raw("x"), Signed, 200).mutating(),
     route("GET", "/policies", NO, Reader, 200),
     route(
         "POST",

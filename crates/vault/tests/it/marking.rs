@@ -125,3 +125,167 @@ async fn confidential_copies_are_stamped_for_their_recipient_and_traceable() {
     let owners = String::from_utf8(read(&vault, &owner, "invoices/q3.txt").await.unwrap()).unwrap();
     assert!(owners.starts_with("CONFIDENTIAL - for Olivia"), "{owners}");
 }
+
+#[tokio::test]
+async fn exports_carry_honey_records_and_a_leak_is_traced_to_its_recipient() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let mut csv = String::from("name,email,card,city\n");
+    for i in 0..40 {
+        csv.push_str(&format!(
+            "Customer {i},customer{i}@clients.example,4111111111111111,Springfield\n"
+        ));
+    }
+    vault
+        .import_records(
+            &owner,
+            "customers",
+            std::io::Cursor::new(csv.into_bytes()),
+            confidant_vault::ColumnMapping {
+                categories: vec![
+                    ("name".into(), confidant_core::DataCategory::Name),
+                    ("email".into(), confidant_core::DataCategory::Email),
+                    ("card".into(), confidant_core::DataCategory::CardNumber),
+                    ("city".into(), confidant_core::DataCategory::PostalAddress),
+                ],
+                indexed: vec![],
+                rows_are_customers: true,
+                contact_column: Some("email".into()),
+                label: Label::Restricted,
+            },
+        )
+        .await
+        .unwrap();
+    let alex = member(&vault, "alex@example.com", Role::Assistant).await;
+    // Alex may export names and e-mail addresses only.
+    let granted = vault
+        .grant(
+            &owner,
+            "alex@example.com",
+            &GrantRequest {
+                target: GrantTarget::Records {
+                    set: "customers".into(),
+                    columns: vec!["name".into(), "email".into()],
+                    rows: None,
+                },
+                actions: [Access::View, Access::Export].into(),
+                purpose: "send reminders".into(),
+                until: OffsetDateTime::now_utc() + Duration::days(3),
+                require_passcode: false,
+            },
+        )
+        .await
+        .unwrap();
+    sign_all(&vault, &alex).await;
+    unlock(
+        &vault,
+        &owner,
+        &alex,
+        granted.grant.id,
+        PasscodeItem::RecordSet("customers".into()),
+    )
+    .await;
+    let export = vault.export_records(&alex, "customers").await.unwrap();
+    assert_eq!(export.rows, 40);
+    let delivery = export.delivery.expect("a Restricted export is stamped");
+    let text = String::from_utf8(export.csv.clone()).unwrap();
+    let plain = confidant_mark::fingerprint::strip(&text);
+    assert!(plain.starts_with("RESTRICTED - for Alex Doe"), "{plain}");
+    let lines: Vec<&str> = plain.lines().collect();
+    // Banner, header, 40 rows and the honey records.
+    assert_eq!(
+        lines.len(),
+        2 + 40 + confidant_vault::HONEY_PER_EXPORT,
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("4111111111111111"),
+        "the card column leaves masked"
+    );
+    assert!(plain.contains("customer7@clients.example"));
+    // Honey addresses are at the owner's own mail domain.
+    let honey: Vec<&str> = lines[2..]
+        .iter()
+        .copied()
+        .filter(|l| l.contains("@example.com"))
+        .collect();
+    assert_eq!(honey.len(), confidant_vault::HONEY_PER_EXPORT, "{plain}");
+    // Exporting is its own action: a view-only grant cannot export.
+    let bo = member(&vault, "bo@example.com", Role::Assistant).await;
+    vault
+        .grant(
+            &owner,
+            "bo@example.com",
+            &GrantRequest {
+                target: GrantTarget::Records {
+                    set: "customers".into(),
+                    columns: vec!["name".into()],
+                    rows: None,
+                },
+                actions: [Access::View].into(),
+                purpose: "look".into(),
+                until: OffsetDateTime::now_utc() + Duration::days(3),
+                require_passcode: false,
+            },
+        )
+        .await
+        .unwrap();
+    sign_all(&vault, &bo).await;
+    assert!(matches!(
+        vault.export_records(&bo, "customers").await,
+        Err(VaultError::NotFound(_))
+    ));
+
+    // The leak: the banner and fingerprints stripped, rows shuffled and cut
+    // down to a few lines that include a honey record.
+    let mut leaked: Vec<&str> = lines[2..].to_vec();
+    leaked.reverse();
+    let leaked = leaked.join("\n");
+    assert!(
+        confidant_mark::trace(leaked.as_bytes())
+            .deliveries()
+            .is_empty()
+    );
+    let report = vault
+        .trace(&owner, Some("list.csv"), leaked.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(report.deliveries.len(), 1, "{report:?}");
+    let traced = &report.deliveries[0];
+    assert_eq!(traced.delivery, delivery);
+    let sent = traced.sent.as_ref().expect("the ledger names the delivery");
+    assert_eq!(sent.email, "alex@example.com");
+    assert_eq!(sent.item, "record set customers");
+    assert_eq!(sent.entry.action.to_string(), "export");
+    assert!(sent.proof.is_ok(), "{:?}", sent.proof);
+    assert!(!report.honey.is_empty());
+
+    // A stamped document copy pasted into a letter is traced too.
+    vault
+        .add_document(
+            &owner,
+            "memo.txt",
+            Label::Confidential,
+            &b"The merger closes on Friday. Tell nobody.\nNumbers follow next week.\n"[..],
+        )
+        .await
+        .unwrap();
+    let copy = String::from_utf8(read(&vault, &owner, "memo.txt").await.unwrap()).unwrap();
+    let excerpt: String = copy.lines().nth(2).unwrap_or_default().to_owned();
+    let letter = format!("Dear editor,\n\nlook at this: {excerpt}\n\nA friend\n");
+    let report = vault.trace(&owner, None, letter.as_bytes()).await.unwrap();
+    assert_eq!(report.deliveries.len(), 1, "{report:?} from {excerpt:?}");
+    let sent = report.deliveries[0].sent.as_ref().unwrap();
+    assert_eq!(sent.item, "document memo.txt");
+    assert_eq!(sent.email, "owner@example.com");
+
+    // Nothing in a file that was never ours.
+    let nothing = vault
+        .trace(&owner, None, b"just some text, no marks")
+        .await
+        .unwrap();
+    assert!(nothing.is_empty());
+    // Only the owner's side traces.
+    assert!(vault.trace(&alex, None, b"x").await.is_err());
+}
