@@ -105,6 +105,7 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     let disk = bench(root, &["disk", "1024"])?;
     let big = bench(root, &["disk", "2048"])?;
     let import = bench(root, &["import", "100000"])?;
+    let masked = bench(root, &["masked-page", "50"])?;
     let append = bench(root, &["ledger-append", "2000"])?;
     let verify = bench(root, &["ledger-verify", "1000000"])?;
     let openssl_again = openssl_mb_s()?;
@@ -133,6 +134,14 @@ pub fn run(root: &std::path::Path) -> Result<()> {
         f(&import, "rows_per_s"),
         f(&import, "seconds"),
         f(&import, "peak_rss_kib") / 1024.0
+    );
+    println!(
+        "a 1,000-row page for an assistant ({} of 8 columns masked, each column a policy decision): p50 {:.1} ms, {:.0} rows/s; the owner's unmasked page {:.1} ms ({:.2}x)",
+        f(&masked, "masked_columns"),
+        f(&masked, "masked_p50_ms"),
+        f(&masked, "masked_rows_per_s"),
+        f(&masked, "owner_p50_ms"),
+        f(&masked, "masked_vs_owner")
     );
     println!(
         "ledger appends (SQLite, each durable, with a document lookup): {:.0}/s, {:.2}x the raw rate of fsync-ed single-row inserts ({:.0}/s)",
@@ -182,7 +191,7 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     let report = serde_json::json!({
         "backup": backup,
         "password_verify": verify_password, "page": page,
-        "ledger_append": append, "ledger_verify": verify,
+        "ledger_append": append, "ledger_verify": verify, "masked_page": masked,
         "openssl_aes_256_gcm_mb_s": openssl,
         "cipher": cipher, "memory": memory, "disk": disk, "disk_2gib": big, "import": import,
     });

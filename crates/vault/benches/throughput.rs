@@ -3,7 +3,7 @@
 //! the same machine; or directly:
 //! `cargo bench -p confidant-vault --bench throughput -- MODE [SIZE_MIB]`
 //! with MODE one of `cipher`, `memory`, `object-memory`, `disk`, `import`,
-//! `ledger-append`, `ledger-verify`. Prints one JSON
+//! `masked-page`, `ledger-append`, `ledger-verify`. Prints one JSON
 //! line per measurement.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -201,33 +201,36 @@ fn cipher(size: u64) {
     );
 }
 
+/// Writes `rows` made-up customers, 8 columns, as CSV.
+fn write_customers(csv_path: &std::path::Path, rows: u64) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(csv_path).unwrap());
+    writeln!(
+        f,
+        "name,email,phone,address,city,card_number,date_of_birth,notes"
+    )
+    .unwrap();
+    for i in 0..rows {
+        writeln!(
+        f,
+        "Customer {i},customer{i}@example.com,+1 555 {:04} {:04},\"{} Oak Street\",Springfield,40000012{:08},19{:02}-0{}-1{},regular customer since 20{:02}",
+        i % 10_000,
+        (i * 7) % 10_000,
+        i % 999,
+        i,
+        50 + i % 50,
+        1 + i % 9,
+        i % 10,
+        i % 25
+        )
+        .unwrap();
+    }
+}
+
 async fn import(rows: u64) {
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("customers.csv");
-    {
-        use std::io::Write;
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&csv_path).unwrap());
-        writeln!(
-            f,
-            "name,email,phone,address,city,card_number,date_of_birth,notes"
-        )
-        .unwrap();
-        for i in 0..rows {
-            writeln!(
-                f,
-                "Customer {i},customer{i}@example.com,+1 555 {:04} {:04},\"{} Oak Street\",Springfield,40000012{:08},19{:02}-0{}-1{},regular customer since 20{:02}",
-                i % 10_000,
-                (i * 7) % 10_000,
-                i % 999,
-                i,
-                50 + i % 50,
-                1 + i % 9,
-                i % 10,
-                i % 25
-            )
-            .unwrap();
-        }
-    }
+    write_customers(&csv_path, rows);
     let bytes = std::fs::metadata(&csv_path).unwrap().len();
     let vault = vault(
         BlobStore::local(&dir.path().join("blobs")).unwrap(),
@@ -235,8 +238,26 @@ async fn import(rows: u64) {
     )
     .await;
     let owner = vault.owner().await.unwrap();
+    let mapping = customers_mapping();
+    let rss_before = peak_rss_kib();
+    let start = Instant::now();
+    let file = std::io::BufReader::new(std::fs::File::open(&csv_path).unwrap());
+    let meta = vault
+        .import_records(&owner, "customers", file, mapping)
+        .await
+        .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(meta.row_count, rows);
+    println!(
+        "{{\"mode\":\"import\",\"rows\":{rows},\"columns\":8,\"csv_bytes\":{bytes},\"seconds\":{secs:.2},\"rows_per_s\":{:.0},\"peak_rss_kib\":{},\"peak_rss_before_kib\":{rss_before}}}",
+        rows as f64 / secs,
+        peak_rss_kib()
+    );
+}
+
+fn customers_mapping() -> ColumnMapping {
     use confidant_core::DataCategory as C;
-    let mapping = ColumnMapping {
+    ColumnMapping {
         categories: vec![
             ("name".into(), C::Name),
             ("email".into(), C::Email),
@@ -251,20 +272,129 @@ async fn import(rows: u64) {
         rows_are_customers: true,
         contact_column: Some("email".into()),
         label: Label::Confidential,
-    };
-    let rss_before = peak_rss_kib();
-    let start = Instant::now();
+    }
+}
+
+/// A page of a 1,000-row record set for an assistant whose grant covers 3
+/// of its 8 columns (each column decided by the policy engine, the rest
+/// masked, the view on the record), beside the owner's unmasked page.
+async fn masked_page(pages: u32) {
+    use confidant_core::{Access, Role};
+    use secrecy::ExposeSecret;
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("customers.csv");
+    write_customers(&csv_path, 1_000);
+    let vault = vault(
+        BlobStore::local(&dir.path().join("blobs")).unwrap(),
+        dir.path(),
+    )
+    .await;
+    let owner = vault.owner().await.unwrap();
     let file = std::io::BufReader::new(std::fs::File::open(&csv_path).unwrap());
-    let meta = vault
-        .import_records(&owner, "customers", file, mapping)
+    vault
+        .import_records(&owner, "customers", file, customers_mapping())
         .await
         .unwrap();
-    let secs = start.elapsed().as_secs_f64();
-    assert_eq!(meta.row_count, rows);
+    let invitation = vault
+        .invite(
+            &owner,
+            "alex@example.com",
+            "Alex Doe",
+            Role::Assistant,
+            None,
+        )
+        .await
+        .unwrap();
+    let setup = vault.new_totp_setup("alex@example.com").unwrap();
+    let secret = setup.secret.expose_secret().to_owned();
+    let alex = vault
+        .accept_invitation(
+            &invitation.token,
+            &"velvet lantern orbit mosaic".to_owned().into(),
+            &secret,
+            &confidant_vault::code_at(&secret, time::OffsetDateTime::now_utc()).unwrap(),
+            None,
+            &confidant_vault::SessionRequest::web("bench"),
+        )
+        .await
+        .unwrap()
+        .session
+        .actor;
+    let granted = vault
+        .grant(
+            &owner,
+            "alex@example.com",
+            &confidant_vault::GrantRequest {
+                target: confidant_vault::GrantTarget::Records {
+                    set: "customers".into(),
+                    columns: vec!["name".into(), "email".into(), "city".into()],
+                    rows: None,
+                },
+                actions: [Access::View].into(),
+                purpose: "bench".into(),
+                until: time::OffsetDateTime::now_utc() + time::Duration::days(7),
+                require_passcode: false,
+            },
+        )
+        .await
+        .unwrap();
+    for due in vault.my_agreements(&alex).await.unwrap() {
+        vault
+            .sign_agreement(
+                &alex,
+                due.agreement.id,
+                &confidant_vault::Signing {
+                    typed_name: "Alex Doe".into(),
+                    consent: true,
+                    client: None,
+                    user_agent: "bench".into(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let issued = vault
+        .issue_passcode(&owner, granted.grant.id, None)
+        .await
+        .unwrap();
+    vault
+        .enter_passcode(
+            &alex,
+            &confidant_vault::PasscodeItem::RecordSet("customers".into()),
+            &issued.passcode,
+        )
+        .await
+        .unwrap();
+    let time_pages = async |who: &confidant_vault::Actor| {
+        // One page to warm caches, then the timed ones.
+        let page = vault
+            .show_records(who, "customers", 0, 1_000)
+            .await
+            .unwrap();
+        assert_eq!(page.rows.len(), 1_000);
+        let mut times = Vec::with_capacity(pages as usize);
+        for _ in 0..pages {
+            let start = Instant::now();
+            let page = vault
+                .show_records(who, "customers", 0, 1_000)
+                .await
+                .unwrap();
+            times.push(start.elapsed().as_secs_f64());
+            assert_eq!(page.rows.len(), 1_000);
+        }
+        times.sort_by(f64::total_cmp);
+        (times[times.len() / 2], page.masked.len())
+    };
+    let (masked_p50, masked_columns) = time_pages(&alex).await;
+    let (owner_p50, _) = time_pages(&owner).await;
     println!(
-        "{{\"mode\":\"import\",\"rows\":{rows},\"columns\":8,\"csv_bytes\":{bytes},\"seconds\":{secs:.2},\"rows_per_s\":{:.0},\"peak_rss_kib\":{},\"peak_rss_before_kib\":{rss_before}}}",
-        rows as f64 / secs,
-        peak_rss_kib()
+        "{{\"mode\":\"masked-page\",\"rows\":1000,\"columns\":8,\"masked_columns\":{masked_columns},\"pages\":{pages},\"masked_p50_ms\":{:.2},\"masked_pages_per_s\":{:.1},\"masked_rows_per_s\":{:.0},\"owner_p50_ms\":{:.2},\"owner_pages_per_s\":{:.1},\"masked_vs_owner\":{:.2}}}",
+        masked_p50 * 1e3,
+        1.0 / masked_p50,
+        1_000.0 / masked_p50,
+        owner_p50 * 1e3,
+        1.0 / owner_p50,
+        owner_p50 / masked_p50
     );
 }
 
@@ -411,6 +541,9 @@ fn main() {
         "import" => runtime.block_on(import(
             args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000),
         )),
+        "masked-page" => runtime.block_on(masked_page(
+            args.get(1).and_then(|s| s.parse().ok()).unwrap_or(50),
+        )),
         "ledger-append" => runtime.block_on(ledger_append(
             args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000),
         )),
@@ -421,7 +554,7 @@ fn main() {
         ),
         other => {
             eprintln!(
-                "unknown mode {other}: use cipher, memory, object-memory, disk, import, ledger-append or ledger-verify"
+                "unknown mode {other}: use cipher, memory, object-memory, disk, import, masked-page, ledger-append or ledger-verify"
             );
             std::process::exit(2);
         }
