@@ -8,6 +8,7 @@ mod access;
 mod api;
 mod bad_input;
 mod grants;
+mod masking;
 mod people;
 mod serve;
 mod throttle;
