@@ -53,7 +53,7 @@ fn value(column: &str, row: usize) -> String {
         "phone" => format!("+1 555 01{:02} 4{:03}", row, row * 37 % 1000),
         "card" => card(row),
         "city" => format!("Juniper Lane {row}, Brookvale"),
-        "region" => if row % 3 == 0 { "West" } else { "East" }.to_owned(),
+        "region" => if row.is_multiple_of(3) { "West" } else { "East" }.to_owned(),
         _ => format!("prefers calls after {row} pm, ref Z{row}Q"),
     }
 }
@@ -161,7 +161,7 @@ async fn case(
         .filter(|r| text.contains(&value("name", *r)) || text.contains(&value("email", *r)))
         .collect();
     for row in 0..ROWS {
-        let in_filter = !west_only || row % 3 == 0;
+        let in_filter = !west_only || row.is_multiple_of(3);
         for (column, _) in COLUMNS {
             let v = value(column, row);
             if column == "region" {
