@@ -395,9 +395,24 @@ impl Vault {
             (true, None) => self.store().grants(ws).await?,
             (false, _) => self.store().grants_of(ws, actor.person).await?,
         };
+        let now = self.inner.clock.now();
         let mut out = Vec::with_capacity(records.len());
         for record in &records {
-            out.push(self.grant_view(record).await?);
+            let mut view = self.grant_view(record).await?;
+            // Need to know holds for names too: once a grant of theirs is
+            // over, a person no longer sees what it was on.
+            if !sees_all
+                && view.grant.status != GrantStatus::Requested
+                && !view.grant.is_live(now)
+            {
+                view.item = match view.grant.scope {
+                    GrantScope::Document { .. } => "a document (no longer granted)",
+                    GrantScope::Folder { .. } => "a folder (no longer granted)",
+                    GrantScope::RecordSet { .. } => "a record set (no longer granted)",
+                }
+                .to_owned();
+            }
+            out.push(view);
         }
         Ok(out)
     }

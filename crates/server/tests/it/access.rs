@@ -18,6 +18,8 @@ use crate::util::{
 
 /// Strings planted by the owner that only the owner and admins may see.
 const DOC_NAME: &str = "Sentinel-Doc-7731.txt";
+/// An id that names nothing in either workspace.
+const MISSING: &str = "0b5f1c3e-8d2a-4f6b-9c1d-2e3f4a5b6c7d";
 const DOC_BODY: &str = "sentinel body 9931";
 const CUSTOMER: &str = "Sentinel Customer 4417";
 const CUSTOMER_EMAIL: &str = "sentinel4417@example.com";
@@ -36,6 +38,12 @@ enum Who {
     OtherOwner,
     /// An admin offboarded after signing in, replaying their credentials.
     Offboarded,
+    /// Assistants who signed their agreements and hold grants on the planted
+    /// document that no longer count: one expired, one ended ...
+    ExpiredGrant,
+    EndedGrant,
+    /// ... and one with a live grant on another document only.
+    OtherGrant,
 }
 
 impl Who {
@@ -461,6 +469,7 @@ struct Caller {
 }
 
 /// The ids the placeholders stand for.
+#[derive(Clone)]
 struct Ids {
     doc: String,
     set: String,
@@ -541,9 +550,14 @@ fn expected(route: &Route, who: Who) -> Expect {
         },
         ManagerOr404 => match who {
             Who::Owner | Who::Admin => allowed(route.ok),
-            Who::OtherOwner | Who::Assistant | Who::Vendor | Who::Associate | Who::Auditor => {
-                Expect::Status(404)
-            }
+            Who::OtherOwner
+            | Who::Assistant
+            | Who::Vendor
+            | Who::Associate
+            | Who::Auditor
+            | Who::ExpiredGrant
+            | Who::EndedGrant
+            | Who::OtherGrant => Expect::Status(404),
             _ => Expect::Status(403),
         },
     }
@@ -691,6 +705,87 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
         .id
         .clone();
 
+    // Three assistants whose grants on the planted document do not count
+    // (expired, ended) or are for another document. They sign their
+    // agreements, so only need to know stands between them and the data.
+    let other_doc: DocumentInfo = json(
+        app.send(request(
+            "POST",
+            "/api/v1/documents?name=other-notes.txt&label=internal",
+            Some(&owner_token),
+            Body::from("unrelated notes"),
+        )?)
+        .await?,
+    )
+    .await?;
+    let mut holders = Vec::new();
+    for (who, email) in [
+        (Who::ExpiredGrant, "expired@acme.example"),
+        (Who::EndedGrant, "ended@acme.example"),
+        (Who::OtherGrant, "othergrant@acme.example"),
+    ] {
+        let member = app
+            .add_member(email, "Grant Holder", Role::Assistant)
+            .await?;
+        let token = app.token_of(&member).await?;
+        let due: Vec<confidant_protocol::AgreementInfo> = json(
+            app.send(request(
+                "GET",
+                "/api/v1/agreements",
+                Some(&token),
+                Body::empty(),
+            )?)
+            .await?,
+        )
+        .await?;
+        for agreement in due {
+            let response = app
+                .send(json_request(
+                    "POST",
+                    &format!("/api/v1/agreements/{}/sign", agreement.id),
+                    Some(&token),
+                    &serde_json::json!({"typed_name": "Grant Holder", "consent": true}),
+                )?)
+                .await?;
+            assert_eq!(response.status(), 201);
+        }
+        let (target, days) = match who {
+            Who::ExpiredGrant => (doc.id.clone(), 1),
+            Who::EndedGrant => (doc.id.clone(), 7),
+            _ => (other_doc.id.clone(), 7),
+        };
+        let granted = app
+            .vault
+            .grant(
+                &owner_actor,
+                email,
+                &confidant_vault::GrantRequest {
+                    target: confidant_vault::GrantTarget::Document(confidant_vault::DocRef::Id(
+                        target.parse()?,
+                    )),
+                    actions: [
+                        confidant_core::Access::View,
+                        confidant_core::Access::Download,
+                    ]
+                    .into(),
+                    purpose: "matrix".into(),
+                    until: confidant_vault::Clock::now(app.clock.as_ref())
+                        + time::Duration::days(days),
+                    require_passcode: false,
+                },
+            )
+            .await?;
+        if who == Who::EndedGrant {
+            app.vault
+                .end_grant(&owner_actor, granted.grant.id, "matrix")
+                .await?;
+        }
+        holders.push((who, member));
+    }
+    // Two days later the expired grant is over (API tokens and invitations
+    // still run; web sessions are made below).
+    app.clock.advance(time::Duration::days(2));
+
     // Everyone who will call.
     let mut members = Vec::new();
     for (role, who) in [
@@ -750,6 +845,16 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
             } else {
                 data.clone()
             },
+        });
+    }
+    for (who, member) in &holders {
+        let (token, cookie, csrf) = credentials(&app, member).await?;
+        callers.push(Caller {
+            who: *who,
+            token: Some(token),
+            cookie: Some(cookie),
+            csrf,
+            forbidden: data.clone(),
         });
     }
     let (token, cookie, csrf) = credentials(&app, other).await?;
@@ -837,6 +942,37 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
             {
                 failures.push(format!("{what}: the owner should see the planted data"));
             }
+            // Not allowed answers exactly like does not exist: the same
+            // request for an id that names nothing gets the same status and
+            // the same body (but for the id itself).
+            if matches!(route.rule, Granted | ManagerOr404)
+                && caller.who.signed_in()
+                && !caller.who.entitled()
+                && !route.mutates
+            {
+                let missing = Ids {
+                    doc: MISSING.into(),
+                    set: MISSING.into(),
+                    grant: MISSING.into(),
+                    ..ids.clone()
+                };
+                let response = app.send(build(route, caller, &missing)?).await?;
+                let missing_status = response.status().as_u16();
+                let missing_body = String::from_utf8_lossy(&bytes(response).await?).into_owned();
+                let plain = |b: &str| {
+                    b.replace(&ids.doc, "ID")
+                        .replace(&ids.set, "ID")
+                        .replace(&ids.grant, "ID")
+                        .replace(DOC_NAME, "ID")
+                        .replace(MISSING, "ID")
+                };
+                if missing_status != status || plain(&missing_body) != plain(&body) {
+                    failures.push(format!(
+                        "{what}: not allowed ({status}: {body:.160}) differs from missing \
+                         ({missing_status}: {missing_body:.160})"
+                    ));
+                }
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -846,8 +982,9 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
     // spare token, and nobody new was invited.
     let get = |uri: String| request("GET", &uri, Some(&owner_token), Body::empty());
     let docs: Vec<DocumentInfo> = json(app.send(get("/api/v1/documents".into())?).await?).await?;
-    assert_eq!(docs.len(), 1);
-    assert_eq!((docs[0].id.as_str(), docs[0].version), (doc.id.as_str(), 1));
+    assert_eq!(docs.len(), 2, "the planted document and the other one");
+    let planted = docs.iter().find(|d| d.id == doc.id).context("planted")?;
+    assert_eq!(planted.version, 1);
     let body = bytes(
         app.send(get(format!("/api/v1/documents/{}", doc.id))?)
             .await?,
@@ -857,7 +994,7 @@ async fn every_route_refuses_whoever_may_not_and_leaks_nothing() -> Result<()> {
     let body = String::from_utf8(body)?;
     assert!(body.starts_with("RESTRICTED - for Olive Owner"), "{body}");
     assert!(confidant_mark::fingerprint::strip(&body).contains(DOC_BODY));
-    assert_eq!(app.blob_files()?.len(), 1);
+    assert_eq!(app.blob_files()?.len(), 2, "the two documents' bodies");
     let sets: Vec<RecordSetInfo> =
         json(app.send(get("/api/v1/record-sets".into())?).await?).await?;
     assert_eq!(

@@ -53,7 +53,12 @@ fn value(column: &str, row: usize) -> String {
         "phone" => format!("+1 555 01{:02} 4{:03}", row, row * 37 % 1000),
         "card" => card(row),
         "city" => format!("Juniper Lane {row}, Brookvale"),
-        "region" => if row.is_multiple_of(3) { "West" } else { "East" }.to_owned(),
+        "region" => if row.is_multiple_of(3) {
+            "West"
+        } else {
+            "East"
+        }
+        .to_owned(),
         _ => format!("prefers calls after {row} pm, ref Z{row}Q"),
     }
 }
