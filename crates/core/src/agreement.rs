@@ -525,26 +525,7 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    struct Counter(u8);
-    impl rand_core::RngCore for Counter {
-        fn next_u32(&mut self) -> u32 {
-            rand_core::impls::next_u32_via_fill(self)
-        }
-        fn next_u64(&mut self) -> u64 {
-            rand_core::impls::next_u64_via_fill(self)
-        }
-        fn fill_bytes(&mut self, dest: &mut [u8]) {
-            for b in dest {
-                self.0 = self.0.wrapping_add(1);
-                *b = self.0;
-            }
-        }
-        fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-            self.fill_bytes(dest);
-            Ok(())
-        }
-    }
-    impl rand_core::CryptoRng for Counter {}
+    use crate::ids::test_rng::Counter;
 
     fn agreement(version: u32, published: OffsetDateTime, grace: u32) -> Agreement {
         Agreement {

@@ -117,12 +117,12 @@ id_type!(
     "passcode"
 );
 
+/// A deterministic RNG for the crate's tests: counts up from its seed.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod test_rng {
+    pub(crate) struct Counter(pub u8);
 
-    struct Counter(u8);
-    impl RngCore for Counter {
+    impl rand_core::RngCore for Counter {
         fn next_u32(&mut self) -> u32 {
             rand_core::impls::next_u32_via_fill(self)
         }
@@ -140,7 +140,15 @@ mod tests {
             Ok(())
         }
     }
-    impl CryptoRng for Counter {}
+
+    impl rand_core::CryptoRng for Counter {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::test_rng::Counter;
 
     #[test]
     fn ids_round_trip_through_text() {

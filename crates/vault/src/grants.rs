@@ -401,9 +401,7 @@ impl Vault {
             let mut view = self.grant_view(record).await?;
             // Need to know holds for names too: once a grant of theirs is
             // over, a person no longer sees what it was on.
-            if !sees_all
-                && view.grant.status != GrantStatus::Requested
-                && !view.grant.is_live(now)
+            if !sees_all && view.grant.status != GrantStatus::Requested && !view.grant.is_live(now)
             {
                 view.item = match view.grant.scope {
                     GrantScope::Document { .. } => "a document (no longer granted)",

@@ -136,51 +136,11 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
         .and_then(|rest| rest.split('/').next())
         .context("an end form names the grant")?
         .to_owned();
-    let issued = text(
-        owner
-            .post_form(
-                &app,
-                "/passcodes/issue",
-                &[("csrf", &csrf), ("grant", &grant)],
-                None,
-            )
-            .await?,
-    )
-    .await?;
-    let passcode = issued
-        .split("<code class=\"passcode\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .context("the passcode is shown once")?
-        .to_owned();
-    let wrong = alex_browser
-        .post_form(
-            &app,
-            "/passcode",
-            &[
-                ("csrf", &alex_csrf),
-                ("kind", "records"),
-                ("item", "customers"),
-                ("passcode", "AAAA-BBBB-CCCC"),
-            ],
-            None,
-        )
-        .await?;
+    let passcode = issue_passcode(&app, &mut owner, &csrf, &grant).await?;
+    let wrong = enter_passcode(&app, &mut alex_browser, &alex_csrf, "AAAA-BBBB-CCCC").await?;
     assert_eq!(wrong.status(), 403);
     assert!(text(wrong).await?.contains("4 tries left"));
-    let response = alex_browser
-        .post_form(
-            &app,
-            "/passcode",
-            &[
-                ("csrf", &alex_csrf),
-                ("kind", "records"),
-                ("item", "customers"),
-                ("passcode", &passcode),
-            ],
-            None,
-        )
-        .await?;
+    let response = enter_passcode(&app, &mut alex_browser, &alex_csrf, &passcode).await?;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), Some("/records/customers"));
     let rows = alex_browser.get(&app, "/records/customers").await?;
@@ -249,40 +209,61 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     // The ended grant's passcode ended with it: the new grant needs its own.
     let blocked = alex_browser.get(&app, "/records/customers").await?;
     assert_eq!(blocked.status(), 403);
+    let passcode = issue_passcode(&app, &mut owner, &csrf, &id).await?;
+    let response = enter_passcode(&app, &mut alex_browser, &alex_csrf, &passcode).await?;
+    assert_eq!(response.status(), 303);
+    let rows = text(alex_browser.get(&app, "/records/customers").await?).await?;
+    assert!(rows.contains("Ann Lee"));
+    Ok(())
+}
+
+/// The owner issues today's passcode for a grant on the Passcodes page and
+/// reads it off the page (shown once).
+async fn issue_passcode(
+    app: &TestApp,
+    owner: &mut Browser,
+    csrf: &str,
+    grant: &str,
+) -> Result<String> {
     let issued = text(
         owner
             .post_form(
-                &app,
+                app,
                 "/passcodes/issue",
-                &[("csrf", &csrf), ("grant", &id)],
+                &[("csrf", csrf), ("grant", grant)],
                 None,
             )
             .await?,
     )
     .await?;
-    let passcode = issued
+    Ok(issued
         .split("<code class=\"passcode\">")
         .nth(1)
         .and_then(|rest| rest.split('<').next())
         .context("the passcode is shown once")?
-        .to_owned();
-    let response = alex_browser
+        .to_owned())
+}
+
+/// The assistant enters a passcode for the customers set.
+async fn enter_passcode(
+    app: &TestApp,
+    browser: &mut Browser,
+    csrf: &str,
+    passcode: &str,
+) -> Result<axum::response::Response<Body>> {
+    browser
         .post_form(
-            &app,
+            app,
             "/passcode",
             &[
-                ("csrf", &alex_csrf),
+                ("csrf", csrf),
                 ("kind", "records"),
                 ("item", "customers"),
-                ("passcode", &passcode),
+                ("passcode", passcode),
             ],
             None,
         )
-        .await?;
-    assert_eq!(response.status(), 303);
-    let rows = text(alex_browser.get(&app, "/records/customers").await?).await?;
-    assert!(rows.contains("Ann Lee"));
-    Ok(())
+        .await
 }
 
 /// The grant id of the first Approve form on a page.
