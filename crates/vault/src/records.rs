@@ -673,23 +673,56 @@ impl Vault {
             })
             .collect();
         let cells = self.cell_keys(&record).await?;
-        let stored = self
-            .store()
-            .rows(self.workspace(), record.id, offset, limit)
-            .await?;
-        let mut rows = Self::decrypt_rows(&record, &cells, &stored)?;
-        if let Some(filters) = filters {
-            rows.retain(|row| {
-                filters.iter().any(|f| {
-                    record
-                        .columns
-                        .iter()
-                        .position(|c| c.name == f.column)
-                        .and_then(|i| row.values.get(i))
-                        .is_some_and(|v| v.trim() == f.equals.trim())
-                })
-            });
-        }
+        let mut rows = match filters {
+            None => {
+                let stored = self
+                    .store()
+                    .rows(self.workspace(), record.id, offset, limit)
+                    .await?;
+                Self::decrypt_rows(&record, &cells, &stored)?
+            }
+            // Cells are ciphertext, so the store cannot filter: read the
+            // set in batches and page over the rows the filters let
+            // through (offset and limit count those rows only).
+            Some(filters) => {
+                let passes = |row: &RecordRow| {
+                    filters.iter().any(|f| {
+                        record
+                            .columns
+                            .iter()
+                            .position(|c| c.name == f.column)
+                            .and_then(|i| row.values.get(i))
+                            .is_some_and(|v| v.trim() == f.equals.trim())
+                    })
+                };
+                const BATCH: u64 = 1_000;
+                let mut out = Vec::new();
+                let mut skipped = 0u64;
+                let mut position = 0u64;
+                while (out.len() as u64) < limit {
+                    let stored = self
+                        .store()
+                        .rows(self.workspace(), record.id, position, BATCH)
+                        .await?;
+                    let fetched = stored.len() as u64;
+                    for row in Self::decrypt_rows(&record, &cells, &stored)? {
+                        if !passes(&row) {
+                            continue;
+                        }
+                        if skipped < offset {
+                            skipped += 1;
+                        } else if (out.len() as u64) < limit {
+                            out.push(row);
+                        }
+                    }
+                    if fetched < BATCH {
+                        break;
+                    }
+                    position += fetched;
+                }
+                out
+            }
+        };
         let mut masked = Vec::new();
         for (i, column) in record.columns.iter().enumerate() {
             if !allowed[i] || column.category.reveal_only() {
