@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use confidant_core::{DataCategory, Label, Role};
-use confidant_vault::ColumnMapping;
+use confidant_core::{Access, DataCategory, Label, Role};
+use confidant_vault::{ColumnMapping, DocRef, GrantRequest, GrantTarget};
 use rand_core::{OsRng, RngCore};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -68,8 +68,11 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
     println!("  (the first sign-in asks you to set up an authenticator app)");
     println!();
     println!("  you will find 3 documents, 40 fake customers (record set \"customers\"),");
-    println!("  and an invited assistant, Alex Doe; join as Alex in another browser with:");
+    println!("  and an invited assistant, Alex Doe, granted some customer columns and the Q3");
+    println!("  invoices; join as Alex in another browser with:");
     println!("    {base}/join/{}", alex_invite.expose_secret());
+    println!("  Alex first signs the NDA and the handbook (Agreements), then enters the day");
+    println!("  passcode you issue on the Passcodes page before the data opens.");
     println!();
     println!("  the same workspace from the command line, while this runs:");
     println!(
@@ -224,6 +227,32 @@ async fn seed(
     for (name, label, body) in documents {
         vault
             .add_document(owner, name, label, std::io::Cursor::new(body.into_bytes()))
+            .await?;
+    }
+    // Alex needs to know some customers' contact details and the Q3
+    // invoices: after joining, Alex signs the NDA and the handbook, and
+    // opens them with the day passcode the owner issues.
+    let until = time::OffsetDateTime::now_utc() + time::Duration::days(14);
+    for target in [
+        GrantTarget::Records {
+            set: "customers".into(),
+            columns: vec!["name".into(), "phone".into(), "city".into()],
+            rows: None,
+        },
+        GrantTarget::Document(DocRef::Name("Invoices/Q3 invoices.csv".into())),
+    ] {
+        vault
+            .grant(
+                owner,
+                "alex@demo.example",
+                &GrantRequest {
+                    target,
+                    actions: [Access::View].into(),
+                    purpose: "schedule appointments and chase open invoices".into(),
+                    until,
+                    require_passcode: false,
+                },
+            )
             .await?;
     }
     Ok(alex.token)
