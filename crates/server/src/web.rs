@@ -43,6 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
         // Enforced by the body extractors, so an oversized form gets a page
         // (413) like any other error.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .merge(crate::web_gates::upload_routes())
 }
 
 /// A form body (`application/x-www-form-urlencoded`), refused with a clear

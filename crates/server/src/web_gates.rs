@@ -31,7 +31,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/passcodes/rotate", post(rotate))
         .route("/passcode", post(enter))
         .route("/records/{set}/export", get(export))
+}
+
+/// The largest file the Trace page takes (a leaked PDF or picture).
+pub(crate) const TRACE_UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Routes that take uploads, with their own body limit (the web forms'
+/// limit is a few KiB).
+pub(crate) fn upload_routes() -> Router<AppState> {
+    Router::new()
         .route("/trace", get(trace_form).post(trace))
+        .layer(axum::extract::DefaultBodyLimit::max(TRACE_UPLOAD_LIMIT))
 }
 
 struct DueRow {
@@ -675,7 +685,10 @@ async fn trace(
     let mut csrf = String::new();
     let mut file = None;
     let mut name = String::new();
-    let limit = state.options.max_upload_bytes;
+    let limit = state
+        .options
+        .max_upload_bytes
+        .min(TRACE_UPLOAD_LIMIT as u64);
     while let Some(field) = form
         .next_field()
         .await

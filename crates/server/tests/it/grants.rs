@@ -342,3 +342,73 @@ async fn policies_page_and_what_a_person_can_reach() -> Result<()> {
     );
     Ok(())
 }
+
+/// The owner uploads a leaked copy on the Trace page (a multipart form over
+/// the forms' small body limit) and learns whose copy it was.
+#[tokio::test]
+async fn the_trace_page_names_the_recipient_of_a_leaked_copy() -> Result<()> {
+    let app = TestApp::new().await?;
+    let token = app.token().await?;
+    // A Restricted document of about 100 KiB; the owner's own copy is
+    // stamped for them.
+    let mut memo = String::new();
+    for i in 0..2_000 {
+        memo.push_str(&format!(
+            "line {i}: the merger closes on Friday, tell nobody\n"
+        ));
+    }
+    let response = app
+        .send(request(
+            "POST",
+            "/api/v1/documents?name=memo.txt&label=restricted",
+            Some(&token),
+            Body::from(memo),
+        )?)
+        .await?;
+    assert_eq!(response.status(), 201);
+    let copy = crate::util::bytes(
+        app.send(request(
+            "GET",
+            "/api/v1/documents/memo.txt",
+            Some(&token),
+            Body::empty(),
+        )?)
+        .await?,
+    )
+    .await?;
+    assert!(copy.len() > 64 * 1024);
+
+    let mut owner = Browser::default();
+    owner.sign_in(&app).await?;
+    let csrf = owner.session_csrf(&app).await?;
+    let boundary = "confidant-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leak.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&copy);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut req = request("POST", "/trace", None, Body::from(body))?;
+    req.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}").parse()?,
+    );
+    let response = owner.send(&app, req).await?;
+    assert_eq!(response.status(), 200);
+    let page = text(response).await?;
+    assert!(page.contains("leak.txt"), "{page}");
+    assert!(page.contains("owner@example.com"), "the recipient: {page}");
+    assert!(page.contains("document memo.txt (download)"), "{page}");
+    assert!(page.contains("verified in the signed tree"), "{page}");
+
+    // An assistant has no Trace page.
+    let alex = app
+        .add_member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await?;
+    let mut browser = Browser::default();
+    browser.sign_in_as(&app, &alex).await?;
+    assert_eq!(browser.get(&app, "/trace").await?.status(), 403);
+    Ok(())
+}
