@@ -252,6 +252,10 @@ struct HomePage<'a> {
     manager: bool,
     documents: Vec<DocumentRow>,
     record_sets: Vec<RecordSetRow>,
+    /// For the owner and admins: what needs attention.
+    attention: Vec<String>,
+    /// For everyone else: the agreements they still have to sign.
+    to_sign: Vec<String>,
 }
 
 #[derive(Template)]
@@ -335,12 +339,44 @@ async fn home(State(state): State<AppState>, session: Session) -> Result<Html<St
             session.vault.record_sets(&session.actor).await?,
         )
     };
+    let mut attention = Vec::new();
+    let mut to_sign = Vec::new();
+    if manager {
+        for blocked in session.vault.blocked_people(&session.actor).await? {
+            attention.push(format!(
+                "{} is blocked until they: {}",
+                blocked.email,
+                blocked.reasons.join("; ")
+            ));
+        }
+        for state in session.vault.passcode_states(&session.actor).await? {
+            if state.locked {
+                attention.push(format!(
+                    "{}'s passcode for {} is locked for today after five wrong tries",
+                    state.email, state.item
+                ));
+            } else if state.valid_until.is_none() {
+                attention.push(format!(
+                    "{} has no passcode for today for {}",
+                    state.email, state.item
+                ));
+            }
+        }
+    } else {
+        for due in session.vault.my_agreements(&session.actor).await? {
+            if let Some(why) = due.standing.blocker(due.agreement.kind) {
+                to_sign.push(sentence(&why));
+            }
+        }
+    }
     let page = HomePage {
         chrome: Chrome::signed_in(&state, &session),
         actor: &session.actor,
         manager,
         documents: documents.iter().map(document_row).collect(),
         record_sets: sets.iter().map(record_set_row).collect(),
+        attention,
+        to_sign,
     };
     Ok(render(&page)?)
 }

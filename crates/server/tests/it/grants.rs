@@ -83,6 +83,12 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     assert!(page.contains("schedule appointments"));
     let home = text(alex_browser.get(&app, "/").await?).await?;
     assert!(home.contains("customers"));
+    assert!(home.contains("Before you can open anything"), "{home}");
+    let owner_home = text(owner.get(&app, "/").await?).await?;
+    assert!(
+        owner_home.contains("alex@example.com is blocked until they"),
+        "{owner_home}"
+    );
 
     // The grant alone opens nothing: Alex is told what to do first.
     let blocked = alex_browser.get(&app, "/records/customers").await?;
@@ -140,9 +146,13 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     let wrong = enter_passcode(&app, &mut alex_browser, &alex_csrf, "AAAA-BBBB-CCCC").await?;
     assert_eq!(wrong.status(), 403);
     assert!(text(wrong).await?.contains("4 tries left"));
+    let owner_home = text(owner.get(&app, "/").await?).await?;
+    assert!(!owner_home.contains("is blocked until"), "{owner_home}");
     let response = enter_passcode(&app, &mut alex_browser, &alex_csrf, &passcode).await?;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), Some("/records/customers"));
+    let alex_home = text(alex_browser.get(&app, "/").await?).await?;
+    assert!(!alex_home.contains("Before you can open anything"));
     let rows = alex_browser.get(&app, "/records/customers").await?;
     assert_eq!(rows.status(), 200);
     let rows = text(rows).await?;
