@@ -117,3 +117,4 @@ impl PgStore {
 
 sql::impl_store!(PgStore, sqlx::Postgres);
 crate::gates::impl_gates!(PgStore, sqlx::Postgres);
+crate::incidents::impl_incidents!(PgStore, sqlx::Postgres);

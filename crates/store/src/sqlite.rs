@@ -143,6 +143,7 @@ impl SqliteStore {
 
 sql::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
+crate::incidents::impl_incidents!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
