@@ -186,7 +186,7 @@ Dear {{name}},
 We are writing to tell you about an incident at {{business}} that involved some of your personal information.
 
 What Happened
-{{what_happened}} Between {{when}}, a person who worked for us had access to your information and may have kept or shared it. Their access has been ended.
+{{what_happened}} {{when}}, a person who worked for us had access to your information and may have kept or shared it. Their access has been ended.
 
 What Information Was Involved
 Your {{categories}}. It was {{how}}.

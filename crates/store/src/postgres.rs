@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "honey",
         include_str!("../migrations/postgres/0008_honey.sql"),
     ),
+    (
+        9,
+        "incidents",
+        include_str!("../migrations/postgres/0009_incidents.sql"),
+    ),
 ];
 
 impl PgStore {

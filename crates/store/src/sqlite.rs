@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "honey",
         include_str!("../migrations/sqlite/0008_honey.sql"),
     ),
+    (
+        9,
+        "incidents",
+        include_str!("../migrations/sqlite/0009_incidents.sql"),
+    ),
 ];
 
 impl SqliteStore {

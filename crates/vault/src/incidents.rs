@@ -305,7 +305,8 @@ pub struct SendReport {
     pub skipped: u64,
     /// Claims of stopped senders put back in the queue.
     pub requeued: u64,
-    /// Notices a stopped sender had handed over: held for the owner.
+    /// Notices a stopped sender had handed over, held for the owner (all
+    /// of the incident's, after this run).
     pub uncertain: u64,
 }
 
@@ -757,7 +758,11 @@ impl Vault {
                 let values = NoticeValues {
                     business: self.workspace_name().to_owned(),
                     name,
-                    when: format!("{} and {}", day(c.first), day(c.last)),
+                    when: if day(c.first) == day(c.last) {
+                        format!("On {}", day(c.first))
+                    } else {
+                        format!("Between {} and {}", day(c.first), day(c.last))
+                    },
                     categories: category_list(&c.clear),
                     how: how.join(" and "),
                     what_happened: what_happened.clone(),
@@ -866,9 +871,6 @@ impl Vault {
         let transport = smtp.transport()?;
         for notice in self.store().notices(ws, record.id).await? {
             if !matches!(notice.status, NoticeStatus::Queued | NoticeStatus::Failed) {
-                if notice.status == NoticeStatus::Uncertain {
-                    report.uncertain = report.uncertain.max(1);
-                }
                 report.skipped += 1;
                 continue;
             }
@@ -945,6 +947,13 @@ impl Vault {
                 }
             }
         }
+        report.uncertain = self
+            .store()
+            .notices(ws, record.id)
+            .await?
+            .iter()
+            .filter(|n| n.status == NoticeStatus::Uncertain)
+            .count() as u64;
         self.incident_step(
             actor,
             record.id,

@@ -14,8 +14,10 @@ use confidant_vault::{
 mod backup;
 mod gates;
 mod grants;
+mod incidents;
 mod marking;
 mod people;
+mod smtp_sink;
 
 fn web() -> SessionRequest {
     SessionRequest::web("test browser")
