@@ -337,6 +337,119 @@ pub fn category_list(categories: &BTreeSet<DataCategory>) -> String {
     }
 }
 
+/// The facts of a draft notification to the supervisory authority.
+#[derive(Clone, Debug)]
+pub struct RegulatorFacts {
+    pub business: String,
+    pub contact: String,
+    pub reference: String,
+    pub what_happened: String,
+    pub since: OffsetDateTime,
+    pub until: OffsetDateTime,
+    pub aware_at: OffsetDateTime,
+    pub now: OffsetDateTime,
+    pub offboarded: bool,
+    pub exposure_customers: u64,
+    pub clear_customers: u64,
+    pub masked_customers: u64,
+    pub records: u64,
+    pub documents: u64,
+    pub categories: BTreeMap<DataCategory, u64>,
+    pub channels: BTreeMap<Channel, u64>,
+    pub notices_queued: u64,
+    pub notices_sent: u64,
+}
+
+fn stamp(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// The 72-hour clock of GDPR Art. 33(1): the deadline and the time left at
+/// `now` (negative once late).
+pub fn regulator_clock(aware_at: OffsetDateTime, now: OffsetDateTime) -> (OffsetDateTime, time::Duration) {
+    let due = aware_at + time::Duration::hours(72);
+    (due, due - now)
+}
+
+/// A draft notification to the supervisory authority with the contents of
+/// GDPR Art. 33(3), (a) to (d), for the owner to check and complete.
+pub fn regulator_draft(f: &RegulatorFacts) -> String {
+    let (due, left) = regulator_clock(f.aware_at, f.now);
+    let clock = if left.is_negative() {
+        format!(
+            "LATE by {} hours: Art. 33(1) asks for the reasons for the delay (add them below).",
+            (-left).whole_hours()
+        )
+    } else {
+        format!("{} hours left.", left.whole_hours())
+    };
+    let categories = if f.categories.is_empty() {
+        "none in the clear".to_owned()
+    } else {
+        f.categories
+            .iter()
+            .map(|(c, n)| format!("{} ({n} people)", category_words(*c)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let channels = f
+        .channels
+        .iter()
+        .map(|(c, n)| format!("{} {n}", c.words()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!(
+        "DRAFT: Notification of a personal data breach (GDPR Art. 33)\n\
+         Controller: {business}. Reference: {reference}.\n\
+         Became aware: {aware}. Notification due by: {due} ({clock})\n\
+         \n\
+         (a) Nature of the breach\n\
+         {what} A person working for the controller accessed personal data between {since} and {until}; \
+         the access record (a tamper-evident ledger) shows exactly what reached them.\n\
+         Categories of data subjects: customers.\n\
+         Approximate number of data subjects concerned: {clear} whose data reached the person in the clear \
+         ({total} in all, {masked} of them saw only masked, unintelligible values).\n\
+         Categories of personal data: {categories}.\n\
+         Approximate number of records concerned: {records} customer records and {documents} documents.\n\
+         How the data was reached (customers by most exposing way): {channels}.\n\
+         \n\
+         (b) Contact point for more information\n\
+         {contact}\n\
+         \n\
+         (c) Likely consequences\n\
+         Fraud or misuse of the data named above (for payment card numbers: card fraud), and messages \
+         that try to trick the people concerned into giving more information.\n\
+         \n\
+         (d) Measures taken or proposed\n\
+         {offboard}The exposure was computed from the access record. {queued} affected customers are being \
+         notified individually (Art. 34); {sent} notices have been delivered to their mail servers so far. \
+         [Add: measures to mitigate possible adverse effects; changes to access.]\n",
+        business = f.business,
+        reference = f.reference,
+        aware = stamp(f.aware_at),
+        due = stamp(due),
+        what = f.what_happened,
+        since = stamp(f.since),
+        until = stamp(f.until),
+        clear = f.clear_customers,
+        total = f.exposure_customers,
+        masked = f.masked_customers,
+        records = f.records,
+        documents = f.documents,
+        contact = f.contact,
+        queued = f.notices_queued,
+        sent = f.notices_sent,
+        offboard = if f.offboarded {
+            "The person's access (sessions, grants, passcodes) was ended at once. "
+        } else {
+            ""
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -972,6 +972,47 @@ impl Vault {
         Ok(report)
     }
 
+    /// A draft notification to the supervisory authority (GDPR Art.
+    /// 33(3)) with the 72-hour clock, from the incident as it stands.
+    pub async fn regulator_draft(&self, actor: &Actor, id: &str) -> Result<String, VaultError> {
+        let view = self.incident(actor, id).await?;
+        let e = &view.exposure;
+        let clear = e.intelligible().count() as u64;
+        let facts = confidant_core::incident::RegulatorFacts {
+            business: self.workspace_name().to_owned(),
+            contact: self.owner().await?.email,
+            reference: view.id.to_string()[..8].to_uppercase(),
+            what_happened: view.reason.clone(),
+            since: view.since,
+            until: view.until,
+            aware_at: view.aware_at,
+            now: self.inner.clock.now(),
+            offboarded: view.offboarded,
+            exposure_customers: e.customers.len() as u64,
+            clear_customers: clear,
+            masked_customers: e.customers.len() as u64 - clear,
+            records: e.customers.len() as u64,
+            documents: e.documents.len() as u64,
+            categories: e.category_counts(),
+            channels: e.channel_counts(),
+            notices_queued: view.notices.len() as u64,
+            notices_sent: view
+                .notices
+                .iter()
+                .filter(|n| n.status == NoticeStatus::Sent)
+                .count() as u64,
+        };
+        self.incident_step(
+            actor,
+            view.id,
+            view.person,
+            "regulator draft",
+            format!("{clear} customers in the clear"),
+        )
+        .await?;
+        Ok(confidant_core::incident::regulator_draft(&facts))
+    }
+
     /// An incident's notices and their states.
     pub async fn notices(&self, actor: &Actor, id: &str) -> Result<Vec<NoticeRecord>, VaultError> {
         self.require_owner(actor, "see notices")?;
