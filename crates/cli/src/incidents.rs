@@ -187,7 +187,10 @@ fn cats(set: &std::collections::BTreeSet<confidant_core::DataCategory>) -> Strin
     if set.is_empty() {
         "-".into()
     } else {
-        set.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+        set.iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -311,12 +314,19 @@ fn print_view(v: &IncidentView, now: OffsetDateTime) -> anyhow::Result<()> {
             .iter()
             .map(|c| {
                 vec![
-                    c.set_name.clone().unwrap_or_else(|| c.exposure.set.to_string()),
+                    c.set_name
+                        .clone()
+                        .unwrap_or_else(|| c.exposure.set.to_string()),
                     c.exposure.row.to_string(),
                     cats(&c.exposure.clear),
                     cats(&c.exposure.masked_only),
                     channels(&c.exposure.channels),
-                    if c.exposure.unintelligible() { "yes" } else { "no" }.into(),
+                    if c.exposure.unintelligible() {
+                        "yes"
+                    } else {
+                        "no"
+                    }
+                    .into(),
                     when(c.exposure.last),
                 ]
             })
@@ -495,7 +505,8 @@ async fn notices(
                 for d in &drafts {
                     println!(
                         "--- to: {}",
-                        d.to.as_deref().unwrap_or("(no e-mail address: send a letter)")
+                        d.to.as_deref()
+                            .unwrap_or("(no e-mail address: send a letter)")
                     );
                     println!("Subject: {}", crate::output::clean(&d.notice.subject));
                     println!();
@@ -513,9 +524,7 @@ async fn notices(
             resend_uncertain: args.resend_uncertain,
             ..SendOptions::default()
         };
-        let report = vault
-            .send_notices(owner, &args.id, &smtp, &options)
-            .await?;
+        let report = vault.send_notices(owner, &args.id, &smtp, &options).await?;
         match args.format {
             Format::Json => crate::output::json(&serde_json::json!({
                 "queued": added,
@@ -574,7 +583,10 @@ async fn notices(
                     ]
                 })
                 .collect();
-            table(&["NOTICE", "ROW", "STATUS", "TRIES", "SENT", "LAST ERROR"], &rows)?;
+            table(
+                &["NOTICE", "ROW", "STATUS", "TRIES", "SENT", "LAST ERROR"],
+                &rows,
+            )?;
         }
     }
     Ok(())

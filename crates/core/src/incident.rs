@@ -369,7 +369,10 @@ fn stamp(t: OffsetDateTime) -> String {
 
 /// The 72-hour clock of GDPR Art. 33(1): the deadline and the time left at
 /// `now` (negative once late).
-pub fn regulator_clock(aware_at: OffsetDateTime, now: OffsetDateTime) -> (OffsetDateTime, time::Duration) {
+pub fn regulator_clock(
+    aware_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> (OffsetDateTime, time::Duration) {
     let due = aware_at + time::Duration::hours(72);
     (due, due - now)
 }

@@ -18,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::Setup;
 use crate::grants::{member, sign_all};
-use crate::smtp_sink::{Sink, closed_port};
+use confidant_testkit::smtp::{Sink, closed_port};
 
 fn mapping(columns: &[(&str, DataCategory)]) -> ColumnMapping {
     ColumnMapping {

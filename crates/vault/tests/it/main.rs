@@ -17,7 +17,6 @@ mod grants;
 mod incidents;
 mod marking;
 mod people;
-mod smtp_sink;
 
 fn web() -> SessionRequest {
     SessionRequest::web("test browser")

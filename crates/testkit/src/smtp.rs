@@ -1,6 +1,12 @@
-//! A tiny SMTP server for the tests: speaks enough SMTP (EHLO/HELO, MAIL,
+//! A tiny SMTP server for tests: speaks enough SMTP (EHLO/HELO, MAIL,
 //! RCPT, DATA, RSET, NOOP, QUIT) on 127.0.0.1 for lettre, and records every
 //! message it accepts. No TLS: the notices are sent to it in plain mode.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test helper: a failure here is a failed test"
+)]
 
 use std::sync::{Arc, Mutex};
 
@@ -49,6 +55,7 @@ impl Received {
     }
 }
 
+#[derive(Debug)]
 pub struct Sink {
     pub port: u16,
     pub messages: Arc<Mutex<Vec<Received>>>,
