@@ -225,6 +225,40 @@ pub fn compute_exposure<'a>(
     }
 }
 
+/// Picks one person's entries out of ledger leaves without parsing the
+/// others: a leaf is parsed only when its canonical bytes carry the
+/// person's id as actor (the parsed entry is checked again by
+/// [`compute_exposure`]).
+#[derive(Debug, Clone)]
+pub struct PersonFilter {
+    needle: String,
+}
+
+impl PersonFilter {
+    pub fn new(person: PersonId) -> Self {
+        PersonFilter {
+            needle: format!("\"actor\":\"{person}\""),
+        }
+    }
+
+    /// Appends the entry of `leaf` (ledger index `index`) to `out` when it
+    /// is the person's; a damaged entry of theirs is an integrity error.
+    pub fn keep(&self, index: u64, leaf: &[u8], out: &mut Vec<Entry>) -> Result<(), VaultError> {
+        let Ok(text) = std::str::from_utf8(leaf) else {
+            return Err(VaultError::Integrity(format!(
+                "ledger entry {index} is damaged: not UTF-8"
+            )));
+        };
+        if !text.contains(&self.needle) {
+            return Ok(());
+        }
+        out.push(Entry::from_leaf(leaf).map_err(|e| {
+            VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
+        })?);
+        Ok(())
+    }
+}
+
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
@@ -408,7 +442,8 @@ impl Vault {
         Ok((shapes, records))
     }
 
-    /// The exposure of a person in a window, from the whole ledger.
+    /// The exposure of a person in a window, from the whole ledger, read a
+    /// page at a time (only the person's entries are kept).
     pub async fn exposure(
         &self,
         actor: &Actor,
@@ -417,12 +452,21 @@ impl Vault {
         until: OffsetDateTime,
     ) -> Result<Exposure, VaultError> {
         self.require_owner(actor, "compute an exposure")?;
-        let leaves = self.ledger_leaves(actor).await?;
-        let mut entries = Vec::with_capacity(leaves.len());
-        for (index, leaf) in leaves.iter().enumerate() {
-            entries.push(Entry::from_leaf(leaf).map_err(|e| {
-                VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
-            })?);
+        let filter = PersonFilter::new(person);
+        let mut entries = Vec::new();
+        let mut read = 0u64;
+        loop {
+            let page = self
+                .store()
+                .ledger_leaves(self.workspace(), read, 10_000)
+                .await?;
+            if page.is_empty() {
+                break;
+            }
+            for leaf in &page {
+                filter.keep(read, &leaf.leaf, &mut entries)?;
+                read += 1;
+            }
         }
         let (shapes, _) = self.set_shapes().await?;
         Ok(compute_exposure(&entries, person, since, until, &shapes))
