@@ -27,7 +27,10 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let total: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let total: usize = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let customers: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
 
     let ws = WorkspaceId::random(&mut OsRng);
@@ -60,10 +63,34 @@ fn main() {
         let time = Timestamp::from_unix_millis(start_ms + i as i64 * 1000).unwrap();
         let kind = pick(100);
         let (action, id, n, columns, reason): (_, _, usize, &[&str], &str) = match kind {
-            0..70 => (KnownAction::View, TargetId::RecordSet(set), 10, &["name"], "grant (masked: email, card)"),
-            70..90 => (KnownAction::Reveal, TargetId::RecordSet(set), 1, &["card"], "grant (column card)"),
-            90..95 => (KnownAction::Export, TargetId::RecordSet(set), 100, &["name", "email"], "grant (masked: card)"),
-            _ => (KnownAction::Download, TargetId::Document(docs[pick(docs.len())]), 0, &[], "grant"),
+            0..70 => (
+                KnownAction::View,
+                TargetId::RecordSet(set),
+                10,
+                &["name"],
+                "grant (masked: email, card)",
+            ),
+            70..90 => (
+                KnownAction::Reveal,
+                TargetId::RecordSet(set),
+                1,
+                &["card"],
+                "grant (column card)",
+            ),
+            90..95 => (
+                KnownAction::Export,
+                TargetId::RecordSet(set),
+                100,
+                &["name", "email"],
+                "grant (masked: card)",
+            ),
+            _ => (
+                KnownAction::Download,
+                TargetId::Document(docs[pick(docs.len())]),
+                0,
+                &[],
+                "grant",
+            ),
         };
         let first = pick(customers.saturating_sub(n).max(1));
         let target_rows: Vec<RowId> = rows[first..(first + n).min(customers)].to_vec();
@@ -114,7 +141,10 @@ fn main() {
 
     // The pure function over every entry, parsed beforehand.
     let t = Instant::now();
-    let all: Vec<Entry> = leaves.iter().map(|l| Entry::from_leaf(l).unwrap()).collect();
+    let all: Vec<Entry> = leaves
+        .iter()
+        .map(|l| Entry::from_leaf(l).unwrap())
+        .collect();
     let parse_all = t.elapsed();
     drop(leaves);
     let t = Instant::now();

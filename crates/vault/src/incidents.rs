@@ -252,9 +252,11 @@ impl PersonFilter {
         if !text.contains(&self.needle) {
             return Ok(());
         }
-        out.push(Entry::from_leaf(leaf).map_err(|e| {
-            VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
-        })?);
+        out.push(
+            Entry::from_leaf(leaf).map_err(|e| {
+                VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
+            })?,
+        );
         Ok(())
     }
 }
@@ -1046,14 +1048,6 @@ impl Vault {
                 .filter(|n| n.status == NoticeStatus::Sent)
                 .count() as u64,
         };
-        self.incident_step(
-            actor,
-            view.id,
-            view.person,
-            "regulator draft",
-            format!("{clear} customers in the clear"),
-        )
-        .await?;
         Ok(confidant_core::incident::regulator_draft(&facts))
     }
 
