@@ -59,7 +59,7 @@ pub(crate) struct Failure {
 }
 
 impl SmtpSettings {
-    fn from_mailbox(&self) -> Result<Mailbox, VaultError> {
+    fn sender_mailbox(&self) -> Result<Mailbox, VaultError> {
         self.from.parse().map_err(|e| {
             VaultError::InvalidInput(format!(
                 "the SMTP sender {:?} is not an address: {e}",
@@ -69,7 +69,7 @@ impl SmtpSettings {
     }
 
     pub(crate) fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, VaultError> {
-        self.from_mailbox()?;
+        self.sender_mailbox()?;
         let bad = |e: lettre::transport::smtp::Error| {
             VaultError::InvalidInput(format!("the SMTP server {:?}: {e}", self.host))
         };
@@ -112,7 +112,7 @@ pub(crate) async fn send(
         permanent: true,
     };
     let from = settings
-        .from_mailbox()
+        .sender_mailbox()
         .map_err(|e| permanent(e.to_string()))?;
     let to: Mailbox = to
         .parse()
