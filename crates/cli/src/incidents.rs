@@ -395,6 +395,7 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
                 offboard: args.offboard,
             };
             let view = vault.open_incident(&owner, &request).await?;
+            let now = OffsetDateTime::now_utc();
             match args.format {
                 Format::Json => crate::output::json(&view_json(&view, now))?,
                 Format::Text => {

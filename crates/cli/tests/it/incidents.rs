@@ -182,7 +182,10 @@ fn an_incident_at_the_console() {
     assert_eq!(opened["summary"]["customers_in_the_clear"], 3);
     assert_eq!(opened["summary"]["categories"]["name"], 3);
     assert_eq!(opened["summary"]["categories"]["card_number"], 1);
-    assert_eq!(opened["regulator_hours_left"], 71);
+    assert!(
+        (71..=72).contains(&opened["regulator_hours_left"].as_i64().unwrap()),
+        "{opened}"
+    );
     let people = ws.ok(&["people", "list"]);
     assert!(people.contains("offboarded"), "{people}");
 
