@@ -255,7 +255,7 @@ fn view_json(v: &IncidentView, now: OffsetDateTime) -> serde_json::Value {
     })
 }
 
-fn notices_json(notices: &[confidant_store::NoticeRecord]) -> Vec<serde_json::Value> {
+fn notices_json(notices: &[confidant_vault::incidents::NoticeRecord]) -> Vec<serde_json::Value> {
     notices
         .iter()
         .map(|n| {

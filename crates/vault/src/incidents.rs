@@ -21,7 +21,7 @@ use confidant_core::incident::{
 };
 use confidant_core::{DataCategory, IncidentId, ItemId, NoticeId, PersonId, RecordSetId, RowId};
 use confidant_ledger::{Action, Decision, Entry, KnownAction, Target, TargetId};
-use confidant_store::{IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus, RecordSetRecord};
+use confidant_store::RecordSetRecord;
 use rand_core::{OsRng, RngCore};
 use time::{Duration, OffsetDateTime};
 
@@ -30,6 +30,8 @@ use crate::{Actor, Vault, VaultError};
 
 mod smtp;
 
+/// The stored forms the use cases return.
+pub use confidant_store::{IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
 pub use smtp::{SmtpSecurity, SmtpSettings};
 
 /// What the exposure computation needs to know about a record set.

@@ -9,9 +9,8 @@ use std::time::Duration as StdDuration;
 
 use confidant_core::incident::Channel;
 use confidant_core::{Access, DataCategory, Label, Role};
-use confidant_store::NoticeStatus;
 use confidant_vault::incidents::{
-    IncidentRequest, SendOptions, SmtpSecurity, SmtpSettings, StopPoint,
+    IncidentRequest, NoticeStatus, SendOptions, SmtpSecurity, SmtpSettings, StopPoint,
 };
 use confidant_vault::{Actor, ColumnMapping, DocRef, GrantRequest, GrantTarget, Vault};
 use time::{Duration, OffsetDateTime};
