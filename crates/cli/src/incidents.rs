@@ -92,6 +92,10 @@ pub struct NoticesArgs {
     /// Message-ID).
     #[arg(long, requires = "send")]
     resend_uncertain: bool,
+    /// Seconds after which a claim belongs to a sender that stopped
+    /// (default 300). For tests and recovery after a known crash.
+    #[arg(long, requires = "send", hide = true)]
+    lease_seconds: Option<u32>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -520,11 +524,14 @@ async fn notices(
     if args.send {
         let smtp = smtp_settings(global)?;
         let (added, without) = vault.queue_notices(owner, &args.id).await?;
-        let options = SendOptions {
+        let mut options = SendOptions {
             retry_now: args.retry_now,
             resend_uncertain: args.resend_uncertain,
             ..SendOptions::default()
         };
+        if let Some(seconds) = args.lease_seconds {
+            options.lease = time::Duration::seconds(i64::from(seconds));
+        }
         let report = vault.send_notices(owner, &args.id, &smtp, &options).await?;
         match args.format {
             Format::Json => crate::output::json(&serde_json::json!({

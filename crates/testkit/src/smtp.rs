@@ -8,6 +8,7 @@
     reason = "a test helper: a failure here is a failed test"
 )]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -59,6 +60,10 @@ impl Received {
 pub struct Sink {
     pub port: u16,
     pub messages: Arc<Mutex<Vec<Received>>>,
+    /// When set, a message is recorded at the end of its DATA but never
+    /// answered: the client waits for the server's verdict forever (to
+    /// kill it at the worst moment).
+    stall: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -74,20 +79,29 @@ impl Sink {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let messages = Arc::new(Mutex::new(Vec::new()));
+        let stall = Arc::new(AtomicBool::new(false));
         let store = messages.clone();
+        let stalls = stall.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
+                let stalls = stalls.clone();
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, stalls).await;
                 });
             }
         });
         Sink {
             port,
             messages,
+            stall,
             task,
         }
+    }
+
+    /// Stops (or resumes) answering at the end of DATA.
+    pub fn set_stall(&self, stall: bool) {
+        self.stall.store(stall, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -101,7 +115,11 @@ pub async fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+async fn session(
+    stream: TcpStream,
+    store: Arc<Mutex<Vec<Received>>>,
+    stall: Arc<AtomicBool>,
+) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 sink ESMTP ready\r\n").await?;
@@ -151,6 +169,10 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) -> std::io
                     to: std::mem::take(&mut to),
                     data,
                 });
+                if stall.load(Ordering::SeqCst) {
+                    // Hold the connection open without a verdict.
+                    std::future::pending::<()>().await;
+                }
                 write.write_all(b"250 OK queued\r\n").await?;
             }
             "RSET" => {

@@ -99,9 +99,9 @@ async fn assistant_accesses(ws: &Workspace) {
         .unwrap();
 }
 
-#[test]
-fn an_incident_at_the_console() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// A data dir with customers Ann, Bo (e-mail addresses), Cy (none) and
+/// Di, and Alex's accesses.
+fn prepared(rt: &tokio::runtime::Runtime) -> Workspace {
     let ws = Workspace::new();
     let csv = ws.write(
         "customers.csv",
@@ -124,6 +124,13 @@ fn an_incident_at_the_console() {
         "internal",
     ]);
     rt.block_on(assistant_accesses(&ws));
+    ws
+}
+
+#[test]
+fn an_incident_at_the_console() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ws = prepared(&rt);
 
     // Bad input is refused and changes nothing.
     let err = ws.fails(&[
@@ -302,4 +309,112 @@ fn an_incident_at_the_console() {
     let shown = ws.ok(&["incident", "show", &id]);
     assert!(shown.contains("notices: 2 sent"), "{shown}");
     assert!(shown.contains("notices sent: 2 sent"), "{shown}");
+}
+
+/// kill -9 of `incident notices --send` while the SMTP server holds the
+/// first notice without answering: after a restart, the notice the
+/// killed sender handed over is held as uncertain (not sent again), the
+/// others are sent, and every customer has exactly one copy.
+#[test]
+fn kill_9_while_sending_never_sends_twice() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ws = prepared(&rt);
+    let since = (OffsetDateTime::now_utc() - Duration::days(1))
+        .date()
+        .to_string();
+    let opened = ws.json(&[
+        "incident",
+        "open",
+        "--person",
+        "alex@example.com",
+        "--since",
+        &since,
+        "--reason",
+        "A laptop was stolen.",
+        "--format",
+        "json",
+    ]);
+    let id = opened["id"].as_str().unwrap().to_owned();
+    let sink = rt.block_on(Sink::start(0));
+    sink.set_stall(true);
+    let smtp_env = |cmd: &mut std::process::Command| {
+        cmd.env_remove("CONFIDANT_PASSPHRASE")
+            .env("CONFIDANT_DATA", &ws.data)
+            .env("CONFIDANT_KEY_FILE", &ws.key)
+            .env("CONFIDANT_SMTP_HOST", "127.0.0.1")
+            .env("CONFIDANT_SMTP_PORT", sink.port.to_string())
+            .env("CONFIDANT_SMTP_SECURITY", "plain")
+            .env("CONFIDANT_SMTP_FROM", "Privacy <privacy@business.example>");
+    };
+    let mut sender = std::process::Command::new(assert_cmd::cargo::cargo_bin("confidant"));
+    smtp_env(&mut sender);
+    let mut child = sender
+        .args(["incident", "notices", &id, "--send"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sink.received().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sender never sent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SIGKILL: the server has the message, the sender never heard back.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sink.set_stall(false);
+    let status = ws.json(&["incident", "notices", &id, "--format", "json"]);
+    let states: Vec<&str> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "sending").count(),
+        1,
+        "{status}"
+    );
+
+    // Restarted after the lease.
+    let mut again = std::process::Command::new(assert_cmd::cargo::cargo_bin("confidant"));
+    smtp_env(&mut again);
+    let out = again
+        .args([
+            "incident",
+            "notices",
+            &id,
+            "--send",
+            "--lease-seconds",
+            "0",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sent"], 1, "{report}");
+    assert_eq!(report["uncertain"], 1, "{report}");
+    let received = sink.received();
+    assert_eq!(received.len(), 2, "one copy each");
+    let mut to: Vec<_> = received.iter().map(|m| m.to[0].clone()).collect();
+    to.sort();
+    assert_eq!(to, ["ann@example.net", "bo@example.net"]);
+    let status = ws.json(&["incident", "notices", &id, "--format", "json"]);
+    let mut states: Vec<&str> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    states.sort();
+    assert_eq!(states, ["sent", "uncertain"]);
 }
