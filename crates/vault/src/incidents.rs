@@ -735,23 +735,40 @@ impl Vault {
         &self,
         actor: &Actor,
         record: &IncidentRecord,
-        only: Option<&[(RecordSetId, RowId)]>,
+        only: Option<(RecordSetId, RowId)>,
+        exposure: Option<&Exposure>,
         action: KnownAction,
         why: &str,
     ) -> Result<Vec<NoticeDraft>, VaultError> {
-        let exposure = self
-            .exposure(actor, record.person, record.since, record.until)
-            .await?;
+        let computed;
+        let exposure = match exposure {
+            Some(e) => e,
+            None => {
+                computed = self
+                    .exposure(actor, record.person, record.since, record.until)
+                    .await?;
+                &computed
+            }
+        };
         let (template, _) = self.notice_template(actor).await?;
         let what_happened = self.open_incident_reason(record.id, &record.reason_ct)?;
         let (_, sets) = self.set_shapes().await?;
         let contact = self.owner().await?.email;
         let reference = record.id.to_string()[..8].to_uppercase();
         let mut by_set: BTreeMap<RecordSetId, Vec<&CustomerExposure>> = BTreeMap::new();
-        for c in exposure.intelligible() {
-            if only.is_some_and(|o| !o.contains(&(c.set, c.row))) {
-                continue;
-            }
+        let chosen: Vec<&CustomerExposure> = match only {
+            // INVARIANT: compute_exposure sorts customers by (set, row).
+            Some(key) => exposure
+                .customers
+                .binary_search_by_key(&key, |c| (c.set, c.row))
+                .ok()
+                .and_then(|i| exposure.customers.get(i))
+                .filter(|c| !c.unintelligible())
+                .into_iter()
+                .collect(),
+            None => exposure.intelligible().collect(),
+        };
+        for c in chosen {
             by_set.entry(c.set).or_default().push(c);
         }
         let mut out = Vec::new();
@@ -839,8 +856,15 @@ impl Vault {
     ) -> Result<Vec<NoticeDraft>, VaultError> {
         self.require_owner(actor, "preview notices")?;
         let record = self.find_incident(id).await?;
-        self.drafts(actor, &record, None, KnownAction::View, "notices previewed")
-            .await
+        self.drafts(
+            actor,
+            &record,
+            None,
+            None,
+            KnownAction::View,
+            "notices previewed",
+        )
+        .await
     }
 
     /// Queues one notice per affected customer with an e-mail address
@@ -850,7 +874,14 @@ impl Vault {
         self.require_owner(actor, "send notices")?;
         let record = self.find_incident(id).await?;
         let drafts = self
-            .drafts(actor, &record, None, KnownAction::View, "notices queued")
+            .drafts(
+                actor,
+                &record,
+                None,
+                None,
+                KnownAction::View,
+                "notices queued",
+            )
             .await?;
         let now = self.inner.clock.now();
         let mut notices = Vec::new();
@@ -917,6 +948,10 @@ impl Vault {
             self.store().requeue_uncertain(ws, record.id, now).await?;
         }
         let transport = smtp.transport()?;
+        // Computed once for the run: every notice renders from it.
+        let exposure = self
+            .exposure(actor, record.person, record.since, record.until)
+            .await?;
         for notice in self.store().notices(ws, record.id).await? {
             if !matches!(notice.status, NoticeStatus::Queued | NoticeStatus::Failed) {
                 report.skipped += 1;
@@ -946,7 +981,8 @@ impl Vault {
                 .drafts(
                     actor,
                     &record,
-                    Some(&[(notice.set, notice.row)]),
+                    Some((notice.set, notice.row)),
+                    Some(&exposure),
                     KnownAction::Notify,
                     &format!("notice {} handed to the mail server", notice.id),
                 )
