@@ -69,6 +69,9 @@ pub struct Config {
     /// How long sessions and API tokens live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<SessionsConfig>,
+    /// Where breach notices are sent from (`confidant incident notices --send`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<crate::incidents::SmtpConfig>,
 }
 
 /// `[sessions]` in confidant.toml; every field optional.

@@ -18,6 +18,7 @@ mod docs;
 mod extract;
 mod gates;
 mod grants;
+mod incidents;
 mod output;
 mod people;
 mod records;
@@ -97,6 +98,10 @@ enum Command {
     /// Day passcodes: issue (for a grant), rotate (the next business day's).
     #[command(subcommand)]
     Passcodes(gates::PasscodesCommand),
+    /// Incidents: open (exposure from the ledger, optional offboarding),
+    /// list, show, notices (preview, send), template, regulator draft.
+    #[command(subcommand)]
+    Incident(incidents::IncidentCommand),
     /// Which delivery a leaked file came from: to whom, when, what, with the
     /// ledger entry and its inclusion proof (owner, on the data dir).
     Trace(trace::TraceArgs),
@@ -235,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Passcodes(cmd) => gates::passcodes(&global, cmd).await,
         Command::Open(args) => gates::open(args).await,
         Command::Trace(args) => trace::run(&global, args).await,
+        Command::Incident(cmd) => incidents::run(&global, cmd).await,
         Command::Access(cmd) => access::run(&global, cmd).await,
         Command::Policy(cmd) => access::policy(&global, cmd).await,
         Command::Logout => client::logout().await,

@@ -116,6 +116,16 @@ id_type!(
     PasscodeId,
     "passcode"
 );
+id_type!(
+    /// An incident: a leak or suspected leak and its exposure.
+    IncidentId,
+    "incident"
+);
+id_type!(
+    /// One breach notice to one affected customer.
+    NoticeId,
+    "notice"
+);
 
 /// A deterministic RNG for the crate's tests: counts up from its seed.
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod category;
 pub mod delivery;
 mod grant;
 mod ids;
+pub mod incident;
 mod item;
 mod label;
 mod passcode;
@@ -29,8 +30,8 @@ pub use grant::{
     UnknownAccessError, UnknownGrantStatusError, validate_grant,
 };
 pub use ids::{
-    AgreementId, GrantId, IdError, ItemId, KeyId, PasscodeId, PersonId, RecordSetId, RowId,
-    SignatureId, WorkspaceId,
+    AgreementId, GrantId, IdError, IncidentId, ItemId, KeyId, NoticeId, PasscodeId, PersonId,
+    RecordSetId, RowId, SignatureId, WorkspaceId,
 };
 pub use item::{DocumentMeta, NameError, ScanSummary, validate_document_name};
 pub use label::{Label, UnknownLabelError};

@@ -339,6 +339,8 @@ named_enum!(
         Offboard => "offboard",
         PublishAgreement => "publish_agreement",
         SignAgreement => "sign_agreement",
+        Incident => "incident",
+        Notify => "notify",
     }
 );
 

@@ -24,6 +24,7 @@ mod stream;
 mod web;
 mod web_gates;
 mod web_grants;
+mod web_incidents;
 mod web_people;
 pub mod wire;
 

@@ -16,6 +16,7 @@ mod blob;
 mod dump;
 mod error;
 mod gates;
+mod incidents;
 mod postgres;
 mod records;
 mod sql;
@@ -28,6 +29,7 @@ pub use dump::{
 };
 pub use error::StoreError;
 pub use gates::{GateStore, PasscodeRecord, PasscodeScope, UnlockRecord};
+pub use incidents::{IncidentRecord, IncidentStep, IncidentStore, NoticeRecord, NoticeStatus};
 pub use postgres::PgStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -66,7 +68,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// replacing or importing one whose `kek_id` is not current fails with
 /// `Conflict`, so no key can be left under a KEK that a rotation retired.
 #[async_trait]
-pub trait Store: GateStore + Dump + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    GateStore + IncidentStore + Dump + Send + Sync + std::fmt::Debug + 'static
+{
     fn backend(&self) -> Backend;
 
     // Workspaces and their keys.

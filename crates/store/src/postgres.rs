@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "honey",
         include_str!("../migrations/postgres/0008_honey.sql"),
     ),
+    (
+        9,
+        "incidents",
+        include_str!("../migrations/postgres/0009_incidents.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -117,3 +122,4 @@ impl PgStore {
 
 sql::impl_store!(PgStore, sqlx::Postgres);
 crate::gates::impl_gates!(PgStore, sqlx::Postgres);
+crate::incidents::impl_incidents!(PgStore, sqlx::Postgres);

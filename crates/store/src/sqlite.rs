@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "honey",
         include_str!("../migrations/sqlite/0008_honey.sql"),
     ),
+    (
+        9,
+        "incidents",
+        include_str!("../migrations/sqlite/0009_incidents.sql"),
+    ),
 ];
 
 impl SqliteStore {
@@ -143,6 +148,7 @@ impl SqliteStore {
 
 sql::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
+crate::incidents::impl_incidents!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

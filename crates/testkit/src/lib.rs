@@ -1,11 +1,14 @@
 //! Test helpers shared by confidant's crates (a dev-dependency only):
 //! fresh PostgreSQL databases for the store's conformance suite and the
-//! tests above it, and `pg_dump` for tests that look at what reached disk.
+//! tests above it, `pg_dump` for tests that look at what reached disk, and
+//! a small SMTP server that records what it receives ([`smtp`]).
 //!
 //! PostgreSQL comes from `CONFIDANT_TEST_DATABASE_URL`, a superuser URL of a
 //! throwaway cluster (`cargo xtask test` starts one). Every call of
 //! [`postgres_url`] creates a new database in it, so tests never share
 //! state; the databases are left for the cluster's removal.
+
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -24,6 +24,7 @@ mod error;
 mod export;
 mod gates;
 mod grants;
+pub mod incidents;
 mod keys;
 mod passcodes;
 mod password_rules;

@@ -7,6 +7,7 @@ mod backup;
 mod browser;
 mod crash;
 mod docs;
+mod incidents;
 mod init;
 mod ledger;
 mod postgres;

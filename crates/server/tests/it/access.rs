@@ -334,6 +334,15 @@ const ROUTES: &[Route] = &[
     route("GET", "/records/{set}/export", NO, Granted, 200).data(),
     route("GET", "/trace", NO, Reader, 200),
     route("POST", "/trace", Raw("x"), Signed, 200).mutating(),
+    route("GET", "/incidents", NO, Manager, 200),
+    route(
+        "POST",
+        "/incidents",
+        Form("person=x%40example.com&since=2026-01-01&reason=matrix&csrf={csrf}"),
+        Manager,
+        303,
+    )
+    .mutating(),
     route("GET", "/policies", NO, Reader, 200),
     route(
         "POST",
@@ -1041,6 +1050,7 @@ fn the_matrix_covers_every_route_of_the_router() {
         include_str!("../../src/web_people.rs"),
         include_str!("../../src/web_grants.rs"),
         include_str!("../../src/web_gates.rs"),
+        include_str!("../../src/web_incidents.rs"),
     ];
     let mut missing = Vec::new();
     for source in sources {

@@ -435,3 +435,65 @@ async fn the_access_record_page_lists_and_filters_entries() -> Result<()> {
     assert!(html.contains("No entries match."), "{html}");
     Ok(())
 }
+
+/// The owner opens an incident from the Incidents page: bad input is shown
+/// back and creates nothing; a good one offboards the person and shows the
+/// exposure, the timeline, the 72-hour clock and the regulator draft.
+#[tokio::test]
+async fn the_owner_opens_an_incident_in_the_browser() -> Result<()> {
+    let app = TestApp::new().await?;
+    app.add_member(
+        "alex@example.com",
+        "Alex Doe",
+        confidant_core::Role::Assistant,
+    )
+    .await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let html = text(browser.get(&app, "/incidents").await?).await?;
+    assert!(html.contains("Open an incident"), "{html}");
+    let csrf = hidden_csrf(&html)?;
+    let bad = browser
+        .post_form(
+            &app,
+            "/incidents",
+            &[
+                ("csrf", &csrf),
+                ("person", "alex@example.com"),
+                ("since", "not a day"),
+                ("reason", "A laptop was stolen."),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(bad.status(), 400);
+    assert!(text(bad).await?.contains("is not a day"));
+    let owner = app.vault.owner().await?;
+    assert!(app.vault.incidents(&owner).await?.is_empty());
+    let since = (time::OffsetDateTime::now_utc() - time::Duration::days(2))
+        .date()
+        .to_string();
+    let opened = browser
+        .post_form(
+            &app,
+            "/incidents",
+            &[
+                ("csrf", &csrf),
+                ("person", "alex@example.com"),
+                ("since", &since),
+                ("reason", "A laptop was stolen."),
+                ("offboard", "yes"),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(opened.status(), 303);
+    let to = location(&opened).context("redirect")?.to_owned();
+    let html = text(browser.get(&app, &to).await?).await?;
+    assert!(html.contains("0 customers reached"), "{html}");
+    assert!(html.contains("Offboarded in the same step: yes"), "{html}");
+    assert!(html.contains("hours left"), "{html}");
+    assert!(html.contains("(a) Nature of the breach"), "{html}");
+    assert!(html.contains("offboarded: "), "the timeline: {html}");
+    Ok(())
+}

@@ -14,6 +14,7 @@ use confidant_vault::{
 mod backup;
 mod gates;
 mod grants;
+mod incidents;
 mod marking;
 mod people;
 

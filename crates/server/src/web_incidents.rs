@@ -1,0 +1,322 @@
+//! Incidents in the web UI, for the owner and admins: the list, opening
+//! one (optionally offboarding the person), and an incident's exposure
+//! with counts, a chart of accesses per day (inline SVG), the customers
+//! and documents reached, the notices and their delivery, the timeline and
+//! the regulator draft with its 72-hour clock. Sending notices stays with
+//! `confidant incident notices --send`, where the SMTP settings live.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use confidant_vault::VaultError;
+use confidant_vault::incidents::{IncidentRequest, IncidentView};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use crate::auth::Session;
+use crate::web::{Chrome, PageError, WebForm, render, sentence, when};
+use crate::web_people::check_csrf;
+use crate::{AppError, AppState};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/incidents", get(incidents).post(open))
+}
+
+struct Bar {
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    label: String,
+    short: String,
+    count: u32,
+}
+
+struct IncidentShown {
+    id: String,
+    person: String,
+    window: String,
+    reason: String,
+    offboarded: &'static str,
+    aware: String,
+    due: String,
+    clock: String,
+    late: bool,
+    customers: usize,
+    clear: usize,
+    masked: usize,
+    documents: usize,
+    entries: u64,
+    categories: Vec<(String, u64)>,
+    bars: Vec<Bar>,
+    chart_width: u32,
+    rows: Vec<(String, String, String, String, String, String)>,
+    docs: Vec<String>,
+    notices: Vec<(String, String, u32, String, String)>,
+    timeline: Vec<String>,
+    regulator: String,
+}
+
+#[derive(Template)]
+#[template(path = "incidents.html")]
+struct IncidentsPage {
+    chrome: Chrome,
+    csrf: String,
+    error: Option<String>,
+    list: Vec<(String, String)>,
+    incident: Option<IncidentShown>,
+}
+
+fn cats(set: &std::collections::BTreeSet<confidant_core::DataCategory>) -> String {
+    if set.is_empty() {
+        "-".into()
+    } else {
+        set.iter()
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn shown(v: &IncidentView, regulator: String, now: OffsetDateTime) -> IncidentShown {
+    let (due, left) = confidant_core::incident::regulator_clock(v.aware_at, now);
+    let e = &v.exposure;
+    let clear = e.intelligible().count();
+    let max = e.by_day.values().copied().max().unwrap_or(1).max(1);
+    let bars: Vec<Bar> = e
+        .by_day
+        .iter()
+        .enumerate()
+        .map(|(i, (day, n))| {
+            let h = (u64::from(*n) * 100 / u64::from(max)).max(1) as u32;
+            Bar {
+                x: 4 + i as u32 * 28,
+                y: 110 - h,
+                w: 22,
+                h,
+                label: day.to_string(),
+                short: format!("{:02}-{:02}", u8::from(day.month()), day.day()),
+                count: *n,
+            }
+        })
+        .collect();
+    IncidentShown {
+        id: v.id.to_string(),
+        person: v.person_email.clone(),
+        window: format!("{} to {}", when(v.since), when(v.until)),
+        reason: v.reason.clone(),
+        offboarded: if v.offboarded { "yes" } else { "no" },
+        aware: when(v.aware_at),
+        due: when(due),
+        clock: if left.is_negative() {
+            format!("late by {} hours", (-left).whole_hours())
+        } else {
+            format!("{} hours left", left.whole_hours())
+        },
+        late: left.is_negative(),
+        customers: e.customers.len(),
+        clear,
+        masked: e.customers.len() - clear,
+        documents: e.documents.len(),
+        entries: e.entries,
+        categories: e
+            .category_counts()
+            .into_iter()
+            .map(|(c, n)| (c.as_str().to_owned(), n))
+            .collect(),
+        chart_width: (bars.len() as u32 * 28 + 8).max(120),
+        bars,
+        rows: v
+            .customers
+            .iter()
+            .map(|c| {
+                (
+                    c.set_name
+                        .clone()
+                        .unwrap_or_else(|| c.exposure.set.to_string()),
+                    c.exposure.row.to_string(),
+                    cats(&c.exposure.clear),
+                    cats(&c.exposure.masked_only),
+                    c.exposure
+                        .channels
+                        .iter()
+                        .map(|(ch, n)| format!("{} {n}", ch.words()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    when(c.exposure.last),
+                )
+            })
+            .collect(),
+        docs: v
+            .documents
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: copied {} times, last {}",
+                    d.name.clone().unwrap_or_else(|| d.exposure.id.to_string()),
+                    d.exposure.channels.values().sum::<u32>(),
+                    when(d.exposure.last)
+                )
+            })
+            .collect(),
+        notices: v
+            .notices
+            .iter()
+            .map(|n| {
+                (
+                    n.id.to_string(),
+                    n.status.as_str().to_owned(),
+                    n.attempts,
+                    n.sent_at.map(when).unwrap_or_default(),
+                    n.last_error.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        timeline: v
+            .timeline
+            .iter()
+            .map(|s| format!("{}: {}: {}", when(s.at), s.kind, s.detail))
+            .collect(),
+        regulator,
+    }
+}
+
+#[derive(Deserialize)]
+struct IncidentQuery {
+    id: Option<String>,
+}
+
+async fn page(
+    state: &AppState,
+    session: &Session,
+    id: Option<&str>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let vault = &session.vault;
+    let list = vault
+        .incidents(&session.actor)
+        .await?
+        .into_iter()
+        .map(|i| {
+            (
+                i.id.to_string(),
+                format!(
+                    "{} (opened {}; window {} to {})",
+                    i.id,
+                    when(i.opened_at),
+                    when(i.since),
+                    when(i.until)
+                ),
+            )
+        })
+        .collect();
+    let incident = match id {
+        Some(id) => {
+            let view = vault.incident(&session.actor, id).await?;
+            let draft = vault.regulator_draft(&session.actor, id).await?;
+            Some(shown(&view, draft, OffsetDateTime::now_utc()))
+        }
+        None => None,
+    };
+    let page = IncidentsPage {
+        chrome: Chrome::signed_in(state, session),
+        csrf: session.csrf(),
+        error,
+        list,
+        incident,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn incidents(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<IncidentQuery>,
+) -> Result<Response, PageError> {
+    page(&state, &session, query.id.as_deref(), None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct OpenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    offboard: Option<String>,
+}
+
+fn day(text: &str, end: bool, what: &str) -> Result<OffsetDateTime, AppError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(text.trim(), &format).map_err(|_| {
+        AppError::InvalidInput(format!("{what} {text:?} is not a day such as 2026-11-01"))
+    })?;
+    let start = day.midnight().assume_utc();
+    Ok(if end {
+        start + time::Duration::days(1)
+    } else {
+        start
+    })
+}
+
+async fn open(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<OpenForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    // Who may open one is the vault's to say, before the form is read.
+    session.vault.incidents(&session.actor).await?;
+    let request = (|| {
+        Ok::<_, AppError>(IncidentRequest {
+            person: form.person.clone(),
+            since: day(&form.since, false, "the first day")?,
+            until: if form.until.trim().is_empty() {
+                None
+            } else {
+                Some(day(&form.until, true, "the last day")?)
+            },
+            reason: form.reason.clone(),
+            aware_at: None,
+            offboard: form.offboard.is_some(),
+        })
+    })();
+    let request = match request {
+        Ok(r) => r,
+        Err(AppError::InvalidInput(m)) => {
+            return page(
+                &state,
+                &session,
+                None,
+                Some(sentence(&m)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match session.vault.open_incident(&session.actor, &request).await {
+        Ok(view) => Ok(Redirect::to(&format!("/incidents?id={}", view.id)).into_response()),
+        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
+            page(
+                &state,
+                &session,
+                None,
+                Some(sentence(&m)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

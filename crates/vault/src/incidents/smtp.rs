@@ -1,0 +1,135 @@
+//! Notices over SMTP with lettre: STARTTLS (the default, port 587), TLS
+//! from the first byte (port 465) or plain (a local relay or a test
+//! server only), rustls on aws-lc-rs with the webpki roots.
+
+use confidant_core::NoticeId;
+use confidant_core::incident::RenderedNotice;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::VaultError;
+
+/// How the connection to the SMTP server is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain SMTP upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine or a test.
+    Plain,
+}
+
+impl std::str::FromStr for SmtpSecurity {
+    type Err = VaultError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Ok(Self::StartTls),
+            "tls" => Ok(Self::Tls),
+            "plain" | "none" => Ok(Self::Plain),
+            other => Err(VaultError::InvalidInput(format!(
+                "SMTP security {other:?} is not one of starttls, tls, plain"
+            ))),
+        }
+    }
+}
+
+/// Where and how notices are sent.
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// The sender, e.g. `Dana's Plumbing <privacy@example.com>`.
+    pub from: String,
+    pub timeout: std::time::Duration,
+}
+
+pub(crate) struct Failure {
+    pub message: String,
+    /// The server refused for good (5xx): retrying will not help.
+    pub permanent: bool,
+}
+
+impl SmtpSettings {
+    fn sender_mailbox(&self) -> Result<Mailbox, VaultError> {
+        self.from.parse().map_err(|e| {
+            VaultError::InvalidInput(format!(
+                "the SMTP sender {:?} is not an address: {e}",
+                self.from
+            ))
+        })
+    }
+
+    pub(crate) fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, VaultError> {
+        self.sender_mailbox()?;
+        let bad = |e: lettre::transport::smtp::Error| {
+            VaultError::InvalidInput(format!("the SMTP server {:?}: {e}", self.host))
+        };
+        let builder = match self.security {
+            SmtpSecurity::Plain => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
+            }
+            SmtpSecurity::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host).map_err(bad)?
+            }
+            SmtpSecurity::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&self.host).map_err(bad)?
+            }
+        };
+        let mut builder = builder.port(self.port).timeout(Some(self.timeout));
+        if let (Some(user), Some(password)) = (&self.username, &self.password) {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose_secret().to_owned(),
+            ));
+        }
+        Ok(builder.build())
+    }
+}
+
+/// The Message-ID of a notice: the same for every try.
+pub(crate) fn message_id(notice: NoticeId, from: &Mailbox) -> String {
+    format!("<notice-{notice}@{}>", from.email.domain())
+}
+
+pub(crate) async fn send(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    settings: &SmtpSettings,
+    notice: NoticeId,
+    to: &str,
+    text: &RenderedNotice,
+) -> Result<(), Failure> {
+    let permanent = |message: String| Failure {
+        message,
+        permanent: true,
+    };
+    let from = settings
+        .sender_mailbox()
+        .map_err(|e| permanent(e.to_string()))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| permanent(format!("the customer's address is not usable: {e}")))?;
+    let message = Message::builder()
+        .message_id(Some(message_id(notice, &from)))
+        .from(from)
+        .to(to)
+        .subject(text.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.body.clone())
+        .map_err(|e| permanent(format!("the notice cannot be written as e-mail: {e}")))?;
+    match transport.send(message).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure {
+            permanent: e.is_permanent(),
+            message: format!("the SMTP server did not accept it: {e}"),
+        }),
+    }
+}
