@@ -182,8 +182,9 @@ pub trait IncidentStore: Send + Sync {
         error: &str,
         retry_at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    /// Recovers the claims of senders that stopped (claimed before
-    /// `stale_before`): never handed over -> queued, handed over ->
+    /// Recovers the claims of senders that stopped (claimed at or before
+    /// `stale_before`, so a zero lease recovers a claim made this very
+    /// millisecond): never handed over -> queued, handed over ->
     /// uncertain. Returns (requeued, uncertain).
     async fn recover_notices(
         &self,
@@ -262,11 +263,11 @@ pub(crate) const FAILED_NOTICE: &str = "UPDATE notices SET status = 'failed', la
      WHERE workspace_id = $1 AND id = $2 AND status = 'sending' AND claim_token = $3";
 pub(crate) const REQUEUE_STALE: &str = "UPDATE notices SET status = 'queued', claim_token = NULL \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'sending' \
-     AND handed_at IS NULL AND claimed_at < $3";
+     AND handed_at IS NULL AND claimed_at <= $3";
 pub(crate) const UNCERTAIN_STALE: &str = "UPDATE notices SET status = 'uncertain', \
      last_error = 'the sender stopped after handing the notice to the SMTP server; it may have been delivered' \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'sending' \
-     AND handed_at IS NOT NULL AND claimed_at < $3";
+     AND handed_at IS NOT NULL AND claimed_at <= $3";
 pub(crate) const REQUEUE_UNCERTAIN: &str = "UPDATE notices SET status = 'queued', \
      claim_token = NULL, handed_at = NULL, next_attempt_at = $3 \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'uncertain'";
