@@ -163,6 +163,30 @@ impl Vault {
         }
     }
 
+    /// The current NDA and handbook for a role, from one read of the
+    /// agreements (publishing a default only where none exists yet).
+    async fn current_pair(&self, audience: Role) -> Result<[Agreement; 2], VaultError> {
+        let all = self.store().agreements(self.workspace()).await?;
+        let latest = |kind: AgreementKind| {
+            all.iter()
+                .filter(|a| a.kind == kind && a.audience == audience)
+                .max_by_key(|a| a.version)
+                .cloned()
+        };
+        let nda = match latest(AgreementKind::Nda) {
+            Some(a) => a,
+            None => self.current_agreement(AgreementKind::Nda, audience).await?,
+        };
+        let handbook = match latest(AgreementKind::Handbook) {
+            Some(a) => a,
+            None => {
+                self.current_agreement(AgreementKind::Handbook, audience)
+                    .await?
+            }
+        };
+        Ok([nda, handbook])
+    }
+
     async fn latest_agreement(
         &self,
         kind: AgreementKind,
@@ -276,16 +300,15 @@ impl Vault {
             .signatures_of(self.workspace(), actor.person)
             .await?;
         let now = self.inner.clock.now();
-        let mut out = Vec::new();
-        for kind in AgreementKind::ALL {
-            let agreement = self.current_agreement(kind, actor.role).await?;
-            let standing = standing(&agreement, &signatures, Label::Public, now);
-            out.push(AgreementDue {
+        Ok(self
+            .current_pair(actor.role)
+            .await?
+            .into_iter()
+            .map(|agreement| AgreementDue {
+                standing: standing(&agreement, &signatures, Label::Public, now),
                 agreement,
-                standing,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Signs (or acknowledges) the current version of an agreement for
@@ -433,14 +456,14 @@ impl Vault {
             .store()
             .signatures_of(self.workspace(), person.id)
             .await?;
-        let mut reasons = Vec::new();
-        for kind in AgreementKind::ALL {
-            let current = self.current_agreement(kind, person.role).await?;
-            if let Some(why) = standing(&current, &signatures, Label::Public, now).blocker(kind) {
-                reasons.push(why);
-            }
-        }
-        Ok(reasons)
+        Ok(self
+            .current_pair(person.role)
+            .await?
+            .iter()
+            .filter_map(|current| {
+                standing(current, &signatures, Label::Public, now).blocker(current.kind)
+            })
+            .collect())
     }
 
     /// The PDF of one signature: the agreement's full text, then a
@@ -503,10 +526,7 @@ impl Vault {
         }
         let signatures = self.store().signatures_of(self.workspace(), person).await?;
         let now = self.inner.clock.now();
-        let nda = self.current_agreement(AgreementKind::Nda, role).await?;
-        let handbook = self
-            .current_agreement(AgreementKind::Handbook, role)
-            .await?;
+        let [nda, handbook] = self.current_pair(role).await?;
         let nda_labels = [
             Label::Public,
             Label::Internal,

@@ -53,6 +53,12 @@ impl TraceReport {
 }
 
 impl Vault {
+    /// Whether `actor` may trace leaked copies (owner, admins, auditors),
+    /// for a page that offers the upload.
+    pub fn may_trace(&self, actor: &Actor) -> Result<(), VaultError> {
+        self.require_reader(actor, "trace a leaked copy")
+    }
+
     /// Traces a leaked file (owner, admins and auditors): which deliveries
     /// it came from, to whom, when, what.
     pub async fn trace(
@@ -61,7 +67,7 @@ impl Vault {
         file_name: Option<&str>,
         bytes: &[u8],
     ) -> Result<TraceReport, VaultError> {
-        self.require_reader(actor, "trace a leaked copy")?;
+        self.may_trace(actor)?;
         let options = confidant_mark::TraceOptions {
             honey_domains: Vec::new(),
             file_name: file_name.map(str::to_owned),
