@@ -357,6 +357,28 @@ macro_rules! impl_incidents {
             use $crate::sql::{failed, millis};
             use $crate::{IncidentStore, StoreError};
 
+            /// One step of a claimed notice (handed over, sent), taken only
+            /// by the holder of its claim token.
+            async fn notice_step(
+                pool: &sqlx::Pool<$db>,
+                sql: &'static str,
+                op: &'static str,
+                ws: WorkspaceId,
+                id: NoticeId,
+                token: &str,
+                now: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .bind(token)
+                    .bind(millis(now))
+                    .execute(pool)
+                    .await
+                    .map_err(failed(op))?;
+                Ok(done.rows_affected() == 1)
+            }
+
             #[async_trait]
             impl IncidentStore for $store {
                 async fn insert_incident(&self, i: &IncidentRecord) -> Result<(), StoreError> {
@@ -552,15 +574,16 @@ macro_rules! impl_incidents {
                     token: &str,
                     now: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let done = sqlx::query(HAND_NOTICE)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .bind(token)
-                        .bind(millis(now))
-                        .execute(&self.pool)
-                        .await
-                        .map_err(failed("recording a notice's hand-over"))?;
-                    Ok(done.rows_affected() == 1)
+                    notice_step(
+                        &self.pool,
+                        HAND_NOTICE,
+                        "recording a notice's hand-over",
+                        ws,
+                        id,
+                        token,
+                        now,
+                    )
+                    .await
                 }
 
                 async fn notice_sent(
@@ -570,15 +593,16 @@ macro_rules! impl_incidents {
                     token: &str,
                     now: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let done = sqlx::query(SENT_NOTICE)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .bind(token)
-                        .bind(millis(now))
-                        .execute(&self.pool)
-                        .await
-                        .map_err(failed("recording a sent notice"))?;
-                    Ok(done.rows_affected() == 1)
+                    notice_step(
+                        &self.pool,
+                        SENT_NOTICE,
+                        "recording a sent notice",
+                        ws,
+                        id,
+                        token,
+                        now,
+                    )
+                    .await
                 }
 
                 async fn notice_failed(
