@@ -9,14 +9,16 @@
 //! and with a timeout. A check that cannot tell says `unknown` and why; it
 //! never fails the run.
 //!
-//! Left out on purpose: changing anything on the machine (a check only
-//! reads), the device key, signing and sending reports (enrollment), and the
-//! server's side of posture. This crate links `protocol` only, never the
-//! vault or the server.
+//! The device's key and the signing of enrollment, reports and session
+//! links live in [`identity`]; sending them is the CLI's (`confidant agent
+//! enroll|report|run|link`). Left out on purpose: changing anything on the
+//! machine (a check only reads) and the server's side of posture. This
+//! crate links `protocol` only, never the vault or the server.
 
 mod disk;
 mod firewall;
 mod host;
+pub mod identity;
 mod rules;
 mod screen_lock;
 mod system;

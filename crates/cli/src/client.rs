@@ -30,7 +30,7 @@ struct Credentials {
     expires_at: String,
 }
 
-fn config_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn config_dir() -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CONFIDANT_CONFIG_DIR") {
         return Ok(PathBuf::from(dir));
     }
@@ -54,7 +54,7 @@ pub struct Client {
     token: SecretString,
 }
 
-fn http() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("confidant-cli/", env!("CARGO_PKG_VERSION")))
         .timeout(std::time::Duration::from_secs(120))
@@ -64,7 +64,7 @@ fn http() -> anyhow::Result<reqwest::Client> {
 
 /// The server's base URL from what the user typed: scheme required,
 /// trailing slash dropped; plain http only for this machine.
-fn server_url(input: &str) -> anyhow::Result<String> {
+pub(crate) fn server_url(input: &str) -> anyhow::Result<String> {
     let url = reqwest::Url::parse(input.trim()).with_context(|| {
         format!("{input:?} is not a server address: give it like https://vault.example.com")
     })?;
@@ -88,7 +88,7 @@ fn server_url(input: &str) -> anyhow::Result<String> {
 }
 
 /// Turns a non-success answer into the server's own message.
-async fn check(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
+pub(crate) async fn check(response: reqwest::Response) -> anyhow::Result<reqwest::Response> {
     if response.status().is_success() {
         return Ok(response);
     }
@@ -141,6 +141,11 @@ impl Client {
         format!("{}{path}", self.server)
     }
 
+    /// The server's base URL.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
         let response = request
             .bearer_auth(self.token.expose_secret())
@@ -169,6 +174,15 @@ impl Client {
         body: &B,
     ) -> anyhow::Result<T> {
         let response = self.send(self.http.post(self.url(path)).json(body)).await?;
+        Ok(response.json().await?)
+    }
+
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        let response = self.send(self.http.put(self.url(path)).json(body)).await?;
         Ok(response.json().await?)
     }
 
@@ -292,6 +306,17 @@ pub async fn login(args: LoginArgs) -> anyhow::Result<()> {
         path.display(),
         crate::output::time(signed_in.expires_at)
     );
+    // On an enrolled computer, the new token counts as coming from it.
+    if crate::agent::identity_path(&server).is_ok_and(|p| p.exists()) {
+        match crate::agent::link_saved_login(&server).await {
+            Ok(name) => {
+                println!("this token is linked to this computer's enrolled device ({name})")
+            }
+            Err(e) => {
+                eprintln!("warning: the token is not linked to this computer's device: {e:#}")
+            }
+        }
+    }
     Ok(())
 }
 

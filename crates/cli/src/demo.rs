@@ -45,6 +45,9 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
     };
     let (vault, owner) = datadir::open_as_owner(&global).await?;
     let alex_invite = seed(&vault, &owner).await?;
+    let (alex_device, _) = vault
+        .new_enrollment_code(&owner, "alex@demo.example")
+        .await?;
 
     let addr = match (listen, port) {
         (Some(addr), _) => addr,
@@ -73,6 +76,15 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
     println!("    {base}/join/{}", alex_invite.expose_secret());
     println!("  Alex first signs the NDA and the handbook (Agreements), then enters the day");
     println!("  passcode you issue on the Passcodes page before the data opens.");
+    println!("  Confidential items also open only from an enrolled computer whose firewall is");
+    println!("  on: enroll the computer Alex works from (this one will do) with");
+    println!(
+        "    confidant agent enroll {base} {}",
+        alex_device.code.expose_secret()
+    );
+    println!(
+        "  then press \"Link this browser\" on Alex's Devices page and run the command shown."
+    );
     println!();
     println!("  the same workspace from the command line, while this runs:");
     println!(

@@ -14,6 +14,7 @@ mod backup;
 mod client;
 mod datadir;
 mod demo;
+mod devices;
 mod docs;
 mod extract;
 mod gates;
@@ -121,8 +122,14 @@ enum Command {
     /// Workspaces (tenants) of a data dir: add, list.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Enrolled devices: enroll (a code for a person), list, revoke, and
+    /// the posture policy (which checks each label needs).
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
     /// The device posture agent: `check` this computer (firewall, disk
-    /// encryption, screen lock, OS updates). Needs no enrollment.
+    /// encryption, screen lock, OS updates; needs no enrollment), `enroll`
+    /// it with a code from the owner, `report` or keep reporting (`run`),
+    /// `link` a session to it.
     #[command(subcommand)]
     Agent(agent::AgentCommand),
 }
@@ -231,7 +238,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(cmd) => audit::run(&global, cmd).await,
         Command::Backup(cmd) => backup::run(&global, cmd).await,
         Command::Scan(args) => scan::run(args),
-        Command::Agent(cmd) => agent::run(cmd),
+        Command::Agent(cmd) => agent::run(cmd).await,
+        Command::Devices(cmd) => devices::run(&global, cmd).await,
         Command::People(cmd) => people::run(&global, cmd).await,
         Command::Login(args) => client::login(args).await,
         Command::Grant(args) => grants::grant(&global, args).await,

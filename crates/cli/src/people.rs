@@ -256,11 +256,12 @@ pub async fn run(global: &Global, command: PeopleCommand) -> anyhow::Result<()> 
                 Format::Json => output::json(&done),
                 Format::Text => {
                     println!(
-                        "offboarded {} <{}>: {} sessions and tokens ended, {} invitation links cancelled",
+                        "offboarded {} <{}>: {} sessions and tokens ended, {} invitation links cancelled, {} devices revoked",
                         output::clean(&done.person.name),
                         done.person.email,
                         done.sessions_ended,
-                        done.invites_cancelled
+                        done.invites_cancelled,
+                        done.devices_revoked
                     );
                     println!("their role reached: {}", done.role_access);
                     if done.accessed.is_empty() {

@@ -126,6 +126,11 @@ id_type!(
     NoticeId,
     "notice"
 );
+id_type!(
+    /// An enrolled device: a person's computer with its own key.
+    DeviceId,
+    "device"
+);
 
 /// A deterministic RNG for the crate's tests: counts up from its seed.
 #[cfg(test)]

@@ -9,6 +9,7 @@
 mod agreement;
 mod category;
 pub mod delivery;
+pub mod device;
 mod grant;
 mod ids;
 pub mod incident;
@@ -30,8 +31,8 @@ pub use grant::{
     UnknownAccessError, UnknownGrantStatusError, validate_grant,
 };
 pub use ids::{
-    AgreementId, GrantId, IdError, IncidentId, ItemId, KeyId, NoticeId, PasscodeId, PersonId,
-    RecordSetId, RowId, SignatureId, WorkspaceId,
+    AgreementId, DeviceId, GrantId, IdError, IncidentId, ItemId, KeyId, NoticeId, PasscodeId,
+    PersonId, RecordSetId, RowId, SignatureId, WorkspaceId,
 };
 pub use item::{DocumentMeta, NameError, ScanSummary, validate_document_name};
 pub use label::{Label, UnknownLabelError};

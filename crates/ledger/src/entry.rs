@@ -341,6 +341,10 @@ named_enum!(
         SignAgreement => "sign_agreement",
         Incident => "incident",
         Notify => "notify",
+        DeviceEnroll => "device_enroll",
+        DeviceReport => "device_report",
+        DeviceLink => "device_link",
+        DeviceRevoke => "device_revoke",
     }
 );
 

@@ -631,6 +631,11 @@ impl Engine {
                 "{name} has not acknowledged the current confidentiality handbook: no grant \
                  gives access before that"
             ),
+            "device-posture" => format!(
+                "{name}'s device does not pass the posture checks {} items need (or the \
+                 session is not linked to an enrolled device, or its report is stale)",
+                request.item.label()
+            ),
             "day-passcode" => format!(
                 "{name} has not entered today's passcode for this {}: {} items open only with \
                  the day passcode",

@@ -261,6 +261,9 @@ pub struct OffboardResponse {
     pub invites_cancelled: u64,
     #[serde(default)]
     pub grants_ended: u64,
+    /// Enrolled devices revoked.
+    #[serde(default)]
+    pub devices_revoked: u64,
     /// The grants that were in force.
     #[serde(default)]
     pub grants: Vec<GrantInfo>,
@@ -461,3 +464,5 @@ pub struct EnterPasscodeRequest {
 pub struct EnterPasscodeResponse {
     pub open_until: String,
 }
+
+pub mod device;

@@ -54,6 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/record-sets", post(import_records));
     let small = Router::new()
+        .merge(crate::api_devices::routes())
         .route("/api/v1/tokens", post(sign_in))
         .route("/api/v1/tokens/current", delete(sign_out))
         .route("/api/v1/me", get(me))

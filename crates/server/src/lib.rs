@@ -17,11 +17,13 @@
 //! temporary file first, encrypted under a key held only in memory.
 
 mod api;
+mod api_devices;
 mod auth;
 mod error;
 mod headers;
 mod stream;
 mod web;
+mod web_devices;
 mod web_gates;
 mod web_grants;
 mod web_incidents;

@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::web_people::routes())
         .merge(crate::web_grants::routes())
         .merge(crate::web_gates::routes())
+        .merge(crate::web_devices::routes())
         .merge(crate::web_incidents::routes())
         // Enforced by the body extractors, so an oversized form gets a page
         // (413) like any other error.

@@ -492,6 +492,7 @@ struct BlockedPage<'a> {
     steps: Vec<String>,
     agreements: bool,
     passcode: bool,
+    device: bool,
     kind: &'a str,
     item: &'a str,
     error: Option<&'a str>,
@@ -513,6 +514,7 @@ pub(crate) fn blocked_page(
         steps: blocker.steps.iter().map(|s| sentence(s)).collect(),
         agreements: blocker.agreement || blocker.handbook,
         passcode: blocker.passcode,
+        device: blocker.device,
         kind,
         item,
         error,
@@ -565,6 +567,7 @@ async fn enter(
                 agreement: false,
                 handbook: false,
                 passcode: true,
+                device: false,
                 steps: vec!["enter today's passcode for this item".to_owned()],
             };
             Ok(blocked_page(

@@ -821,6 +821,7 @@ struct OffboardedPage {
     email: String,
     sessions_ended: u64,
     invites_cancelled: u64,
+    devices_revoked: u64,
     role_access: String,
     accessed: Vec<AccessedRow>,
 }
@@ -843,6 +844,7 @@ async fn offboard(
         email: done.person.email.clone(),
         sessions_ended: done.sessions_ended,
         invites_cancelled: done.invites_cancelled,
+        devices_revoked: done.devices_revoked,
         role_access: done.role_access.clone(),
         accessed: done
             .accessed

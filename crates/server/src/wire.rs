@@ -152,6 +152,7 @@ pub fn offboard_info(done: &confidant_vault::Offboarded) -> OffboardResponse {
         sessions_ended: done.sessions_ended,
         invites_cancelled: done.invites_cancelled,
         grants_ended: done.grants_ended,
+        devices_revoked: done.devices_revoked,
         grants: done.grants.iter().map(|g| grant_info(g, now)).collect(),
         role_access: done.role_access.clone(),
         accessed: done
@@ -240,4 +241,33 @@ pub fn parse_until(text: &str) -> Result<time::OffsetDateTime, String> {
                 "{text:?} is not a date: give the last day like 2026-12-31 (or an RFC 3339 time)"
             )
         })
+}
+
+/// A device as the API and `confidant devices list --format json` show it.
+pub fn device_info(view: &confidant_vault::DeviceView) -> confidant_protocol::device::DeviceInfo {
+    confidant_protocol::device::DeviceInfo {
+        id: view.id.to_string(),
+        person: view.person_email.clone(),
+        name: view.name.clone(),
+        os: view.os.clone(),
+        enrolled_at: view.enrolled_at,
+        revoked_at: view.revoked_at,
+        checked_at: view.checked_at,
+        status: view.status().to_owned(),
+        checks: view
+            .report
+            .as_ref()
+            .map(|r| r.checks.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The posture policy on the wire.
+pub fn policy_info(
+    policy: &confidant_core::device::PosturePolicy,
+) -> confidant_protocol::device::PosturePolicyInfo {
+    confidant_protocol::device::PosturePolicyInfo {
+        requirements: policy.requirements_text(),
+        max_age_hours: policy.max_age_hours,
+    }
 }

@@ -13,6 +13,7 @@
 //! concrete adapter; everything else holds an `Arc<dyn Store>`.
 
 mod blob;
+mod devices;
 mod dump;
 mod error;
 mod gates;
@@ -23,6 +24,7 @@ mod sql;
 mod sqlite;
 
 pub use blob::{BlobKey, BlobStore, BlobWriter};
+pub use devices::{AcceptedReport, DeviceRecord, DeviceStore, EnrollmentRecord, LinkRecord};
 pub use dump::{
     ColumnInfo, ColumnType, Dump, DumpLoader, DumpReader, TableInfo, Value, connect_for_load,
     row_counts,
@@ -69,7 +71,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// `Conflict`, so no key can be left under a KEK that a rotation retired.
 #[async_trait]
 pub trait Store:
-    GateStore + IncidentStore + Dump + Send + Sync + std::fmt::Debug + 'static
+    GateStore + IncidentStore + DeviceStore + Dump + Send + Sync + std::fmt::Debug + 'static
 {
     fn backend(&self) -> Backend;
 

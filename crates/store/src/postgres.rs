@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../migrations/postgres/0009_incidents.sql"),
     ),
+    (
+        10,
+        "devices",
+        include_str!("../migrations/postgres/0010_devices.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -123,3 +128,4 @@ impl PgStore {
 sql::impl_store!(PgStore, sqlx::Postgres);
 crate::gates::impl_gates!(PgStore, sqlx::Postgres);
 crate::incidents::impl_incidents!(PgStore, sqlx::Postgres);
+crate::devices::impl_devices!(PgStore, sqlx::Postgres);

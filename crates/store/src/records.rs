@@ -91,6 +91,8 @@ pub struct SessionRecord {
     pub last_used_at: OffsetDateTime,
     /// The absolute end of its life, whatever its use.
     pub expires_at: OffsetDateTime,
+    /// The enrolled device it is linked to (`confidant agent link`).
+    pub device: Option<confidant_core::DeviceId>,
 }
 
 /// A single-use invitation link, kept as the SHA-256 of its token.
@@ -138,6 +140,8 @@ pub struct Offboarding {
     pub grants_ended: u64,
     /// Day passcodes revoked.
     pub passcodes_revoked: u64,
+    /// Enrolled devices revoked.
+    pub devices_revoked: u64,
 }
 
 /// A stored grant. What it covers, its purpose and a request's reason are

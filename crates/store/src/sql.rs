@@ -66,7 +66,8 @@ macro_rules! person_columns {
 }
 macro_rules! session_columns {
     () => {
-        "hash, workspace_id, person_id, kind, label, created_at, last_used_at, expires_at"
+        "hash, workspace_id, person_id, kind, label, created_at, last_used_at, expires_at, \
+         device_id"
     };
 }
 macro_rules! grant_columns {
@@ -223,7 +224,7 @@ pub(crate) const END_GRANTS_OF: &str = "UPDATE grants \
 pub(crate) const INSERT_SESSION: &str = concat!(
     "INSERT INTO sessions (",
     session_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 );
 pub(crate) const SELECT_SESSION: &str = concat!(
     "SELECT ",
@@ -515,7 +516,17 @@ pub(crate) type GrantRow = (
     Option<String>,
     bool,
 );
-pub(crate) type SessionRow = (Vec<u8>, String, String, String, String, i64, i64, i64);
+pub(crate) type SessionRow = (
+    Vec<u8>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+);
 pub(crate) type InviteRow = (Vec<u8>, String, String, String, i64, i64, Option<i64>);
 pub(crate) type DocumentRow = (
     String,
@@ -648,7 +659,7 @@ pub(crate) fn grant(row: GrantRow) -> Result<GrantRecord, StoreError> {
 }
 
 pub(crate) fn session(row: SessionRow) -> Result<SessionRecord, StoreError> {
-    let (hash, workspace, person, kind, label, created_at, last_used_at, expires_at) = row;
+    let (hash, workspace, person, kind, label, created_at, last_used_at, expires_at, device) = row;
     Ok(SessionRecord {
         hash,
         workspace: parse(&workspace, "session's workspace id")?,
@@ -659,6 +670,9 @@ pub(crate) fn session(row: SessionRow) -> Result<SessionRecord, StoreError> {
         created_at: time_from_millis(created_at, "session creation time")?,
         last_used_at: time_from_millis(last_used_at, "session's last use")?,
         expires_at: time_from_millis(expires_at, "session expiry")?,
+        device: device
+            .map(|d| parse(&d, "session's device id"))
+            .transpose()?,
     })
 }
 
@@ -1083,6 +1097,7 @@ macro_rules! impl_store {
                     .bind(millis(session.created_at))
                     .bind(millis(session.last_used_at))
                     .bind(millis(session.expires_at))
+                    .bind(session.device.map(|d| d.to_string()))
                     .execute(executor)
                     .await
                     .map_err(failed_unique(op, SESSION_EXISTS))?;
@@ -1590,6 +1605,15 @@ macro_rules! impl_store {
                         .await
                         .map_err(failed(OP))?
                         .rows_affected();
+                    let devices = sqlx::query($crate::devices::REVOKE_DEVICES_OF_PERSON)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(millis(at))
+                        .bind("offboarded")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?
+                        .rows_affected();
                     tx.commit().await.map_err(failed(OP))?;
                     Ok(Some(Offboarding {
                         person: before,
@@ -1597,6 +1621,7 @@ macro_rules! impl_store {
                         invites_cancelled: invites,
                         grants_ended: grants,
                         passcodes_revoked: passcodes,
+                        devices_revoked: devices,
                     }))
                 }
 

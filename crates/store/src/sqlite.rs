@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../migrations/sqlite/0009_incidents.sql"),
     ),
+    (
+        10,
+        "devices",
+        include_str!("../migrations/sqlite/0010_devices.sql"),
+    ),
 ];
 
 impl SqliteStore {
@@ -149,6 +154,7 @@ impl SqliteStore {
 sql::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
 crate::incidents::impl_incidents!(SqliteStore, sqlx::Sqlite);
+crate::devices::impl_devices!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

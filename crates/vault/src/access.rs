@@ -183,6 +183,9 @@ const GATES: [(&str, &str); 3] = [
     ),
 ];
 
+/// The default policy that needs a passing device for gated labels.
+const DEVICE_GATE: &str = "device-posture";
+
 /// What stands between a person and an item their grant covers: the
 /// agreements and the day passcode, with what to do about each.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +193,9 @@ pub struct Blocker {
     pub agreement: bool,
     pub handbook: bool,
     pub passcode: bool,
+    /// The device the request came from does not pass the posture policy
+    /// (its steps say why: not linked, no report, stale, a failing check).
+    pub device: bool,
     /// Every step, in plain words.
     pub steps: Vec<String>,
 }
@@ -198,16 +204,25 @@ impl Blocker {
     /// The blocker of a refusal, when the person has a live grant covering
     /// the item and only the gates stand in the way. Without a covering
     /// grant there is none: the item answers like a missing one.
-    pub(crate) fn of(decision: &Decision, covered: bool) -> Option<Blocker> {
+    pub(crate) fn of(
+        decision: &Decision,
+        covered: bool,
+        gates: &crate::gates::Circumstances,
+        item: &Item<'_>,
+    ) -> Option<Blocker> {
         if decision.allowed || !covered {
             return None;
         }
         let fired = |id: &str| decision.reasons.iter().any(|r| r.policy == id);
-        let steps: Vec<String> = GATES
+        let mut steps: Vec<String> = GATES
             .iter()
             .filter(|(id, _)| fired(id))
             .map(|(_, step)| (*step).to_owned())
             .collect();
+        let device = fired(DEVICE_GATE);
+        if device {
+            steps.extend(gates.device_steps(item));
+        }
         if steps.is_empty() {
             return None;
         }
@@ -215,6 +230,7 @@ impl Blocker {
             agreement: fired(GATES[0].0),
             handbook: fired(GATES[1].0),
             passcode: fired(GATES[2].0),
+            device,
             steps,
         })
     }
@@ -303,7 +319,7 @@ impl Vault {
     ) -> Result<Vec<DocumentMeta>, VaultError> {
         self.require_member(actor)?;
         let grants = self.grants_for_decision(actor.person).await?;
-        let gates = self.circumstances(actor.person, actor.role).await?;
+        let gates = self.circumstances(actor).await?;
         let engine = self.engine().await?;
         let names = &self.current_keys().names;
         let mut out = Vec::new();
@@ -344,13 +360,15 @@ impl Vault {
         let meta = self.doc_meta(&record, &keys.names)?;
         let grants = self.grants_for_decision(actor.person).await?;
         let engine = self.engine().await?;
-        let gates = self.circumstances(actor.person, actor.role).await?;
+        let gates = self.circumstances(actor).await?;
         let item = self.document_item(&record, &meta);
         let decision = self.decide(&engine, actor, action, item, &grants, &gates);
         if !decision.allowed {
             let blocker = Blocker::of(
                 &decision,
                 Self::covered(actor, action, item, &grants, &gates),
+                &gates,
+                &item,
             );
             let mut attempt = Attempt::allowed(
                 actor,
@@ -413,7 +431,13 @@ impl Vault {
         self.require_owner(actor, "explain access")?;
         let person = self.find_person(who).await?;
         let grants = self.grants_for_decision(person.id).await?;
-        let gates = self.circumstances(person.id, person.role).await?;
+        let gates = self
+            .circumstances_of(
+                person.id,
+                person.role,
+                &crate::devices::DeviceChoice::AnyOfPerson,
+            )
+            .await?;
         let resolved = self.resolve_explain_item(item).await?;
         let engine = self.engine().await?;
         Ok(self.decide_for(&engine, &person, &resolved, action, &grants, &gates))
@@ -432,7 +456,13 @@ impl Vault {
         let mut out = Vec::new();
         for person in self.store().people(self.workspace()).await? {
             let grants = self.grants_for_decision(person.id).await?;
-            let gates = self.circumstances(person.id, person.role).await?;
+            let gates = self
+                .circumstances_of(
+                    person.id,
+                    person.role,
+                    &crate::devices::DeviceChoice::AnyOfPerson,
+                )
+                .await?;
             let actions: Vec<Access> = Access::ALL
                 .into_iter()
                 .filter(|a| {
@@ -457,7 +487,13 @@ impl Vault {
         self.require_owner(actor, "see what a person can reach")?;
         let person = self.find_person(who).await?;
         let grants = self.grants_for_decision(person.id).await?;
-        let gates = self.circumstances(person.id, person.role).await?;
+        let gates = self
+            .circumstances_of(
+                person.id,
+                person.role,
+                &crate::devices::DeviceChoice::AnyOfPerson,
+            )
+            .await?;
         let engine = self.engine().await?;
         let mut out = Vec::new();
         let names = &self.current_keys().names;
@@ -569,13 +605,14 @@ impl Vault {
         } else {
             let grants = self.grants_for_decision(actor.person).await?;
             let engine = self.engine().await?;
-            let gates = self.circumstances(actor.person, actor.role).await?;
+            let gates = self.circumstances(actor).await?;
             let item = column_item(&found, col);
             let decision = self.decide(&engine, actor, Access::Reveal, item, &grants, &gates);
             let covered = Self::covered(actor, Access::Reveal, item, &grants, &gates);
-            Some((decision, covered))
+            let blocker = Blocker::of(&decision, covered, &gates, &item);
+            Some((decision, blocker))
         };
-        if let Some((decision, covered)) = &allowed
+        if let Some((decision, blocker)) = &allowed
             && !decision.allowed
         {
             let mut attempt = Attempt::allowed(
@@ -590,8 +627,8 @@ impl Vault {
             attempt.allowed = false;
             attempt.reason = ledger_reason(decision);
             self.record(&[attempt]).await?;
-            return Err(match Blocker::of(decision, *covered) {
-                Some(blocker) => VaultError::Blocked(blocker),
+            return Err(match blocker {
+                Some(blocker) => VaultError::Blocked(blocker.clone()),
                 None => crate::records::set_not_found(set),
             });
         }

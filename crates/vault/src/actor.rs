@@ -13,6 +13,9 @@ pub struct Actor {
     /// Whether the person has enrolled a second factor (everyone but an
     /// owner who has not yet: the web UI sends them to enrollment first).
     pub has_second_factor: bool,
+    /// The enrolled device the session or API token is linked to, if any
+    /// (`confidant agent link`).
+    pub device: Option<confidant_core::DeviceId>,
 }
 
 impl Actor {
@@ -24,6 +27,7 @@ impl Actor {
             name: p.name.clone(),
             role: p.role,
             has_second_factor: p.totp_secret_ct.is_some(),
+            device: None,
         }
     }
 }

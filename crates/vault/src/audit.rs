@@ -50,6 +50,8 @@ pub(crate) struct Attempt {
     pub keyed: Vec<(&'static str, Vec<u8>)>,
     /// The delivery id of a stamped copy that left.
     pub delivery: Option<String>,
+    /// The enrolled device the attempt came from.
+    pub device: Option<String>,
 }
 
 impl Attempt {
@@ -71,6 +73,7 @@ impl Attempt {
             categories: Vec::new(),
             keyed: Vec::new(),
             delivery: None,
+            device: actor.device.map(|d| d.to_string()),
         }
     }
 
@@ -206,7 +209,10 @@ impl Vault {
                 time,
                 workspace: ws,
                 actor: a.person,
-                device: None,
+                device: a
+                    .device
+                    .as_deref()
+                    .and_then(|d| confidant_ledger::OpaqueId::new(d).ok()),
                 client: a.client,
                 action: Action::from(a.action),
                 target: a.target.clone(),

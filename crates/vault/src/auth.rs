@@ -378,6 +378,7 @@ impl Vault {
             categories: Vec::new(),
             keyed: Vec::new(),
             delivery: None,
+            device: None,
         }])
         .await
     }
@@ -406,6 +407,7 @@ impl Vault {
             created_at: now,
             last_used_at: now,
             expires_at,
+            device: None,
         };
         let actor = Actor::from_record(person);
         Ok((
@@ -481,7 +483,9 @@ impl Vault {
         if now - record.last_used_at >= TOUCH_EVERY {
             self.store().touch_session(&hash, now).await?;
         }
-        Ok(Actor::from_record(&person))
+        let mut actor = Actor::from_record(&person);
+        actor.device = record.device;
+        Ok(actor)
     }
 
     /// Ends a session or token at once (signing out).
@@ -501,6 +505,7 @@ impl Vault {
                 categories: Vec::new(),
                 keyed: Vec::new(),
                 delivery: None,
+                device: None,
             }])
             .await?;
         }
@@ -564,6 +569,7 @@ impl Vault {
             categories: Vec::new(),
             keyed: Vec::new(),
             delivery: None,
+            device: None,
         }])
         .await
     }

@@ -9,6 +9,7 @@ use confidant_store::UnlockRecord;
 use time::OffsetDateTime;
 
 use crate::agreements::AgreementGates;
+use crate::devices::{DeviceChoice, DeviceGate};
 use crate::{Vault, VaultError};
 
 /// See the module documentation.
@@ -18,6 +19,7 @@ pub(crate) struct Circumstances {
     minute_of_day: u16,
     agreements: AgreementGates,
     unlocks: Vec<UnlockRecord>,
+    device: DeviceGate,
 }
 
 /// The id of the item a passcode unlocks: the document, or the record set
@@ -38,7 +40,13 @@ impl Circumstances {
         context.handbook_acknowledged = self.agreements.handbook;
         let key = unlock_key(item);
         context.passcode_ok = self.unlocks.iter().any(|u| u.item == key);
+        context.device_ok = self.device.ok(item.label());
         context
+    }
+
+    /// What to do about the device before opening `item` (empty: nothing).
+    pub(crate) fn device_steps(&self, item: &Item<'_>) -> Vec<String> {
+        self.device.steps(item.label())
     }
 }
 
@@ -88,23 +96,43 @@ impl Vault {
         Ok(day)
     }
 
-    /// The circumstances of `person`'s requests now.
+    /// The circumstances of the actor's requests now, from the device
+    /// their session is linked to.
     pub(crate) async fn circumstances(
+        &self,
+        actor: &crate::Actor,
+    ) -> Result<Circumstances, VaultError> {
+        self.circumstances_of(
+            actor.person,
+            actor.role,
+            &DeviceChoice::Session(actor.device),
+        )
+        .await
+    }
+
+    /// The circumstances of `person`'s requests now, counting `device`.
+    pub(crate) async fn circumstances_of(
         &self,
         person: PersonId,
         role: Role,
+        device: &DeviceChoice,
     ) -> Result<Circumstances, VaultError> {
         let now = self.inner.clock.now();
         let day = self.business_day().await?;
-        let (agreements, unlocks) = if role.manages_people() {
+        let (agreements, unlocks, device) = if role.manages_people() {
             // The owner and admins pass the gates by role.
-            (AgreementGates::default(), Vec::new())
+            (
+                AgreementGates::default(),
+                Vec::new(),
+                DeviceGate::exempt(now),
+            )
         } else {
             (
                 self.agreement_gates(person, role).await?,
                 self.store()
                     .unlocks_of(self.workspace(), person, now)
                     .await?,
+                self.device_gate(person, device, now).await?,
             )
         };
         Ok(Circumstances {
@@ -112,6 +140,7 @@ impl Vault {
             minute_of_day: day.minute_of_day(now),
             agreements,
             unlocks,
+            device,
         })
     }
 }

@@ -19,6 +19,7 @@ mod audit;
 mod auth;
 pub mod backup;
 mod clock;
+mod devices;
 mod documents;
 mod error;
 mod export;
@@ -50,6 +51,9 @@ pub use auth::{IssuedToken, SessionInfo, SessionPolicy, SessionRequest, SignIn};
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use confidant_ledger::{Decision as LedgerDecision, Entry as LedgerEntry};
 pub use confidant_policy::{DEFAULT_POLICIES, Decision};
+pub use devices::{
+    DeviceEnrollment, DeviceView, Enrolled, IncomingReport, MAX_REPORT_BYTES, OneTimeCode,
+};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use export::{Export, HONEY_PER_EXPORT};
@@ -107,6 +111,11 @@ impl Vault {
 
     pub fn workspace_name(&self) -> &str {
         &self.inner.workspace_name
+    }
+
+    /// The time on the vault's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.inner.clock.now()
     }
 
     fn store(&self) -> &dyn Store {

@@ -78,6 +78,8 @@ pub struct Offboarded {
     pub invites_cancelled: u64,
     /// Grants and requests ended.
     pub grants_ended: u64,
+    /// Enrolled devices revoked.
+    pub devices_revoked: u64,
     /// The grants that were in force: what they could reach.
     pub grants: Vec<crate::GrantView>,
     /// What their role let them reach.
@@ -325,6 +327,7 @@ impl Vault {
             categories: Vec::new(),
             keyed: Vec::new(),
             delivery: None,
+            device: None,
         }])
         .await?;
         self.store()
@@ -507,6 +510,7 @@ impl Vault {
             sessions_ended: done.sessions_ended,
             invites_cancelled: done.invites_cancelled,
             grants_ended: done.grants_ended,
+            devices_revoked: done.devices_revoked,
             grants,
             accessed,
         })

@@ -559,7 +559,7 @@ impl Vault {
     async fn granted_record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
         self.require_member(actor)?;
         let grants = self.grants_for_decision(actor.person).await?;
-        let gates = self.circumstances(actor.person, actor.role).await?;
+        let gates = self.circumstances(actor).await?;
         let engine = self.engine().await?;
         let mut out = Vec::new();
         for record in self.store().record_sets(self.workspace()).await? {
@@ -631,7 +631,7 @@ impl Vault {
         self.require_member(actor)?;
         let record = self.find_record_set(set).await?;
         let grants = self.grants_for_decision(actor.person).await?;
-        let gates = self.circumstances(actor.person, actor.role).await?;
+        let gates = self.circumstances(actor).await?;
         let engine = self.engine().await?;
         let decisions = self.viewable_columns(&engine, actor, &record, &grants, &gates, action);
         let allowed: Vec<bool> = decisions.iter().map(|d| d.allowed).collect();
@@ -640,7 +640,8 @@ impl Vault {
             // to do; otherwise the set answers like a missing one.
             let blocker = record.columns.iter().zip(&decisions).find_map(|(c, d)| {
                 let item = crate::access::column_item(&record, c);
-                crate::access::Blocker::of(d, Self::covered(actor, action, item, &grants, &gates))
+                let covered = Self::covered(actor, action, item, &grants, &gates);
+                crate::access::Blocker::of(d, covered, &gates, &item)
             });
             let mut attempt = crate::audit::Attempt::allowed(
                 actor,

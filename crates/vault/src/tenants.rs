@@ -167,6 +167,48 @@ impl Tenants {
         }
     }
 
+    /// The vault a device enrollment code belongs to.
+    pub async fn vault_of_enrollment(&self, code: &str) -> Result<Vault, VaultError> {
+        let hash = match confidant_core::normalize_passcode(code) {
+            Some(canonical) => token_hash(&canonical),
+            None => {
+                return Err(VaultError::InvalidInput(
+                    "that is not an enrollment code: it has twelve letters and digits like \
+                     K7F3-9QXM-2HDP"
+                        .into(),
+                ));
+            }
+        };
+        let workspace = self.store.enrollment(&hash).await?.map(|e| e.workspace);
+        workspace
+            .and_then(|ws| self.vaults.get(&ws))
+            .cloned()
+            .ok_or_else(|| {
+                VaultError::Forbidden(
+                    "this enrollment code is not valid: it was used already or it expired. Ask \
+                     the owner for a new one"
+                        .into(),
+                )
+            })
+    }
+
+    /// The vault an enrolled device belongs to.
+    pub async fn vault_of_device(&self, device: &str) -> Result<Vault, VaultError> {
+        let unknown = || {
+            VaultError::Forbidden(
+                "this device is not enrolled here: run `confidant agent enroll` with a new code \
+                 from the owner"
+                    .into(),
+            )
+        };
+        let id: confidant_core::DeviceId = device.trim().parse().map_err(|_| unknown())?;
+        let workspace = self.store.device(id).await?.map(|d| d.workspace);
+        workspace
+            .and_then(|ws| self.vaults.get(&ws))
+            .cloned()
+            .ok_or_else(unknown)
+    }
+
     /// Ends a session or token, wherever it belongs.
     pub async fn sign_out(&self, token: &SecretString) -> Result<(), VaultError> {
         match self.vault_of_token(token).await? {

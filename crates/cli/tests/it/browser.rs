@@ -711,6 +711,40 @@ async fn journey(ws: &Workspace, base: &str, driver: &str) {
         .expect("a passcode")
         .to_owned();
     alex.goto("/documents/q3.txt").await;
+    alex.expect(
+        "/documents/q3.txt",
+        &["One more step", "Today's passcode", "Open My devices"],
+    )
+    .await;
+    // Alex's computer: enrolled with a code the owner made at the console,
+    // reporting a passing posture (the agent's own signing code; the real
+    // checks on real rulesets are in devices.rs), and this browser linked
+    // to it from the Devices page.
+    let device = enroll_device(ws, base).await;
+    alex.click("#open-devices").await;
+    alex.expect("/devices", &["not linked to an enrolled device"])
+        .await;
+    alex.click("#get-link-code").await;
+    alex.expect("/devices/link-code", &["confidant agent link"])
+        .await;
+    let command = alex
+        .find("#link-command")
+        .await
+        .text()
+        .await
+        .expect("the link command");
+    let code = command.split_whitespace().last().expect("a code");
+    let linked = reqwest::Client::new()
+        .post(format!("{base}/api/v1/devices/link"))
+        .json(&device.link_request(code))
+        .send()
+        .await
+        .expect("link");
+    assert_eq!(linked.status(), 200);
+    alex.goto("/devices").await;
+    alex.expect("/devices", &["This session is linked", "alex-laptop"])
+        .await;
+    alex.goto("/documents/q3.txt").await;
     alex.expect("/documents/q3.txt", &["One more step", "Today's passcode"])
         .await;
     alex.type_into("#passcode", &passcode).await;
@@ -808,4 +842,37 @@ async fn journey(ws: &Workspace, base: &str, driver: &str) {
     assert_eq!(status, "offboarded");
 
     tokio::join!(owner.close(), alex.close());
+}
+
+/// Enrolls a device for Alex with a code from `confidant devices enroll`
+/// and sends a passing, signed report, as `confidant agent` would.
+async fn enroll_device(ws: &Workspace, base: &str) -> confidant_agent::identity::DeviceIdentity {
+    let code: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["devices", "enroll", ALEX_EMAIL, "--format", "json"]))
+            .expect("the code as JSON");
+    let code = code["code"].as_str().expect("a code");
+    let mut device =
+        confidant_agent::identity::DeviceIdentity::generate(base, &mut rand_core::OsRng);
+    let http = reqwest::Client::new();
+    let enrolled: confidant_protocol::device::EnrolledDevice = http
+        .post(format!("{base}/api/v1/devices/enroll"))
+        .json(&device.enroll_request(code, "alex-laptop", "linux"))
+        .send()
+        .await
+        .expect("enroll")
+        .json()
+        .await
+        .expect("the enrolled device");
+    device.device = enrolled.device;
+    let now = time::OffsetDateTime::now_utc();
+    let report = confidant_testkit::posture::report(now, confidant_testkit::posture::PASS);
+    let signed = device.sign_report(&report, now).expect("sign");
+    let answer = http
+        .post(format!("{base}/api/v1/devices/report"))
+        .json(&signed)
+        .send()
+        .await
+        .expect("report");
+    assert_eq!(answer.status(), 200);
+    device
 }

@@ -6,6 +6,7 @@
 mod backup;
 mod browser;
 mod crash;
+mod devices;
 mod docs;
 mod incidents;
 mod init;

@@ -115,12 +115,13 @@ pub fn columns(names: &[&str]) -> GrantScope {
     }
 }
 
-/// The gates of the agreements and the day passcode passed (what the
+/// The gates of the agreements, the day passcode and the device passed (what the
 /// vault says once the person signed, acknowledged and entered it).
 pub fn ready(mut context: Context) -> Context {
     context.agreement_signed = true;
     context.handbook_acknowledged = true;
     context.passcode_ok = true;
+    context.device_ok = true;
     context
 }
 

@@ -34,7 +34,7 @@ fn at_minute(minute: u16) -> Context {
 #[test]
 fn restricted_items_only_in_business_hours() {
     let engine = Engine::with_owner_policies(BUSINESS_HOURS).unwrap();
-    assert_eq!(engine.policy_count(), 9);
+    assert_eq!(engine.policy_count(), 10);
     assert_eq!(engine.owner_policies(), BUSINESS_HOURS);
     let alex = person(2, Role::Assistant);
     let restricted = document(1, "contracts/bank.pdf", Label::Restricted);
@@ -160,7 +160,7 @@ fn both_examples_together_and_policies_without_ids() {
         "{BUSINESS_HOURS}{VENDORS_NO_CARDS}\nforbid (principal, action == Action::\"export\", resource);\n"
     );
     let engine = Engine::with_owner_policies(&text).unwrap();
-    assert_eq!(engine.policy_count(), 11);
+    assert_eq!(engine.policy_count(), 12);
     let alex = person(2, Role::Assistant);
     let grants = [grant(
         1,
@@ -297,7 +297,7 @@ when {{ resource.set_name == "customers" && resource.column == "notes" }};
 fn fifty_owner_policies_validate() {
     let text = fifty_policies();
     let engine = Engine::with_owner_policies(&text).unwrap();
-    assert_eq!(engine.policy_count(), 58);
+    assert_eq!(engine.policy_count(), 59);
 }
 
 /// Fifty plausible owner policies (the benchmark uses the same shapes).
@@ -466,18 +466,18 @@ fn a_refused_text_leaves_the_engine_as_it_was() {
             .is_err()
     );
     assert_eq!(engine.owner_policies(), VENDORS_NO_CARDS);
-    assert_eq!(engine.policy_count(), 9);
+    assert_eq!(engine.policy_count(), 10);
     engine.set_owner_policies(BUSINESS_HOURS).unwrap();
-    assert_eq!(engine.policy_count(), 9);
+    assert_eq!(engine.policy_count(), 10);
     engine.set_owner_policies("").unwrap();
-    assert_eq!(engine.policy_count(), 8);
+    assert_eq!(engine.policy_count(), 9);
 }
 
 #[test]
 fn empty_and_comment_only_texts_are_fine() {
     for text in ["", "   \n", "// nothing yet\n"] {
         let engine = Engine::with_owner_policies(text).unwrap();
-        assert_eq!(engine.policy_count(), 8);
+        assert_eq!(engine.policy_count(), 9);
     }
 }
 

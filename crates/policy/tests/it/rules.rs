@@ -8,7 +8,7 @@ use crate::*;
 #[test]
 fn built_ins_load() {
     let engine = Engine::new();
-    assert_eq!(engine.policy_count(), 8);
+    assert_eq!(engine.policy_count(), 9);
     assert_eq!(engine.owner_policies(), "");
 }
 
@@ -346,6 +346,7 @@ fn the_schema_and_defaults_are_published() {
         "nda-signed",
         "handbook-acknowledged",
         "day-passcode",
+        "device-posture",
     ] {
         assert!(
             confidant_policy::DEFAULT_POLICIES.contains(&format!("@id(\"{id}\")")),
@@ -377,7 +378,10 @@ fn grants_open_nothing_before_the_agreements_and_the_day_passcode() {
     let bare = Context::new(at(0), 12 * 60);
     let d = ask(&engine, alex, Access::View, internal, &grants, bare);
     assert!(!d.allowed);
-    assert_eq!(policies(&d), ["nda-signed", "handbook-acknowledged"]);
+    assert_eq!(
+        policies(&d),
+        ["nda-signed", "handbook-acknowledged", "device-posture"]
+    );
     assert!(
         d.explain()
             .contains("has not signed the current confidentiality agreement")
@@ -386,6 +390,9 @@ fn grants_open_nothing_before_the_agreements_and_the_day_passcode() {
     let mut signed = bare;
     signed.agreement_signed = true;
     signed.handbook_acknowledged = true;
+    // (The device passes, as the vault says when it does or when the
+    // posture policy needs nothing for the label.)
+    signed.device_ok = true;
     // Internal: no passcode needed.
     assert!(ask(&engine, alex, Access::View, internal, &grants, signed).allowed);
     // Confidential: the day passcode is.
@@ -406,4 +413,32 @@ fn grants_open_nothing_before_the_agreements_and_the_day_passcode() {
     // The owner and admins pass every gate by role.
     let owner = person(1, Role::Owner);
     assert!(ask(&engine, owner, Access::View, confidential, &[], bare).allowed);
+}
+
+#[test]
+fn a_grant_opens_nothing_from_a_device_that_does_not_pass() {
+    let engine = Engine::new();
+    let alex = person(2, Role::Assistant);
+    let owner = person(1, Role::Owner);
+    let confidential = document(2, "invoices.pdf", Label::Confidential);
+    let grants = [grant(
+        1,
+        &alex,
+        GrantScope::Document { id: doc_id(2) },
+        &[Access::View],
+    )];
+    let mut context = noon();
+    assert!(ask(&engine, alex, Access::View, confidential, &grants, context).allowed);
+    context.device_ok = false;
+    let d = ask(&engine, alex, Access::View, confidential, &grants, context);
+    assert!(!d.allowed);
+    assert_eq!(policies(&d), ["device-posture"]);
+    assert!(
+        d.explain()
+            .contains("device does not pass the posture checks"),
+        "{}",
+        d.explain()
+    );
+    // The owner works from anywhere.
+    assert!(ask(&engine, owner, Access::View, confidential, &[], context).allowed);
 }

@@ -151,6 +151,19 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     let response = enter_passcode(&app, &mut alex_browser, &alex_csrf, &passcode).await?;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), Some("/records/customers"));
+    // Last, the device: this browser is not linked to one yet.
+    let blocked = alex_browser.get(&app, "/records/customers").await?;
+    assert_eq!(blocked.status(), 403);
+    let blocked = text(blocked).await?;
+    assert!(blocked.contains("Open My devices"), "{blocked}");
+    assert!(blocked.contains("agent link"), "{blocked}");
+    let mut laptop = crate::devices::enroll(&app, &mut owner, "alex@example.com").await?;
+    crate::devices::send_report(&app, &mut laptop, crate::devices::NO_FIREWALL).await?;
+    crate::devices::link_browser(&app, &mut alex_browser, &laptop).await?;
+    let blocked = text(alex_browser.get(&app, "/records/customers").await?).await?;
+    assert!(blocked.contains("firewall check says fail"), "{blocked}");
+    assert!(blocked.contains("run: fix-firewall"), "{blocked}");
+    crate::devices::send_report(&app, &mut laptop, crate::devices::PASS).await?;
     let alex_home = text(alex_browser.get(&app, "/").await?).await?;
     assert!(!alex_home.contains("Before you can open anything"));
     let rows = alex_browser.get(&app, "/records/customers").await?;

@@ -7,6 +7,7 @@
 mod access;
 mod api;
 mod bad_input;
+mod devices;
 mod grants;
 mod masking;
 mod people;

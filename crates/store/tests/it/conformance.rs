@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use anyhow::{Context, ensure};
 use confidant_core::{
-    Agreement, AgreementId, AgreementKind, GrantId, GrantStatus, ItemId, KeyId, Label, PasscodeId,
-    PersonId, PersonStatus, RecordSetId, Role, Signature, SignatureId, WorkspaceId,
+    Agreement, AgreementId, AgreementKind, DeviceId, GrantId, GrantStatus, ItemId, KeyId, Label,
+    PasscodeId, PersonId, PersonStatus, RecordSetId, Role, Signature, SignatureId, WorkspaceId,
 };
 use confidant_store::{
-    Acceptance, CheckpointRecord, GrantChange, GrantRecord, InviteRecord, KeyOwner, KeyRotation,
-    LedgerHead, LedgerLeaf, PasscodeRecord, PasscodeScope, SecondFactorRecord, SessionKind,
-    SessionRecord, Store, StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
+    Acceptance, AcceptedReport, CheckpointRecord, DeviceRecord, EnrollmentRecord, GrantChange,
+    GrantRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf, LinkRecord,
+    PasscodeRecord, PasscodeScope, SecondFactorRecord, SessionKind, SessionRecord, Store,
+    StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -143,6 +144,7 @@ fn session(ws: &WorkspaceRecord, person: PersonId, byte: u8, kind: SessionKind) 
         created_at: at(T0 + i64::from(byte)),
         last_used_at: at(T0 + i64::from(byte)),
         expires_at: at(T0 + 86_400_000),
+        device: None,
     }
 }
 
@@ -584,6 +586,192 @@ pub async fn passcodes_are_revoked_counted_and_unlock_items(store: Arc<dyn Store
         .context("ann")?;
     assert_eq!(done.passcodes_revoked, 1);
     assert_eq!(store.unlocks_of(ws.id, ann.id, at(T0 + 150)).await?, vec![]);
+    Ok(())
+}
+
+pub async fn devices_enroll_once_report_forward_and_are_revoked(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store.insert_person(&ann).await?;
+    let enrollment = EnrollmentRecord {
+        code_hash: vec![7; 32],
+        workspace: ws.id,
+        person: ann.id,
+        created_by: owner.id,
+        created_at: at(T0 + 20),
+        expires_at: at(T0 + 1_000),
+        used_at: None,
+        device: None,
+    };
+    store.insert_enrollment(&enrollment).await?;
+    conflict(store.insert_enrollment(&enrollment).await)?;
+    assert_eq!(store.enrollment(&[7; 32]).await?, Some(enrollment.clone()));
+    assert_eq!(store.enrollment(&[8; 32]).await?, None);
+    let device = |key: u8, enrolled: i64| DeviceRecord {
+        id: DeviceId::random(&mut OsRng),
+        workspace: ws.id,
+        person: ann.id,
+        name: "laptop".into(),
+        os: "linux".into(),
+        public_key: vec![key; 32],
+        enrolled_at: at(enrolled),
+        revoked_at: None,
+        revoke_reason: None,
+        report_seq: 0,
+        checked_at: None,
+        received_at: None,
+        report: None,
+    };
+    let laptop = device(1, T0 + 30);
+    // An expired code enrolls nothing; a good one exactly once.
+    assert!(
+        !store
+            .enroll_device(&[7; 32], &device(2, T0 + 1_000))
+            .await?
+    );
+    assert!(store.enroll_device(&[7; 32], &laptop).await?);
+    assert!(!store.enroll_device(&[7; 32], &device(3, T0 + 40)).await?);
+    let used = store.enrollment(&[7; 32]).await?.context("enrollment")?;
+    assert_eq!(
+        (used.used_at, used.device),
+        (Some(at(T0 + 30)), Some(laptop.id))
+    );
+    assert_eq!(store.device(laptop.id).await?, Some(laptop.clone()));
+    assert_eq!(store.devices(ws.id).await?, vec![laptop.clone()]);
+    assert_eq!(store.devices(other_workspace()).await?, vec![]);
+    // The same key cannot enroll twice.
+    let mut again = enrollment.clone();
+    again.code_hash = vec![9; 32];
+    store.insert_enrollment(&again).await?;
+    let mut twin = device(1, T0 + 50);
+    twin.id = DeviceId::random(&mut OsRng);
+    conflict(store.enroll_device(&[9; 32], &twin).await)?;
+    assert_eq!(
+        store.enrollment(&[9; 32]).await?.context("code")?.used_at,
+        None,
+        "a failed enrollment leaves its code unused"
+    );
+
+    // Reports only move forward.
+    let report = |seq: u64, checked: i64| AcceptedReport {
+        seq,
+        checked_at: at(checked),
+        received_at: at(checked + 1),
+        report: "{\"checks\":[]}",
+    };
+    assert!(
+        store
+            .accept_report(ws.id, laptop.id, &report(5, T0 + 60))
+            .await?
+    );
+    assert!(
+        !store
+            .accept_report(ws.id, laptop.id, &report(5, T0 + 61))
+            .await?
+    );
+    assert!(
+        !store
+            .accept_report(ws.id, laptop.id, &report(4, T0 + 62))
+            .await?
+    );
+    assert!(
+        !store
+            .accept_report(other_workspace(), laptop.id, &report(9, T0 + 63))
+            .await?
+    );
+    assert!(
+        store
+            .accept_report(ws.id, laptop.id, &report(6, T0 + 64))
+            .await?
+    );
+    let kept = store.device(laptop.id).await?.context("laptop")?;
+    assert_eq!(
+        (
+            kept.report_seq,
+            kept.checked_at,
+            kept.received_at,
+            kept.report.as_deref()
+        ),
+        (
+            6,
+            Some(at(T0 + 64)),
+            Some(at(T0 + 65)),
+            Some("{\"checks\":[]}")
+        )
+    );
+
+    // A session links to a device through a one-time link code.
+    let session = session(&ws, ann.id, 3, SessionKind::Web);
+    store.insert_session(&session).await?;
+    let link = LinkRecord {
+        code_hash: vec![4; 32],
+        workspace: ws.id,
+        session_hash: session.hash.clone(),
+        person: ann.id,
+        expires_at: at(T0 + 600),
+    };
+    store.insert_link(&link).await?;
+    assert_eq!(store.take_link(&[4; 32]).await?, Some(link));
+    assert_eq!(store.take_link(&[4; 32]).await?, None);
+    assert!(store.link_session(ws.id, &session.hash, laptop.id).await?);
+    assert!(!store.link_session(ws.id, &[99; 32], laptop.id).await?);
+    assert_eq!(
+        store
+            .session(&session.hash)
+            .await?
+            .context("session")?
+            .device,
+        Some(laptop.id)
+    );
+
+    // The posture policy is the default until set.
+    assert_eq!(store.posture_policy(ws.id).await?, (None, None));
+    store
+        .set_posture_policy(ws.id, "firewall=internal", 6)
+        .await?;
+    assert_eq!(
+        store.posture_policy(ws.id).await?,
+        (Some("firewall=internal".to_owned()), Some(6))
+    );
+
+    // Revoked once; a revoked device takes no reports; offboarding revokes
+    // the rest.
+    assert!(
+        store
+            .revoke_device(ws.id, laptop.id, at(T0 + 70), "lost")
+            .await?
+    );
+    assert!(
+        !store
+            .revoke_device(ws.id, laptop.id, at(T0 + 71), "again")
+            .await?
+    );
+    assert!(
+        !store
+            .accept_report(ws.id, laptop.id, &report(7, T0 + 72))
+            .await?
+    );
+    let revoked = store.device(laptop.id).await?.context("laptop")?;
+    assert_eq!(revoked.revoked_at, Some(at(T0 + 70)));
+    assert_eq!(revoked.revoke_reason.as_deref(), Some("lost"));
+    let mut third = enrollment.clone();
+    third.code_hash = vec![10; 32];
+    store.insert_enrollment(&third).await?;
+    let desktop = device(11, T0 + 80);
+    assert!(store.enroll_device(&[10; 32], &desktop).await?);
+    let done = store
+        .offboard_person(ws.id, ann.id, at(T0 + 90), "left")
+        .await?
+        .context("ann")?;
+    assert_eq!(done.devices_revoked, 1);
+    assert!(
+        store
+            .device(desktop.id)
+            .await?
+            .context("desktop")?
+            .revoked_at
+            .is_some()
+    );
     Ok(())
 }
 

@@ -48,6 +48,7 @@ conformance_suite!(
     the_business_day_is_kept_per_workspace,
     agreements_are_versioned_and_signatures_kept,
     passcodes_are_revoked_counted_and_unlock_items,
+    devices_enroll_once_report_forward_and_are_revoked,
     offboarding_ends_every_session_at_once,
     documents_are_listed_oldest_first_and_found,
     labels_change_and_scans_are_kept,

@@ -67,6 +67,12 @@ async fn world(at: OffsetDateTime, label: Label) -> World {
         )
         .await
         .unwrap();
+    // These tests move the clock across days: the agreements and passcodes
+    // are under test here, the device gate in devices.rs.
+    vault
+        .set_posture_policy(&owner, &confidant_core::device::PosturePolicy::none())
+        .await
+        .unwrap();
     World {
         _dir: dir,
         clock,

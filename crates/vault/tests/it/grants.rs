@@ -51,7 +51,7 @@ pub async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::
         .unwrap();
     let setup = vault.new_totp_setup(email).unwrap();
     let secret = setup.secret.expose_secret().to_owned();
-    vault
+    let actor = vault
         .accept_invitation(
             &invitation.token,
             &SecretString::from("velvet lantern orbit mosaic"),
@@ -63,7 +63,8 @@ pub async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::
         .await
         .unwrap()
         .session
-        .actor
+        .actor;
+    crate::devices::with_passing_device(vault, actor).await
 }
 
 fn records(columns: &[&str], actions: &[Access], days: i64) -> GrantRequest {

@@ -12,6 +12,7 @@ use confidant_vault::{
 };
 
 mod backup;
+mod devices;
 mod gates;
 mod grants;
 mod incidents;
@@ -177,6 +178,7 @@ async fn actors_are_checked_at_the_door() {
         name: assistant.name.clone(),
         role: Role::Assistant,
         has_second_factor: true,
+        device: None,
     };
     // Need to know: without a grant the document does not exist for them.
     assert!(matches!(
