@@ -38,17 +38,19 @@ const MAY_USE: &[(&str, MayUse)] = &[
     ("mark", MayUse::Only(&["core"])),
     ("store", MayUse::Only(&["core"])),
     ("protocol", MayUse::Only(&[])),
+    // The vault verifies signed posture reports: the signed bytes are the
+    // protocol's report and message formats, so it reads them there.
     (
         "vault",
         MayUse::Only(&[
-            "core", "crypto", "store", "policy", "ledger", "mark", "detect",
+            "core", "crypto", "store", "policy", "ledger", "mark", "detect", "protocol",
         ]),
     ),
     ("server", MayUse::Only(&["core", "vault", "protocol"])),
     ("agent", MayUse::Only(&["protocol", "crypto", "core"])),
     // The composition root.
     ("cli", MayUse::AnyExcept(&["cli", "xtask", "testkit"])),
-    ("testkit", MayUse::Only(&["core", "store"])),
+    ("testkit", MayUse::Only(&["core", "store", "protocol"])),
     ("xtask", MayUse::Only(&[])),
 ];
 
