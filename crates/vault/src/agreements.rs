@@ -424,8 +424,8 @@ impl Vault {
         Ok(out)
     }
 
-    /// Who cannot use their grants because of an agreement, and why
-    /// (owner, admins and auditors).
+    /// Who cannot use their grants because of an agreement or of their
+    /// devices, and why (owner, admins and auditors).
     pub async fn blocked_people(&self, actor: &Actor) -> Result<Vec<Blocked>, VaultError> {
         self.require_reader(actor, "see who is blocked")?;
         let now = self.inner.clock.now();
@@ -434,7 +434,30 @@ impl Vault {
             if person.status != PersonStatus::Active || !signs_agreements(person.role) {
                 continue;
             }
-            let reasons = self.agreement_blockers(&person, now).await?;
+            let mut reasons = self.agreement_blockers(&person, now).await?;
+            // Their devices matter once they hold a live grant.
+            let live = self
+                .store()
+                .grants_of(self.workspace(), person.id)
+                .await?
+                .iter()
+                .any(|g| {
+                    g.status == confidant_core::GrantStatus::Active
+                        && g.ended_at.is_none()
+                        && g.expires_at > now
+                });
+            if live {
+                let gate = self
+                    .device_gate(person.id, &crate::devices::DeviceChoice::AnyOfPerson, now)
+                    .await?;
+                if !gate.ok(Label::Confidential) {
+                    reasons.extend(
+                        gate.steps(Label::Confidential)
+                            .into_iter()
+                            .map(|step| format!("for Confidential items: {step}")),
+                    );
+                }
+            }
             if !reasons.is_empty() {
                 out.push(Blocked {
                     email: person.email.clone(),

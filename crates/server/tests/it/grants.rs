@@ -146,8 +146,13 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     let wrong = enter_passcode(&app, &mut alex_browser, &alex_csrf, "AAAA-BBBB-CCCC").await?;
     assert_eq!(wrong.status(), 403);
     assert!(text(wrong).await?.contains("4 tries left"));
+    // The owner's home: Alex signed everything; only the device is left.
     let owner_home = text(owner.get(&app, "/").await?).await?;
-    assert!(!owner_home.contains("is blocked until"), "{owner_home}");
+    assert!(!owner_home.contains("not yet done"), "{owner_home}");
+    assert!(
+        owner_home.contains("alex@example.com is blocked until they: for Confidential items: work from an enrolled device"),
+        "{owner_home}"
+    );
     let response = enter_passcode(&app, &mut alex_browser, &alex_csrf, &passcode).await?;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), Some("/records/customers"));
@@ -166,6 +171,8 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     crate::devices::send_report(&app, &mut laptop, crate::devices::PASS).await?;
     let alex_home = text(alex_browser.get(&app, "/").await?).await?;
     assert!(!alex_home.contains("Before you can open anything"));
+    let owner_home = text(owner.get(&app, "/").await?).await?;
+    assert!(!owner_home.contains("is blocked until"), "{owner_home}");
     let rows = alex_browser.get(&app, "/records/customers").await?;
     assert_eq!(rows.status(), 200);
     let rows = text(rows).await?;
