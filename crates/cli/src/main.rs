@@ -151,6 +151,19 @@ enum WorkspaceCommand {
         #[arg(long, default_value = "18:00")]
         ends: String,
     },
+    /// Whether the owner's own copies (`docs get`, downloads) of
+    /// Confidential and Restricted documents are stamped like everyone
+    /// else's (on by default). Everyone else's are always stamped.
+    StampOwnCopies {
+        #[arg(value_enum)]
+        setting: OnOff,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +277,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 vault.workspace_name(),
                 day.ends_at_text(),
                 day.time_zone()
+            );
+            Ok(())
+        }
+        Command::Workspace(WorkspaceCommand::StampOwnCopies { setting }) => {
+            let (vault, owner) = datadir::open_as_owner(&global).await?;
+            let on = setting == OnOff::On;
+            vault.set_owner_copies_stamped(&owner, on).await?;
+            println!(
+                "the owner's own copies of Confidential and Restricted documents are {}",
+                if on {
+                    "stamped, like everyone else's"
+                } else {
+                    "no longer stamped (the access record says so each time)"
+                }
             );
             Ok(())
         }

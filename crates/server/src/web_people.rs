@@ -39,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/people/{id}", get(person))
         .route("/people/{id}/offboard", post(offboard))
         .route("/account", get(account))
+        .route("/account/stamps", post(set_stamps))
         .route("/account/sessions/{id}/end", post(end_session))
         .route("/account/second-factor", get(enroll_form).post(enroll))
 }
@@ -874,6 +875,8 @@ struct AccountPage {
     csrf: String,
     second_factor: bool,
     sessions: Vec<SessionRow>,
+    /// For the owner: whether their own copies are stamped.
+    owner_stamps: Option<bool>,
 }
 
 async fn account(
@@ -886,8 +889,42 @@ async fn account(
         csrf: session.csrf(),
         second_factor: session.actor.has_second_factor,
         sessions: session_rows(&sessions),
+        owner_stamps: if session.actor.role == confidant_core::Role::Owner {
+            Some(session.vault.owner_copies_stamped().await?)
+        } else {
+            None
+        },
     };
     Ok(render(&page)?)
+}
+
+#[derive(Deserialize)]
+struct StampsForm {
+    csrf: String,
+    #[serde(default)]
+    stamped: String,
+}
+
+async fn set_stamps(
+    session: Session,
+    WebForm(form): WebForm<StampsForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let stamped = match form.stamped.as_str() {
+        "on" => true,
+        "off" => false,
+        other => {
+            return Err(AppError::InvalidInput(format!(
+                "{other:?} is not a choice: say on or off"
+            ))
+            .into());
+        }
+    };
+    session
+        .vault
+        .set_owner_copies_stamped(&session.actor, stamped)
+        .await?;
+    Ok(Redirect::to("/account").into_response())
 }
 
 async fn end_session(

@@ -124,6 +124,15 @@ pub trait GateStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Vec<UnlockRecord>, StoreError>;
 
+    /// Whether the owner's own copies are stamped (on unless they turned
+    /// it off).
+    async fn owner_copies_stamped(&self, workspace: WorkspaceId) -> Result<bool, StoreError>;
+    async fn set_owner_copies_stamped(
+        &self,
+        workspace: WorkspaceId,
+        stamped: bool,
+    ) -> Result<(), StoreError>;
+
     /// Keeps the keyed hashes of an export's honey values with its
     /// delivery (all or nothing).
     async fn insert_honey_tags(
@@ -140,6 +149,10 @@ pub trait GateStore: Send + Sync {
     ) -> Result<Vec<String>, StoreError>;
 }
 
+pub(crate) const SELECT_OWNER_STAMPS: &str =
+    "SELECT owner_copies_stamped FROM workspaces WHERE id = $1";
+pub(crate) const SET_OWNER_STAMPS: &str =
+    "UPDATE workspaces SET owner_copies_stamped = $2 WHERE id = $1";
 pub(crate) const SELECT_BUSINESS_DAY: &str =
     "SELECT time_zone, day_ends_at FROM workspaces WHERE id = $1";
 pub(crate) const SET_BUSINESS_DAY: &str =
@@ -413,6 +426,33 @@ macro_rules! impl_gates {
                         StoreError::Corrupt("the business day's end is out of range".into())
                     })?;
                     Ok((zone, ends))
+                }
+
+                async fn owner_copies_stamped(&self, ws: WorkspaceId) -> Result<bool, StoreError> {
+                    let row: Option<(bool,)> = sqlx::query_as(SELECT_OWNER_STAMPS)
+                        .bind(ws.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading the stamping setting"))?;
+                    row.map(|(on,)| on)
+                        .ok_or_else(|| StoreError::Conflict("the workspace does not exist".into()))
+                }
+
+                async fn set_owner_copies_stamped(
+                    &self,
+                    ws: WorkspaceId,
+                    stamped: bool,
+                ) -> Result<(), StoreError> {
+                    let updated = sqlx::query(SET_OWNER_STAMPS)
+                        .bind(ws.to_string())
+                        .bind(stamped)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("saving the stamping setting"))?;
+                    if updated.rows_affected() != 1 {
+                        return Err(StoreError::Conflict("the workspace does not exist".into()));
+                    }
+                    Ok(())
                 }
 
                 async fn set_business_day(

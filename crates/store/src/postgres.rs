@@ -65,6 +65,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "devices",
         include_str!("../migrations/postgres/0010_devices.sql"),
     ),
+    // 11 and 12 come from other branches (incidents, schedules).
+    (
+        13,
+        "owner stamps",
+        include_str!("../migrations/postgres/0013_owner_stamps.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -68,6 +68,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "devices",
         include_str!("../migrations/sqlite/0010_devices.sql"),
     ),
+    // 11 and 12 come from other branches (incidents, schedules).
+    (
+        13,
+        "owner stamps",
+        include_str!("../migrations/sqlite/0013_owner_stamps.sql"),
+    ),
 ];
 
 impl SqliteStore {

@@ -481,6 +481,16 @@ impl Vault {
             self.record(&[attempt]).await?;
             return Ok((meta, stream));
         }
+        if actor.role == confidant_core::Role::Owner
+            && !self.store().owner_copies_stamped(self.workspace()).await?
+        {
+            attempt.reason = format!(
+                "{}; unstamped: the owner turned off stamps on their own copies",
+                attempt.reason
+            );
+            self.record(&[attempt]).await?;
+            return Ok((meta, stream));
+        }
         // A Confidential or Restricted copy leaves only stamped for its
         // recipient, with a delivery id on the record; when it cannot be
         // stamped, it does not leave at all.

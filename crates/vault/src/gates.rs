@@ -96,6 +96,50 @@ impl Vault {
         Ok(day)
     }
 
+    /// Whether the owner's own copies of Confidential and Restricted
+    /// documents are stamped (on unless the owner turned it off).
+    pub async fn owner_copies_stamped(&self) -> Result<bool, VaultError> {
+        Ok(self.store().owner_copies_stamped(self.workspace()).await?)
+    }
+
+    /// The owner turns stamps on their own copies off or on again (the
+    /// owner only: everyone else's copies are always stamped).
+    pub async fn set_owner_copies_stamped(
+        &self,
+        actor: &crate::Actor,
+        stamped: bool,
+    ) -> Result<(), VaultError> {
+        use confidant_ledger::{KnownAction, Target, TargetId};
+        if actor.role != Role::Owner || actor.workspace != self.workspace() {
+            let target = Target::whole(TargetId::Workspace(self.workspace()));
+            return Err(self
+                .refused(
+                    actor,
+                    KnownAction::PolicyChange,
+                    target,
+                    VaultError::Forbidden(
+                        "only the owner decides whether their own copies are stamped".into(),
+                    ),
+                )
+                .await);
+        }
+        let mut attempt = crate::audit::Attempt::allowed(
+            actor,
+            KnownAction::PolicyChange,
+            Target::whole(TargetId::Workspace(self.workspace())),
+        );
+        attempt.reason = format!(
+            "{}: stamps on the owner's own copies turned {}",
+            attempt.reason,
+            if stamped { "on" } else { "off" }
+        );
+        self.record(&[attempt]).await?;
+        self.store()
+            .set_owner_copies_stamped(self.workspace(), stamped)
+            .await?;
+        Ok(())
+    }
+
     /// The circumstances of the actor's requests now, from the device
     /// their session is linked to.
     pub(crate) async fn circumstances(

@@ -66,6 +66,8 @@ enum Rule {
     SignedOut(u16),
     /// Anyone signed in (the other workspace's owner on their own).
     Member,
+    /// The owner only (the other workspace's owner on their own).
+    OwnerOnly,
     /// The owner and admins; the other workspace's owner on their own
     /// workspace (lists, invitations).
     Manager,
@@ -153,8 +155,8 @@ impl Route {
 
 use Payload::{Form, Json, Raw};
 use Rule::{
-    Granted, Manager, ManagerItem, ManagerOr404, Member as Signed, OwnerSession, Public, Reader,
-    ReaderItem, SignedOut,
+    Granted, Manager, ManagerItem, ManagerOr404, Member as Signed, OwnerOnly, OwnerSession, Public,
+    Reader, ReaderItem, SignedOut,
 };
 
 const NO: Payload = Payload::None;
@@ -384,6 +386,14 @@ const ROUTES: &[Route] = &[
     // The web UI.
     route("GET", "/static/style.css", NO, Public(200), 200),
     route("GET", "/devices", NO, Signed, 200),
+    route(
+        "POST",
+        "/account/stamps",
+        Form("stamped=off&csrf={csrf}"),
+        OwnerOnly,
+        303,
+    )
+    .mutating(),
     route("POST", "/devices/link-code", Form("csrf={csrf}"), Signed, 200).mutating(),
     route(
         "POST",
@@ -612,6 +622,10 @@ fn expected(route: &Route, who: Who) -> Expect {
         Signed => allowed(route.ok),
         Manager => match who {
             Who::Owner | Who::Admin | Who::OtherOwner => allowed(route.ok),
+            _ => Expect::Status(403),
+        },
+        OwnerOnly => match who {
+            Who::Owner | Who::OtherOwner => allowed(route.ok),
             _ => Expect::Status(403),
         },
         ManagerItem => match who {

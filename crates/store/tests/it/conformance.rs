@@ -407,6 +407,12 @@ pub async fn the_business_day_is_kept_per_workspace(store: Arc<dyn Store>) -> Re
         ("Europe/Berlin".to_owned(), 17 * 60 + 30)
     );
     conflict(store.set_business_day(other_workspace(), "UTC", 0).await)?;
+    // So is whether the owner's own copies are stamped (on by default).
+    assert!(store.owner_copies_stamped(ws.id).await?);
+    store.set_owner_copies_stamped(ws.id, false).await?;
+    assert!(!store.owner_copies_stamped(ws.id).await?);
+    conflict(store.set_owner_copies_stamped(other_workspace(), true).await)?;
+    conflict(store.owner_copies_stamped(other_workspace()).await)?;
     Ok(())
 }
 

@@ -289,3 +289,54 @@ async fn exports_carry_honey_records_and_a_leak_is_traced_to_its_recipient() {
     // Only the owner's side traces.
     assert!(vault.trace(&alex, None, b"x").await.is_err());
 }
+
+#[tokio::test]
+async fn the_owner_may_turn_off_stamps_on_their_own_copies_only() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let body = "Invoice 1001: Ann Lee, 4 crowns, paid.\n";
+    vault
+        .add_document(&owner, "q3.txt", Label::Confidential, body.as_bytes())
+        .await
+        .unwrap();
+    let admin = member(&vault, "dana@example.com", Role::Admin).await;
+    // On by default: the owner's copy is stamped too.
+    assert!(vault.owner_copies_stamped().await.unwrap());
+    let copy = String::from_utf8(read(&vault, &owner, "q3.txt").await.unwrap()).unwrap();
+    assert!(copy.starts_with("CONFIDENTIAL - for Olivia"), "{copy}");
+    // Nobody but the owner decides it.
+    assert!(matches!(
+        vault.set_owner_copies_stamped(&admin, false).await,
+        Err(VaultError::Forbidden(_))
+    ));
+    vault.set_owner_copies_stamped(&owner, false).await.unwrap();
+    assert!(!vault.owner_copies_stamped().await.unwrap());
+    // The owner's copy is the original, and the record says why; an
+    // admin's copy is still stamped.
+    assert_eq!(
+        read(&vault, &owner, "q3.txt").await.unwrap(),
+        body.as_bytes()
+    );
+    let admins = String::from_utf8(read(&vault, &admin, "q3.txt").await.unwrap()).unwrap();
+    assert!(
+        admins.starts_with("CONFIDENTIAL - for Alex Doe"),
+        "{admins}"
+    );
+    let reasons: Vec<String> = vault
+        .ledger_log(&owner, None, Some("q3.txt"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.reason)
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.ends_with("unstamped: the owner turned off stamps on their own copies")),
+        "{reasons:?}"
+    );
+    vault.set_owner_copies_stamped(&owner, true).await.unwrap();
+    let copy = String::from_utf8(read(&vault, &owner, "q3.txt").await.unwrap()).unwrap();
+    assert!(copy.starts_with("CONFIDENTIAL"), "{copy}");
+}
