@@ -67,6 +67,9 @@ impl AppError {
                 // enter the day passcode, and is told which.
                 VaultError::Blocked(b) => shown(StatusCode::FORBIDDEN, "blocked", &b.message()),
                 VaultError::Conflict(m) => shown(StatusCode::CONFLICT, "conflict", m),
+                // Shown in the browser only: the web UI sends the person to
+                // the document's page instead.
+                VaultError::ViewOnly(m) => shown(StatusCode::FORBIDDEN, "view_only", m),
                 VaultError::InvalidInput(m) => shown(StatusCode::BAD_REQUEST, "invalid_input", m),
                 VaultError::Locked(m) => shown(StatusCode::FORBIDDEN, "forbidden", m),
                 VaultError::RateLimited { message, .. } => {

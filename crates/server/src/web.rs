@@ -34,6 +34,11 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/documents/{doc}", get(download_document))
+        .route("/documents/{doc}/view", get(view_document))
+        .route(
+            "/documents/{doc}/view-only",
+            axum::routing::post(set_view_only),
+        )
         .route("/records/{set}", get(records))
         .route("/ledger", get(ledger))
         .route("/static/style.css", get(stylesheet))
@@ -398,9 +403,139 @@ async fn download_document(
                 &state, &session, &blocker, "document", &doc, None,
             )?);
         }
+        // View only: its page shows it instead.
+        Err(confidant_vault::VaultError::ViewOnly(_)) => {
+            return Ok(axum::response::Redirect::to(&format!(
+                "/documents/{}/view",
+                path_segment(&doc)
+            ))
+            .into_response());
+        }
         other => other?,
     };
     Ok(download(&meta, stream).await?)
+}
+
+/// A path segment, percent-encoded.
+fn path_segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "view.html")]
+struct ViewPage {
+    chrome: Chrome,
+    csrf: String,
+    id: String,
+    name: String,
+    label: String,
+    manages: bool,
+    view_only: bool,
+    text: Option<String>,
+    /// `data:` URLs of the pictures (a picture, or a PDF's pages).
+    images: Vec<String>,
+    more: bool,
+}
+
+/// A document shown in the browser, stamped for the viewer.
+async fn view_document(
+    State(state): State<AppState>,
+    session: Session,
+    Path(doc): Path<String>,
+) -> Result<Response, PageError> {
+    use base64::Engine as _;
+    let (meta, rendered) = match session
+        .vault
+        .view_document(&session.actor, &DocRef::parse(&doc))
+        .await
+    {
+        Err(confidant_vault::VaultError::Blocked(blocker)) => {
+            return Ok(crate::web_gates::blocked_page(
+                &state, &session, &blocker, "document", &doc, None,
+            )?);
+        }
+        other => other?,
+    };
+    let view_only = session
+        .vault
+        .is_view_only(&session.actor, &DocRef::Id(meta.id))
+        .await?;
+    let data_url = |mime: &str, bytes: &[u8]| {
+        format!(
+            "data:{mime};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    let (text, images, more) = match rendered {
+        confidant_vault::Rendered::Text(text) => (Some(text), Vec::new(), false),
+        confidant_vault::Rendered::Image { mime, bytes } => {
+            (None, vec![data_url(mime, &bytes)], false)
+        }
+        confidant_vault::Rendered::Pages { pngs, more } => (
+            None,
+            pngs.iter().map(|p| data_url("image/png", p)).collect(),
+            more,
+        ),
+    };
+    let page = ViewPage {
+        chrome: Chrome::signed_in(&state, &session),
+        csrf: session.csrf(),
+        id: meta.id.to_string(),
+        name: meta.name.clone(),
+        label: meta.label.as_str().to_owned(),
+        manages: session.actor.role.manages_people(),
+        view_only,
+        text,
+        images,
+        more,
+    };
+    // A stamped copy for one viewer: never cached.
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        render(&page)?,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ViewOnlyForm {
+    csrf: String,
+    #[serde(default)]
+    view_only: String,
+}
+
+async fn set_view_only(
+    session: Session,
+    Path(doc): Path<String>,
+    crate::web::WebForm(form): crate::web::WebForm<ViewOnlyForm>,
+) -> Result<Response, PageError> {
+    crate::web_people::check_csrf(&session, &form.csrf)?;
+    let on = match form.view_only.as_str() {
+        "on" => true,
+        "off" => false,
+        other => {
+            return Err(AppError::InvalidInput(format!(
+                "{other:?} is not a choice: say on or off"
+            ))
+            .into());
+        }
+    };
+    session
+        .vault
+        .set_view_only(&session.actor, &DocRef::parse(&doc), on)
+        .await?;
+    Ok(
+        axum::response::Redirect::to(&format!("/documents/{}/view", path_segment(&doc)))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -9,7 +9,8 @@
 
 use async_trait::async_trait;
 use confidant_core::{
-    Agreement, AgreementKind, GrantId, Label, PasscodeId, PersonId, Role, Signature, WorkspaceId,
+    Agreement, AgreementKind, GrantId, ItemId, Label, PasscodeId, PersonId, Role, Signature,
+    WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -133,6 +134,17 @@ pub trait GateStore: Send + Sync {
         stamped: bool,
     ) -> Result<(), StoreError>;
 
+    /// Whether a document is view only.
+    async fn view_only(&self, workspace: WorkspaceId, document: ItemId)
+    -> Result<bool, StoreError>;
+    /// Sets or clears a document's view-only flag.
+    async fn set_view_only(
+        &self,
+        workspace: WorkspaceId,
+        document: ItemId,
+        view_only: bool,
+    ) -> Result<(), StoreError>;
+
     /// Keeps the keyed hashes of an export's honey values with its
     /// delivery (all or nothing).
     async fn insert_honey_tags(
@@ -149,6 +161,12 @@ pub trait GateStore: Send + Sync {
     ) -> Result<Vec<String>, StoreError>;
 }
 
+pub(crate) const SELECT_VIEW_ONLY: &str =
+    "SELECT 1 FROM view_only_documents WHERE workspace_id = $1 AND document_id = $2";
+pub(crate) const SET_VIEW_ONLY: &str = "INSERT INTO view_only_documents (workspace_id, \
+     document_id) VALUES ($1, $2) ON CONFLICT (workspace_id, document_id) DO NOTHING";
+pub(crate) const CLEAR_VIEW_ONLY: &str =
+    "DELETE FROM view_only_documents WHERE workspace_id = $1 AND document_id = $2";
 pub(crate) const SELECT_OWNER_STAMPS: &str =
     "SELECT owner_copies_stamped FROM workspaces WHERE id = $1";
 pub(crate) const SET_OWNER_STAMPS: &str =
@@ -426,6 +444,40 @@ macro_rules! impl_gates {
                         StoreError::Corrupt("the business day's end is out of range".into())
                     })?;
                     Ok((zone, ends))
+                }
+
+                async fn view_only(
+                    &self,
+                    ws: WorkspaceId,
+                    document: confidant_core::ItemId,
+                ) -> Result<bool, StoreError> {
+                    let row: Option<(i32,)> = sqlx::query_as(SELECT_VIEW_ONLY)
+                        .bind(ws.to_string())
+                        .bind(document.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a document's view-only flag"))?;
+                    Ok(row.is_some())
+                }
+
+                async fn set_view_only(
+                    &self,
+                    ws: WorkspaceId,
+                    document: confidant_core::ItemId,
+                    view_only: bool,
+                ) -> Result<(), StoreError> {
+                    let sql = if view_only {
+                        SET_VIEW_ONLY
+                    } else {
+                        CLEAR_VIEW_ONLY
+                    };
+                    sqlx::query(sql)
+                        .bind(ws.to_string())
+                        .bind(document.to_string())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("saving a document's view-only flag"))?;
+                    Ok(())
                 }
 
                 async fn owner_copies_stamped(&self, ws: WorkspaceId) -> Result<bool, StoreError> {

@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owner stamps",
         include_str!("../migrations/postgres/0013_owner_stamps.sql"),
     ),
+    (
+        14,
+        "view only",
+        include_str!("../migrations/postgres/0014_view_only.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -74,6 +74,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "owner stamps",
         include_str!("../migrations/sqlite/0013_owner_stamps.sql"),
     ),
+    (
+        14,
+        "view only",
+        include_str!("../migrations/sqlite/0014_view_only.sql"),
+    ),
 ];
 
 impl SqliteStore {

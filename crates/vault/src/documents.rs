@@ -449,6 +449,43 @@ impl Vault {
                 .await?;
             (record, meta, Some(crate::access::ledger_reason(&decision)))
         };
+        if !self.is_manager(actor) && self.store().view_only(self.workspace(), record.id).await? {
+            let target = Target::whole(TargetId::Document(record.id));
+            return Err(self
+                .refused(
+                    actor,
+                    KnownAction::Download,
+                    target,
+                    VaultError::ViewOnly(format!(
+                        "{:?} is view only: read it on its page in the browser; it is not \
+                         offered for download",
+                        meta.name
+                    )),
+                )
+                .await);
+        }
+        let (stream, what) = self.body_stream(&record, &meta).await?;
+        let target = Target::whole(TargetId::Document(record.id));
+        let mut attempt = Attempt::allowed(actor, KnownAction::Download, target);
+        if let Some(reason) = reason {
+            attempt.reason = reason;
+        }
+        if !record.label.requires_stamp() {
+            // INVARIANT: the download is on the record before a byte leaves.
+            self.record(&[attempt]).await?;
+            return Ok((meta, stream));
+        }
+        self.finish_copy(actor, record.label, meta, stream, &what, attempt)
+            .await
+    }
+
+    /// The decrypting stream of a document's current body, and how errors
+    /// name it.
+    pub(crate) async fn body_stream(
+        &self,
+        record: &DocumentRecord,
+        meta: &DocumentMeta,
+    ) -> Result<(DocumentStream, String), VaultError> {
         let keys = self.keys_for(record.kek_id).await?;
         let what = format!("document {:?} ({})", meta.name, meta.id);
         let data_key = keys
@@ -469,18 +506,23 @@ impl Vault {
                 )),
                 other => other.into(),
             })?;
-        let decryptor = Decryptor::new(&data_key, &stream_context(&record));
+        let decryptor = Decryptor::new(&data_key, &stream_context(record));
         let stream = DocumentStream::new(blob, decryptor, what.clone());
-        let target = Target::whole(TargetId::Document(record.id));
-        let mut attempt = Attempt::allowed(actor, KnownAction::Download, target);
-        if let Some(reason) = reason {
-            attempt.reason = reason;
-        }
-        if !record.label.requires_stamp() {
-            // INVARIANT: the download is on the record before a byte leaves.
-            self.record(&[attempt]).await?;
-            return Ok((meta, stream));
-        }
+        Ok((stream, what))
+    }
+
+    /// A Confidential or Restricted copy on its way to `actor`: stamped
+    /// (or, for the owner who turned stamps off, the original), recorded
+    /// with `attempt` before it is returned.
+    pub(crate) async fn finish_copy(
+        &self,
+        actor: &Actor,
+        label: Label,
+        meta: DocumentMeta,
+        stream: DocumentStream,
+        what: &str,
+        mut attempt: Attempt,
+    ) -> Result<(DocumentMeta, DocumentStream), VaultError> {
         if actor.role == confidant_core::Role::Owner
             && !self.store().owner_copies_stamped(self.workspace()).await?
         {
@@ -494,17 +536,14 @@ impl Vault {
         // A Confidential or Restricted copy leaves only stamped for its
         // recipient, with a delivery id on the record; when it cannot be
         // stamped, it does not leave at all.
-        match self
-            .stamp_copy(actor, &meta, record.label, stream, &what)
-            .await?
-        {
+        match self.stamp_copy(actor, &meta, label, stream, what).await? {
             Copy::Stamped(copy, delivery) => {
                 attempt.delivery = Some(delivery.to_string());
                 attempt.reason = format!("{}; stamped copy, delivery {delivery}", attempt.reason);
                 self.record(&[attempt]).await?;
                 let mut meta = meta;
                 meta.size = copy.len() as u64;
-                Ok((meta, DocumentStream::ready(copy, what)))
+                Ok((meta, DocumentStream::ready(copy, what.to_owned())))
             }
             Copy::Unstamped(stream) => {
                 attempt.reason = format!(

@@ -17,6 +17,10 @@ pub enum VaultError {
     Blocked(crate::access::Blocker),
     #[error("{0}")]
     Conflict(String),
+    /// The document is view only: it is shown in the browser, never
+    /// offered for download.
+    #[error("{0}")]
+    ViewOnly(String),
     #[error("{0}")]
     InvalidInput(String),
     /// The passphrase or key file does not open the workspace.

@@ -37,6 +37,7 @@ mod second_factor;
 mod tenants;
 mod throttle;
 mod trace;
+mod viewer;
 
 use std::sync::Arc;
 
@@ -66,6 +67,7 @@ pub use records::{ColumnMapping, RecordPage, RecordRow};
 pub use second_factor::{RECOVERY_CODES, TotpSetup, code_at};
 pub use tenants::Tenants;
 pub use trace::{Sent, TraceReport, TracedDelivery};
+pub use viewer::{MAX_VIEW_PAGES, Rendered};
 
 pub use confidant_crypto::{KdfParams, KeyFile};
 

@@ -482,6 +482,15 @@ const ROUTES: &[Route] = &[
     route("GET", "/join/cfd_0123456789abcdef", NO, Public(403), 403),
     route("GET", "/", NO, Signed, 200).data(),
     route("GET", "/documents/{doc}", NO, Granted, 200).data(),
+    route("GET", "/documents/{doc}/view", NO, Granted, 200).data(),
+    route(
+        "POST",
+        "/documents/{doc}/view-only",
+        Form("view_only=on&csrf={csrf}"),
+        ManagerItem,
+        303,
+    )
+    .mutating(),
     route("GET", "/records/{set}", NO, Granted, 200).data(),
     route("GET", "/ledger", NO, Reader, 200),
     route("GET", "/people", NO, Reader, 200),

@@ -169,6 +169,27 @@ async fn signing_in_sets_a_strict_cookie_and_shows_the_home_page() -> Result<()>
     let response = browser.get(&app, "/documents/unknown.txt").await?;
     assert_eq!(response.status(), 404);
     assert!(text(response).await?.contains("unknown.txt"));
+
+    // Shown in the browser, and made view only from its page.
+    let view = format!("/documents/{doc_id}/view");
+    let page = text(browser.get(&app, &view).await?).await?;
+    assert!(
+        page.contains("the plan") && page.contains("Make it view only"),
+        "{page}"
+    );
+    let csrf = browser.session_csrf(&app).await?;
+    let response = browser
+        .post_form(
+            &app,
+            &format!("/documents/{doc_id}/view-only"),
+            &[("csrf", &csrf), ("view_only", "on")],
+            None,
+        )
+        .await?;
+    assert_eq!(location(&response), Some(view.as_str()));
+    let page = text(browser.get(&app, &view).await?).await?;
+    assert!(page.contains("never offered for download"), "{page}");
+    assert!(page.contains("Allow downloads again"), "{page}");
     Ok(())
 }
 

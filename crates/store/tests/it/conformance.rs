@@ -411,8 +411,21 @@ pub async fn the_business_day_is_kept_per_workspace(store: Arc<dyn Store>) -> Re
     assert!(store.owner_copies_stamped(ws.id).await?);
     store.set_owner_copies_stamped(ws.id, false).await?;
     assert!(!store.owner_copies_stamped(ws.id).await?);
-    conflict(store.set_owner_copies_stamped(other_workspace(), true).await)?;
+    conflict(
+        store
+            .set_owner_copies_stamped(other_workspace(), true)
+            .await,
+    )?;
     conflict(store.owner_copies_stamped(other_workspace()).await)?;
+    // View-only documents, per workspace.
+    let doc = ItemId::random(&mut OsRng);
+    assert!(!store.view_only(ws.id, doc).await?);
+    store.set_view_only(ws.id, doc, true).await?;
+    store.set_view_only(ws.id, doc, true).await?;
+    assert!(store.view_only(ws.id, doc).await?);
+    assert!(!store.view_only(other_workspace(), doc).await?);
+    store.set_view_only(ws.id, doc, false).await?;
+    assert!(!store.view_only(ws.id, doc).await?);
     Ok(())
 }
 

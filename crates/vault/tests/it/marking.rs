@@ -340,3 +340,113 @@ async fn the_owner_may_turn_off_stamps_on_their_own_copies_only() {
     let copy = String::from_utf8(read(&vault, &owner, "q3.txt").await.unwrap()).unwrap();
     assert!(copy.starts_with("CONFIDENTIAL"), "{copy}");
 }
+
+#[tokio::test]
+async fn a_view_only_document_is_shown_stamped_and_never_downloaded() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let body = "Invoice 1001: Ann Lee, 4 crowns, paid.\n";
+    vault
+        .add_document(&owner, "q3.txt", Label::Confidential, body.as_bytes())
+        .await
+        .unwrap();
+    let pdf = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mark/tests/data/libreoffice.pdf"),
+    )
+    .unwrap();
+    vault
+        .add_document(&owner, "contract.pdf", Label::Confidential, &pdf[..])
+        .await
+        .unwrap();
+    let alex = member(&vault, "alex@example.com", Role::Assistant).await;
+    for name in ["q3.txt", "contract.pdf"] {
+        let grant = vault
+            .grant(
+                &owner,
+                "alex@example.com",
+                &GrantRequest {
+                    target: GrantTarget::Document(DocRef::Name(name.into())),
+                    actions: [Access::View, Access::Download].into(),
+                    purpose: "bookkeeping".into(),
+                    until: OffsetDateTime::now_utc() + Duration::days(3),
+                    require_passcode: false,
+                },
+            )
+            .await
+            .unwrap()
+            .grant
+            .id;
+        sign_all(&vault, &alex).await;
+        unlock(
+            &vault,
+            &owner,
+            &alex,
+            grant,
+            PasscodeItem::Document(DocRef::Name(name.into())),
+        )
+        .await;
+    }
+    // Only the owner and admins set it.
+    assert!(matches!(
+        vault
+            .set_view_only(&alex, &DocRef::Name("q3.txt".into()), true)
+            .await,
+        Err(VaultError::Forbidden(_))
+    ));
+    for name in ["q3.txt", "contract.pdf"] {
+        vault
+            .set_view_only(&owner, &DocRef::Name(name.into()), true)
+            .await
+            .unwrap();
+    }
+    // Alex cannot download it, by any route that opens documents...
+    assert!(matches!(
+        read(&vault, &alex, "q3.txt").await,
+        Err(VaultError::ViewOnly(m)) if m.contains("view only")
+    ));
+    // ... but sees it, stamped for Alex, with its own delivery.
+    let (_, shown) = vault
+        .view_document(&alex, &DocRef::Name("q3.txt".into()))
+        .await
+        .unwrap();
+    let confidant_vault::Rendered::Text(text) = shown else {
+        panic!("text is shown as text: {shown:?}");
+    };
+    assert!(text.starts_with("CONFIDENTIAL - for Alex Doe"), "{text}");
+    assert!(text.contains("Ann Lee"));
+    // A PDF is shown as pictures of its pages, rendered by pdftoppm.
+    let (_, shown) = vault
+        .view_document(&alex, &DocRef::Name("contract.pdf".into()))
+        .await
+        .unwrap();
+    let confidant_vault::Rendered::Pages { pngs, more } = shown else {
+        panic!("a PDF is shown as pages: {shown:?}");
+    };
+    assert!(!pngs.is_empty() && !more);
+    assert!(pngs.iter().all(|p| p.starts_with(b"\x89PNG\r\n\x1a\n")));
+    // Each view is on the record with its delivery; the refused download
+    // too.
+    let entries: Vec<_> = vault
+        .ledger_log(&owner, Some("alex@example.com"), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let views = entries
+        .iter()
+        .filter(|e| e.action.to_string() == "view" && e.delivery.is_some())
+        .count();
+    assert_eq!(views, 2);
+    assert!(entries.iter().any(|e| e.action.to_string() == "download"
+        && e.decision == confidant_vault::LedgerDecision::Deny));
+    // The owner still downloads it; turned off, Alex can again.
+    assert!(read(&vault, &owner, "q3.txt").await.is_ok());
+    vault
+        .set_view_only(&owner, &DocRef::Name("q3.txt".into()), false)
+        .await
+        .unwrap();
+    let copy = String::from_utf8(read(&vault, &alex, "q3.txt").await.unwrap()).unwrap();
+    assert!(copy.contains("Ann Lee"));
+}
