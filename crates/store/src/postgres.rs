@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../migrations/postgres/0009_incidents.sql"),
     ),
+    // 0010 and 0011 are taken by work on other branches.
+    (
+        12,
+        "schedule",
+        include_str!("../migrations/postgres/0012_schedule.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -123,3 +129,4 @@ impl PgStore {
 sql::impl_store!(PgStore, sqlx::Postgres);
 crate::gates::impl_gates!(PgStore, sqlx::Postgres);
 crate::incidents::impl_incidents!(PgStore, sqlx::Postgres);
+crate::schedule::impl_schedule!(PgStore, sqlx::Postgres);

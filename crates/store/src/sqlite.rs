@@ -63,6 +63,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../migrations/sqlite/0009_incidents.sql"),
     ),
+    // 0010 and 0011 are taken by work on other branches.
+    (
+        12,
+        "schedule",
+        include_str!("../migrations/sqlite/0012_schedule.sql"),
+    ),
 ];
 
 impl SqliteStore {
@@ -149,6 +155,7 @@ impl SqliteStore {
 sql::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
 crate::incidents::impl_incidents!(SqliteStore, sqlx::Sqlite);
+crate::schedule::impl_schedule!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
