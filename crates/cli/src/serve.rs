@@ -65,6 +65,24 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         None => format!("http://{listen}"),
     };
     let vault = tenants.first().clone();
+    let schedule = crate::schedule::Schedule::from_config(global)?;
+    for line in schedule.describe() {
+        println!("schedule: {line}");
+    }
+    if schedule.enabled {
+        let mut owned = Vec::new();
+        for vault in tenants.vaults() {
+            owned.push((vault.clone(), vault.owner().await?));
+        }
+        let edge = crate::schedule::Edge {
+            data: dir.to_owned(),
+            owned,
+            hook: schedule.hook.clone(),
+            keep: schedule.keep,
+        };
+        let vaults: Vec<_> = tenants.vaults().cloned().collect();
+        tokio::spawn(crate::schedule::run(vaults, schedule.clone(), edge));
+    }
     if let Some(dir) = args.publish_checkpoints.clone() {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -110,7 +128,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             tenants.len()
         );
     }
-    serve(tenants, listener, &public_url).await
+    serve(tenants, listener, &public_url, schedule.settings).await
 }
 
 /// Serves until Ctrl-C or SIGTERM; `public_url` is where people reach it.
@@ -118,6 +136,7 @@ pub async fn serve(
     tenants: Tenants,
     listener: tokio::net::TcpListener,
     public_url: &str,
+    schedule: confidant_vault::schedule::ScheduleSettings,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
@@ -138,6 +157,7 @@ pub async fn serve(
         secure_cookies: tls,
         hsts: tls,
         public_url: public_url.to_owned(),
+        schedule,
         ..ServerOptions::default()
     };
     let router = confidant_server::router(tenants, options);

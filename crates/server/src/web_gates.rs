@@ -384,6 +384,8 @@ struct PasscodesPage {
     chrome: Chrome,
     csrf: String,
     day: String,
+    /// Whether and how tomorrow's passcodes are sent automatically.
+    delivery: String,
     states: Vec<StateRow>,
     issued: Vec<IssuedRow>,
 }
@@ -417,6 +419,7 @@ async fn passcodes_page(
             day.ends_at_text(),
             day.time_zone()
         ),
+        delivery: state.options.schedule.passcode_delivery_text(&day),
         states,
         issued: issued
             .into_iter()

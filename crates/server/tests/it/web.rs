@@ -497,3 +497,32 @@ async fn the_owner_opens_an_incident_in_the_browser() -> Result<()> {
     assert!(html.contains("offboarded: "), "the timeline: {html}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_passcodes_page_says_whether_tomorrows_are_sent() -> Result<()> {
+    use confidant_vault::schedule::{PasscodeDelivery, ScheduleSettings};
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(page.contains("not sent automatically"), "{page}");
+
+    let app = TestApp::with_options(ServerOptions {
+        schedule: ScheduleSettings {
+            passcodes: PasscodeDelivery::Hook,
+            passcode_lead: time::Duration::minutes(45),
+            ..ScheduleSettings::default()
+        },
+        ..ServerOptions::default()
+    })
+    .await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(
+        page.contains("issued 45 minutes before the day ends (18:00 UTC)")
+            && page.contains("passcode hook"),
+        "{page}"
+    );
+    Ok(())
+}
