@@ -66,9 +66,6 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
     };
     let vault = tenants.first().clone();
     let schedule = crate::schedule::Schedule::from_config(global)?;
-    for line in schedule.describe() {
-        println!("schedule: {line}");
-    }
     if schedule.enabled {
         let mut owned = Vec::new();
         for vault in tenants.vaults() {
@@ -127,6 +124,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             "confidant is serving {} workspaces at {public_url}/",
             tenants.len()
         );
+    }
+    for line in schedule.describe() {
+        println!("schedule: {line}");
     }
     serve(tenants, listener, &public_url, schedule.settings).await
 }

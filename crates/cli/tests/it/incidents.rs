@@ -101,7 +101,7 @@ async fn assistant_accesses(ws: &Workspace) {
 
 /// A data dir with customers Ann, Bo (e-mail addresses), Cy (none) and
 /// Di, and Alex's accesses.
-fn prepared(rt: &tokio::runtime::Runtime) -> Workspace {
+pub(crate) fn prepared(rt: &tokio::runtime::Runtime) -> Workspace {
     let ws = Workspace::new();
     let csv = ws.write(
         "customers.csv",
