@@ -386,8 +386,45 @@ struct PasscodesPage {
     day: String,
     /// Whether and how tomorrow's passcodes are sent automatically.
     delivery: String,
+    /// What became of the latest scheduled digest, if any.
+    last_digest: String,
     states: Vec<StateRow>,
     issued: Vec<IssuedRow>,
+}
+
+/// The latest scheduled passcode digest, in words (empty when there was
+/// none).
+async fn last_digest(
+    vault: &confidant_vault::Vault,
+    actor: &confidant_vault::Actor,
+) -> Result<String, AppError> {
+    use confidant_vault::schedule::RunStatus;
+    let job = confidant_vault::schedule::Job::PasscodeDigest.as_str();
+    let runs = vault.schedule_runs(actor, 50).await?;
+    let Some(run) = runs.iter().find(|r| r.job == job) else {
+        return Ok(String::new());
+    };
+    let detail = run.detail.clone().unwrap_or_default();
+    Ok(match run.status {
+        RunStatus::Done => format!(
+            "The digest for {} went out {}: {detail}.",
+            run.period,
+            run.finished_at.map(when).unwrap_or_default()
+        ),
+        RunStatus::Running => format!("The digest for {} is being sent.", run.period),
+        RunStatus::Failed => format!(
+            "The digest for {} could not be delivered ({} tries: {detail}). Its passcodes were \
+             revoked; it is tried again from {} until the day ends, or issue tomorrow's here.",
+            run.period,
+            run.attempts,
+            when(run.next_attempt_at)
+        ),
+        RunStatus::Uncertain => format!(
+            "The digest for {} was handed over, but the server stopped before it heard back, so \
+             it is not sent again. If it did not arrive, issue those passcodes here.",
+            run.period
+        ),
+    })
 }
 
 async fn passcodes_page(
@@ -420,6 +457,7 @@ async fn passcodes_page(
             day.time_zone()
         ),
         delivery: state.options.schedule.passcode_delivery_text(&day),
+        last_digest: last_digest(&session.vault, &session.actor).await?,
         states,
         issued: issued
             .into_iter()

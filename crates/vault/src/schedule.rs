@@ -25,7 +25,8 @@ use time::{Duration, OffsetDateTime};
 
 use confidant_core::{BusinessDay, MAX_PASSCODE_FAILURES, WorkdayError};
 use confidant_ledger::{KnownAction, Target, TargetId};
-use confidant_store::{NoticeStatus, PasscodeScope, ScheduleRun};
+use confidant_store::{NoticeStatus, PasscodeScope};
+pub use confidant_store::{RunStatus, ScheduleRun};
 
 use crate::audit::Attempt;
 use crate::incidents::{Mail, SendOptions, SmtpSettings, retry_backoff, send_mail};
@@ -418,7 +419,23 @@ impl Vault {
             self.workspace_name(),
             claim.period
         );
-        let body = passcode_digest_text(self.workspace_name(), &claim.period, &issued);
+        let mut body = passcode_digest_text(self.workspace_name(), &claim.period, &issued);
+        let attempts = self
+            .store()
+            .schedule_run(self.workspace(), claim.job.as_str(), &claim.period)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or(1, |r| r.attempts);
+        if attempts > 1 {
+            // An earlier try may have arrived after all (a timeout after the
+            // mail server took it): its passcodes were revoked.
+            body = SecretString::from(format!(
+                "This digest replaces any earlier one for {}: the passcodes in an earlier one \
+                 no longer work.\n\n{}",
+                claim.period,
+                body.expose_secret()
+            ));
+        }
         let delivered = match (&settings.passcodes, &settings.smtp) {
             (crate::schedule::PasscodeDelivery::Hook, _) => {
                 self.handed(claim).await?;
@@ -432,7 +449,14 @@ impl Vault {
                         to: owner.email.clone(),
                         subject,
                         body,
-                        message_id: format!("passcodes-{}-{}", self.workspace(), claim.period),
+                        // Each try carries other passcodes: its own id, so
+                        // that no mail client drops it as a duplicate.
+                        message_id: format!(
+                            "passcodes-{}-{}-{}",
+                            self.workspace(),
+                            claim.period,
+                            claim.token
+                        ),
                     },
                 )
                 .await

@@ -524,5 +524,77 @@ async fn the_passcodes_page_says_whether_tomorrows_are_sent() -> Result<()> {
             && page.contains("passcode hook"),
         "{page}"
     );
+
+    // A digest whose hook fails: the page says so, and what to do.
+    struct FailingHook;
+    impl confidant_vault::schedule::ScheduleEdge for FailingHook {
+        fn passcode_hook<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a secrecy::SecretString,
+        ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+            Box::pin(async { Err("the hook exited with status 3".to_owned()) })
+        }
+        fn backup(&self) -> futures::future::BoxFuture<'_, Result<String, String>> {
+            Box::pin(async { Ok(String::new()) })
+        }
+    }
+    use confidant_vault::Clock as _;
+    let owner = app.vault.owner().await?;
+    // The day ends in half an hour, so tomorrow's passcodes are due now.
+    let minute =
+        (u32::from(app.clock.now().hour()) * 60 + u32::from(app.clock.now().minute()) + 30) % 1440;
+    app.vault
+        .set_business_day(
+            &owner,
+            "UTC",
+            &format!("{:02}:{:02}", minute / 60, minute % 60),
+        )
+        .await?;
+    app.vault
+        .add_document(
+            &owner,
+            "plan.txt",
+            confidant_core::Label::Internal,
+            &b"plan"[..],
+        )
+        .await?;
+    app.vault
+        .invite(
+            &owner,
+            "ann@example.com",
+            "Ann",
+            confidant_core::Role::Assistant,
+            None,
+        )
+        .await?;
+    app.vault
+        .grant(
+            &owner,
+            "ann@example.com",
+            &confidant_vault::GrantRequest {
+                target: confidant_vault::GrantTarget::Document(confidant_vault::DocRef::Name(
+                    "plan.txt".into(),
+                )),
+                actions: [confidant_core::Access::View].into(),
+                purpose: "planning".into(),
+                until: app.clock.now() + time::Duration::days(7),
+                require_passcode: true,
+            },
+        )
+        .await?;
+    let settings = ScheduleSettings {
+        passcodes: PasscodeDelivery::Hook,
+        passcode_lead: time::Duration::minutes(45),
+        ..ScheduleSettings::default()
+    };
+    let report = app.vault.run_schedule(&settings, &FailingHook).await?;
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(
+        page.contains("could not be delivered (1 tries: the hook exited with status 3)")
+            && page.contains("were revoked"),
+        "{page}"
+    );
     Ok(())
 }

@@ -406,6 +406,10 @@ async fn an_undelivered_digest_is_revoked_and_sent_later_exactly_once() {
     assert_eq!(received.len(), 1);
     let codes = passcodes_in(&received[0].body());
     assert_eq!(codes.len(), 1);
+    assert!(
+        received[0].body().contains("replaces any earlier one"),
+        "a second try says the first one's passcodes are void"
+    );
     assert!(w.vault.passcode_states(&w.owner).await.unwrap()[0].next_issued);
     let run = &w.vault.schedule_runs(&w.owner, 1).await.unwrap()[0];
     assert_eq!((run.status, run.attempts), (RunStatus::Done, 2));
