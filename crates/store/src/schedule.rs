@@ -155,14 +155,17 @@ pub(crate) const CLAIM_RUN: &str = "INSERT INTO schedule_runs (workspace_id, job
      WHERE (schedule_runs.status = 'failed' AND schedule_runs.next_attempt_at <= $5) \
      OR (schedule_runs.status = 'running' AND schedule_runs.handed_at IS NULL \
      AND schedule_runs.claimed_at <= $6)";
-pub(crate) const HAND_RUN: &str = "UPDATE schedule_runs SET handed_at = $5 \
+// The steps of a claimed run take the same parameters: the run and its
+// token ($1-$4), a time ($5) and a detail ($6, kept when NULL).
+pub(crate) const HAND_RUN: &str = "UPDATE schedule_runs SET handed_at = $5, \
+     detail = COALESCE($6, detail) \
      WHERE workspace_id = $1 AND job = $2 AND period = $3 AND status = 'running' \
      AND claim_token = $4";
 pub(crate) const DONE_RUN: &str = "UPDATE schedule_runs SET status = 'done', finished_at = $5, \
      detail = $6, claim_token = NULL WHERE workspace_id = $1 AND job = $2 AND period = $3 \
      AND status = 'running' AND claim_token = $4";
-pub(crate) const FAILED_RUN: &str = "UPDATE schedule_runs SET status = 'failed', detail = $5, \
-     next_attempt_at = $6, claim_token = NULL, handed_at = NULL \
+pub(crate) const FAILED_RUN: &str = "UPDATE schedule_runs SET status = 'failed', \
+     next_attempt_at = $5, detail = $6, claim_token = NULL, handed_at = NULL \
      WHERE workspace_id = $1 AND job = $2 AND period = $3 AND status = 'running' \
      AND claim_token = $4";
 pub(crate) const SELECT_RUN: &str = concat!(
@@ -223,6 +226,30 @@ macro_rules! impl_schedule {
             use $crate::sql::{failed, millis, parse};
             use $crate::{ScheduleStore, StoreError};
 
+            /// One step of a claimed run, taken only by the holder of its
+            /// token (see the parameters above `HAND_RUN`).
+            async fn run_step(
+                pool: &sqlx::Pool<$db>,
+                sql: &'static str,
+                op: &'static str,
+                ws: WorkspaceId,
+                (job, period, token): (&str, &str, &str),
+                at: OffsetDateTime,
+                detail: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(sql)
+                    .bind(ws.to_string())
+                    .bind(job)
+                    .bind(period)
+                    .bind(token)
+                    .bind(millis(at))
+                    .bind(detail)
+                    .execute(pool)
+                    .await
+                    .map_err(failed(op))?;
+                Ok(done.rows_affected() == 1)
+            }
+
             #[async_trait]
             impl ScheduleStore for $store {
                 async fn claim_run(
@@ -272,16 +299,16 @@ macro_rules! impl_schedule {
                     token: &str,
                     now: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let done = sqlx::query(HAND_RUN)
-                        .bind(ws.to_string())
-                        .bind(job)
-                        .bind(period)
-                        .bind(token)
-                        .bind(millis(now))
-                        .execute(&self.pool)
-                        .await
-                        .map_err(failed("recording a scheduled run's hand-over"))?;
-                    Ok(done.rows_affected() == 1)
+                    run_step(
+                        &self.pool,
+                        HAND_RUN,
+                        "recording a scheduled run's hand-over",
+                        ws,
+                        (job, period, token),
+                        now,
+                        None,
+                    )
+                    .await
                 }
 
                 async fn run_done(
@@ -293,17 +320,16 @@ macro_rules! impl_schedule {
                     now: OffsetDateTime,
                     detail: &str,
                 ) -> Result<bool, StoreError> {
-                    let done = sqlx::query(DONE_RUN)
-                        .bind(ws.to_string())
-                        .bind(job)
-                        .bind(period)
-                        .bind(token)
-                        .bind(millis(now))
-                        .bind(detail)
-                        .execute(&self.pool)
-                        .await
-                        .map_err(failed("recording a finished scheduled run"))?;
-                    Ok(done.rows_affected() == 1)
+                    run_step(
+                        &self.pool,
+                        DONE_RUN,
+                        "recording a finished scheduled run",
+                        ws,
+                        (job, period, token),
+                        now,
+                        Some(detail),
+                    )
+                    .await
                 }
 
                 async fn run_failed(
@@ -315,17 +341,16 @@ macro_rules! impl_schedule {
                     error: &str,
                     retry_at: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let done = sqlx::query(FAILED_RUN)
-                        .bind(ws.to_string())
-                        .bind(job)
-                        .bind(period)
-                        .bind(token)
-                        .bind(error)
-                        .bind(millis(retry_at))
-                        .execute(&self.pool)
-                        .await
-                        .map_err(failed("recording a failed scheduled run"))?;
-                    Ok(done.rows_affected() == 1)
+                    run_step(
+                        &self.pool,
+                        FAILED_RUN,
+                        "recording a failed scheduled run",
+                        ws,
+                        (job, period, token),
+                        retry_at,
+                        Some(error),
+                    )
+                    .await
                 }
 
                 async fn schedule_run(

@@ -164,24 +164,7 @@ fn serve_runs_its_schedule() {
     ]);
     let id = opened["id"].as_str().unwrap().to_owned();
     rt.block_on(async {
-        let store = confidant_store::connect(&format!(
-            "sqlite://{}",
-            ws.data.join("confidant.db").display()
-        ))
-        .await
-        .unwrap();
-        let blobs = confidant_store::BlobStore::local(&ws.data.join("blobs")).unwrap();
-        let key = std::fs::read_to_string(&ws.key).unwrap();
-        let unlock =
-            confidant_vault::Unlock::KeyFile(confidant_vault::KeyFile::parse(&key).unwrap());
-        let vault = confidant_vault::Vault::open(
-            store,
-            blobs,
-            std::sync::Arc::new(confidant_vault::SystemClock),
-            &unlock,
-        )
-        .await
-        .unwrap();
+        let vault = crate::incidents::open_vault(&ws).await;
         let owner = vault.owner().await.unwrap();
         let (added, _) = vault.queue_notices(&owner, &id).await.unwrap();
         assert_eq!(added, 2, "Ann and Bo have addresses");

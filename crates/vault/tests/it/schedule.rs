@@ -5,25 +5,20 @@
 //! locked grant, the daily checkpoint, the backup hook, and the ledger
 //! entries, which name no address and no passcode.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration as StdDuration;
 
-use confidant_core::{Access, AgreementKind, DataCategory, Label, Role};
+use confidant_core::{Label, Role};
 use confidant_ledger::Entry;
-use confidant_store::{BlobStore, RunStatus};
+use confidant_store::RunStatus;
 use confidant_testkit::smtp::{Sink, closed_port};
 use confidant_vault::incidents::{SmtpSecurity, SmtpSettings};
 use confidant_vault::schedule::{
     Job, PasscodeDelivery, RunOutcome, ScheduleEdge, ScheduleSettings, TickReport,
 };
-use confidant_vault::{
-    Actor, ColumnMapping, GrantRequest, GrantTarget, InitOptions, KdfParams, KeyFile, ManualClock,
-    PasscodeItem, Signing, Unlock, Vault, VaultError, code_at,
-};
+use confidant_vault::{Actor, VaultError};
 use futures::future::BoxFuture;
-use rand_core::OsRng;
 use secrecy::{ExposeSecret, SecretString};
-use tempfile::TempDir;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -74,128 +69,28 @@ pub(crate) fn smtp(port: u16) -> SmtpSettings {
 }
 
 struct World {
-    _dir: TempDir,
-    clock: Arc<ManualClock>,
-    vault: Vault,
-    owner: Actor,
+    w: crate::gates::World,
     alex: Actor,
     grant: confidant_core::GrantId,
+}
+
+impl std::ops::Deref for World {
+    type Target = crate::gates::World;
+    fn deref(&self) -> &Self::Target {
+        &self.w
+    }
 }
 
 /// A workspace (UTC, days ending 18:00) with a Confidential customers set
 /// and an assistant who signed everything and holds a grant on it.
 async fn world(at: OffsetDateTime) -> World {
-    let dir = TempDir::new().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("s.db").display());
-    let clock = Arc::new(ManualClock::new(at));
-    let vault = Vault::init(
-        confidant_store::connect(&url).await.unwrap(),
-        BlobStore::local(&dir.path().join("blobs")).unwrap(),
-        clock.clone(),
-        InitOptions {
-            workspace_name: "Acme Dental".into(),
-            owner_email: "owner@example.com".into(),
-            owner_name: "Olivia".into(),
-            owner_password: SecretString::from("a long owner password"),
-            unlock: Unlock::KeyFile(KeyFile::generate(&mut OsRng)),
-            kdf: KdfParams::default(),
-        },
-    )
-    .await
-    .unwrap();
-    let owner = vault.owner().await.unwrap();
-    vault
-        .import_records(
-            &owner,
-            "customers",
-            std::io::Cursor::new(b"name,card\nAnn Lee,4111111111111111\n".to_vec()),
-            ColumnMapping {
-                categories: vec![
-                    ("name".into(), DataCategory::Name),
-                    ("card".into(), DataCategory::CardNumber),
-                ],
-                indexed: vec![],
-                rows_are_customers: true,
-                contact_column: None,
-                label: Label::Confidential,
-            },
-        )
-        .await
-        .unwrap();
-    let invitation = vault
-        .invite(
-            &owner,
-            "alex@example.com",
-            "Alex Doe",
-            Role::Assistant,
-            None,
-        )
-        .await
-        .unwrap();
-    let setup = vault.new_totp_setup("alex@example.com").unwrap();
-    let secret = setup.secret.expose_secret().to_owned();
-    let alex = vault
-        .accept_invitation(
-            &invitation.token,
-            &SecretString::from("velvet lantern orbit mosaic"),
-            &secret,
-            &code_at(&secret, at).unwrap(),
-            None,
-            &confidant_vault::SessionRequest::web("test"),
-        )
-        .await
-        .unwrap()
-        .session
-        .actor;
-    for kind in [AgreementKind::Nda, AgreementKind::Handbook] {
-        let due = vault.my_agreements(&alex).await.unwrap();
-        let agreement = &due
-            .iter()
-            .find(|d| d.agreement.kind == kind)
-            .unwrap()
-            .agreement;
-        vault
-            .sign_agreement(
-                &alex,
-                agreement.id,
-                &Signing {
-                    typed_name: "Alex Doe".into(),
-                    consent: true,
-                    client: None,
-                    user_agent: "test".into(),
-                },
-            )
-            .await
-            .unwrap();
-    }
-    let grant = vault
-        .grant(
-            &owner,
-            "alex@example.com",
-            &GrantRequest {
-                target: GrantTarget::Records {
-                    set: "customers".into(),
-                    columns: vec!["name".into()],
-                    rows: None,
-                },
-                actions: [Access::View].into(),
-                purpose: "schedule appointments".into(),
-                until: at + Duration::days(20),
-                require_passcode: false,
-            },
-        )
-        .await
-        .unwrap()
-        .grant
-        .id;
-    World {
-        _dir: dir,
-        clock,
-        vault,
-        owner,
-        alex,
-        grant,
-    }
+    let w = crate::gates::world(at, Label::Confidential).await;
+    let alex = w
+        .member("alex@example.com", "Alex Doe", Role::Assistant)
+        .await;
+    w.sign_all(&alex).await;
+    let grant = w.grant("alex@example.com").await;
+    World { w, alex, grant }
 }
 
 impl World {
@@ -210,13 +105,7 @@ impl World {
     }
 
     async fn enter(&self, passcode: &str) -> Result<OffsetDateTime, VaultError> {
-        self.vault
-            .enter_passcode(
-                &self.alex,
-                &PasscodeItem::RecordSet("customers".into()),
-                &SecretString::from(passcode.to_owned()),
-            )
-            .await
+        self.w.enter(&self.alex, passcode).await
     }
 
     async fn ledger(&self) -> Vec<Entry> {
