@@ -250,7 +250,16 @@ impl Hook {
     /// in CONFIDANT_SUBJECT; exit status 0 means delivered.
     pub async fn run(&self, subject: &str, digest: &SecretString) -> Result<(), String> {
         let name = self.program.display().to_string();
-        let mut child = tokio::process::Command::new(&self.program)
+        // A clean environment: the server's own (its passphrase, the SMTP
+        // password) is none of the hook's business.
+        let mut command = tokio::process::Command::new(&self.program);
+        command.env_clear();
+        for name in ["PATH", "HOME", "LANG"] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        let mut child = command
             .args(&self.args)
             .env("CONFIDANT_SUBJECT", subject)
             .stdin(Stdio::piped())
@@ -423,8 +432,7 @@ mod tests {
             args: vec![
                 "-c".into(),
                 format!(
-                    "cat > {}; echo \"$CONFIDANT_SUBJECT\" >> {}",
-                    out.display(),
+                    "cat > {0}; echo \"$CONFIDANT_SUBJECT\" >> {0}; env > {0}.env",
                     out.display()
                 ),
             ],
@@ -438,6 +446,11 @@ mod tests {
         .unwrap();
         let got = std::fs::read_to_string(&out).unwrap();
         assert_eq!(got, "K7F3-9QXM-2HDP\npasscodes for 2026-12-01\n");
+        // Only what the hook needs of the environment (cargo's test
+        // variables, like the server's secrets, stay behind).
+        let env = std::fs::read_to_string(dir.path().join("got.txt.env")).unwrap();
+        assert!(env.contains("CONFIDANT_SUBJECT="), "{env}");
+        assert!(!env.contains("CARGO"), "{env}");
         let failing = Hook {
             program: PathBuf::from("/bin/sh"),
             args: vec!["-c".into(), "cat > /dev/null; exit 3".into()],

@@ -125,10 +125,17 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             tenants.len()
         );
     }
+    // On stderr: whoever reads the address from stdout may stop reading.
     for line in schedule.describe() {
-        println!("schedule: {line}");
+        eprintln!("schedule: {line}");
     }
-    serve(tenants, listener, &public_url, schedule.settings).await
+    // A schedule that is off sends nothing, whatever its settings say.
+    let page_settings = if schedule.enabled {
+        schedule.settings
+    } else {
+        confidant_vault::schedule::ScheduleSettings::default()
+    };
+    serve(tenants, listener, &public_url, page_settings).await
 }
 
 /// Serves until Ctrl-C or SIGTERM; `public_url` is where people reach it.

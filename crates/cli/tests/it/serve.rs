@@ -204,16 +204,21 @@ fn serve_runs_its_schedule() {
         .env("CONFIDANT_SMTP_SECURITY", "plain")
         .env("CONFIDANT_SMTP_FROM", "Test <privacy@business.example>")
         .env_remove("CONFIDANT_SMTP_USERNAME")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut lines = Vec::new();
-    for _ in 0..6 {
+    while lines.len() < 5 {
         let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        lines.push(line);
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "serve stopped: {lines:?}"
+        );
+        if line.starts_with("schedule: ") {
+            lines.push(line);
+        }
     }
     let started = lines.join("");
     assert!(
