@@ -28,7 +28,9 @@ pub struct ScheduleConfig {
     /// Seconds between ticks (60).
     pub tick_seconds: Option<u64>,
     /// How the next business day's passcodes reach the owner: "off"
-    /// (default), "email" (needs [smtp]) or "hook".
+    /// (default), "notify" (kept for the Passcodes page, shown once; an
+    /// e-mail without them says they are ready), "email" (needs [smtp])
+    /// or "hook".
     pub passcodes: Option<String>,
     /// Minutes before the day's end they are issued (60).
     pub passcode_lead_minutes: Option<u32>,
@@ -99,8 +101,10 @@ impl Schedule {
             None | Some("off") => PasscodeDelivery::Off,
             Some("email") => PasscodeDelivery::Email,
             Some("hook") => PasscodeDelivery::Hook,
+            Some("notify") => PasscodeDelivery::Notify,
             Some(other) => bail!(
-                "[schedule] passcodes = {other:?} in {CONFIG_FILE} is not one of off, email, hook"
+                "[schedule] passcodes = {other:?} in {CONFIG_FILE} is not one of off, notify, \
+                 email, hook"
             ),
         };
         let hook = match (
@@ -201,12 +205,15 @@ impl Schedule {
                 "tomorrow's passcodes: e-mail chosen but no [smtp]: not sent".to_owned()
             }
             (d, _) => format!(
-                "tomorrow's passcodes: issued {} minutes before each day ends, sent by {}",
+                "tomorrow's passcodes: issued {} minutes before each day ends, {}",
                 s.passcode_lead.whole_minutes(),
-                if *d == PasscodeDelivery::Hook {
-                    "the hook"
-                } else {
-                    "e-mail"
+                match d {
+                    PasscodeDelivery::Hook => "sent by the hook",
+                    PasscodeDelivery::Notify if smtp => {
+                        "kept for the Passcodes page (shown once), the owner told by e-mail"
+                    }
+                    PasscodeDelivery::Notify => "kept for the Passcodes page (shown once)",
+                    _ => "sent by e-mail",
                 }
             ),
         });
@@ -413,7 +420,13 @@ mod tests {
         );
 
         let e = Schedule::from_parts(config("passcodes = \"sms\""), None).unwrap_err();
-        assert!(e.to_string().contains("off, email, hook"), "{e}");
+        assert!(e.to_string().contains("off, notify, email, hook"), "{e}");
+        let s = Schedule::from_parts(config("passcodes = \"notify\""), None).unwrap();
+        assert_eq!(s.settings.passcodes, PasscodeDelivery::Notify);
+        assert!(
+            s.settings.plan().passcodes,
+            "kept for the page even without SMTP"
+        );
         let e = Schedule::from_parts(config("passcodes = \"hook\""), None).unwrap_err();
         assert!(e.to_string().contains("passcode_hook"), "{e}");
         let e = Schedule::from_parts(config("checkpoint_to = \"nobody\""), None).unwrap_err();

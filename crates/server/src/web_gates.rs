@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/passcodes", get(passcodes))
         .route("/passcodes/issue", post(issue))
         .route("/passcodes/rotate", post(rotate))
+        .route("/passcodes/kept", post(kept))
         .route("/passcode", post(enter))
         .route("/records/{set}/export", get(export))
 }
@@ -388,6 +389,8 @@ struct PasscodesPage {
     delivery: String,
     /// What became of the latest scheduled digest, if any.
     last_digest: String,
+    /// A kept digest waits to be shown.
+    kept: bool,
     states: Vec<StateRow>,
     issued: Vec<IssuedRow>,
 }
@@ -406,6 +409,10 @@ async fn last_digest(
     };
     let detail = run.detail.clone().unwrap_or_default();
     Ok(match run.status {
+        RunStatus::Done if run.sealed => format!(
+            "The passcodes for {} are ready ({detail}): show them with the button below, once.",
+            run.period
+        ),
         RunStatus::Done => format!(
             "The digest for {} went out {}: {detail}.",
             run.period,
@@ -458,6 +465,12 @@ async fn passcodes_page(
         ),
         delivery: state.options.schedule.passcode_delivery_text(&day),
         last_digest: last_digest(&session.vault, &session.actor).await?,
+        kept: session
+            .vault
+            .schedule_runs(&session.actor, 50)
+            .await?
+            .iter()
+            .any(|r| r.job == confidant_vault::schedule::Job::PasscodeDigest.as_str() && r.sealed),
         states,
         issued: issued
             .into_iter()
@@ -513,6 +526,22 @@ async fn issue(
 #[derive(Deserialize)]
 struct CsrfForm {
     csrf: String,
+}
+
+/// Shows the passcodes the schedule kept for the owner, once.
+async fn kept(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let issued = session
+        .vault
+        .take_passcode_digest(&session.actor)
+        .await?
+        .map(|(_, issued)| issued)
+        .unwrap_or_default();
+    Ok(passcodes_page(&state, &session, issued).await?)
 }
 
 async fn rotate(

@@ -66,6 +66,8 @@ pub struct ScheduleRun {
     pub finished_at: Option<OffsetDateTime>,
     /// Counts when done, the failure when failed (never a secret).
     pub detail: Option<String>,
+    /// A sealed payload waits for the owner (see [`ScheduleStore::take_sealed`]).
+    pub sealed: bool,
 }
 
 /// The schedule's persistence; see the module documentation.
@@ -114,6 +116,24 @@ pub trait ScheduleStore: Send + Sync {
         error: &str,
         retry_at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// Keeps a sealed payload with the claimed run (a passcode digest for
+    /// the owner's page).
+    async fn seal_run(
+        &self,
+        workspace: WorkspaceId,
+        job: &str,
+        period: &str,
+        token: &str,
+        sealed: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// Takes a run's sealed payload away: it is returned once, to one
+    /// caller, then gone.
+    async fn take_sealed(
+        &self,
+        workspace: WorkspaceId,
+        job: &str,
+        period: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     /// A run, when it was ever claimed.
     async fn schedule_run(
         &self,
@@ -140,7 +160,7 @@ pub trait ScheduleStore: Send + Sync {
 macro_rules! run_columns {
     () => {
         "workspace_id, job, period, status, attempts, claimed_at, handed_at, next_attempt_at, \
-         finished_at, detail"
+         finished_at, detail, CAST(CASE WHEN sealed IS NULL THEN 0 ELSE 1 END AS BIGINT)"
     };
 }
 
@@ -168,6 +188,13 @@ pub(crate) const FAILED_RUN: &str = "UPDATE schedule_runs SET status = 'failed',
      next_attempt_at = $5, detail = $6, claim_token = NULL, handed_at = NULL \
      WHERE workspace_id = $1 AND job = $2 AND period = $3 AND status = 'running' \
      AND claim_token = $4";
+pub(crate) const SEAL_RUN: &str = "UPDATE schedule_runs SET sealed = $5 \
+     WHERE workspace_id = $1 AND job = $2 AND period = $3 AND status = 'running' \
+     AND claim_token = $4";
+pub(crate) const SELECT_SEALED: &str = "SELECT sealed FROM schedule_runs \
+     WHERE workspace_id = $1 AND job = $2 AND period = $3 AND sealed IS NOT NULL";
+pub(crate) const CLEAR_SEALED: &str = "UPDATE schedule_runs SET sealed = NULL \
+     WHERE workspace_id = $1 AND job = $2 AND period = $3 AND sealed IS NOT NULL";
 pub(crate) const SELECT_RUN: &str = concat!(
     "SELECT ",
     run_columns!(),
@@ -192,10 +219,11 @@ pub(crate) type RunRow = (
     i64,
     Option<i64>,
     Option<String>,
+    i64,
 );
 
 pub(crate) fn run(row: RunRow) -> Result<ScheduleRun, StoreError> {
-    let (ws, job, period, status, attempts, claimed, handed, next, finished, detail) = row;
+    let (ws, job, period, status, attempts, claimed, handed, next, finished, detail, sealed) = row;
     let opt = |ms: Option<i64>, what| ms.map(|m| time_from_millis(m, what)).transpose();
     Ok(ScheduleRun {
         workspace: parse(&ws, "schedule run's workspace id")?,
@@ -210,6 +238,7 @@ pub(crate) fn run(row: RunRow) -> Result<ScheduleRun, StoreError> {
         next_attempt_at: time_from_millis(next, "schedule run retry time")?,
         finished_at: opt(finished, "schedule run finishing time")?,
         detail,
+        sealed: sealed != 0,
     })
 }
 
@@ -351,6 +380,58 @@ macro_rules! impl_schedule {
                         Some(error),
                     )
                     .await
+                }
+
+                async fn seal_run(
+                    &self,
+                    ws: WorkspaceId,
+                    job: &str,
+                    period: &str,
+                    token: &str,
+                    sealed: &[u8],
+                ) -> Result<bool, StoreError> {
+                    let done = sqlx::query(SEAL_RUN)
+                        .bind(ws.to_string())
+                        .bind(job)
+                        .bind(period)
+                        .bind(token)
+                        .bind(sealed)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("keeping a sealed digest"))?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn take_sealed(
+                    &self,
+                    ws: WorkspaceId,
+                    job: &str,
+                    period: &str,
+                ) -> Result<Option<Vec<u8>>, StoreError> {
+                    let op = "taking a sealed digest";
+                    let mut tx = self.pool.begin().await.map_err(failed(op))?;
+                    let found: Option<(Vec<u8>,)> = sqlx::query_as(SELECT_SEALED)
+                        .bind(ws.to_string())
+                        .bind(job)
+                        .bind(period)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(op))?;
+                    let Some((sealed,)) = found else {
+                        return Ok(None);
+                    };
+                    // INVARIANT: only the caller whose update cleared it
+                    // gets it (a concurrent taker's update finds NULL).
+                    let cleared = sqlx::query(CLEAR_SEALED)
+                        .bind(ws.to_string())
+                        .bind(job)
+                        .bind(period)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(op))?
+                        .rows_affected();
+                    tx.commit().await.map_err(failed(op))?;
+                    Ok((cleared == 1).then_some(sealed))
                 }
 
                 async fn schedule_run(

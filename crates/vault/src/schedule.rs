@@ -138,6 +138,10 @@ pub enum PasscodeDelivery {
     /// Given to the owner's command on stdin (an SMS gateway, a password
     /// manager's import), see [`ScheduleEdge::passcode_hook`].
     Hook,
+    /// Kept sealed for the owner's Passcodes page, shown there once; the
+    /// e-mail (with SMTP) only says they are ready. The passcodes never
+    /// leave the server but to the signed-in owner.
+    Notify,
 }
 
 /// What `serve` does on its schedule.
@@ -165,7 +169,7 @@ impl ScheduleSettings {
             passcodes: match self.passcodes {
                 PasscodeDelivery::Off => false,
                 PasscodeDelivery::Email => smtp,
-                PasscodeDelivery::Hook => true,
+                PasscodeDelivery::Hook | PasscodeDelivery::Notify => true,
             },
             passcode_lead: self.passcode_lead,
             checkpoint: smtp && self.checkpoint_to.is_some(),
@@ -188,6 +192,17 @@ impl ScheduleSettings {
                  ({} {}) and given to your passcode hook command.",
                 day.ends_at_text(),
                 day.time_zone()
+            ),
+            (PasscodeDelivery::Notify, _) => format!(
+                "The next business day's passcodes are issued {lead} minutes before the day ends \
+                 ({} {}) and kept here for you, sealed, to be shown once{}.",
+                day.ends_at_text(),
+                day.time_zone(),
+                if self.smtp.is_some() {
+                    "; you get an e-mail (without them) when they are ready"
+                } else {
+                    ": open this page before the day ends"
+                }
             ),
             (PasscodeDelivery::Email, false) => "Passcodes are set to be e-mailed, but no SMTP \
                  server is configured ([smtp] in confidant.toml): issue them here."
@@ -230,6 +245,18 @@ pub struct TickReport {
     /// Incident notices sent and failed this tick.
     pub notices_sent: u64,
     pub notices_failed: u64,
+}
+
+/// One passcode of a digest kept for the owner's page (sealed as JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptPasscode {
+    id: String,
+    grant: String,
+    email: String,
+    item: String,
+    passcode: String,
+    valid_from: i64,
+    valid_until: i64,
 }
 
 struct Claim {
@@ -414,6 +441,9 @@ impl Vault {
         if issued.is_empty() {
             return Ok("no grant needs a new passcode; nothing sent".to_owned());
         }
+        if settings.passcodes == PasscodeDelivery::Notify {
+            return self.keep_digest(owner, claim, settings, &issued).await;
+        }
         let subject = format!(
             "{}: day passcodes for {}",
             self.workspace_name(),
@@ -489,6 +519,150 @@ impl Vault {
                 Err(e)
             }
         }
+    }
+
+    /// Seals the digest into the run for the owner's page and, with SMTP,
+    /// tells the owner it is ready (the message holds no passcode). The
+    /// passcodes are safe whatever the mail does, so a failed notice is
+    /// reported in the run's detail, not retried.
+    async fn keep_digest(
+        &self,
+        owner: &Actor,
+        claim: &Claim,
+        settings: &ScheduleSettings,
+        issued: &[IssuedPasscode],
+    ) -> Result<String, String> {
+        let mut rows: Vec<KeptPasscode> = issued
+            .iter()
+            .map(|i| KeptPasscode {
+                id: i.id.to_string(),
+                grant: i.grant.to_string(),
+                email: i.email.clone(),
+                item: i.item.clone(),
+                passcode: i.passcode.expose_secret().to_owned(),
+                valid_from: i.valid_from.unix_timestamp(),
+                valid_until: i.valid_until.unix_timestamp(),
+            })
+            .collect();
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(&rows).map_err(|e| format!("cannot write the digest: {e}"))?,
+        );
+        for row in &mut rows {
+            zeroize::Zeroize::zeroize(&mut row.passcode);
+        }
+        // Sealed to its workspace and day: a blob moved to another run
+        // does not open.
+        let sealed = self
+            .seal_small(
+                &[
+                    self.workspace().as_bytes(),
+                    b"passcode-digest",
+                    claim.period.as_bytes(),
+                ],
+                &json,
+            )
+            .map_err(|e| e.to_string())?;
+        let kept = self
+            .store()
+            .seal_run(
+                self.workspace(),
+                claim.job.as_str(),
+                &claim.period,
+                &claim.token,
+                &sealed,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if !kept {
+            return Err("the run was taken over by another process".to_owned());
+        }
+        let kept = format!(
+            "{} passcodes issued and kept sealed for the owner's Passcodes page",
+            issued.len()
+        );
+        let Some(smtp) = &settings.smtp else {
+            return Ok(kept);
+        };
+        let body = format!(
+            "The day passcodes of {} for the business day {} are ready: {} of them. Sign in and \
+             open Passcodes to see them; they are shown once, then only their hashes are kept. \
+             This message holds none of them.",
+            self.workspace_name(),
+            claim.period,
+            issued.len()
+        );
+        let sent = send_mail(
+            smtp,
+            &Mail {
+                to: owner.email.clone(),
+                subject: format!(
+                    "{}: day passcodes for {} are ready",
+                    self.workspace_name(),
+                    claim.period
+                ),
+                body: SecretString::from(body),
+                message_id: format!("passcodes-ready-{}-{}", self.workspace(), claim.period),
+            },
+        )
+        .await;
+        Ok(match sent {
+            Ok(()) => format!("{kept}; the owner was told by e-mail"),
+            Err(_) => format!("{kept}; the e-mail telling the owner failed"),
+        })
+    }
+
+    /// The passcodes the schedule kept sealed for the owner's page, taken
+    /// away as they are returned: a second call gets none (owner and
+    /// admins). Returns the business day they are for, and the passcodes.
+    pub async fn take_passcode_digest(
+        &self,
+        actor: &Actor,
+    ) -> Result<Option<(String, Vec<IssuedPasscode>)>, VaultError> {
+        self.require_owner(actor, "see the kept passcodes")?;
+        let ws = self.workspace();
+        let job = Job::PasscodeDigest.as_str();
+        let runs = self.store().schedule_runs(ws, 50).await?;
+        let Some(run) = runs.iter().find(|r| r.job == job && r.sealed) else {
+            return Ok(None);
+        };
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::Notify,
+            Target::whole(TargetId::Workspace(ws)),
+        );
+        attempt.reason = format!(
+            "{}: the kept passcode digest for {} shown",
+            attempt.reason, run.period
+        );
+        self.record(&[attempt]).await?;
+        let Some(sealed) = self.store().take_sealed(ws, job, &run.period).await? else {
+            return Ok(None);
+        };
+        let json = zeroize::Zeroizing::new(self.open_small(
+            "a kept passcode digest",
+            &[ws.as_bytes(), b"passcode-digest", run.period.as_bytes()],
+            &sealed,
+        )?);
+        let rows: Vec<KeptPasscode> = serde_json::from_slice(&json)
+            .map_err(|_| VaultError::Integrity("a kept passcode digest is not readable".into()))?;
+        let bad = || VaultError::Integrity("a kept passcode digest is damaged".into());
+        let issued = rows
+            .into_iter()
+            .map(|mut r| {
+                Ok(IssuedPasscode {
+                    id: r.id.parse().map_err(|_| bad())?,
+                    grant: r.grant.parse().map_err(|_| bad())?,
+                    email: r.email,
+                    item: r.item,
+                    passcode: SecretString::from(std::mem::take(&mut r.passcode)),
+                    valid_from: OffsetDateTime::from_unix_timestamp(r.valid_from)
+                        .map_err(|_| bad())?,
+                    valid_until: OffsetDateTime::from_unix_timestamp(r.valid_until)
+                        .map_err(|_| bad())?,
+                })
+            })
+            .collect::<Result<Vec<_>, VaultError>>()?;
+        Ok(Some((run.period.clone(), issued)))
     }
 
     /// E-mails the latest signed checkpoint and the key that verifies it.

@@ -526,19 +526,26 @@ async fn the_passcodes_page_says_whether_tomorrows_are_sent() -> Result<()> {
     );
 
     // A digest whose hook fails: the page says so, and what to do.
-    struct FailingHook;
-    impl confidant_vault::schedule::ScheduleEdge for FailingHook {
-        fn passcode_hook<'a>(
-            &'a self,
-            _: &'a str,
-            _: &'a secrecy::SecretString,
-        ) -> futures::future::BoxFuture<'a, Result<(), String>> {
-            Box::pin(async { Err("the hook exited with status 3".to_owned()) })
-        }
-        fn backup(&self) -> futures::future::BoxFuture<'_, Result<String, String>> {
-            Box::pin(async { Ok(String::new()) })
-        }
-    }
+    a_grant_whose_passcodes_are_due(&app).await?;
+    let settings = ScheduleSettings {
+        passcodes: PasscodeDelivery::Hook,
+        passcode_lead: time::Duration::minutes(45),
+        ..ScheduleSettings::default()
+    };
+    let report = app.vault.run_schedule(&settings, &FailingHook).await?;
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(
+        page.contains("could not be delivered (1 tries: the hook exited with status 3)")
+            && page.contains("were revoked"),
+        "{page}"
+    );
+    Ok(())
+}
+
+/// A grant that needs a passcode, in a workspace whose day ends in half an
+/// hour (so tomorrow's passcodes are due now).
+async fn a_grant_whose_passcodes_are_due(app: &TestApp) -> Result<()> {
     use confidant_vault::Clock as _;
     let owner = app.vault.owner().await?;
     // The day ends in half an hour, so tomorrow's passcodes are due now.
@@ -583,18 +590,68 @@ async fn the_passcodes_page_says_whether_tomorrows_are_sent() -> Result<()> {
             },
         )
         .await?;
+    Ok(())
+}
+
+/// The schedule's edge for page tests: a hook that fails.
+struct FailingHook;
+
+impl confidant_vault::schedule::ScheduleEdge for FailingHook {
+    fn passcode_hook<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a secrecy::SecretString,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("the hook exited with status 3".to_owned()) })
+    }
+    fn backup(&self) -> futures::future::BoxFuture<'_, Result<String, String>> {
+        Box::pin(async { Ok(String::new()) })
+    }
+}
+
+#[tokio::test]
+async fn kept_passcodes_are_shown_on_the_page_once() -> Result<()> {
+    use confidant_vault::schedule::{PasscodeDelivery, ScheduleSettings};
     let settings = ScheduleSettings {
-        passcodes: PasscodeDelivery::Hook,
+        passcodes: PasscodeDelivery::Notify,
         passcode_lead: time::Duration::minutes(45),
         ..ScheduleSettings::default()
     };
-    let report = app.vault.run_schedule(&settings, &FailingHook).await?;
-    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let app = TestApp::with_options(ServerOptions {
+        schedule: settings.clone(),
+        ..ServerOptions::default()
+    })
+    .await?;
+    a_grant_whose_passcodes_are_due(&app).await?;
+    app.vault.run_schedule(&settings, &FailingHook).await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
     let page = text(browser.get(&app, "/passcodes").await?).await?;
     assert!(
-        page.contains("could not be delivered (1 tries: the hook exited with status 3)")
-            && page.contains("were revoked"),
+        page.contains("kept here for you, sealed, to be shown once")
+            && page.contains("are ready (1 passcodes issued and kept sealed")
+            && page.contains("Show the kept passcodes (once)"),
         "{page}"
     );
+    let csrf = crate::util::hidden_csrf(&page)?;
+    let shown = text(
+        browser
+            .post_form(&app, "/passcodes/kept", &[("csrf", csrf.as_str())], None)
+            .await?,
+    )
+    .await?;
+    assert!(
+        shown.contains("Shown once") && shown.contains("ann@example.com"),
+        "{shown}"
+    );
+    assert!(shown.contains("<code class=\"passcode\">"), "{shown}");
+    assert!(!shown.contains("Show the kept passcodes"), "{shown}");
+    let again = text(
+        browser
+            .post_form(&app, "/passcodes/kept", &[("csrf", csrf.as_str())], None)
+            .await?,
+    )
+    .await?;
+    assert!(!again.contains("<code class=\"passcode\">"), "{again}");
     Ok(())
 }

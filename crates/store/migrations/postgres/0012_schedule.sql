@@ -5,7 +5,9 @@
 -- at claimed_at; handed_at once a message was given to the mail server or
 -- the hook), done, failed (tried again from next_attempt_at) or uncertain (a
 -- process stopped after handing its message over: never sent again). Ids,
--- states and counts only: no passcodes, no addresses.
+-- states and counts only: no passcodes, no addresses. sealed holds a
+-- passcode digest kept for the owner's Passcodes page (the "notify"
+-- delivery), sealed by the vault, until the owner has seen it once.
 CREATE TABLE schedule_runs (
     workspace_id    TEXT    NOT NULL REFERENCES workspaces (id),
     job             TEXT    NOT NULL,
@@ -18,6 +20,7 @@ CREATE TABLE schedule_runs (
     next_attempt_at BIGINT  NOT NULL,
     finished_at     BIGINT,
     detail          TEXT,
+    sealed          BYTEA,
     PRIMARY KEY (workspace_id, job, period)
 );
 CREATE INDEX schedule_runs_recent ON schedule_runs (workspace_id, claimed_at);

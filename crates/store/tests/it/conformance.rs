@@ -1794,9 +1794,52 @@ pub async fn scheduled_runs_are_claimed_once_per_period(store: Arc<dyn Store>) -
 
     let runs = store.schedule_runs(ws.id, 10).await?;
     assert_eq!(runs.len(), 3);
+    ensure!(runs.iter().all(|r| !r.sealed));
     assert_eq!(runs[0].period, "p1", "newest claim first");
     assert_eq!(store.schedule_runs(ws.id, 1).await?.len(), 1);
     assert!(store.schedule_runs(other_workspace(), 10).await?.is_empty());
+
+    // A sealed payload is kept with a claimed run and taken once.
+    let seal = |token: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .seal_run(ws.id, job, "2026-12-03", token, b"ciphertext")
+                .await
+        }
+    };
+    ensure!(
+        store
+            .claim_run(ws.id, job, "2026-12-03", "s", at(T0), at(T0 - lease))
+            .await?
+    );
+    ensure!(!seal("t").await?, "only the claim's holder");
+    ensure!(seal("s").await?);
+    let run = store
+        .schedule_run(ws.id, job, "2026-12-03")
+        .await?
+        .context("the run")?;
+    ensure!(run.sealed);
+    assert_eq!(
+        store
+            .take_sealed(other_workspace(), job, "2026-12-03")
+            .await?,
+        None
+    );
+    assert_eq!(
+        store.take_sealed(ws.id, job, "2026-12-03").await?,
+        Some(b"ciphertext".to_vec())
+    );
+    assert_eq!(
+        store.take_sealed(ws.id, job, "2026-12-03").await?,
+        None,
+        "once"
+    );
+    let run = store
+        .schedule_run(ws.id, job, "2026-12-03")
+        .await?
+        .context("the run")?;
+    ensure!(!run.sealed);
 
     // Grants locked for a day: five wrong tries or more.
     let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);

@@ -481,3 +481,70 @@ async fn after_the_day_ends_the_checkpoint_is_mailed_and_the_backup_taken_once()
             .starts_with("scheduled backup for 2026-11-30: backup made")
     }));
 }
+
+#[tokio::test]
+async fn kept_passcodes_never_travel_by_mail_and_are_shown_once() {
+    let w = world(datetime!(2026-11-30 15:00 UTC)).await;
+    let sink = Sink::start(0).await;
+    let settings = ScheduleSettings {
+        passcodes: PasscodeDelivery::Notify,
+        ..emailed(sink.port)
+    };
+    let edge = TestEdge::default();
+    assert_eq!(
+        w.vault
+            .take_passcode_digest(&w.owner)
+            .await
+            .unwrap()
+            .map(|d| d.0),
+        None
+    );
+    let report = w
+        .tick(datetime!(2026-11-30 17:15 UTC), &settings, &edge)
+        .await;
+    assert_eq!(
+        jobs(&report),
+        [(Job::PasscodeDigest, "2026-12-01".to_owned(), true)]
+    );
+    w.tick(datetime!(2026-11-30 17:16 UTC), &settings, &edge)
+        .await;
+    // One e-mail, saying they are ready, without them.
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    let note = received[0].body();
+    assert!(
+        note.contains("ready") && note.contains("holds none of them"),
+        "{note}"
+    );
+    assert!(passcodes_in(&note).is_empty());
+
+    // An assistant cannot take them; the owner can, once.
+    assert!(w.vault.take_passcode_digest(&w.alex).await.is_err());
+    let (day, kept) = w
+        .vault
+        .take_passcode_digest(&w.owner)
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(day, "2026-12-01");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].grant, w.grant);
+    assert_eq!(kept[0].email, "alex@example.com");
+    assert_eq!(kept[0].valid_until, datetime!(2026-12-01 18:00 UTC));
+    let code = kept[0].passcode.expose_secret().to_owned();
+    assert!(!note.contains(&code));
+    assert!(
+        w.vault
+            .take_passcode_digest(&w.owner)
+            .await
+            .unwrap()
+            .is_none(),
+        "once"
+    );
+    w.clock.set(datetime!(2026-12-01 09:00 UTC));
+    w.enter(&code).await.unwrap();
+    assert!(w.ledger().await.iter().any(|e| {
+        e.reason
+            .ends_with("the kept passcode digest for 2026-12-01 shown")
+    }));
+}
