@@ -301,7 +301,7 @@ fn parse_backup_name(name: &str) -> Option<OffsetDateTime> {
 
 async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
     let dir = datadir::data_dir(global)?;
-    let mut settings = read_settings(dir)?;
+    let settings = read_settings(dir)?;
     let dest = args
         .to
         .clone()
@@ -319,17 +319,50 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
             "no recipient: pass --recipient age1... or run `confidant backup keygen --out KEY` first"
         );
     }
-    let recipients = recipients
-        .iter()
-        .map(|r| backup::parse_recipient(r))
-        .collect::<Result<Vec<_>, _>>()?;
-    fs::create_dir_all(&dest).with_context(|| format!("cannot create {}", dest.display()))?;
     let vaults = datadir::open_all(global).await?;
     let mut owned = Vec::new();
     for vault in vaults {
         let owner = vault.owner().await?;
         owned.push((vault, owner));
     }
+    let (created, path, public_key) =
+        make_backup(dir, &owned, &dest, &recipients, args.level, true).await?;
+    let m = &created.manifest;
+    println!("backup {} written to {}", m.backup_id, path.display());
+    println!(
+        "{} parts, {} bytes encrypted ({} before compression), sha256 {}",
+        m.parts.len(),
+        created.size,
+        created.plaintext,
+        created.sha256
+    );
+    for ws in &m.workspaces {
+        println!(
+            "workspace {:?}: ledger {} entries, root {}",
+            ws.name, ws.entries, ws.root
+        );
+    }
+    println!("signed by backup key {public_key}");
+    Ok(())
+}
+
+/// Writes a backup of every workspace of the data dir `dir` into `dest`
+/// (under a temporary name, renamed when complete) with its signature and
+/// the signing public key beside it.
+pub(crate) async fn make_backup(
+    dir: &Path,
+    owned: &[(Vault, confidant_vault::Actor)],
+    dest: &Path,
+    recipients: &[String],
+    level: i32,
+    progress_bar: bool,
+) -> anyhow::Result<(backup::Created, PathBuf, BackupPublicKey)> {
+    let mut settings = read_settings(dir)?;
+    let recipients = recipients
+        .iter()
+        .map(|r| backup::parse_recipient(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
     let (first, owner) = owned.first().context("the data dir holds no workspace")?;
     let signer = signer(dir, first, owner, &mut settings)?;
     let settings_text = fs::read(dir.join(SETTINGS_FILE)).unwrap_or_default();
@@ -343,7 +376,11 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
         let partial = dest.join(format!(".{name}.partial"));
         let file = fs::File::create(&partial)
             .with_context(|| format!("cannot create {}", partial.display()))?;
-        let progress = bar(None);
+        let progress = if progress_bar {
+            bar(None)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         progress.set_message(name.clone());
         let shown = progress.clone();
         let files = if settings_text.is_empty() {
@@ -357,10 +394,10 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
             files,
             file_name: name.clone(),
             progress: Some(Box::new(move |n| shown.set_position(n))),
-            level: args.level,
+            level,
         };
         let result = backup::create(
-            &owned,
+            owned,
             options,
             std::io::BufWriter::with_capacity(1 << 20, file),
         )
@@ -396,23 +433,32 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let m = &created.manifest;
-    println!("backup {} written to {}", m.backup_id, path.display());
-    println!(
-        "{} parts, {} bytes encrypted ({} before compression), sha256 {}",
-        m.parts.len(),
-        created.size,
-        created.plaintext,
-        created.sha256
-    );
-    for ws in &m.workspaces {
-        println!(
-            "workspace {:?}: ledger {} entries, root {}",
-            ws.name, ws.entries, ws.root
-        );
+    Ok((created, path, signer.public_key()))
+}
+
+/// `serve`'s daily backup: into the saved destination, to the saved
+/// recipients, then pruned by `keep`. Returns what it did in ids and
+/// counts (for the ledger).
+pub(crate) async fn scheduled_backup(
+    dir: &Path,
+    owned: &[(Vault, confidant_vault::Actor)],
+    keep: Keep,
+) -> anyhow::Result<String> {
+    let settings = read_settings(dir)?;
+    let dest = settings.destination.clone().context(
+        "no backup destination: run `confidant backup keygen --out KEY --destination DIR` once",
+    )?;
+    if settings.recipients.is_empty() {
+        bail!("no backup recipient: run `confidant backup keygen --out KEY` once");
     }
-    println!("signed by backup key {}", signer.public_key());
-    Ok(())
+    let (created, _, _) = make_backup(dir, owned, &dest, &settings.recipients, 3, false).await?;
+    let (deleted, kept) = prune_folder(&dest, keep, false)?;
+    Ok(format!(
+        "backup {} made ({} bytes); {} old backups pruned, {kept} kept",
+        created.manifest.backup_id,
+        created.size,
+        deleted.len()
+    ))
 }
 
 fn signature_path(file: &Path) -> PathBuf {
@@ -738,13 +784,41 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
         weekly: args.keep_weekly.unwrap_or(saved.weekly),
         monthly: args.keep_monthly.unwrap_or(saved.monthly),
     };
+    let (deleted, kept) = prune_folder(&dir, keep, args.dry_run)?;
+    for name in &deleted {
+        if args.dry_run {
+            println!("would delete {name}");
+        } else {
+            println!("deleted {name}");
+        }
+    }
+    println!(
+        "{kept} backups kept, {} {}",
+        deleted.len(),
+        if args.dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        }
+    );
+    Ok(())
+}
+
+/// Deletes the backups of `dir` (and their signatures) that no rule of
+/// `keep` keeps; returns the names deleted (or, with `dry_run`, that would
+/// be) and how many are kept.
+pub(crate) fn prune_folder(
+    dir: &Path,
+    keep: Keep,
+    dry_run: bool,
+) -> anyhow::Result<(Vec<String>, usize)> {
     if keep == Keep::default() {
         bail!(
             "no keep rule: pass --keep-daily, --keep-weekly, --keep-monthly or --keep-last (nothing was deleted)"
         );
     }
     let mut found = Vec::new();
-    for entry in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(at) = parse_backup_name(&name) {
@@ -753,30 +827,18 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
     }
     let times: Vec<OffsetDateTime> = found.iter().map(|(_, t)| *t).collect();
     let kept = keep_set(&times, keep);
-    let mut deleted = 0;
+    let mut deleted = Vec::new();
     for ((name, _), keep) in found.iter().zip(kept) {
         if keep {
             continue;
         }
-        deleted += 1;
-        if args.dry_run {
-            println!("would delete {name}");
-            continue;
+        if !dry_run {
+            fs::remove_file(dir.join(name)).with_context(|| format!("cannot delete {name}"))?;
+            fs::remove_file(dir.join(format!("{name}.sig"))).ok();
         }
-        fs::remove_file(dir.join(name)).with_context(|| format!("cannot delete {name}"))?;
-        fs::remove_file(dir.join(format!("{name}.sig"))).ok();
-        println!("deleted {name}");
+        deleted.push(name.clone());
     }
-    println!(
-        "{} backups kept, {deleted} {}",
-        found.len() - deleted,
-        if args.dry_run {
-            "would be deleted"
-        } else {
-            "deleted"
-        }
-    );
-    Ok(())
+    Ok((deleted.clone(), found.len() - deleted.len()))
 }
 
 #[cfg(test)]

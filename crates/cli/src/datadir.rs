@@ -72,6 +72,9 @@ pub struct Config {
     /// Where breach notices are sent from (`confidant incident notices --send`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<crate::incidents::SmtpConfig>,
+    /// What `serve` does on its own schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::ScheduleConfig>,
 }
 
 /// `[sessions]` in confidant.toml; every field optional.

@@ -96,7 +96,13 @@ pub async fn run(listen: Option<SocketAddr>, port: Option<u16>) -> anyhow::Resul
     println!();
     println!("  everything is deleted when you stop the demo with Ctrl-C");
     let tenants = confidant_vault::Tenants::new(vec![vault])?;
-    crate::serve::serve(tenants, listener, &base).await?;
+    crate::serve::serve(
+        tenants,
+        listener,
+        &base,
+        confidant_vault::schedule::ScheduleSettings::default(),
+    )
+    .await?;
     drop(temp);
     Ok(())
 }

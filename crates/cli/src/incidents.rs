@@ -114,6 +114,19 @@ pub struct SmtpConfig {
     pub timeout_seconds: Option<u64>,
 }
 
+/// The SMTP settings when a server is configured at all (`serve` runs
+/// without one); a configuration that is there but wrong is an error.
+pub(crate) fn smtp_settings_if_configured(global: &Global) -> anyhow::Result<Option<SmtpSettings>> {
+    let config = read_config(data_dir(global)?)?.smtp.unwrap_or_default();
+    let host = std::env::var("CONFIDANT_SMTP_HOST")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if host.is_none() && config.host.is_none() {
+        return Ok(None);
+    }
+    smtp_settings(global).map(Some)
+}
+
 fn smtp_settings(global: &Global) -> anyhow::Result<SmtpSettings> {
     let config = read_config(data_dir(global)?)?.smtp.unwrap_or_default();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());

@@ -24,6 +24,7 @@ mod output;
 mod people;
 mod records;
 mod scan;
+mod schedule;
 mod serve;
 mod trace;
 

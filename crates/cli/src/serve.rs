@@ -65,6 +65,21 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
         None => format!("http://{listen}"),
     };
     let vault = tenants.first().clone();
+    let schedule = crate::schedule::Schedule::from_config(global)?;
+    if schedule.enabled {
+        let mut owned = Vec::new();
+        for vault in tenants.vaults() {
+            owned.push((vault.clone(), vault.owner().await?));
+        }
+        let edge = crate::schedule::Edge {
+            data: dir.to_owned(),
+            owned,
+            hook: schedule.hook.clone(),
+            keep: schedule.keep,
+        };
+        let vaults: Vec<_> = tenants.vaults().cloned().collect();
+        tokio::spawn(crate::schedule::run(vaults, schedule.clone(), edge));
+    }
     if let Some(dir) = args.publish_checkpoints.clone() {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -110,7 +125,17 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<()> {
             tenants.len()
         );
     }
-    serve(tenants, listener, &public_url).await
+    // On stderr: whoever reads the address from stdout may stop reading.
+    for line in schedule.describe() {
+        eprintln!("schedule: {line}");
+    }
+    // A schedule that is off sends nothing, whatever its settings say.
+    let page_settings = if schedule.enabled {
+        schedule.settings
+    } else {
+        confidant_vault::schedule::ScheduleSettings::default()
+    };
+    serve(tenants, listener, &public_url, page_settings).await
 }
 
 /// Serves until Ctrl-C or SIGTERM; `public_url` is where people reach it.
@@ -118,6 +143,7 @@ pub async fn serve(
     tenants: Tenants,
     listener: tokio::net::TcpListener,
     public_url: &str,
+    schedule: confidant_vault::schedule::ScheduleSettings,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
@@ -138,6 +164,7 @@ pub async fn serve(
         secure_cookies: tls,
         hsts: tls,
         public_url: public_url.to_owned(),
+        schedule,
         ..ServerOptions::default()
     };
     let router = confidant_server::router(tenants, options);

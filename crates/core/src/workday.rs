@@ -154,7 +154,10 @@ impl BusinessDay {
         at: OffsetDateTime,
     ) -> Result<(OffsetDateTime, OffsetDateTime), WorkdayError> {
         let end = self.day_end_after(at)?;
-        let local = self.zoned(end - time::Duration::minutes(1))?.date();
+        // The day before the end's local date: for a day ending at 00:00,
+        // the end's own date (one minute earlier is the day before, which
+        // made a 48-hour day).
+        let local = self.zoned(end)?.date();
         let previous = local
             .yesterday()
             .map_err(|_| WorkdayError::OutOfRange(at.to_string()))?;
@@ -239,6 +242,20 @@ mod tests {
         assert_eq!(BusinessDay::parse_time("18:30"), Ok(18 * 60 + 30));
         assert!(BusinessDay::parse_time("24:00").is_err());
         assert!(BusinessDay::parse_time("6pm").is_err());
+    }
+
+    #[test]
+    fn a_day_ending_at_midnight_is_24_hours_long() {
+        let day = BusinessDay::new("UTC", 0).unwrap();
+        let (start, end) = day.day_of(datetime!(2026-11-30 23:30 UTC)).unwrap();
+        assert_eq!(start, datetime!(2026-11-30 00:00 UTC));
+        assert_eq!(end, datetime!(2026-12-01 00:00 UTC));
+        let (start, end) = day.next_day(datetime!(2026-11-30 23:30 UTC)).unwrap();
+        assert_eq!(end - start, time::Duration::hours(24));
+        // And in a zone that springs forward at midnight (Chile, 2026-09-06).
+        let santiago = BusinessDay::new("America/Santiago", 0).unwrap();
+        let (start, end) = santiago.day_of(datetime!(2026-09-06 12:00 UTC)).unwrap();
+        assert!(end - start <= time::Duration::hours(24), "{start} {end}");
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct ServerOptions {
     /// Where people reach the server (`https://vault.example.com`), for the
     /// links in invitations.
     pub public_url: String,
+    /// What `serve` does on its schedule (the Passcodes page says whether
+    /// tomorrow's passcodes are sent, and how).
+    pub schedule: confidant_vault::schedule::ScheduleSettings,
 }
 
 /// The default upload limit: 16 GiB.
@@ -64,6 +67,7 @@ impl Default for ServerOptions {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             hsts: false,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            schedule: confidant_vault::schedule::ScheduleSettings::default(),
         }
     }
 }

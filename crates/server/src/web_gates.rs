@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/passcodes", get(passcodes))
         .route("/passcodes/issue", post(issue))
         .route("/passcodes/rotate", post(rotate))
+        .route("/passcodes/kept", post(kept))
         .route("/passcode", post(enter))
         .route("/records/{set}/export", get(export))
 }
@@ -384,8 +385,53 @@ struct PasscodesPage {
     chrome: Chrome,
     csrf: String,
     day: String,
+    /// Whether and how tomorrow's passcodes are sent automatically.
+    delivery: String,
+    /// What became of the latest scheduled digest, if any.
+    last_digest: String,
+    /// A kept digest waits to be shown.
+    kept: bool,
     states: Vec<StateRow>,
     issued: Vec<IssuedRow>,
+}
+
+/// The latest scheduled passcode digest, in words (empty when there was
+/// none).
+async fn last_digest(
+    vault: &confidant_vault::Vault,
+    actor: &confidant_vault::Actor,
+) -> Result<String, AppError> {
+    use confidant_vault::schedule::RunStatus;
+    let job = confidant_vault::schedule::Job::PasscodeDigest.as_str();
+    let runs = vault.schedule_runs(actor, 50).await?;
+    let Some(run) = runs.iter().find(|r| r.job == job) else {
+        return Ok(String::new());
+    };
+    let detail = run.detail.clone().unwrap_or_default();
+    Ok(match run.status {
+        RunStatus::Done if run.sealed => format!(
+            "The passcodes for {} are ready ({detail}): show them with the button below, once.",
+            run.period
+        ),
+        RunStatus::Done => format!(
+            "The digest for {} went out {}: {detail}.",
+            run.period,
+            run.finished_at.map(when).unwrap_or_default()
+        ),
+        RunStatus::Running => format!("The digest for {} is being sent.", run.period),
+        RunStatus::Failed => format!(
+            "The digest for {} could not be delivered ({} tries: {detail}). Its passcodes were \
+             revoked; it is tried again from {} until the day ends, or issue tomorrow's here.",
+            run.period,
+            run.attempts,
+            when(run.next_attempt_at)
+        ),
+        RunStatus::Uncertain => format!(
+            "The digest for {} was handed over, but the server stopped before it heard back, so \
+             it is not sent again. If it did not arrive, issue those passcodes here.",
+            run.period
+        ),
+    })
 }
 
 async fn passcodes_page(
@@ -417,6 +463,14 @@ async fn passcodes_page(
             day.ends_at_text(),
             day.time_zone()
         ),
+        delivery: state.options.schedule.passcode_delivery_text(&day),
+        last_digest: last_digest(&session.vault, &session.actor).await?,
+        kept: session
+            .vault
+            .schedule_runs(&session.actor, 50)
+            .await?
+            .iter()
+            .any(|r| r.job == confidant_vault::schedule::Job::PasscodeDigest.as_str() && r.sealed),
         states,
         issued: issued
             .into_iter()
@@ -472,6 +526,22 @@ async fn issue(
 #[derive(Deserialize)]
 struct CsrfForm {
     csrf: String,
+}
+
+/// Shows the passcodes the schedule kept for the owner, once.
+async fn kept(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<CsrfForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let issued = session
+        .vault
+        .take_passcode_digest(&session.actor)
+        .await?
+        .map(|(_, issued)| issued)
+        .unwrap_or_default();
+    Ok(passcodes_page(&state, &session, issued).await?)
 }
 
 async fn rotate(

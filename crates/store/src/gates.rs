@@ -56,6 +56,8 @@ pub struct UnlockRecord {
 pub enum PasscodeScope {
     Grant(GrantId),
     Person(PersonId),
+    /// One passcode (one the schedule issued but could not deliver).
+    One(PasscodeId),
 }
 
 /// The gates' persistence; see the module documentation.
@@ -235,6 +237,8 @@ pub(crate) const REVOKE_PASSCODES_OF_GRANT: &str = "UPDATE passcodes SET revoked
      WHERE workspace_id = $1 AND grant_id = $2 AND revoked_at IS NULL";
 pub(crate) const REVOKE_PASSCODES_OF_PERSON: &str = "UPDATE passcodes SET revoked_at = $3 \
      WHERE workspace_id = $1 AND person_id = $2 AND revoked_at IS NULL";
+pub(crate) const REVOKE_ONE_PASSCODE: &str = "UPDATE passcodes SET revoked_at = $3 \
+     WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL";
 pub(crate) const ADD_PASSCODE_FAILURE: &str = "INSERT INTO passcode_failures \
      (workspace_id, grant_id, day_end, failures) VALUES ($1, $2, $3, 1) \
      ON CONFLICT (grant_id, day_end) DO UPDATE SET failures = passcode_failures.failures + 1 \
@@ -651,6 +655,7 @@ macro_rules! impl_gates {
                     let (sql, id) = match scope {
                         PasscodeScope::Grant(g) => (REVOKE_PASSCODES_OF_GRANT, g.to_string()),
                         PasscodeScope::Person(p) => (REVOKE_PASSCODES_OF_PERSON, p.to_string()),
+                        PasscodeScope::One(id) => (REVOKE_ONE_PASSCODE, id.to_string()),
                     };
                     let done = sqlx::query(sql)
                         .bind(ws.to_string())

@@ -20,6 +20,7 @@ mod gates;
 mod incidents;
 mod postgres;
 mod records;
+mod schedule;
 mod sql;
 mod sqlite;
 
@@ -34,6 +35,7 @@ pub use gates::{GateStore, PasscodeRecord, PasscodeScope, UnlockRecord};
 pub use incidents::{IncidentRecord, IncidentStep, IncidentStore, NoticeRecord, NoticeStatus};
 pub use postgres::PgStore;
 pub use records::*;
+pub use schedule::{RunStatus, ScheduleRun, ScheduleStore};
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
@@ -71,7 +73,15 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 /// `Conflict`, so no key can be left under a KEK that a rotation retired.
 #[async_trait]
 pub trait Store:
-    GateStore + IncidentStore + DeviceStore + Dump + Send + Sync + std::fmt::Debug + 'static
+    GateStore
+    + IncidentStore
+    + DeviceStore
+    + ScheduleStore
+    + Dump
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     fn backend(&self) -> Backend;
 

@@ -65,7 +65,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "devices",
         include_str!("../migrations/postgres/0010_devices.sql"),
     ),
-    // 11 and 12 come from other branches (incidents, schedules).
+    // 11 comes from a branch in flight (incidents).
+    (
+        12,
+        "schedule",
+        include_str!("../migrations/postgres/0012_schedule.sql"),
+    ),
     (
         13,
         "owner stamps",
@@ -140,3 +145,4 @@ sql::impl_store!(PgStore, sqlx::Postgres);
 crate::gates::impl_gates!(PgStore, sqlx::Postgres);
 crate::incidents::impl_incidents!(PgStore, sqlx::Postgres);
 crate::devices::impl_devices!(PgStore, sqlx::Postgres);
+crate::schedule::impl_schedule!(PgStore, sqlx::Postgres);

@@ -68,7 +68,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "devices",
         include_str!("../migrations/sqlite/0010_devices.sql"),
     ),
-    // 11 and 12 come from other branches (incidents, schedules).
+    // 11 comes from a branch in flight (incidents).
+    (
+        12,
+        "schedule",
+        include_str!("../migrations/sqlite/0012_schedule.sql"),
+    ),
     (
         13,
         "owner stamps",
@@ -166,6 +171,7 @@ sql::impl_store!(SqliteStore, sqlx::Sqlite);
 crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
 crate::incidents::impl_incidents!(SqliteStore, sqlx::Sqlite);
 crate::devices::impl_devices!(SqliteStore, sqlx::Sqlite);
+crate::schedule::impl_schedule!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

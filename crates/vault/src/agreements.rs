@@ -153,7 +153,31 @@ impl Vault {
             published_by: None,
         };
         match self.store().insert_agreement(&agreement).await {
-            Ok(()) => Ok(agreement),
+            Ok(()) => {
+                // Recorded after the insert, so that of two processes
+                // publishing at once only the one whose version stands has
+                // an entry; a failed append still returns nothing.
+                let attempt = Attempt {
+                    person: None,
+                    client: None,
+                    action: KnownAction::PublishAgreement,
+                    target: Target::whole(TargetId::Workspace(self.workspace())),
+                    allowed: true,
+                    reason: format!(
+                        "published by confidant, as none was: the default {} version 1 for {}s, \
+                         text sha256 {}",
+                        agreement.kind,
+                        agreement.audience,
+                        hex(&text_sha256(&agreement.text))
+                    ),
+                    categories: Vec::new(),
+                    keyed: Vec::new(),
+                    delivery: None,
+                    device: None,
+                };
+                self.record(&[attempt]).await?;
+                Ok(agreement)
+            }
             // Another request published it at the same moment: use theirs.
             Err(StoreError::Conflict(_)) => self
                 .latest_agreement(kind, audience)

@@ -32,7 +32,8 @@ mod smtp;
 
 /// The stored forms the use cases return.
 pub use confidant_store::{IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
-pub use smtp::{SmtpSecurity, SmtpSettings};
+pub use lettre::Address as MailAddress;
+pub use smtp::{Mail, SmtpSecurity, SmtpSettings, send_mail};
 
 /// What the exposure computation needs to know about a record set.
 #[derive(Clone, Debug, Default)]

@@ -33,6 +33,7 @@ mod pdf;
 mod people;
 mod records;
 pub mod scan;
+pub mod schedule;
 mod second_factor;
 mod tenants;
 mod throttle;

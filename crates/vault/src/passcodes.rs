@@ -22,6 +22,7 @@ use crate::{Actor, DocRef, Vault, VaultError};
 /// A passcode just issued: shown once, to be passed on by another channel.
 #[derive(Debug)]
 pub struct IssuedPasscode {
+    pub id: PasscodeId,
     pub passcode: SecretString,
     pub grant: GrantId,
     pub email: String,
@@ -188,6 +189,7 @@ impl Vault {
         }
         self.store().insert_passcode(&record).await?;
         Ok(IssuedPasscode {
+            id: record.id,
             passcode: SecretString::from(passcode),
             grant,
             email: view.person_email,

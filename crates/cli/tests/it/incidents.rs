@@ -18,9 +18,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::util::Workspace;
 
-/// Alex views three customers (names in the clear, cards masked) and
-/// reveals Ann's card.
-async fn assistant_accesses(ws: &Workspace) {
+/// The data dir's workspace through the vault library, as the server
+/// opens it.
+pub(crate) async fn open_vault(ws: &Workspace) -> Vault {
     let store = confidant_store::connect(&format!(
         "sqlite://{}",
         ws.data.join("confidant.db").display()
@@ -30,9 +30,15 @@ async fn assistant_accesses(ws: &Workspace) {
     let blobs = confidant_store::BlobStore::local(&ws.data.join("blobs")).unwrap();
     let key = std::fs::read_to_string(&ws.key).unwrap();
     let unlock = Unlock::KeyFile(KeyFile::parse(&key).unwrap());
-    let vault = Vault::open(store, blobs, Arc::new(SystemClock), &unlock)
+    Vault::open(store, blobs, Arc::new(SystemClock), &unlock)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Alex views three customers (names in the clear, cards masked) and
+/// reveals Ann's card.
+async fn assistant_accesses(ws: &Workspace) {
+    let vault = open_vault(ws).await;
     let owner = vault.owner().await.unwrap();
     let invitation = vault
         .invite(
@@ -101,7 +107,7 @@ async fn assistant_accesses(ws: &Workspace) {
 
 /// A data dir with customers Ann, Bo (e-mail addresses), Cy (none) and
 /// Di, and Alex's accesses.
-fn prepared(rt: &tokio::runtime::Runtime) -> Workspace {
+pub(crate) fn prepared(rt: &tokio::runtime::Runtime) -> Workspace {
     let ws = Workspace::new();
     let csv = ws.write(
         "customers.csv",

@@ -135,3 +135,162 @@ fn serve_publishes_checkpoints_to_a_folder() {
     ]);
     assert!(out.contains("extends the checkpoint of 1 entries"), "{out}");
 }
+
+/// `serve` runs its schedule on its own: the incident notices that were
+/// queued go out to the SMTP server, the latest signed checkpoint is
+/// e-mailed to the address in the settings, and a backup is taken into
+/// the saved destination with older ones pruned by the keep policy, each
+/// once, each in the ledger. (The business day that ended last is
+/// yesterday's, so these are due at the first tick.)
+#[test]
+fn serve_runs_its_schedule() {
+    use confidant_testkit::smtp::Sink;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ws = crate::incidents::prepared(&rt);
+    let since = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
+        .date()
+        .to_string();
+    let opened = ws.json(&[
+        "incident",
+        "open",
+        "--person",
+        "alex@example.com",
+        "--since",
+        &since,
+        "--reason",
+        "An assistant's laptop was stolen.",
+        "--format",
+        "json",
+    ]);
+    let id = opened["id"].as_str().unwrap().to_owned();
+    rt.block_on(async {
+        let vault = crate::incidents::open_vault(&ws).await;
+        let owner = vault.owner().await.unwrap();
+        let (added, _) = vault.queue_notices(&owner, &id).await.unwrap();
+        assert_eq!(added, 2, "Ann and Bo have addresses");
+    });
+    let dest = ws.path("backups");
+    ws.ok(&[
+        "backup",
+        "keygen",
+        "--out",
+        ws.path("backup.key").to_str().unwrap(),
+        "--destination",
+        dest.to_str().unwrap(),
+    ]);
+    // Two old backups that the keep policy (one a day) lets go.
+    std::fs::create_dir_all(&dest).unwrap();
+    for old in [
+        "confidant-20250101T020000Z.age",
+        "confidant-20250102T020000Z.age",
+    ] {
+        std::fs::write(dest.join(old), b"old").unwrap();
+    }
+    let config = ws.data.join("confidant.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[schedule]\ntick_seconds = 1\nbackup = true\nkeep_daily = 1\nkeep_weekly = 0\n\
+         keep_monthly = 0\ncheckpoint_to = \"offsite@example.net\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+
+    let sink = rt.block_on(Sink::start(0));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("confidant"))
+        .args(["serve", "--port", "0"])
+        .env("CONFIDANT_DATA", &ws.data)
+        .env("CONFIDANT_KEY_FILE", &ws.key)
+        .env("CONFIDANT_SMTP_HOST", "127.0.0.1")
+        .env("CONFIDANT_SMTP_PORT", sink.port.to_string())
+        .env("CONFIDANT_SMTP_SECURITY", "plain")
+        .env("CONFIDANT_SMTP_FROM", "Test <privacy@business.example>")
+        .env_remove("CONFIDANT_SMTP_USERNAME")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = Vec::new();
+    while lines.len() < 5 {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "serve stopped: {lines:?}"
+        );
+        if line.starts_with("schedule: ") {
+            lines.push(line);
+        }
+    }
+    let started = lines.join("");
+    assert!(
+        started.contains("schedule: backups: after each business day, keeping 1 daily"),
+        "{started}"
+    );
+    assert!(
+        started.contains("schedule: tomorrow's passcodes: not sent"),
+        "{started}"
+    );
+
+    let backups = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&dest)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("confidant-") && n.ends_with(".age"))
+            .collect();
+        names.sort();
+        names
+    };
+    // Wait for the process (not for a time of day): at most a minute.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline
+        && (sink.received().len() < 3 || backups().iter().any(|n| n.starts_with("confidant-2025")))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A few more ticks: nothing is done twice.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let received = sink.received();
+    let mut to: Vec<String> = received.iter().map(|m| m.to[0].clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["ann@example.net", "bo@example.net", "offsite@example.net"],
+        "each notice once, the checkpoint once"
+    );
+    let checkpoint = received
+        .iter()
+        .find(|m| m.to[0] == "offsite@example.net")
+        .unwrap();
+    assert!(
+        checkpoint.body().contains("Verifier key: "),
+        "{}",
+        checkpoint.body()
+    );
+    let kept = backups();
+    assert_eq!(kept.len(), 1, "the new backup only: {kept:?}");
+    assert!(dest.join(format!("{}.sig", kept[0])).exists());
+    ws.ok(&[
+        "backup",
+        "verify",
+        dest.join(&kept[0]).to_str().unwrap(),
+        "--identity",
+        ws.path("backup.key").to_str().unwrap(),
+    ]);
+
+    let log = ws.ok(&["audit", "log"]);
+    assert_eq!(log.matches("scheduled backup for").count(), 1, "{log}");
+    assert!(log.contains("2 old backups pruned, 1 kept"), "{log}");
+    assert_eq!(
+        log.matches("scheduled checkpoint_mail for").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("notices sent"), "{log}");
+    assert!(
+        !log.contains("offsite@example.net"),
+        "no address in the ledger"
+    );
+    ws.ok(&["audit", "verify"]);
+}

@@ -468,6 +468,7 @@ const ROUTES: &[Route] = &[
     )
     .mutating(),
     route("POST", "/passcodes/rotate", Form("csrf={csrf}"), Manager, 200).mutating(),
+    route("POST", "/passcodes/kept", Form("csrf={csrf}"), Manager, 200).mutating(),
     route(
         "POST",
         "/passcode",

@@ -518,3 +518,161 @@ async fn the_owner_opens_an_incident_in_the_browser() -> Result<()> {
     assert!(html.contains("offboarded: "), "the timeline: {html}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_passcodes_page_says_whether_tomorrows_are_sent() -> Result<()> {
+    use confidant_vault::schedule::{PasscodeDelivery, ScheduleSettings};
+    let app = TestApp::new().await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(page.contains("not sent automatically"), "{page}");
+
+    let app = TestApp::with_options(ServerOptions {
+        schedule: ScheduleSettings {
+            passcodes: PasscodeDelivery::Hook,
+            passcode_lead: time::Duration::minutes(45),
+            ..ScheduleSettings::default()
+        },
+        ..ServerOptions::default()
+    })
+    .await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(
+        page.contains("issued 45 minutes before the day ends (18:00 UTC)")
+            && page.contains("passcode hook"),
+        "{page}"
+    );
+
+    // A digest whose hook fails: the page says so, and what to do.
+    a_grant_whose_passcodes_are_due(&app).await?;
+    let settings = ScheduleSettings {
+        passcodes: PasscodeDelivery::Hook,
+        passcode_lead: time::Duration::minutes(45),
+        ..ScheduleSettings::default()
+    };
+    let report = app.vault.run_schedule(&settings, &FailingHook).await?;
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(
+        page.contains("could not be delivered (1 tries: the hook exited with status 3)")
+            && page.contains("were revoked"),
+        "{page}"
+    );
+    Ok(())
+}
+
+/// A grant that needs a passcode, in a workspace whose day ends in half an
+/// hour (so tomorrow's passcodes are due now).
+async fn a_grant_whose_passcodes_are_due(app: &TestApp) -> Result<()> {
+    use confidant_vault::Clock as _;
+    let owner = app.vault.owner().await?;
+    // The day ends in half an hour, so tomorrow's passcodes are due now.
+    let minute =
+        (u32::from(app.clock.now().hour()) * 60 + u32::from(app.clock.now().minute()) + 30) % 1440;
+    app.vault
+        .set_business_day(
+            &owner,
+            "UTC",
+            &format!("{:02}:{:02}", minute / 60, minute % 60),
+        )
+        .await?;
+    app.vault
+        .add_document(
+            &owner,
+            "plan.txt",
+            confidant_core::Label::Internal,
+            &b"plan"[..],
+        )
+        .await?;
+    app.vault
+        .invite(
+            &owner,
+            "ann@example.com",
+            "Ann",
+            confidant_core::Role::Assistant,
+            None,
+        )
+        .await?;
+    app.vault
+        .grant(
+            &owner,
+            "ann@example.com",
+            &confidant_vault::GrantRequest {
+                target: confidant_vault::GrantTarget::Document(confidant_vault::DocRef::Name(
+                    "plan.txt".into(),
+                )),
+                actions: [confidant_core::Access::View].into(),
+                purpose: "planning".into(),
+                until: app.clock.now() + time::Duration::days(7),
+                require_passcode: true,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The schedule's edge for page tests: a hook that fails.
+struct FailingHook;
+
+impl confidant_vault::schedule::ScheduleEdge for FailingHook {
+    fn passcode_hook<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a secrecy::SecretString,
+    ) -> futures::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("the hook exited with status 3".to_owned()) })
+    }
+    fn backup(&self) -> futures::future::BoxFuture<'_, Result<String, String>> {
+        Box::pin(async { Ok(String::new()) })
+    }
+}
+
+#[tokio::test]
+async fn kept_passcodes_are_shown_on_the_page_once() -> Result<()> {
+    use confidant_vault::schedule::{PasscodeDelivery, ScheduleSettings};
+    let settings = ScheduleSettings {
+        passcodes: PasscodeDelivery::Notify,
+        passcode_lead: time::Duration::minutes(45),
+        ..ScheduleSettings::default()
+    };
+    let app = TestApp::with_options(ServerOptions {
+        schedule: settings.clone(),
+        ..ServerOptions::default()
+    })
+    .await?;
+    a_grant_whose_passcodes_are_due(&app).await?;
+    app.vault.run_schedule(&settings, &FailingHook).await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let page = text(browser.get(&app, "/passcodes").await?).await?;
+    assert!(
+        page.contains("kept here for you, sealed, to be shown once")
+            && page.contains("are ready (1 passcodes issued and kept sealed")
+            && page.contains("Show the kept passcodes (once)"),
+        "{page}"
+    );
+    let csrf = crate::util::hidden_csrf(&page)?;
+    let shown = text(
+        browser
+            .post_form(&app, "/passcodes/kept", &[("csrf", csrf.as_str())], None)
+            .await?,
+    )
+    .await?;
+    assert!(
+        shown.contains("Shown once") && shown.contains("ann@example.com"),
+        "{shown}"
+    );
+    assert!(shown.contains("<code class=\"passcode\">"), "{shown}");
+    assert!(!shown.contains("Show the kept passcodes"), "{shown}");
+    let again = text(
+        browser
+            .post_form(&app, "/passcodes/kept", &[("csrf", csrf.as_str())], None)
+            .await?,
+    )
+    .await?;
+    assert!(!again.contains("<code class=\"passcode\">"), "{again}");
+    Ok(())
+}

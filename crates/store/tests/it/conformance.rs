@@ -588,11 +588,28 @@ pub async fn passcodes_are_revoked_counted_and_unlock_items(store: Arc<dyn Store
         2
     );
     assert_eq!(store.unlocks_of(ws.id, ann.id, at(T0 + 200)).await?, vec![]);
+    // One passcode alone (the schedule's, when its digest was not delivered).
+    assert_eq!(
+        store
+            .revoke_passcodes(ws.id, PasscodeScope::One(tomorrow.id), at(T0 + 155))
+            .await?,
+        1
+    );
+    assert_eq!(
+        store
+            .revoke_passcodes(
+                other_workspace(),
+                PasscodeScope::One(today.id),
+                at(T0 + 155)
+            )
+            .await?,
+        0
+    );
     assert_eq!(
         store
             .revoke_passcodes(ws.id, PasscodeScope::Grant(grant.id), at(T0 + 160))
             .await?,
-        3
+        2
     );
     assert_eq!(
         store.unlocks_of(ws.id, ann.id, at(T0 + 150)).await?,
@@ -1871,5 +1888,199 @@ pub async fn large_ledger_appends_span_many_statements(store: Arc<dyn Store>) ->
         "the indexes run from 0 without a gap"
     );
     assert_eq!(all, stored_leaves(0..TOTAL));
+    Ok(())
+}
+
+pub async fn scheduled_runs_are_claimed_once_per_period(store: Arc<dyn Store>) -> Result {
+    use confidant_store::RunStatus;
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let job = "passcode_digest";
+    let lease = 300_000; // five minutes, in ms
+    let claim = |token: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_run(ws.id, job, "2026-12-01", token, at(now), at(now - lease))
+                .await
+        }
+    };
+    ensure!(claim("a", T0).await?, "the first claim wins");
+    ensure!(!claim("b", T0 + 1).await?, "a live claim is not taken over");
+    let run = store
+        .schedule_run(ws.id, job, "2026-12-01")
+        .await?
+        .context("the claimed run")?;
+    assert_eq!((run.status, run.attempts), (RunStatus::Running, 1));
+    assert_eq!(store.schedule_run(ws.id, job, "2026-12-02").await?, None);
+
+    // A failure: claimable again only from its retry time, by a new token.
+    ensure!(
+        !store
+            .run_failed(ws.id, job, "2026-12-01", "b", "x", at(T0 + 60_000))
+            .await?,
+        "only the claim's holder records its outcome"
+    );
+    ensure!(
+        store
+            .run_failed(
+                ws.id,
+                job,
+                "2026-12-01",
+                "a",
+                "mail server down",
+                at(T0 + 60_000)
+            )
+            .await?
+    );
+    ensure!(!claim("c", T0 + 59_999).await?, "not due yet");
+    ensure!(claim("c", T0 + 60_000).await?, "due again");
+    ensure!(
+        !store
+            .run_done(ws.id, job, "2026-12-01", "a", at(T0 + 60_001), "1 sent")
+            .await?,
+        "the old token is void"
+    );
+    ensure!(
+        store
+            .run_done(
+                ws.id,
+                job,
+                "2026-12-01",
+                "c",
+                at(T0 + 60_001),
+                "3 passcodes"
+            )
+            .await?
+    );
+    ensure!(
+        !claim("d", T0 + 10 * lease).await?,
+        "a done run is never claimed again"
+    );
+    let run = store
+        .schedule_run(ws.id, job, "2026-12-01")
+        .await?
+        .context("the run")?;
+    assert_eq!(run.status, RunStatus::Done);
+    assert_eq!(run.attempts, 2);
+    assert_eq!(run.detail.as_deref(), Some("3 passcodes"));
+    assert_eq!(run.finished_at, Some(at(T0 + 60_001)));
+
+    // A process that stopped before handing anything over: its claim is
+    // taken over once stale. One that stopped after: never run again.
+    let other = |period: &'static str, token: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_run(
+                    ws.id,
+                    "checkpoint_mail",
+                    period,
+                    token,
+                    at(now),
+                    at(now - lease),
+                )
+                .await
+        }
+    };
+    ensure!(other("p1", "e", T0).await?);
+    ensure!(!other("p1", "f", T0 + lease - 1).await?, "not stale yet");
+    ensure!(other("p1", "f", T0 + lease).await?, "stale: taken over");
+    ensure!(other("p2", "g", T0).await?);
+    ensure!(
+        store
+            .run_handed(ws.id, "checkpoint_mail", "p2", "g", at(T0 + 1))
+            .await?
+    );
+    ensure!(!other("p2", "h", T0 + 10 * lease).await?);
+    let run = store
+        .schedule_run(ws.id, "checkpoint_mail", "p2")
+        .await?
+        .context("the run")?;
+    assert_eq!(run.status, RunStatus::Uncertain);
+    assert_eq!(run.handed_at, Some(at(T0 + 1)));
+
+    let runs = store.schedule_runs(ws.id, 10).await?;
+    assert_eq!(runs.len(), 3);
+    ensure!(runs.iter().all(|r| !r.sealed));
+    assert_eq!(runs[0].period, "p1", "newest claim first");
+    assert_eq!(store.schedule_runs(ws.id, 1).await?.len(), 1);
+    assert!(store.schedule_runs(other_workspace(), 10).await?.is_empty());
+
+    // A sealed payload is kept with a claimed run and taken once.
+    let seal = |token: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .seal_run(ws.id, job, "2026-12-03", token, b"ciphertext")
+                .await
+        }
+    };
+    ensure!(
+        store
+            .claim_run(ws.id, job, "2026-12-03", "s", at(T0), at(T0 - lease))
+            .await?
+    );
+    ensure!(!seal("t").await?, "only the claim's holder");
+    ensure!(seal("s").await?);
+    let run = store
+        .schedule_run(ws.id, job, "2026-12-03")
+        .await?
+        .context("the run")?;
+    ensure!(run.sealed);
+    assert_eq!(
+        store
+            .take_sealed(other_workspace(), job, "2026-12-03")
+            .await?,
+        None
+    );
+    assert_eq!(
+        store.take_sealed(ws.id, job, "2026-12-03").await?,
+        Some(b"ciphertext".to_vec())
+    );
+    assert_eq!(
+        store.take_sealed(ws.id, job, "2026-12-03").await?,
+        None,
+        "once"
+    );
+    let run = store
+        .schedule_run(ws.id, job, "2026-12-03")
+        .await?
+        .context("the run")?;
+    ensure!(!run.sealed);
+
+    // Grants locked for a day: five wrong tries or more.
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store.insert_person(&ann).await?;
+    let locked = grant_record(&ws, ann.id, owner.id, GrantStatus::Active, T0 + 20);
+    let trying = grant_record(&ws, ann.id, owner.id, GrantStatus::Active, T0 + 21);
+    store.insert_grant(&locked).await?;
+    store.insert_grant(&trying).await?;
+    for _ in 0..5 {
+        store
+            .add_passcode_failure(ws.id, locked.id, at(T0 + 200))
+            .await?;
+    }
+    store
+        .add_passcode_failure(ws.id, trying.id, at(T0 + 200))
+        .await?;
+    store
+        .add_passcode_failure(ws.id, trying.id, at(T0 + 300))
+        .await?;
+    assert_eq!(
+        store.locked_grants(ws.id, at(T0 + 200), 5).await?,
+        vec![locked.id]
+    );
+    assert!(
+        store
+            .locked_grants(ws.id, at(T0 + 300), 5)
+            .await?
+            .is_empty()
+    );
+    assert!(
+        store
+            .locked_grants(other_workspace(), at(T0 + 200), 5)
+            .await?
+            .is_empty()
+    );
     Ok(())
 }

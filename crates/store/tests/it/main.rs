@@ -79,6 +79,7 @@ conformance_suite!(
     another_workspace_sees_no_ledger,
     checkpoints_are_kept_once_per_size_and_found,
     large_ledger_appends_span_many_statements,
+    scheduled_runs_are_claimed_once_per_period,
 );
 
 /// What only one backend can show.

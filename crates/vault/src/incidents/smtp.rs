@@ -133,3 +133,44 @@ pub(crate) async fn send(
         }),
     }
 }
+
+/// A plain-text message to one address (the owner's digests and alerts).
+#[derive(Debug)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    /// May hold secrets (a passcode digest): kept as a secret until it is
+    /// written into the message.
+    pub body: SecretString,
+    /// The same for every try of the same message, so a copy sent twice is
+    /// recognisable (`<...@domain>` is added).
+    pub message_id: String,
+}
+
+/// Sends one plain-text message; the error says what went wrong (never the
+/// body).
+pub async fn send_mail(settings: &SmtpSettings, mail: &Mail) -> Result<(), String> {
+    let transport = settings.transport().map_err(|e| e.to_string())?;
+    let from = settings.sender_mailbox().map_err(|e| e.to_string())?;
+    let to: Mailbox = mail
+        .to
+        .parse()
+        .map_err(|e| format!("the address in the settings is not usable: {e}"))?;
+    let message = Message::builder()
+        .message_id(Some(format!(
+            "<{}@{}>",
+            mail.message_id,
+            from.email.domain()
+        )))
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body.expose_secret().to_owned())
+        .map_err(|e| format!("the message cannot be written as e-mail: {e}"))?;
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("the SMTP server did not accept it: {e}"))
+}

@@ -18,16 +18,16 @@ use tempfile::TempDir;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-struct World {
+pub(crate) struct World {
     _dir: TempDir,
-    clock: Arc<ManualClock>,
-    vault: Vault,
-    owner: Actor,
+    pub(crate) clock: Arc<ManualClock>,
+    pub(crate) vault: Vault,
+    pub(crate) owner: Actor,
 }
 
 /// A workspace on SQLite whose clock starts at `at`, with a customers set
 /// labelled `label`.
-async fn world(at: OffsetDateTime, label: Label) -> World {
+pub(crate) async fn world(at: OffsetDateTime, label: Label) -> World {
     let dir = TempDir::new().unwrap();
     let url = format!("sqlite://{}", dir.path().join("g.db").display());
     let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
@@ -82,12 +82,12 @@ async fn world(at: OffsetDateTime, label: Label) -> World {
 }
 
 impl World {
-    fn now(&self) -> OffsetDateTime {
+    pub(crate) fn now(&self) -> OffsetDateTime {
         use confidant_vault::Clock as _;
         self.clock.now()
     }
 
-    async fn member(&self, email: &str, name: &str, role: Role) -> Actor {
+    pub(crate) async fn member(&self, email: &str, name: &str, role: Role) -> Actor {
         let invitation = self
             .vault
             .invite(&self.owner, email, name, role, None)
@@ -110,7 +110,7 @@ impl World {
             .actor
     }
 
-    async fn grant(&self, email: &str) -> confidant_core::GrantId {
+    pub(crate) async fn grant(&self, email: &str) -> confidant_core::GrantId {
         self.vault
             .grant(
                 &self.owner,
@@ -155,7 +155,7 @@ impl World {
             .map(|_| ())
     }
 
-    async fn sign_all(&self, who: &Actor) {
+    pub(crate) async fn sign_all(&self, who: &Actor) {
         self.sign(who, AgreementKind::Nda).await.unwrap();
         self.sign(who, AgreementKind::Handbook).await.unwrap();
     }
@@ -167,7 +167,11 @@ impl World {
             .map(|p| p.rows.len())
     }
 
-    async fn enter(&self, who: &Actor, passcode: &str) -> Result<OffsetDateTime, VaultError> {
+    pub(crate) async fn enter(
+        &self,
+        who: &Actor,
+        passcode: &str,
+    ) -> Result<OffsetDateTime, VaultError> {
         self.vault
             .enter_passcode(
                 who,

@@ -18,6 +18,7 @@ mod grants;
 mod incidents;
 mod marking;
 mod people;
+mod schedule;
 
 fn web() -> SessionRequest {
     SessionRequest::web("test browser")
