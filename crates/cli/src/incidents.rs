@@ -112,6 +112,9 @@ pub struct SmtpConfig {
     /// The sender, e.g. "Dana's Plumbing <privacy@example.com>".
     pub from: Option<String>,
     pub timeout_seconds: Option<u64>,
+    /// PEM certificates to trust instead of the public roots (a private CA
+    /// or the server's self-signed certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 fn smtp_settings(global: &Global) -> anyhow::Result<SmtpSettings> {
@@ -151,6 +154,9 @@ fn smtp_settings(global: &Global) -> anyhow::Result<SmtpSettings> {
         password,
         from,
         timeout: std::time::Duration::from_secs(config.timeout_seconds.unwrap_or(30)),
+        ca_file: env("CONFIDANT_SMTP_CA_FILE")
+            .map(PathBuf::from)
+            .or(config.ca_file),
     })
 }
 

@@ -13,7 +13,10 @@
 //! notice to the SMTP server: `queued`/`failed` -> `sending` (a claim with a
 //! token) -> handed over (`handed_at`) -> `sent`; a claim that was never
 //! handed over goes back to `queued` when it is stale, one that was handed
-//! over becomes `uncertain` and waits for the owner.
+//! over becomes `uncertain` and waits for the owner. A sent (or uncertain)
+//! notice the recipient's mail system returned becomes `bounced`; a notice
+//! printed as a letter (a customer without an e-mail address, a bounce, or
+//! on the owner's request) is `letter`.
 
 use async_trait::async_trait;
 use confidant_core::{IncidentId, NoticeId, PersonId, RecordSetId, RowId, WorkspaceId};
@@ -57,6 +60,11 @@ pub enum NoticeStatus {
     Sent,
     Failed,
     Uncertain,
+    /// Returned by the recipient's mail system (a delivery status
+    /// notification): a letter is due instead.
+    Bounced,
+    /// Exported as a letter (PDF) for the owner to post.
+    Letter,
 }
 
 impl NoticeStatus {
@@ -67,6 +75,8 @@ impl NoticeStatus {
             NoticeStatus::Sent => "sent",
             NoticeStatus::Failed => "failed",
             NoticeStatus::Uncertain => "uncertain",
+            NoticeStatus::Bounced => "bounced",
+            NoticeStatus::Letter => "letter",
         }
     }
 
@@ -77,6 +87,8 @@ impl NoticeStatus {
             "sent" => NoticeStatus::Sent,
             "failed" => NoticeStatus::Failed,
             "uncertain" => NoticeStatus::Uncertain,
+            "bounced" => NoticeStatus::Bounced,
+            "letter" => NoticeStatus::Letter,
             _ => {
                 return Err(StoreError::Corrupt(
                     "a stored notice status is not valid".into(),
@@ -192,6 +204,27 @@ pub trait IncidentStore: Send + Sync {
         incident: IncidentId,
         stale_before: OffsetDateTime,
     ) -> Result<(u64, u64), StoreError>;
+    /// One notice by id (any incident of the workspace).
+    async fn notice(
+        &self,
+        workspace: WorkspaceId,
+        id: NoticeId,
+    ) -> Result<Option<NoticeRecord>, StoreError>;
+    /// Records that a sent or uncertain notice bounced (`reason`: codes,
+    /// no address); false when it is in another state.
+    async fn notice_bounced(
+        &self,
+        workspace: WorkspaceId,
+        id: NoticeId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Marks notices as exported as letters, in one transaction: a
+    /// customer without a notice gets one (status `letter`, `sent_at` the
+    /// export); a queued, failed or bounced one becomes `letter`; a notice
+    /// sent, being sent, uncertain or already a letter keeps its state.
+    /// Returns how many changed.
+    async fn mark_letters(&self, notices: &[NoticeRecord]) -> Result<u64, StoreError>;
     /// The owner's decision: queue the uncertain notices again.
     async fn requeue_uncertain(
         &self,
@@ -268,6 +301,22 @@ pub(crate) const UNCERTAIN_STALE: &str = "UPDATE notices SET status = 'uncertain
      last_error = 'the sender stopped after handing the notice to the SMTP server; it may have been delivered' \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'sending' \
      AND handed_at IS NOT NULL AND claimed_at <= $3";
+pub(crate) const SELECT_NOTICE: &str = concat!(
+    "SELECT ",
+    notice_columns!(),
+    " FROM notices WHERE workspace_id = $1 AND id = $2"
+);
+pub(crate) const BOUNCED_NOTICE: &str = "UPDATE notices SET status = 'bounced', last_error = $3, \
+     claim_token = NULL, next_attempt_at = $4 \
+     WHERE workspace_id = $1 AND id = $2 AND status IN ('sent', 'uncertain')";
+pub(crate) const LETTER_NOTICE: &str = concat!(
+    "INSERT INTO notices (",
+    notice_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, 'letter', 0, $6, NULL, NULL, NULL, $6, NULL, $6) \
+     ON CONFLICT (workspace_id, incident_id, record_set_id, row_id) DO UPDATE \
+     SET status = 'letter', sent_at = excluded.sent_at, claim_token = NULL \
+     WHERE notices.status IN ('queued', 'failed', 'bounced')"
+);
 pub(crate) const REQUEUE_UNCERTAIN: &str = "UPDATE notices SET status = 'queued', \
      claim_token = NULL, handed_at = NULL, next_attempt_at = $3 \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'uncertain'";
@@ -654,6 +703,60 @@ macro_rules! impl_incidents {
                         .rows_affected();
                     tx.commit().await.map_err(failed("recovering notices"))?;
                     Ok((requeued, uncertain))
+                }
+
+                async fn notice(
+                    &self,
+                    ws: WorkspaceId,
+                    id: NoticeId,
+                ) -> Result<Option<NoticeRecord>, StoreError> {
+                    sqlx::query_as::<_, NoticeRow>(SELECT_NOTICE)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a notice"))?
+                        .map(notice)
+                        .transpose()
+                }
+
+                async fn notice_bounced(
+                    &self,
+                    ws: WorkspaceId,
+                    id: NoticeId,
+                    reason: &str,
+                    now: OffsetDateTime,
+                ) -> Result<bool, StoreError> {
+                    let done = sqlx::query(BOUNCED_NOTICE)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(reason)
+                        .bind(millis(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("recording a bounced notice"))?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn mark_letters(&self, notices: &[NoticeRecord]) -> Result<u64, StoreError> {
+                    const OP: &str = "marking notices as letters";
+                    let mut tx = self.pool.begin().await.map_err(failed(OP))?;
+                    let mut changed = 0;
+                    for n in notices {
+                        changed += sqlx::query(LETTER_NOTICE)
+                            .bind(n.id.to_string())
+                            .bind(n.workspace.to_string())
+                            .bind(n.incident.to_string())
+                            .bind(n.set.to_string())
+                            .bind(n.row.to_string())
+                            .bind(millis(n.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed(OP))?
+                            .rows_affected();
+                    }
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(changed)
                 }
 
                 async fn requeue_uncertain(

@@ -28,10 +28,16 @@ use time::{Duration, OffsetDateTime};
 use crate::audit::Attempt;
 use crate::{Actor, Vault, VaultError};
 
+mod bounce;
+mod letters;
+mod origin;
 mod smtp;
 
+pub use bounce::{BounceOutcome, DeliveryReport, RecipientReport, parse_delivery_report};
 /// The stored forms the use cases return.
 pub use confidant_store::{IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
+pub use letters::{LetterExport, LetterScope};
+pub use origin::{DeliveryIncident, HoneyEvidence};
 pub use smtp::{SmtpSecurity, SmtpSettings};
 
 /// What the exposure computation needs to know about a record set.
@@ -329,8 +335,22 @@ pub struct NoticeDraft {
     pub row: RowId,
     /// The customer's e-mail address; `None` when the row has none.
     pub to: Option<String>,
+    /// The customer's name as the notice greets them.
+    pub name: String,
+    /// The customer's postal address (the record set's address column),
+    /// read only for letters.
+    pub address: Option<String>,
     pub categories: BTreeSet<DataCategory>,
     pub notice: RenderedNotice,
+}
+
+/// Why notices are drafted: the ledger action and words for the rows'
+/// read, and whether the postal address is read too (letters only).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Purpose<'a> {
+    pub action: KnownAction,
+    pub why: &'a str,
+    pub address: bool,
 }
 
 /// What `send_notices` did.
@@ -393,6 +413,13 @@ pub fn retry_backoff(attempts: u32) -> Duration {
 
 fn reason_context(id: IncidentId) -> [Vec<u8>; 2] {
     [b"incident-reason".to_vec(), id.as_bytes().to_vec()]
+}
+
+fn minute(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn day(t: OffsetDateTime) -> String {
@@ -477,7 +504,7 @@ impl Vault {
     }
 
     /// Appends an incident step to the ledger (first) and to the timeline.
-    async fn incident_step(
+    pub(crate) async fn incident_step(
         &self,
         actor: &Actor,
         incident: IncidentId,
@@ -670,7 +697,7 @@ impl Vault {
         })
     }
 
-    async fn find_incident(&self, id: &str) -> Result<IncidentRecord, VaultError> {
+    pub(crate) async fn find_incident(&self, id: &str) -> Result<IncidentRecord, VaultError> {
         let not_found = || {
             VaultError::NotFound(format!(
                 "no incident {id:?} in this workspace: `confidant incident list` shows them"
@@ -731,15 +758,19 @@ impl Vault {
     /// Decrypts the rows of the customers to notify and renders their
     /// notices; the rows leave only after their ledger entry (`action`,
     /// naming only the columns used).
-    async fn drafts(
+    pub(crate) async fn drafts(
         &self,
         actor: &Actor,
         record: &IncidentRecord,
         only: Option<(RecordSetId, RowId)>,
         exposure: Option<&Exposure>,
-        action: KnownAction,
-        why: &str,
+        purpose: Purpose<'_>,
     ) -> Result<Vec<NoticeDraft>, VaultError> {
+        let Purpose {
+            action,
+            why,
+            address: with_address,
+        } = purpose;
         let computed;
         let exposure = match exposure {
             Some(e) => e,
@@ -784,6 +815,11 @@ impl Vault {
                 .columns
                 .iter()
                 .position(|c| c.category == DataCategory::Name);
+            let address_col = set
+                .columns
+                .iter()
+                .position(|c| c.category == DataCategory::PostalAddress)
+                .filter(|_| with_address);
             let cells = self.cell_keys(set).await?;
             let mut rows = Vec::new();
             for c in &customers {
@@ -792,7 +828,11 @@ impl Vault {
                 }
             }
             let rows = Self::decrypt_rows(set, &cells, &rows)?;
-            let used: Vec<usize> = contact_col.into_iter().chain(name_col).collect();
+            let used: Vec<usize> = contact_col
+                .into_iter()
+                .chain(name_col)
+                .chain(address_col)
+                .collect();
             let mut attempt = Attempt::allowed(
                 actor,
                 action,
@@ -819,10 +859,14 @@ impl Vault {
                     .map(|v| v.trim().to_owned())
                     .filter(|v| !v.is_empty())
                     .unwrap_or_else(|| "customer".to_owned());
+                let address = address_col
+                    .and_then(|i| row.values.get(i))
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty());
                 let how: Vec<&str> = c.channels.keys().map(|ch| ch.words()).collect();
                 let values = NoticeValues {
                     business: self.workspace_name().to_owned(),
-                    name,
+                    name: name.clone(),
                     when: if day(c.first) == day(c.last) {
                         format!("On {}", day(c.first))
                     } else {
@@ -840,6 +884,8 @@ impl Vault {
                     set: c.set,
                     row: c.row,
                     to,
+                    name,
+                    address,
                     categories: c.clear.clone(),
                     notice,
                 });
@@ -861,8 +907,11 @@ impl Vault {
             &record,
             None,
             None,
-            KnownAction::View,
-            "notices previewed",
+            Purpose {
+                action: KnownAction::View,
+                why: "notices previewed",
+                address: false,
+            },
         )
         .await
     }
@@ -879,8 +928,11 @@ impl Vault {
                 &record,
                 None,
                 None,
-                KnownAction::View,
-                "notices queued",
+                Purpose {
+                    action: KnownAction::View,
+                    why: "notices queued",
+                    address: false,
+                },
             )
             .await?;
         let now = self.inner.clock.now();
@@ -983,8 +1035,11 @@ impl Vault {
                     &record,
                     Some((notice.set, notice.row)),
                     Some(&exposure),
-                    KnownAction::Notify,
-                    &format!("notice {} handed to the mail server", notice.id),
+                    Purpose {
+                        action: KnownAction::Notify,
+                        why: &format!("notice {} handed to the mail server", notice.id),
+                        address: false,
+                    },
                 )
                 .await?;
             let Some((draft, to)) = drafts

@@ -11,9 +11,10 @@ use confidant_core::{
     PersonId, PersonStatus, RecordSetId, Role, Signature, SignatureId, WorkspaceId,
 };
 use confidant_store::{
-    Acceptance, CheckpointRecord, GrantChange, GrantRecord, InviteRecord, KeyOwner, KeyRotation,
-    LedgerHead, LedgerLeaf, PasscodeRecord, PasscodeScope, SecondFactorRecord, SessionKind,
-    SessionRecord, Store, StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
+    Acceptance, CheckpointRecord, GrantChange, GrantRecord, IncidentRecord, InviteRecord, KeyOwner,
+    KeyRotation, LedgerHead, LedgerLeaf, NoticeRecord, NoticeStatus, PasscodeRecord, PasscodeScope,
+    SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError, UnlockRecord,
+    WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -1664,5 +1665,116 @@ pub async fn large_ledger_appends_span_many_statements(store: Arc<dyn Store>) ->
         "the indexes run from 0 without a gap"
     );
     assert_eq!(all, stored_leaves(0..TOTAL));
+    Ok(())
+}
+
+fn notice_record(
+    ws: &WorkspaceRecord,
+    incident: confidant_core::IncidentId,
+    set: RecordSetId,
+    row: u8,
+    status: NoticeStatus,
+) -> anyhow::Result<NoticeRecord> {
+    Ok(NoticeRecord {
+        id: confidant_core::NoticeId::random(&mut OsRng),
+        workspace: ws.id,
+        incident,
+        set,
+        row: format!("00000000-0000-7000-8000-0000000000{row:02x}").parse()?,
+        status,
+        attempts: 0,
+        next_attempt_at: at(T0),
+        claim_token: None,
+        claimed_at: None,
+        handed_at: None,
+        sent_at: None,
+        last_error: None,
+        created_at: at(T0),
+    })
+}
+
+pub async fn notices_bounce_and_become_letters_only_from_the_expected_states(
+    store: Arc<dyn Store>,
+) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let incident = IncidentRecord {
+        id: confidant_core::IncidentId::random(&mut OsRng),
+        workspace: ws.id,
+        person: owner.id,
+        since: at(T0),
+        until: at(T0 + 1000),
+        aware_at: at(T0 + 1000),
+        opened_at: at(T0 + 1000),
+        opened_by: owner.id,
+        reason_ct: vec![1, 2, 3],
+        offboarded: false,
+    };
+    store.insert_incident(&incident).await?;
+    let set = RecordSetId::random(&mut OsRng);
+    let queued = notice_record(&ws, incident.id, set, 1, NoticeStatus::Queued)?;
+    let sent = notice_record(&ws, incident.id, set, 2, NoticeStatus::Queued)?;
+    store
+        .insert_notices(&[queued.clone(), sent.clone()])
+        .await?;
+    ensure!(
+        store
+            .claim_notice(ws.id, sent.id, "t", at(T0 + 1), at(T0 + 1))
+            .await?
+    );
+    ensure!(store.notice_sent(ws.id, sent.id, "t", at(T0 + 2)).await?);
+
+    // Only a sent (or uncertain) notice bounces.
+    ensure!(
+        !store
+            .notice_bounced(ws.id, queued.id, "5.1.1", at(T0 + 3))
+            .await?
+    );
+    ensure!(
+        store
+            .notice_bounced(ws.id, sent.id, "5.1.1", at(T0 + 3))
+            .await?
+    );
+    ensure!(
+        !store
+            .notice_bounced(ws.id, sent.id, "5.1.1", at(T0 + 4))
+            .await?
+    );
+    let bounced = store.notice(ws.id, sent.id).await?.context("the notice")?;
+    assert_eq!(bounced.status, NoticeStatus::Bounced);
+    assert_eq!(bounced.last_error.as_deref(), Some("5.1.1"));
+    assert_eq!(store.notice(other_workspace(), sent.id).await?, None);
+    ensure!(
+        !store
+            .claim_notice(ws.id, sent.id, "u", at(T0 + 5), at(T0 + 5))
+            .await?
+    );
+
+    // Letters: the bounced one and the queued one change, a new customer
+    // gets a notice, and a second export changes nothing.
+    let fresh = notice_record(&ws, incident.id, set, 3, NoticeStatus::Letter)?;
+    let mut letters = vec![queued.clone(), sent.clone(), fresh.clone()];
+    for l in &mut letters {
+        l.created_at = at(T0 + 10);
+    }
+    letters[0].id = confidant_core::NoticeId::random(&mut OsRng);
+    assert_eq!(store.mark_letters(&letters).await?, 3);
+    assert_eq!(store.mark_letters(&letters).await?, 0);
+    let all = store.notices(ws.id, incident.id).await?;
+    assert_eq!(all.len(), 3);
+    for n in &all {
+        assert_eq!(n.status, NoticeStatus::Letter, "{n:?}");
+        assert_eq!(n.sent_at, Some(at(T0 + 10)));
+    }
+    assert!(all.iter().any(|n| n.id == queued.id), "the stored id stays");
+    // A letter is never claimed for e-mail, and a new queue skips it.
+    ensure!(
+        !store
+            .claim_notice(ws.id, queued.id, "v", at(T0 + 20), at(T0 + 20))
+            .await?
+    );
+    assert_eq!(
+        store.insert_notices(std::slice::from_ref(&queued)).await?,
+        0
+    );
     Ok(())
 }

@@ -78,6 +78,7 @@ conformance_suite!(
     another_workspace_sees_no_ledger,
     checkpoints_are_kept_once_per_size_and_found,
     large_ledger_appends_span_many_statements,
+    notices_bounce_and_become_letters_only_from_the_expected_states,
 );
 
 /// What only one backend can show.

@@ -15,6 +15,7 @@ mod backup;
 mod gates;
 mod grants;
 mod incidents;
+mod incidents_more;
 mod marking;
 mod people;
 
