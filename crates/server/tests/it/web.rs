@@ -495,5 +495,42 @@ async fn the_owner_opens_an_incident_in_the_browser() -> Result<()> {
     assert!(html.contains("hours left"), "{html}");
     assert!(html.contains("(a) Nature of the breach"), "{html}");
     assert!(html.contains("offboarded: "), "the timeline: {html}");
+
+    // The exposure report downloads as a PDF; no letter is due.
+    let id = to.trim_start_matches("/incidents?id=").to_owned();
+    let report = browser
+        .get(&app, &format!("/incidents/report.pdf?id={id}"))
+        .await?;
+    assert_eq!(report.status(), 200);
+    assert_eq!(report.headers()[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(report.headers()[header::CACHE_CONTROL], "no-store");
+    let bytes = crate::util::bytes(report).await?;
+    assert!(bytes.starts_with(b"%PDF-"));
+    let csrf = hidden_csrf(&html)?;
+    let letters = browser
+        .post_form(
+            &app,
+            "/incidents/letters",
+            &[("csrf", &csrf), ("id", &id)],
+            None,
+        )
+        .await?;
+    assert_eq!(letters.status(), 400);
+    assert!(text(letters).await?.contains("letter is due"));
+    // A delivery id that is not one: shown back, nothing opened.
+    let bad = browser
+        .post_form(
+            &app,
+            "/incidents/delivery",
+            &[("csrf", &csrf), ("delivery", "nope"), ("reason", "x")],
+            None,
+        )
+        .await?;
+    assert_eq!(bad.status(), 400);
+    assert!(
+        text(bad).await?.contains("is not a delivery id"),
+        "shown back"
+    );
+    assert_eq!(app.vault.incidents(&owner).await?.len(), 1);
     Ok(())
 }
