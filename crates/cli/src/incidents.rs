@@ -116,11 +116,7 @@ impl AroundArgs {
             delivery,
             around: time::Duration::hours(i64::from(self.around_hours)),
             reason: self.reason.clone(),
-            aware_at: self
-                .aware
-                .as_deref()
-                .map(|a| parse_when(a, false, "aware"))
-                .transpose()?,
+            aware_at: aware(self.aware.as_deref())?,
             offboard: self.offboard,
         })
     }
@@ -252,6 +248,11 @@ fn smtp_settings(global: &Global) -> anyhow::Result<SmtpSettings> {
             .map(PathBuf::from)
             .or(config.ca_file),
     })
+}
+
+/// `--aware`, when given.
+fn aware(text: Option<&str>) -> anyhow::Result<Option<OffsetDateTime>> {
+    text.map(|a| parse_when(a, false, "aware")).transpose()
 }
 
 /// A day (its start, or with `end` the start of the next day) or an RFC
@@ -513,17 +514,14 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
     let now = OffsetDateTime::now_utc();
     match command {
         IncidentCommand::Open(args) => {
+            let aware_at = aware(args.aware.as_deref())?;
             let view = match &args.delivery {
                 Some(delivery) => {
                     let request = DeliveryIncident {
                         delivery: delivery.clone(),
                         around: time::Duration::hours(i64::from(args.around_hours.unwrap_or(24))),
                         reason: args.reason.clone(),
-                        aware_at: args
-                            .aware
-                            .as_deref()
-                            .map(|a| parse_when(a, false, "aware"))
-                            .transpose()?,
+                        aware_at,
                         offboard: args.offboard,
                     };
                     vault.open_incident_for_delivery(&owner, &request).await?
@@ -538,11 +536,7 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
                             .map(|u| parse_when(u, true, "until"))
                             .transpose()?,
                         reason: args.reason.clone(),
-                        aware_at: args
-                            .aware
-                            .as_deref()
-                            .map(|a| parse_when(a, false, "aware"))
-                            .transpose()?,
+                        aware_at,
                         offboard: args.offboard,
                     };
                     vault.open_incident(&owner, &request).await?

@@ -104,16 +104,7 @@ async fn letters(
         .await
     {
         Ok(export) => Ok(pdf(format!("letters-{}.pdf", short(&form.id)), export.pdf)),
-        Err(VaultError::InvalidInput(m)) => {
-            page(
-                &state,
-                &session,
-                Some(&form.id),
-                Some(sentence(&m)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
-        }
+        Err(VaultError::InvalidInput(m)) => shown_back(&state, &session, Some(&form.id), &m).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -150,14 +141,7 @@ async fn open_from_delivery(
     {
         Ok(view) => Ok(Redirect::to(&format!("/incidents?id={}", view.id)).into_response()),
         Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
-            page(
-                &state,
-                &session,
-                None,
-                Some(sentence(&m)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            shown_back(&state, &session, None, &m).await
         }
         Err(e) => Err(e.into()),
     }
@@ -216,14 +200,7 @@ async fn bounce(
             Err(e) => return Err(e.into()),
         },
     };
-    page(
-        &state,
-        &session,
-        incident,
-        Some(sentence(&error)),
-        StatusCode::BAD_REQUEST,
-    )
-    .await
+    shown_back(&state, &session, incident, &error).await
 }
 
 struct Bar {
@@ -397,6 +374,23 @@ struct IncidentQuery {
     id: Option<String>,
 }
 
+/// The page again with `message` on it, as a 400: bad input shown back.
+async fn shown_back(
+    state: &AppState,
+    session: &Session,
+    id: Option<&str>,
+    message: &str,
+) -> Result<Response, PageError> {
+    page(
+        state,
+        session,
+        id,
+        Some(sentence(message)),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
+}
+
 async fn page(
     state: &AppState,
     session: &Session,
@@ -502,28 +496,14 @@ async fn open(
     let request = match request {
         Ok(r) => r,
         Err(AppError::InvalidInput(m)) => {
-            return page(
-                &state,
-                &session,
-                None,
-                Some(sentence(&m)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
+            return shown_back(&state, &session, None, &m).await;
         }
         Err(e) => return Err(e.into()),
     };
     match session.vault.open_incident(&session.actor, &request).await {
         Ok(view) => Ok(Redirect::to(&format!("/incidents?id={}", view.id)).into_response()),
         Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
-            page(
-                &state,
-                &session,
-                None,
-                Some(sentence(&m)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            shown_back(&state, &session, None, &m).await
         }
         Err(e) => Err(e.into()),
     }

@@ -134,6 +134,16 @@ pub trait IncidentStore: Send + Sync {
         incident: IncidentId,
         step: &IncidentStep,
     ) -> Result<(), StoreError>;
+    /// Offboards the incident's person and stores the incident with its
+    /// first step, in one transaction: both or neither. `Ok(None)` when
+    /// the person does not exist; `Conflict` when they were offboarded
+    /// already (nothing is stored then).
+    async fn insert_incident_offboarding(
+        &self,
+        incident: &IncidentRecord,
+        opened: &IncidentStep,
+        offboard_reason: &str,
+    ) -> Result<Option<crate::Offboarding>, StoreError>;
     /// The timeline, oldest first.
     async fn incident_steps(
         &self,
@@ -406,6 +416,22 @@ macro_rules! impl_incidents {
             use $crate::sql::{failed, millis};
             use $crate::{IncidentStore, StoreError};
 
+            fn insert_incident(
+                i: &IncidentRecord,
+            ) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments> {
+                sqlx::query(INSERT_INCIDENT)
+                    .bind(i.id.to_string())
+                    .bind(i.workspace.to_string())
+                    .bind(i.person.to_string())
+                    .bind(millis(i.since))
+                    .bind(millis(i.until))
+                    .bind(millis(i.aware_at))
+                    .bind(millis(i.opened_at))
+                    .bind(i.opened_by.to_string())
+                    .bind(i.reason_ct.as_slice())
+                    .bind(i64::from(i.offboarded))
+            }
+
             /// One step of a claimed notice (handed over, sent), taken only
             /// by the holder of its claim token.
             async fn notice_step(
@@ -431,17 +457,7 @@ macro_rules! impl_incidents {
             #[async_trait]
             impl IncidentStore for $store {
                 async fn insert_incident(&self, i: &IncidentRecord) -> Result<(), StoreError> {
-                    sqlx::query(INSERT_INCIDENT)
-                        .bind(i.id.to_string())
-                        .bind(i.workspace.to_string())
-                        .bind(i.person.to_string())
-                        .bind(millis(i.since))
-                        .bind(millis(i.until))
-                        .bind(millis(i.aware_at))
-                        .bind(millis(i.opened_at))
-                        .bind(i.opened_by.to_string())
-                        .bind(i.reason_ct.as_slice())
-                        .bind(i64::from(i.offboarded))
+                    insert_incident(i)
                         .execute(&self.pool)
                         .await
                         .map_err(failed("saving an incident"))?;
@@ -475,6 +491,42 @@ macro_rules! impl_incidents {
                         .map_err(failed("reading an incident"))?
                         .map(incident)
                         .transpose()
+                }
+
+                async fn insert_incident_offboarding(
+                    &self,
+                    i: &IncidentRecord,
+                    opened: &IncidentStep,
+                    reason: &str,
+                ) -> Result<Option<$crate::Offboarding>, StoreError> {
+                    const OP: &str = "opening an incident and offboarding";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let Some(done) = super::store_impl::offboard_in(
+                        &mut tx,
+                        i.workspace,
+                        i.person,
+                        i.opened_at,
+                        reason,
+                    )
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    insert_incident(i)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    sqlx::query(INSERT_STEP)
+                        .bind(i.workspace.to_string())
+                        .bind(i.id.to_string())
+                        .bind(millis(opened.at))
+                        .bind(&opened.kind)
+                        .bind(&opened.detail)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(Some(done))
                 }
 
                 async fn add_incident_step(

@@ -535,7 +535,7 @@ impl Vault {
 
     /// Opens an incident: checks the request, computes the exposure, puts
     /// the opening on the ledger, stores the incident and, when asked,
-    /// offboards the person in the same step.
+    /// offboards the person in the same store transaction.
     pub async fn open_incident(
         &self,
         actor: &Actor,
@@ -603,41 +603,63 @@ impl Vault {
             exposure.documents.len(),
             exposure.entries
         );
-        // INVARIANT: the opening is on the ledger before the incident exists.
+        if request.offboard {
+            // Checked before anything is recorded.
+            self.may_offboard(actor, &person).await?;
+        }
+        // INVARIANT: the opening (and the offboarding) is on the ledger
+        // before the incident exists.
         let mut attempt = Attempt::allowed(
             actor,
             KnownAction::Incident,
             Target::whole(TargetId::Person(person.id)),
         );
         attempt.reason = format!("incident {id}: opened: {detail}");
-        self.record(&[attempt]).await?;
-        self.store().insert_incident(&record).await?;
-        self.store()
-            .add_incident_step(
-                self.workspace(),
-                id,
-                &IncidentStep {
-                    at: now,
-                    kind: "opened".into(),
-                    detail,
-                },
-            )
-            .await?;
+        let opened = IncidentStep {
+            at: now,
+            kind: "opened".into(),
+            detail,
+        };
         if request.offboard {
+            let why = format!("incident {id}");
+            self.record_offboarding(actor, &person, &why).await?;
+            self.record(&[attempt]).await?;
+            // One transaction: the person is offboarded and the incident
+            // exists, or neither.
             let done = self
-                .offboard(actor, &person.id.to_string(), &format!("incident {id}"))
-                .await?;
+                .store()
+                .insert_incident_offboarding(&record, &opened, &why)
+                .await
+                .map_err(|e| match e {
+                    confidant_store::StoreError::Conflict(_) => VaultError::Conflict(format!(
+                        "{} was offboarded already: open the incident without --offboard \
+                         (nothing was changed)",
+                        person.email
+                    )),
+                    other => other.into(),
+                })?
+                .ok_or_else(|| VaultError::NotFound("the person disappeared".into()))?;
             self.incident_step(
                 actor,
                 id,
                 person.id,
                 "offboarded",
                 format!(
-                    "{} sessions ended, {} grants ended, {} invitations cancelled",
-                    done.sessions_ended, done.grants_ended, done.invites_cancelled
+                    "{} sessions ended, {} grants ended, {} invitations cancelled, {} passcodes \
+                     revoked (in the same transaction as the opening)",
+                    done.sessions_ended,
+                    done.grants_ended,
+                    done.invites_cancelled,
+                    done.passcodes_revoked
                 ),
             )
             .await?;
+        } else {
+            self.record(&[attempt]).await?;
+            self.store().insert_incident(&record).await?;
+            self.store()
+                .add_incident_step(self.workspace(), id, &opened)
+                .await?;
         }
         self.incident_view(actor, &record, Some(exposure)).await
     }

@@ -1778,3 +1778,61 @@ pub async fn notices_bounce_and_become_letters_only_from_the_expected_states(
     );
     Ok(())
 }
+
+pub async fn an_incident_and_its_offboarding_commit_together(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store
+        .insert_invite(&invite(&ws, ann.id, owner.id, 1), Some(&ann))
+        .await?;
+    let incident = |person: PersonId| IncidentRecord {
+        id: confidant_core::IncidentId::random(&mut OsRng),
+        workspace: ws.id,
+        person,
+        since: at(T0),
+        until: at(T0 + 1000),
+        aware_at: at(T0 + 1000),
+        opened_at: at(T0 + 1000),
+        opened_by: owner.id,
+        reason_ct: vec![7],
+        offboarded: true,
+    };
+    let opened = confidant_store::IncidentStep {
+        at: at(T0 + 1000),
+        kind: "opened".into(),
+        detail: "3 customers".into(),
+    };
+    let first = incident(ann.id);
+    let done = store
+        .insert_incident_offboarding(&first, &opened, "incident")
+        .await?
+        .context("ann exists")?;
+    assert_eq!(done.invites_cancelled, 1);
+    let gone = store.person(ws.id, ann.id).await?.context("ann")?;
+    assert_eq!(gone.status, PersonStatus::Offboarded);
+    assert_eq!(store.incident(ws.id, first.id).await?, Some(first.clone()));
+    assert_eq!(
+        store.incident_steps(ws.id, first.id).await?,
+        std::slice::from_ref(&opened)
+    );
+
+    // Offboarded already: a conflict, and no second incident.
+    let second = incident(ann.id);
+    conflict(
+        store
+            .insert_incident_offboarding(&second, &opened, "again")
+            .await,
+    )?;
+    assert_eq!(store.incident(ws.id, second.id).await?, None);
+    assert!(store.incident_steps(ws.id, second.id).await?.is_empty());
+    // Nobody: nothing.
+    let third = incident(PersonId::random(&mut OsRng));
+    assert_eq!(
+        store
+            .insert_incident_offboarding(&third, &opened, "x")
+            .await?,
+        None
+    );
+    assert_eq!(store.incidents(ws.id).await?.len(), 1);
+    Ok(())
+}
