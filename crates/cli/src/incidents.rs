@@ -127,10 +127,15 @@ pub struct OpenArgs {
     /// The person whose accesses are in question (e-mail).
     #[arg(
         long,
-        required_unless_present = "delivery",
-        conflicts_with = "delivery"
+        required_unless_present_any = ["delivery", "item"],
+        conflicts_with_all = ["delivery", "item"]
     )]
     person: Option<String>,
+    /// Instead of --person: a document or record set (name or id); the
+    /// incident covers everyone's accesses to it in the window but the
+    /// owner's and admins'.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["delivery", "offboard"])]
+    item: Option<String>,
     /// First day of the window (YYYY-MM-DD, UTC) or an RFC 3339 time.
     #[arg(
         long,
@@ -316,7 +321,8 @@ fn view_json(v: &IncidentView, now: OffsetDateTime) -> serde_json::Value {
     let (due, left) = confidant_core::incident::regulator_clock(v.aware_at, now);
     serde_json::json!({
         "id": v.id.to_string(),
-        "person": v.person_email,
+        "person": if v.item.is_some() { None } else { Some(&v.person_email) },
+        "item": v.item,
         "since": v.since.format(&Rfc3339).ok(),
         "until": v.until.format(&Rfc3339).ok(),
         "aware_at": v.aware_at.format(&Rfc3339).ok(),
@@ -412,7 +418,12 @@ fn opened(view: &IncidentView, format: Format) -> anyhow::Result<()> {
 fn print_view(v: &IncidentView, now: OffsetDateTime) -> anyhow::Result<()> {
     let (due, left) = confidant_core::incident::regulator_clock(v.aware_at, now);
     println!("incident {}", v.id);
-    println!("  person:   {}", v.person_email);
+    match &v.item {
+        Some(item) => {
+            println!("  item:     {item} (everyone's accesses but the owner's and admins')")
+        }
+        None => println!("  person:   {}", v.person_email),
+    }
     println!("  window:   {} to {}", when(v.since), when(v.until));
     println!("  what:     {}", crate::output::clean(&v.reason));
     println!(
@@ -528,7 +539,11 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
                 }
                 None => {
                     let request = IncidentRequest {
-                        person: args.person.clone().unwrap_or_default(),
+                        person: args
+                            .item
+                            .clone()
+                            .or_else(|| args.person.clone())
+                            .unwrap_or_default(),
                         since: parse_when(args.since.as_deref().unwrap_or(""), false, "since")?,
                         until: args
                             .until
@@ -539,7 +554,11 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
                         aware_at,
                         offboard: args.offboard,
                     };
-                    vault.open_incident(&owner, &request).await?
+                    if args.item.is_some() {
+                        vault.open_item_incident(&owner, &request).await?
+                    } else {
+                        vault.open_incident(&owner, &request).await?
+                    }
                 }
             };
             opened(&view, args.format)?;

@@ -286,7 +286,10 @@ fn shown(v: &IncidentView, regulator: String, now: OffsetDateTime) -> IncidentSh
         .collect();
     IncidentShown {
         id: v.id.to_string(),
-        person: v.person_email.clone(),
+        person: match &v.item {
+            Some(item) => format!("Everyone's accesses to {item} (but the owner's and admins')"),
+            None => v.person_email.clone(),
+        },
         window: format!("{} to {}", when(v.since), when(v.until)),
         reason: v.reason.clone(),
         offboarded: if v.offboarded { "yes" } else { "no" },

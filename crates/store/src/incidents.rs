@@ -19,19 +19,64 @@
 //! on the owner's request) is `letter`.
 
 use async_trait::async_trait;
-use confidant_core::{IncidentId, NoticeId, PersonId, RecordSetId, RowId, WorkspaceId};
+use confidant_core::{IncidentId, ItemId, NoticeId, PersonId, RecordSetId, RowId, WorkspaceId};
 use time::OffsetDateTime;
 
 use crate::StoreError;
 use crate::sql::{parse, time_from_millis};
+
+/// The item an incident is about, when it is about everyone's accesses
+/// to one item instead of one person's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IncidentItem {
+    Document(ItemId),
+    RecordSet(RecordSetId),
+}
+
+impl IncidentItem {
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            IncidentItem::Document(_) => "document",
+            IncidentItem::RecordSet(_) => "record_set",
+        }
+    }
+
+    pub(crate) fn id(self) -> String {
+        match self {
+            IncidentItem::Document(id) => id.to_string(),
+            IncidentItem::RecordSet(id) => id.to_string(),
+        }
+    }
+
+    fn parse(kind: Option<String>, id: Option<String>) -> Result<Option<Self>, StoreError> {
+        Ok(match (kind.as_deref(), id) {
+            (None, None) => None,
+            (Some("document"), Some(id)) => Some(IncidentItem::Document(parse(
+                &id,
+                "incident's document id",
+            )?)),
+            (Some("record_set"), Some(id)) => Some(IncidentItem::RecordSet(parse(
+                &id,
+                "incident's record set id",
+            )?)),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "a stored incident's item is not valid".into(),
+                ));
+            }
+        })
+    }
+}
 
 /// An incident as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IncidentRecord {
     pub id: IncidentId,
     pub workspace: WorkspaceId,
-    /// Whose accesses it is about.
+    /// Whose accesses it is about (for an item incident: who opened it).
     pub person: PersonId,
+    /// Set for an incident about everyone's accesses to one item.
+    pub item: Option<IncidentItem>,
     pub since: OffsetDateTime,
     pub until: OffsetDateTime,
     /// When the owner became aware (the 72-hour clock starts here).
@@ -247,7 +292,7 @@ pub trait IncidentStore: Send + Sync {
 macro_rules! incident_columns {
     () => {
         "id, workspace_id, person_id, window_start, window_end, aware_at, opened_at, opened_by, \
-         reason_ct, offboarded"
+         reason_ct, offboarded, item_kind, item_id"
     };
 }
 macro_rules! notice_columns {
@@ -260,7 +305,7 @@ macro_rules! notice_columns {
 pub(crate) const INSERT_INCIDENT: &str = concat!(
     "INSERT INTO incidents (",
     incident_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 );
 pub(crate) const SELECT_INCIDENTS: &str = concat!(
     "SELECT ",
@@ -342,10 +387,12 @@ pub(crate) type IncidentRow = (
     String,
     Vec<u8>,
     i64,
+    Option<String>,
+    Option<String>,
 );
 
 pub(crate) fn incident(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
-    let (id, ws, person, since, until, aware, opened, by, reason_ct, offboarded) = row;
+    let (id, ws, person, since, until, aware, opened, by, reason_ct, offboarded, kind, item) = row;
     Ok(IncidentRecord {
         id: parse(&id, "incident id")?,
         workspace: parse(&ws, "incident's workspace id")?,
@@ -357,6 +404,7 @@ pub(crate) fn incident(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
         opened_by: parse(&by, "incident's opener id")?,
         reason_ct,
         offboarded: offboarded != 0,
+        item: IncidentItem::parse(kind, item)?,
     })
 }
 
@@ -430,6 +478,8 @@ macro_rules! impl_incidents {
                     .bind(i.opened_by.to_string())
                     .bind(i.reason_ct.as_slice())
                     .bind(i64::from(i.offboarded))
+                    .bind(i.item.map(IncidentItem::kind))
+                    .bind(i.item.map(IncidentItem::id))
             }
 
             /// One step of a claimed notice (handed over, sent), taken only

@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "incidents",
         include_str!("../migrations/postgres/0009_incidents.sql"),
     ),
+    // 10 is another branch's.
+    (
+        11,
+        "incidents_more",
+        include_str!("../migrations/postgres/0011_incidents_more.sql"),
+    ),
 ];
 
 impl PgStore {

@@ -13,7 +13,7 @@
 //! customer's encrypted row when it is previewed or sent, and both are on
 //! the ledger before they leave. See `docs/incidents.md`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use confidant_core::incident::{
     Channel, CustomerExposure, DEFAULT_NOTICE_TEMPLATE, DocumentExposure, Exposure, NoticeValues,
@@ -35,7 +35,7 @@ mod smtp;
 
 pub use bounce::{BounceOutcome, DeliveryReport, RecipientReport, parse_delivery_report};
 /// The stored forms the use cases return.
-pub use confidant_store::{IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
+pub use confidant_store::{IncidentItem, IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
 pub use letters::{LetterExport, LetterScope};
 pub use origin::{DeliveryIncident, HoneyEvidence};
 pub use smtp::{SmtpSecurity, SmtpSettings};
@@ -134,6 +134,37 @@ pub fn compute_exposure<'a>(
     until: OffsetDateTime,
     sets: &HashMap<RecordSetId, SetShape>,
 ) -> Exposure {
+    exposure_where(entries, |e| e.actor == Some(person), since, until, sets)
+}
+
+/// The exposure through one item (a document or a record set): every
+/// person's allowed accesses to it in the window, but those of the people
+/// in `excluded` (the owner and admins: the business's own). Otherwise as
+/// [`compute_exposure`].
+pub fn compute_item_exposure<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    item: TargetId,
+    excluded: &HashSet<PersonId>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    sets: &HashMap<RecordSetId, SetShape>,
+) -> Exposure {
+    exposure_where(
+        entries,
+        |e| e.target.id == item && e.actor.is_some_and(|a| !excluded.contains(&a)),
+        since,
+        until,
+        sets,
+    )
+}
+
+fn exposure_where<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    counts: impl Fn(&Entry) -> bool,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    sets: &HashMap<RecordSetId, SetShape>,
+) -> Exposure {
     let since = crate::incidents::millis(since);
     let until = crate::incidents::millis(until);
     let mut customers: HashMap<(RecordSetId, RowId), Acc> = HashMap::new();
@@ -141,7 +172,7 @@ pub fn compute_exposure<'a>(
     let mut by_day: BTreeMap<time::Date, u32> = BTreeMap::new();
     let mut counted = 0u64;
     for entry in entries {
-        if entry.actor != Some(person) || entry.decision != Decision::Allow {
+        if entry.decision != Decision::Allow || !counts(entry) {
             continue;
         }
         let at = entry.time.unix_millis();
@@ -310,8 +341,14 @@ pub struct ExposedDocument {
 #[derive(Clone, Debug)]
 pub struct IncidentView {
     pub id: IncidentId,
+    /// Whose accesses it is about (for an item incident: who opened it).
     pub person: PersonId,
     pub person_email: String,
+    /// For an incident about everyone's accesses to one item: the item in
+    /// words ("record set customers").
+    pub item: Option<String>,
+    /// What its ledger entries name: the person or the item.
+    pub subject: TargetId,
     pub since: OffsetDateTime,
     pub until: OffsetDateTime,
     pub aware_at: OffsetDateTime,
@@ -411,6 +448,46 @@ pub fn retry_backoff(attempts: u32) -> Duration {
     Duration::minutes(minutes.min(360))
 }
 
+/// The reason, the window's end and the awareness time of a request, or
+/// what is wrong with it.
+fn checked_request(
+    request: &IncidentRequest,
+    now: OffsetDateTime,
+) -> Result<(&str, OffsetDateTime, OffsetDateTime), VaultError> {
+    let reason = request.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(VaultError::InvalidInput(
+            "say what happened (--reason, at most 2000 characters): it is the \"What \
+             Happened\" of the customers' notices"
+                .into(),
+        ));
+    }
+    let until = request.until.unwrap_or(now).min(now);
+    if request.since >= until {
+        return Err(VaultError::InvalidInput(format!(
+            "the window is empty: --since {} is not before {} (nothing was changed)",
+            day(request.since),
+            day(until)
+        )));
+    }
+    let aware_at = request.aware_at.unwrap_or(now);
+    if aware_at > now {
+        return Err(VaultError::InvalidInput(
+            "--aware cannot be in the future (nothing was changed)".into(),
+        ));
+    }
+    Ok((reason, until, aware_at))
+}
+
+/// What an incident's ledger entries name: its person, or its item.
+pub(crate) fn subject(record: &IncidentRecord) -> TargetId {
+    match record.item {
+        None => TargetId::Person(record.person),
+        Some(IncidentItem::Document(id)) => TargetId::Document(id),
+        Some(IncidentItem::RecordSet(id)) => TargetId::RecordSet(id),
+    }
+}
+
 fn reason_context(id: IncidentId) -> [Vec<u8>; 2] {
     [b"incident-reason".to_vec(), id.as_bytes().to_vec()]
 }
@@ -483,7 +560,14 @@ impl Vault {
         until: OffsetDateTime,
     ) -> Result<Exposure, VaultError> {
         self.require_owner(actor, "compute an exposure")?;
-        let filter = PersonFilter::new(person);
+        let entries = self.entries_naming(&PersonFilter::new(person)).await?;
+        let (shapes, _) = self.set_shapes().await?;
+        Ok(compute_exposure(&entries, person, since, until, &shapes))
+    }
+
+    /// The ledger's entries whose leaves pass `filter`, read a page at a
+    /// time.
+    async fn entries_naming(&self, filter: &PersonFilter) -> Result<Vec<Entry>, VaultError> {
         let mut entries = Vec::new();
         let mut read = 0u64;
         loop {
@@ -499,8 +583,53 @@ impl Vault {
                 read += 1;
             }
         }
+        Ok(entries)
+    }
+
+    /// The exposure an incident is about: its person's, or everyone's
+    /// through its item (but the owner's and admins').
+    pub(crate) async fn record_exposure(
+        &self,
+        actor: &Actor,
+        record: &IncidentRecord,
+    ) -> Result<Exposure, VaultError> {
+        let Some(item) = record.item else {
+            return self
+                .exposure(actor, record.person, record.since, record.until)
+                .await;
+        };
+        self.require_owner(actor, "compute an exposure")?;
+        let target = subject(record);
+        // A leaf that names the item carries its id (the filter's needle
+        // need not be an actor); the parsed entry is checked again by
+        // compute_item_exposure.
+        let needle = match item {
+            IncidentItem::Document(id) => id.to_string(),
+            IncidentItem::RecordSet(id) => id.to_string(),
+        };
+        let entries = self.entries_naming(&PersonFilter { needle }).await?;
+        let excluded: HashSet<PersonId> = self
+            .store()
+            .people(self.workspace())
+            .await?
+            .into_iter()
+            .filter(|p| {
+                matches!(
+                    p.role,
+                    confidant_core::Role::Owner | confidant_core::Role::Admin
+                )
+            })
+            .map(|p| p.id)
+            .collect();
         let (shapes, _) = self.set_shapes().await?;
-        Ok(compute_exposure(&entries, person, since, until, &shapes))
+        Ok(compute_item_exposure(
+            &entries,
+            target,
+            &excluded,
+            record.since,
+            record.until,
+            &shapes,
+        ))
     }
 
     /// Appends an incident step to the ledger (first) and to the timeline.
@@ -508,15 +637,11 @@ impl Vault {
         &self,
         actor: &Actor,
         incident: IncidentId,
-        person: PersonId,
+        subject: TargetId,
         kind: &str,
         detail: String,
     ) -> Result<(), VaultError> {
-        let mut attempt = Attempt::allowed(
-            actor,
-            KnownAction::Incident,
-            Target::whole(TargetId::Person(person)),
-        );
+        let mut attempt = Attempt::allowed(actor, KnownAction::Incident, Target::whole(subject));
         attempt.reason = format!("incident {incident}: {kind}: {detail}");
         self.record(&[attempt]).await?;
         self.store()
@@ -542,29 +667,8 @@ impl Vault {
         request: &IncidentRequest,
     ) -> Result<IncidentView, VaultError> {
         self.require_owner(actor, "open an incident")?;
-        let reason = request.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 2000 {
-            return Err(VaultError::InvalidInput(
-                "say what happened (--reason, at most 2000 characters): it is the \"What \
-                 Happened\" of the customers' notices"
-                    .into(),
-            ));
-        }
         let now = self.inner.clock.now();
-        let until = request.until.unwrap_or(now).min(now);
-        if request.since >= until {
-            return Err(VaultError::InvalidInput(format!(
-                "the window is empty: --since {} is not before {} (nothing was changed)",
-                day(request.since),
-                day(until)
-            )));
-        }
-        let aware_at = request.aware_at.unwrap_or(now);
-        if aware_at > now {
-            return Err(VaultError::InvalidInput(
-                "--aware cannot be in the future (nothing was changed)".into(),
-            ));
-        }
+        let (reason, until, aware_at) = checked_request(request, now)?;
         let person = self.find_person(&request.person).await?;
         if person.id == actor.person {
             return Err(VaultError::InvalidInput(
@@ -592,6 +696,7 @@ impl Vault {
             opened_by: actor.person,
             reason_ct: self.seal_incident(id, reason.as_bytes())?,
             offboarded: request.offboard,
+            item: None,
         };
         let clear = exposure.intelligible().count();
         let detail = format!(
@@ -642,7 +747,7 @@ impl Vault {
             self.incident_step(
                 actor,
                 id,
-                person.id,
+                TargetId::Person(person.id),
                 "offboarded",
                 format!(
                     "{} sessions ended, {} grants ended, {} invitations cancelled, {} passcodes \
@@ -664,6 +769,98 @@ impl Vault {
         self.incident_view(actor, &record, Some(exposure)).await
     }
 
+    /// Opens an incident about one item (a document or a record set, by
+    /// name or id; `request.person` is the item): everyone's accesses to
+    /// it in the window but the owner's and admins'. Nobody is offboarded
+    /// (open one per person for that).
+    pub async fn open_item_incident(
+        &self,
+        actor: &Actor,
+        request: &IncidentRequest,
+    ) -> Result<IncidentView, VaultError> {
+        self.require_owner(actor, "open an incident")?;
+        if request.offboard {
+            return Err(VaultError::InvalidInput(
+                "an incident about an item offboards nobody: open one for the person with \
+                 --person and --offboard (nothing was changed)"
+                    .into(),
+            ));
+        }
+        let now = self.inner.clock.now();
+        let (reason, until, aware_at) = checked_request(request, now)?;
+        let name = request.person.trim();
+        let set = self.find_record_set(name).await.ok();
+        let doc = self
+            .find_document(&crate::DocRef::Name(name.to_owned()))
+            .await
+            .ok()
+            .or(match name.parse() {
+                Ok(id) => self.find_document(&crate::DocRef::Id(id)).await.ok(),
+                Err(_) => None,
+            });
+        let item = match (set, doc) {
+            (Some(set), None) => IncidentItem::RecordSet(set.id),
+            (None, Some(doc)) => IncidentItem::Document(doc.id),
+            (Some(_), Some(_)) => {
+                return Err(VaultError::Conflict(format!(
+                    "both a record set and a document are named {name:?}: give the item's id \
+                     (nothing was changed)"
+                )));
+            }
+            (None, None) => {
+                return Err(VaultError::NotFound(format!(
+                    "no document or record set {name:?} in this workspace (nothing was changed)"
+                )));
+            }
+        };
+        let id = IncidentId::random(&mut OsRng);
+        let record = IncidentRecord {
+            id,
+            workspace: self.workspace(),
+            person: actor.person,
+            since: request.since,
+            until,
+            aware_at,
+            opened_at: now,
+            opened_by: actor.person,
+            reason_ct: self.seal_incident(id, reason.as_bytes())?,
+            offboarded: false,
+            item: Some(item),
+        };
+        let exposure = self.record_exposure(actor, &record).await?;
+        let detail = format!(
+            "everyone's accesses to the item, window {} to {}; {} customers reached, {} of \
+             them in the clear; {} documents copied; {} ledger entries",
+            request.since,
+            until,
+            exposure.customers.len(),
+            exposure.intelligible().count(),
+            exposure.documents.len(),
+            exposure.entries
+        );
+        // INVARIANT: the opening is on the ledger before the incident exists.
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::Incident,
+            Target::whole(subject(&record)),
+        );
+        attempt.reason = format!("incident {id}: opened: {detail}");
+        self.record(&[attempt]).await?;
+        self.store().insert_incident(&record).await?;
+        self.store()
+            .add_incident_step(
+                self.workspace(),
+                id,
+                &IncidentStep {
+                    at: now,
+                    kind: "opened".into(),
+                    detail,
+                },
+            )
+            .await?;
+        self.incident_view(actor, &record, Some(exposure)).await
+    }
+
     async fn incident_view(
         &self,
         actor: &Actor,
@@ -672,10 +869,7 @@ impl Vault {
     ) -> Result<IncidentView, VaultError> {
         let exposure = match exposure {
             Some(e) => e,
-            None => {
-                self.exposure(actor, record.person, record.since, record.until)
-                    .await?
-            }
+            None => self.record_exposure(actor, record).await?,
         };
         let ws = self.workspace();
         let person_email = self
@@ -700,10 +894,23 @@ impl Vault {
                 name: self.document_name(d.id).await.ok(),
             });
         }
+        let item = match record.item {
+            None => None,
+            Some(IncidentItem::Document(id)) => Some(match self.document_name(id).await {
+                Ok(name) => format!("document {name}"),
+                Err(_) => format!("document {id} (deleted)"),
+            }),
+            Some(IncidentItem::RecordSet(id)) => Some(match sets.get(&id) {
+                Some(set) => format!("record set {}", set.name),
+                None => format!("record set {id} (deleted)"),
+            }),
+        };
         Ok(IncidentView {
             id: record.id,
             person: record.person,
             person_email,
+            item,
+            subject: subject(record),
             since: record.since,
             until: record.until,
             aware_at: record.aware_at,
@@ -797,9 +1004,7 @@ impl Vault {
         let exposure = match exposure {
             Some(e) => e,
             None => {
-                computed = self
-                    .exposure(actor, record.person, record.since, record.until)
-                    .await?;
+                computed = self.record_exposure(actor, record).await?;
                 &computed
             }
         };
@@ -986,7 +1191,7 @@ impl Vault {
         self.incident_step(
             actor,
             record.id,
-            record.person,
+            subject(&record),
             "notices queued",
             format!("{added} added, {without} customers without an e-mail address"),
         )
@@ -1023,9 +1228,7 @@ impl Vault {
         }
         let transport = smtp.transport()?;
         // Computed once for the run: every notice renders from it.
-        let exposure = self
-            .exposure(actor, record.person, record.since, record.until)
-            .await?;
+        let exposure = self.record_exposure(actor, &record).await?;
         for notice in self.store().notices(ws, record.id).await? {
             if !matches!(notice.status, NoticeStatus::Queued | NoticeStatus::Failed) {
                 report.skipped += 1;
@@ -1118,7 +1321,7 @@ impl Vault {
         self.incident_step(
             actor,
             record.id,
-            record.person,
+            subject(&record),
             "notices sent",
             format!(
                 "{} sent, {} failed, {} skipped, {} requeued, {} uncertain",

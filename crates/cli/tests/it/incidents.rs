@@ -417,6 +417,37 @@ fn paper_and_bounces(ws: &Workspace, id: &str, received: &[confidant_testkit::sm
             .len(),
         1
     );
+
+    // An incident about the record set: everyone's accesses to it.
+    let since = (OffsetDateTime::now_utc() - Duration::days(1))
+        .date()
+        .to_string();
+    ws.fails(&[
+        "incident",
+        "open",
+        "--item",
+        "customers",
+        "--since",
+        &since,
+        "--reason",
+        "x",
+        "--offboard",
+    ]);
+    let item = ws.json(&[
+        "incident",
+        "open",
+        "--item",
+        "customers",
+        "--since",
+        &since,
+        "--reason",
+        "The customer list was found on a forum.",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(item["item"], "record set customers", "{item}");
+    assert_eq!(item["summary"]["customers"], 3, "{item}");
+    assert!(item["person"].is_null());
 }
 
 /// kill -9 of `incident notices --send` while the SMTP server holds the

@@ -1708,8 +1708,16 @@ pub async fn notices_bounce_and_become_letters_only_from_the_expected_states(
         opened_by: owner.id,
         reason_ct: vec![1, 2, 3],
         offboarded: false,
+        item: Some(confidant_store::IncidentItem::RecordSet(
+            RecordSetId::random(&mut OsRng),
+        )),
     };
     store.insert_incident(&incident).await?;
+    assert_eq!(
+        store.incident(ws.id, incident.id).await?.as_ref(),
+        Some(&incident),
+        "an item incident reads back with its item"
+    );
     let set = RecordSetId::random(&mut OsRng);
     let queued = notice_record(&ws, incident.id, set, 1, NoticeStatus::Queued)?;
     let sent = notice_record(&ws, incident.id, set, 2, NoticeStatus::Queued)?;
@@ -1796,6 +1804,7 @@ pub async fn an_incident_and_its_offboarding_commit_together(store: Arc<dyn Stor
         opened_by: owner.id,
         reason_ct: vec![7],
         offboarded: true,
+        item: None,
     };
     let opened = confidant_store::IncidentStep {
         at: at(T0 + 1000),

@@ -318,7 +318,7 @@ impl Vault {
         self.incident_step(
             actor,
             record.id,
-            record.person,
+            super::subject(&record),
             "notice bounced",
             format!(
                 "notice {} bounced (status {status}): a letter is due",

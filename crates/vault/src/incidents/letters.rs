@@ -178,7 +178,7 @@ impl Vault {
         self.incident_step(
             actor,
             record.id,
-            record.person,
+            super::subject(&record),
             "letters exported",
             format!(
                 "{} letters ({} without an e-mail address, {} bounced, {} without a postal \
@@ -208,7 +208,7 @@ impl Vault {
         self.incident_step(
             actor,
             view.id,
-            view.person,
+            view.subject,
             "report exported",
             format!(
                 "PDF with {} customers and {} documents",
@@ -232,8 +232,15 @@ fn report_pdf(v: &IncidentView, now: time::OffsetDateTime) -> Result<Vec<u8>, Va
         false,
     );
     page.gap(6);
+    let about = match &v.item {
+        Some(item) => (
+            "Item",
+            format!("{item} (everyone's accesses but the owner's and admins')"),
+        ),
+        None => ("Person", v.person_email.clone()),
+    };
     for (label, value) in [
-        ("Person", v.person_email.clone()),
+        about,
         (
             "Window",
             format!("{} to {}", minute(v.since), minute(v.until)),

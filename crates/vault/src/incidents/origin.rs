@@ -101,7 +101,7 @@ impl Vault {
         self.incident_step(
             actor,
             view.id,
-            person,
+            confidant_ledger::TargetId::Person(person),
             "from a delivery",
             format!("delivery {delivery} (ledger entry {index})"),
         )
@@ -180,7 +180,7 @@ impl Vault {
         self.incident_step(
             actor,
             view.id,
-            view.person,
+            confidant_ledger::TargetId::Person(view.person),
             "honey record found",
             format!("a honey record of delivery {delivery} was reported"),
         )

@@ -562,3 +562,109 @@ async fn incidents_open_from_a_delivery_and_from_a_honey_record() {
         "the honey address stays out of the ledger"
     );
 }
+
+/// An incident about an item: everyone's accesses to it in the window
+/// (Alex's and Bo's), never the owner's own.
+async fn item_incidents(postgres: bool) {
+    let Some(setup) = Setup::new(postgres).await else {
+        return;
+    };
+    let vault = setup.open().await;
+    let (owner, _) = scenario(&vault).await;
+    // Bo sees every customer's name (Alex saw three, see `scenario`).
+    let bo = member(&vault, "bo@example.com", Role::Assistant).await;
+    vault
+        .grant(
+            &owner,
+            "bo@example.com",
+            &GrantRequest {
+                target: GrantTarget::Records {
+                    set: "customers".into(),
+                    columns: vec!["name".into()],
+                    rows: None,
+                },
+                actions: [Access::View].into(),
+                purpose: "calls".into(),
+                until: OffsetDateTime::now_utc() + Duration::days(7),
+                require_passcode: false,
+            },
+        )
+        .await
+        .unwrap();
+    sign_all(&vault, &bo).await;
+    assert_eq!(
+        vault
+            .show_records(&bo, "customers", 0, 10)
+            .await
+            .unwrap()
+            .rows
+            .len(),
+        5
+    );
+    // The owner reads the leads in the clear: their own, not counted.
+    vault.show_records(&owner, "leads", 0, 10).await.unwrap();
+
+    let mut item = request(false);
+    item.person = "nothing-by-this-name".into();
+    assert!(matches!(
+        vault.open_item_incident(&owner, &item).await,
+        Err(VaultError::NotFound(_))
+    ));
+    item.person = "customers".into();
+    item.offboard = true;
+    assert!(matches!(
+        vault.open_item_incident(&owner, &item).await,
+        Err(VaultError::InvalidInput(_))
+    ));
+    assert!(vault.incidents(&owner).await.unwrap().is_empty());
+
+    item.offboard = false;
+    let customers = vault.open_item_incident(&owner, &item).await.unwrap();
+    assert_eq!(customers.item.as_deref(), Some("record set customers"));
+    assert_eq!(customers.exposure.customers.len(), 5, "Alex's 3 and Bo's 5");
+    assert_eq!(customers.exposure.intelligible().count(), 5);
+    assert!(customers.exposure.documents.is_empty());
+    let ann = customers
+        .exposure
+        .customers
+        .iter()
+        .filter(|c| c.clear.contains(&DataCategory::CardNumber))
+        .count();
+    assert_eq!(ann, 2, "the two cards Alex revealed");
+    let id = customers.id.to_string();
+    assert_eq!(vault.queue_notices(&owner, &id).await.unwrap(), (5, 0));
+    // Reloaded from the store, it is still about the item.
+    let again = vault.incident(&owner, &id).await.unwrap();
+    assert_eq!(again.exposure.customers.len(), 5);
+
+    item.person = "leads".into();
+    let leads = vault.open_item_incident(&owner, &item).await.unwrap();
+    assert_eq!(leads.exposure.customers.len(), 2);
+    assert_eq!(
+        leads.exposure.intelligible().count(),
+        0,
+        "Alex saw them masked; the owner's clear view does not count"
+    );
+    item.person = "price list.txt".into();
+    let document = vault.open_item_incident(&owner, &item).await.unwrap();
+    assert_eq!(document.exposure.documents.len(), 1);
+    assert!(document.exposure.customers.is_empty());
+
+    // The ledger names the item, not a person, for the item's steps.
+    let log = vault.ledger_log(&owner, None, None).await.unwrap();
+    let opening = log
+        .iter()
+        .find(|(_, e)| e.reason.contains(&format!("incident {id}: opened")))
+        .unwrap();
+    assert_eq!(opening.1.target.id.kind().to_string(), "record_set");
+}
+
+#[tokio::test]
+async fn item_incidents_sqlite() {
+    item_incidents(false).await;
+}
+
+#[tokio::test]
+async fn item_incidents_postgres() {
+    item_incidents(true).await;
+}
