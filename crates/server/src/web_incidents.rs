@@ -451,6 +451,9 @@ struct OpenForm {
     csrf: String,
     #[serde(default)]
     person: String,
+    /// Instead of a person: a document or record set.
+    #[serde(default)]
+    item: String,
     #[serde(default)]
     since: String,
     #[serde(default)]
@@ -482,9 +485,19 @@ async fn open(
     check_csrf(&session, &form.csrf)?;
     // Who may open one is the vault's to say, before the form is read.
     session.vault.incidents(&session.actor).await?;
+    let item = !form.item.trim().is_empty();
     let request = (|| {
+        if item && !form.person.trim().is_empty() {
+            return Err(AppError::InvalidInput(
+                "give the person or the item, not both".into(),
+            ));
+        }
         Ok::<_, AppError>(IncidentRequest {
-            person: form.person.clone(),
+            person: if item {
+                form.item.clone()
+            } else {
+                form.person.clone()
+            },
             since: day(&form.since, false, "the first day")?,
             until: if form.until.trim().is_empty() {
                 None
@@ -503,7 +516,15 @@ async fn open(
         }
         Err(e) => return Err(e.into()),
     };
-    match session.vault.open_incident(&session.actor, &request).await {
+    let opened = if item {
+        session
+            .vault
+            .open_item_incident(&session.actor, &request)
+            .await
+    } else {
+        session.vault.open_incident(&session.actor, &request).await
+    };
+    match opened {
         Ok(view) => Ok(Redirect::to(&format!("/incidents?id={}", view.id)).into_response()),
         Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
             shown_back(&state, &session, None, &m).await
