@@ -175,7 +175,7 @@ fn write_settings(dir: &Path, settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// Writes `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let tmp = path.with_extension("tmp");

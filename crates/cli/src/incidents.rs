@@ -9,7 +9,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use confidant_core::incident::{Channel, Exposure};
 use confidant_vault::incidents::{
-    IncidentRequest, IncidentView, SendOptions, SmtpSecurity, SmtpSettings,
+    DeliveryIncident, HoneyEvidence, IncidentRequest, IncidentView, LetterScope, SendOptions,
+    SmtpSecurity, SmtpSettings,
 };
 use secrecy::SecretString;
 use time::{Date, OffsetDateTime, format_description::well_known::Rfc3339};
@@ -46,19 +47,113 @@ pub enum IncidentCommand {
     /// A draft notification for the supervisory authority (GDPR Art. 33(3))
     /// with the 72-hour clock.
     Regulator { id: String },
+    /// Notices as letters in one PDF (a page set per customer) for
+    /// customers without an e-mail address and bounced notices, or --all;
+    /// the notices are marked as letters.
+    Letters {
+        id: String,
+        /// Where to write the PDF.
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+        /// A letter for every affected customer, e-mailed or not.
+        #[arg(long)]
+        all: bool,
+    },
+    /// The exposure report: counts, customers, documents, a chart over time
+    /// and the 72-hour clock, as a PDF (--pdf) or as `show` prints it.
+    Report {
+        id: String,
+        /// Write the report as a PDF to this file.
+        #[arg(long, value_name = "FILE.pdf")]
+        pdf: Option<PathBuf>,
+    },
+    /// Records a bounced notice from the delivery status notification (the
+    /// bounce mail, saved as .eml); the notice is then offered as a letter.
+    Bounce {
+        /// The bounce, as a file (RFC 3464 multipart/report).
+        file: PathBuf,
+        /// The incident, to match a bounce that does not quote the notice's
+        /// Message-ID by the recipient's address.
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// A honey record found in the wild (a honey e-mail address, or a file
+    /// such as a mail received at one): opens an incident against the
+    /// recipient of the delivery it belongs to.
+    Honey(HoneyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HoneyArgs {
+    /// A honey e-mail address, or a file that contains honey records.
+    evidence: String,
+    #[command(flatten)]
+    around: AroundArgs,
+}
+
+/// What an incident opened from a delivery needs besides it.
+#[derive(Debug, Args)]
+pub struct AroundArgs {
+    /// Hours before and after the delivery to look at (default 24).
+    #[arg(long, value_name = "HOURS", default_value_t = 24)]
+    around_hours: u32,
+    /// What happened, in words for the customers (see `open --reason`).
+    #[arg(long)]
+    reason: String,
+    /// When you became aware (default: now).
+    #[arg(long)]
+    aware: Option<String>,
+    /// Offboard the person in the same step.
+    #[arg(long)]
+    offboard: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+impl AroundArgs {
+    fn request(&self, delivery: String) -> anyhow::Result<DeliveryIncident> {
+        Ok(DeliveryIncident {
+            delivery,
+            around: time::Duration::hours(i64::from(self.around_hours)),
+            reason: self.reason.clone(),
+            aware_at: aware(self.aware.as_deref())?,
+            offboard: self.offboard,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// The person whose accesses are in question (e-mail).
-    #[arg(long)]
-    person: String,
+    #[arg(
+        long,
+        required_unless_present_any = ["delivery", "item"],
+        conflicts_with_all = ["delivery", "item"]
+    )]
+    person: Option<String>,
+    /// Instead of --person: a document or record set (name or id); the
+    /// incident covers everyone's accesses to it in the window but the
+    /// owner's and admins'.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["delivery", "offboard"])]
+    item: Option<String>,
     /// First day of the window (YYYY-MM-DD, UTC) or an RFC 3339 time.
-    #[arg(long)]
-    since: String,
+    #[arg(
+        long,
+        required_unless_present = "delivery",
+        conflicts_with = "delivery"
+    )]
+    since: Option<String>,
     /// Last day of the window, included (default: now).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "delivery")]
     until: Option<String>,
+    /// Instead of --person and --since: a delivery id (what `confidant
+    /// trace` found in a leaked copy); the incident is about its recipient
+    /// from --around-hours before it to as long after.
+    #[arg(long, value_name = "ID")]
+    delivery: Option<String>,
+    /// With --delivery: hours before and after it (default 24).
+    #[arg(long, value_name = "HOURS", requires = "delivery")]
+    around_hours: Option<u32>,
     /// When you became aware (RFC 3339 or YYYY-MM-DD; default: now). The
     /// regulator's 72-hour clock starts here.
     #[arg(long)]
@@ -112,6 +207,9 @@ pub struct SmtpConfig {
     /// The sender, e.g. "Dana's Plumbing <privacy@example.com>".
     pub from: Option<String>,
     pub timeout_seconds: Option<u64>,
+    /// PEM certificates to trust instead of the public roots (a private CA
+    /// or the server's self-signed certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The SMTP settings when a server is configured at all (`serve` runs
@@ -164,7 +262,15 @@ fn smtp_settings(global: &Global) -> anyhow::Result<SmtpSettings> {
         password,
         from,
         timeout: std::time::Duration::from_secs(config.timeout_seconds.unwrap_or(30)),
+        ca_file: env("CONFIDANT_SMTP_CA_FILE")
+            .map(PathBuf::from)
+            .or(config.ca_file),
     })
+}
+
+/// `--aware`, when given.
+fn aware(text: Option<&str>) -> anyhow::Result<Option<OffsetDateTime>> {
+    text.map(|a| parse_when(a, false, "aware")).transpose()
 }
 
 /// A day (its start, or with `end` the start of the next day) or an RFC
@@ -228,7 +334,8 @@ fn view_json(v: &IncidentView, now: OffsetDateTime) -> serde_json::Value {
     let (due, left) = confidant_core::incident::regulator_clock(v.aware_at, now);
     serde_json::json!({
         "id": v.id.to_string(),
-        "person": v.person_email,
+        "person": if v.item.is_some() { None } else { Some(&v.person_email) },
+        "item": v.item,
         "since": v.since.format(&Rfc3339).ok(),
         "until": v.until.format(&Rfc3339).ok(),
         "aware_at": v.aware_at.format(&Rfc3339).ok(),
@@ -290,10 +397,46 @@ fn notices_json(notices: &[confidant_vault::incidents::NoticeRecord]) -> Vec<ser
         .collect()
 }
 
+/// Checked before anything is exported: a PDF that cannot be written
+/// would leave notices marked as letters that nobody has.
+fn writable(out: &std::path::Path) -> anyhow::Result<()> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() || out.is_dir() {
+        bail!(
+            "cannot write {}: its folder does not exist or it is a folder (nothing was exported)",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn opened(view: &IncidentView, format: Format) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    match format {
+        Format::Json => crate::output::json(&view_json(view, now))?,
+        Format::Text => {
+            print_view(view, now)?;
+            println!(
+                "next: `confidant incident notices {} --preview`, then `--send`",
+                view.id
+            );
+        }
+    }
+    Ok(())
+}
+
 fn print_view(v: &IncidentView, now: OffsetDateTime) -> anyhow::Result<()> {
     let (due, left) = confidant_core::incident::regulator_clock(v.aware_at, now);
     println!("incident {}", v.id);
-    println!("  person:   {}", v.person_email);
+    match &v.item {
+        Some(item) => {
+            println!("  item:     {item} (everyone's accesses but the owner's and admins')")
+        }
+        None => println!("  person:   {}", v.person_email),
+    }
     println!("  window:   {} to {}", when(v.since), when(v.until));
     println!("  what:     {}", crate::output::clean(&v.reason));
     println!(
@@ -395,34 +538,107 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
     let now = OffsetDateTime::now_utc();
     match command {
         IncidentCommand::Open(args) => {
-            let request = IncidentRequest {
-                person: args.person,
-                since: parse_when(&args.since, false, "since")?,
-                until: args
-                    .until
-                    .as_deref()
-                    .map(|u| parse_when(u, true, "until"))
-                    .transpose()?,
-                reason: args.reason,
-                aware_at: args
-                    .aware
-                    .as_deref()
-                    .map(|a| parse_when(a, false, "aware"))
-                    .transpose()?,
-                offboard: args.offboard,
-            };
-            let view = vault.open_incident(&owner, &request).await?;
-            let now = OffsetDateTime::now_utc();
-            match args.format {
-                Format::Json => crate::output::json(&view_json(&view, now))?,
-                Format::Text => {
-                    print_view(&view, now)?;
-                    println!(
-                        "next: `confidant incident notices {} --preview`, then `--send`",
-                        view.id
-                    );
+            let aware_at = aware(args.aware.as_deref())?;
+            let view = match &args.delivery {
+                Some(delivery) => {
+                    let request = DeliveryIncident {
+                        delivery: delivery.clone(),
+                        around: time::Duration::hours(i64::from(args.around_hours.unwrap_or(24))),
+                        reason: args.reason.clone(),
+                        aware_at,
+                        offboard: args.offboard,
+                    };
+                    vault.open_incident_for_delivery(&owner, &request).await?
                 }
+                None => {
+                    let request = IncidentRequest {
+                        person: args
+                            .item
+                            .clone()
+                            .or_else(|| args.person.clone())
+                            .unwrap_or_default(),
+                        since: parse_when(args.since.as_deref().unwrap_or(""), false, "since")?,
+                        until: args
+                            .until
+                            .as_deref()
+                            .map(|u| parse_when(u, true, "until"))
+                            .transpose()?,
+                        reason: args.reason.clone(),
+                        aware_at,
+                        offboard: args.offboard,
+                    };
+                    if args.item.is_some() {
+                        vault.open_item_incident(&owner, &request).await?
+                    } else {
+                        vault.open_incident(&owner, &request).await?
+                    }
+                }
+            };
+            opened(&view, args.format)?;
+        }
+        IncidentCommand::Honey(args) => {
+            let path = std::path::Path::new(&args.evidence);
+            let evidence = if path.is_file() {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                HoneyEvidence::File(
+                    path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                    bytes,
+                )
+            } else {
+                HoneyEvidence::Address(args.evidence.clone())
+            };
+            let request = args.around.request(String::new())?;
+            let view = vault
+                .open_incident_for_honey(&owner, &evidence, &request)
+                .await?;
+            opened(&view, args.around.format)?;
+        }
+        IncidentCommand::Letters { id, out, all } => {
+            writable(&out)?;
+            let scope = if all {
+                LetterScope::All
+            } else {
+                LetterScope::Needed
+            };
+            let export = vault.notice_letters(&owner, &id, scope).await?;
+            crate::backup::write_atomic(&out, &export.pdf, 0o600)?;
+            println!(
+                "{} letters written to {} ({} without an e-mail address, {} bounced); {} notices \
+                 marked as letters",
+                export.letters,
+                out.display(),
+                export.without_address,
+                export.bounced,
+                export.marked
+            );
+            if export.without_postal_address > 0 {
+                println!(
+                    "{} letters have no postal address on file: add it by hand before posting",
+                    export.without_postal_address
+                );
             }
+        }
+        IncidentCommand::Report { id, pdf } => match pdf {
+            Some(out) => {
+                writable(&out)?;
+                let bytes = vault.incident_report_pdf(&owner, &id).await?;
+                crate::backup::write_atomic(&out, &bytes, 0o600)?;
+                println!("the exposure report was written to {}", out.display());
+            }
+            None => print_view(&vault.incident(&owner, &id).await?, now)?,
+        },
+        IncidentCommand::Bounce { file, incident } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let outcome = vault
+                .record_bounce(&owner, &bytes, incident.as_deref())
+                .await?;
+            println!(
+                "notice {} of incident {} bounced (status {}): `confidant incident letters {} \
+                 --out letters.pdf` prints its letter",
+                outcome.notice.id, outcome.notice.incident, outcome.status, outcome.notice.incident
+            );
         }
         IncidentCommand::List { format } => {
             let list = vault.incidents(&owner).await?;

@@ -714,6 +714,8 @@ async fn export(
 
 struct TracedRow {
     delivery: String,
+    /// A delivery of this workspace (an incident can be opened from it).
+    known: bool,
     evidence: String,
     recipient: String,
     item: String,
@@ -806,6 +808,7 @@ async fn trace(
         .iter()
         .map(|d| TracedRow {
             delivery: d.delivery.to_string(),
+            known: d.sent.is_some(),
             evidence: d.evidence.join("; "),
             recipient: d.sent.as_ref().map_or_else(
                 || "unknown: not a delivery of this workspace".to_owned(),

@@ -2,17 +2,19 @@
 //! one (optionally offboarding the person), and an incident's exposure
 //! with counts, a chart of accesses per day (inline SVG), the customers
 //! and documents reached, the notices and their delivery, the timeline and
-//! the regulator draft with its 72-hour clock. Sending notices stays with
-//! `confidant incident notices --send`, where the SMTP settings live.
+//! the regulator draft with its 72-hour clock; the exposure report and the
+//! letters as PDF downloads, bounces uploaded as .eml files, and incidents
+//! opened from a delivery (the Trace page's button). Sending notices stays
+//! with `confidant incident notices --send`, where the SMTP settings live.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use confidant_vault::VaultError;
-use confidant_vault::incidents::{IncidentRequest, IncidentView};
+use confidant_vault::incidents::{DeliveryIncident, IncidentRequest, IncidentView, LetterScope};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -21,8 +23,184 @@ use crate::web::{Chrome, PageError, WebForm, render, sentence, when};
 use crate::web_people::check_csrf;
 use crate::{AppError, AppState};
 
+/// The largest bounce accepted (a delivery status notification is small).
+const BOUNCE_UPLOAD_LIMIT: usize = 4 * 1024 * 1024;
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/incidents", get(incidents).post(open))
+    Router::new()
+        .route("/incidents", get(incidents).post(open))
+        .route("/incidents/report.pdf", get(report_pdf))
+        .route("/incidents/letters", post(letters))
+        .route("/incidents/delivery", post(open_from_delivery))
+        .route(
+            "/incidents/bounce",
+            post(bounce).layer(axum::extract::DefaultBodyLimit::max(
+                BOUNCE_UPLOAD_LIMIT + 64 * 1024,
+            )),
+        )
+}
+
+fn pdf(name: String, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn report_pdf(
+    session: Session,
+    Query(query): Query<IncidentQuery>,
+) -> Result<Response, PageError> {
+    let id = query
+        .id
+        .ok_or_else(|| AppError::InvalidInput("which incident? (?id=...)".into()))?;
+    let bytes = session
+        .vault
+        .incident_report_pdf(&session.actor, &id)
+        .await?;
+    Ok(pdf(format!("exposure-{}.pdf", short(&id)), bytes))
+}
+
+/// The first eight characters of an id, for file names.
+fn short(id: &str) -> String {
+    id.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct LettersForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    all: Option<String>,
+}
+
+async fn letters(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<LettersForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let scope = if form.all.is_some() {
+        LetterScope::All
+    } else {
+        LetterScope::Needed
+    };
+    match session
+        .vault
+        .notice_letters(&session.actor, &form.id, scope)
+        .await
+    {
+        Ok(export) => Ok(pdf(format!("letters-{}.pdf", short(&form.id)), export.pdf)),
+        Err(VaultError::InvalidInput(m)) => shown_back(&state, &session, Some(&form.id), &m).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct DeliveryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    delivery: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    offboard: Option<String>,
+}
+
+async fn open_from_delivery(
+    State(state): State<AppState>,
+    session: Session,
+    WebForm(form): WebForm<DeliveryForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    let request = DeliveryIncident {
+        delivery: form.delivery.clone(),
+        around: time::Duration::hours(24),
+        reason: form.reason.clone(),
+        aware_at: None,
+        offboard: form.offboard.is_some(),
+    };
+    match session
+        .vault
+        .open_incident_for_delivery(&session.actor, &request)
+        .await
+    {
+        Ok(view) => Ok(Redirect::to(&format!("/incidents?id={}", view.id)).into_response()),
+        Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
+            shown_back(&state, &session, None, &m).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A bounce uploaded on an incident's page (multipart: `csrf`, `id`,
+/// `file`).
+async fn bounce(
+    State(state): State<AppState>,
+    session: Session,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::InvalidInput(format!("the upload is not a valid form: {e}"))
+    };
+    let mut csrf = String::new();
+    let mut id = String::new();
+    let mut file = None;
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(bad)?,
+            Some("id") => id = field.text().await.map_err(bad)?,
+            Some("file") => {
+                let bytes = field.bytes().await.map_err(bad)?;
+                if bytes.len() > BOUNCE_UPLOAD_LIMIT {
+                    return Err(AppError::TooLarge(format!(
+                        "a bounce is at most {BOUNCE_UPLOAD_LIMIT} bytes: save only the \
+                         delivery status notification"
+                    ))
+                    .into());
+                }
+                file = Some(bytes);
+            }
+            _ => {}
+        }
+    }
+    check_csrf(&session, &csrf)?;
+    let incident = Some(id.as_str()).filter(|i| !i.is_empty());
+    let error = match file {
+        None => "choose the bounce (.eml) to upload".to_owned(),
+        Some(bytes) => match session
+            .vault
+            .record_bounce(&session.actor, &bytes, incident)
+            .await
+        {
+            Ok(outcome) => {
+                return Ok(Redirect::to(&format!(
+                    "/incidents?id={}#notices",
+                    outcome.notice.incident
+                ))
+                .into_response());
+            }
+            Err(
+                VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m),
+            ) => m,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    shown_back(&state, &session, incident, &error).await
 }
 
 struct Bar {
@@ -56,6 +234,9 @@ struct IncidentShown {
     rows: Vec<(String, String, String, String, String, String)>,
     docs: Vec<String>,
     notices: Vec<(String, String, u32, String, String)>,
+    /// Notices bounced or customers without an e-mail address wait for a
+    /// letter.
+    letters_due: bool,
     timeline: Vec<String>,
     regulator: String,
 }
@@ -105,7 +286,10 @@ fn shown(v: &IncidentView, regulator: String, now: OffsetDateTime) -> IncidentSh
         .collect();
     IncidentShown {
         id: v.id.to_string(),
-        person: v.person_email.clone(),
+        person: match &v.item {
+            Some(item) => format!("Everyone's accesses to {item} (but the owner's and admins')"),
+            None => v.person_email.clone(),
+        },
         window: format!("{} to {}", when(v.since), when(v.until)),
         reason: v.reason.clone(),
         offboarded: if v.offboarded { "yes" } else { "no" },
@@ -162,6 +346,10 @@ fn shown(v: &IncidentView, regulator: String, now: OffsetDateTime) -> IncidentSh
                 )
             })
             .collect(),
+        letters_due: v
+            .notices
+            .iter()
+            .any(|n| n.status == confidant_vault::incidents::NoticeStatus::Bounced),
         notices: v
             .notices
             .iter()
@@ -187,6 +375,23 @@ fn shown(v: &IncidentView, regulator: String, now: OffsetDateTime) -> IncidentSh
 #[derive(Deserialize)]
 struct IncidentQuery {
     id: Option<String>,
+}
+
+/// The page again with `message` on it, as a 400: bad input shown back.
+async fn shown_back(
+    state: &AppState,
+    session: &Session,
+    id: Option<&str>,
+    message: &str,
+) -> Result<Response, PageError> {
+    page(
+        state,
+        session,
+        id,
+        Some(sentence(message)),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 async fn page(
@@ -246,6 +451,9 @@ struct OpenForm {
     csrf: String,
     #[serde(default)]
     person: String,
+    /// Instead of a person: a document or record set.
+    #[serde(default)]
+    item: String,
     #[serde(default)]
     since: String,
     #[serde(default)]
@@ -277,9 +485,19 @@ async fn open(
     check_csrf(&session, &form.csrf)?;
     // Who may open one is the vault's to say, before the form is read.
     session.vault.incidents(&session.actor).await?;
+    let item = !form.item.trim().is_empty();
     let request = (|| {
+        if item && !form.person.trim().is_empty() {
+            return Err(AppError::InvalidInput(
+                "give the person or the item, not both".into(),
+            ));
+        }
         Ok::<_, AppError>(IncidentRequest {
-            person: form.person.clone(),
+            person: if item {
+                form.item.clone()
+            } else {
+                form.person.clone()
+            },
             since: day(&form.since, false, "the first day")?,
             until: if form.until.trim().is_empty() {
                 None
@@ -294,28 +512,22 @@ async fn open(
     let request = match request {
         Ok(r) => r,
         Err(AppError::InvalidInput(m)) => {
-            return page(
-                &state,
-                &session,
-                None,
-                Some(sentence(&m)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
+            return shown_back(&state, &session, None, &m).await;
         }
         Err(e) => return Err(e.into()),
     };
-    match session.vault.open_incident(&session.actor, &request).await {
+    let opened = if item {
+        session
+            .vault
+            .open_item_incident(&session.actor, &request)
+            .await
+    } else {
+        session.vault.open_incident(&session.actor, &request).await
+    };
+    match opened {
         Ok(view) => Ok(Redirect::to(&format!("/incidents?id={}", view.id)).into_response()),
         Err(VaultError::InvalidInput(m) | VaultError::Conflict(m) | VaultError::NotFound(m)) => {
-            page(
-                &state,
-                &session,
-                None,
-                Some(sentence(&m)),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            shown_back(&state, &session, None, &m).await
         }
         Err(e) => Err(e.into()),
     }

@@ -13,22 +13,70 @@
 //! notice to the SMTP server: `queued`/`failed` -> `sending` (a claim with a
 //! token) -> handed over (`handed_at`) -> `sent`; a claim that was never
 //! handed over goes back to `queued` when it is stale, one that was handed
-//! over becomes `uncertain` and waits for the owner.
+//! over becomes `uncertain` and waits for the owner. A sent (or uncertain)
+//! notice the recipient's mail system returned becomes `bounced`; a notice
+//! printed as a letter (a customer without an e-mail address, a bounce, or
+//! on the owner's request) is `letter`.
 
 use async_trait::async_trait;
-use confidant_core::{IncidentId, NoticeId, PersonId, RecordSetId, RowId, WorkspaceId};
+use confidant_core::{IncidentId, ItemId, NoticeId, PersonId, RecordSetId, RowId, WorkspaceId};
 use time::OffsetDateTime;
 
 use crate::StoreError;
 use crate::sql::{parse, time_from_millis};
+
+/// The item an incident is about, when it is about everyone's accesses
+/// to one item instead of one person's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IncidentItem {
+    Document(ItemId),
+    RecordSet(RecordSetId),
+}
+
+impl IncidentItem {
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            IncidentItem::Document(_) => "document",
+            IncidentItem::RecordSet(_) => "record_set",
+        }
+    }
+
+    pub(crate) fn id(self) -> String {
+        match self {
+            IncidentItem::Document(id) => id.to_string(),
+            IncidentItem::RecordSet(id) => id.to_string(),
+        }
+    }
+
+    fn parse(kind: Option<String>, id: Option<String>) -> Result<Option<Self>, StoreError> {
+        Ok(match (kind.as_deref(), id) {
+            (None, None) => None,
+            (Some("document"), Some(id)) => Some(IncidentItem::Document(parse(
+                &id,
+                "incident's document id",
+            )?)),
+            (Some("record_set"), Some(id)) => Some(IncidentItem::RecordSet(parse(
+                &id,
+                "incident's record set id",
+            )?)),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "a stored incident's item is not valid".into(),
+                ));
+            }
+        })
+    }
+}
 
 /// An incident as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IncidentRecord {
     pub id: IncidentId,
     pub workspace: WorkspaceId,
-    /// Whose accesses it is about.
+    /// Whose accesses it is about (for an item incident: who opened it).
     pub person: PersonId,
+    /// Set for an incident about everyone's accesses to one item.
+    pub item: Option<IncidentItem>,
     pub since: OffsetDateTime,
     pub until: OffsetDateTime,
     /// When the owner became aware (the 72-hour clock starts here).
@@ -57,6 +105,11 @@ pub enum NoticeStatus {
     Sent,
     Failed,
     Uncertain,
+    /// Returned by the recipient's mail system (a delivery status
+    /// notification): a letter is due instead.
+    Bounced,
+    /// Exported as a letter (PDF) for the owner to post.
+    Letter,
 }
 
 impl NoticeStatus {
@@ -67,6 +120,8 @@ impl NoticeStatus {
             NoticeStatus::Sent => "sent",
             NoticeStatus::Failed => "failed",
             NoticeStatus::Uncertain => "uncertain",
+            NoticeStatus::Bounced => "bounced",
+            NoticeStatus::Letter => "letter",
         }
     }
 
@@ -77,6 +132,8 @@ impl NoticeStatus {
             "sent" => NoticeStatus::Sent,
             "failed" => NoticeStatus::Failed,
             "uncertain" => NoticeStatus::Uncertain,
+            "bounced" => NoticeStatus::Bounced,
+            "letter" => NoticeStatus::Letter,
             _ => {
                 return Err(StoreError::Corrupt(
                     "a stored notice status is not valid".into(),
@@ -122,6 +179,16 @@ pub trait IncidentStore: Send + Sync {
         incident: IncidentId,
         step: &IncidentStep,
     ) -> Result<(), StoreError>;
+    /// Offboards the incident's person and stores the incident with its
+    /// first step, in one transaction: both or neither. `Ok(None)` when
+    /// the person does not exist; `Conflict` when they were offboarded
+    /// already (nothing is stored then).
+    async fn insert_incident_offboarding(
+        &self,
+        incident: &IncidentRecord,
+        opened: &IncidentStep,
+        offboard_reason: &str,
+    ) -> Result<Option<crate::Offboarding>, StoreError>;
     /// The timeline, oldest first.
     async fn incident_steps(
         &self,
@@ -192,6 +259,27 @@ pub trait IncidentStore: Send + Sync {
         incident: IncidentId,
         stale_before: OffsetDateTime,
     ) -> Result<(u64, u64), StoreError>;
+    /// One notice by id (any incident of the workspace).
+    async fn notice(
+        &self,
+        workspace: WorkspaceId,
+        id: NoticeId,
+    ) -> Result<Option<NoticeRecord>, StoreError>;
+    /// Records that a sent or uncertain notice bounced (`reason`: codes,
+    /// no address); false when it is in another state.
+    async fn notice_bounced(
+        &self,
+        workspace: WorkspaceId,
+        id: NoticeId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Marks notices as exported as letters, in one transaction: a
+    /// customer without a notice gets one (status `letter`, `sent_at` the
+    /// export); a queued, failed or bounced one becomes `letter`; a notice
+    /// sent, being sent, uncertain or already a letter keeps its state.
+    /// Returns how many changed.
+    async fn mark_letters(&self, notices: &[NoticeRecord]) -> Result<u64, StoreError>;
     /// The owner's decision: queue the uncertain notices again.
     async fn requeue_uncertain(
         &self,
@@ -204,7 +292,7 @@ pub trait IncidentStore: Send + Sync {
 macro_rules! incident_columns {
     () => {
         "id, workspace_id, person_id, window_start, window_end, aware_at, opened_at, opened_by, \
-         reason_ct, offboarded"
+         reason_ct, offboarded, item_kind, item_id"
     };
 }
 macro_rules! notice_columns {
@@ -217,7 +305,7 @@ macro_rules! notice_columns {
 pub(crate) const INSERT_INCIDENT: &str = concat!(
     "INSERT INTO incidents (",
     incident_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 );
 pub(crate) const SELECT_INCIDENTS: &str = concat!(
     "SELECT ",
@@ -268,6 +356,22 @@ pub(crate) const UNCERTAIN_STALE: &str = "UPDATE notices SET status = 'uncertain
      last_error = 'the sender stopped after handing the notice to the SMTP server; it may have been delivered' \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'sending' \
      AND handed_at IS NOT NULL AND claimed_at <= $3";
+pub(crate) const SELECT_NOTICE: &str = concat!(
+    "SELECT ",
+    notice_columns!(),
+    " FROM notices WHERE workspace_id = $1 AND id = $2"
+);
+pub(crate) const BOUNCED_NOTICE: &str = "UPDATE notices SET status = 'bounced', last_error = $3, \
+     claim_token = NULL, next_attempt_at = $4 \
+     WHERE workspace_id = $1 AND id = $2 AND status IN ('sent', 'uncertain')";
+pub(crate) const LETTER_NOTICE: &str = concat!(
+    "INSERT INTO notices (",
+    notice_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, 'letter', 0, $6, NULL, NULL, NULL, $6, NULL, $6) \
+     ON CONFLICT (workspace_id, incident_id, record_set_id, row_id) DO UPDATE \
+     SET status = 'letter', sent_at = excluded.sent_at, claim_token = NULL \
+     WHERE notices.status IN ('queued', 'failed', 'bounced')"
+);
 pub(crate) const REQUEUE_UNCERTAIN: &str = "UPDATE notices SET status = 'queued', \
      claim_token = NULL, handed_at = NULL, next_attempt_at = $3 \
      WHERE workspace_id = $1 AND incident_id = $2 AND status = 'uncertain'";
@@ -283,10 +387,12 @@ pub(crate) type IncidentRow = (
     String,
     Vec<u8>,
     i64,
+    Option<String>,
+    Option<String>,
 );
 
 pub(crate) fn incident(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
-    let (id, ws, person, since, until, aware, opened, by, reason_ct, offboarded) = row;
+    let (id, ws, person, since, until, aware, opened, by, reason_ct, offboarded, kind, item) = row;
     Ok(IncidentRecord {
         id: parse(&id, "incident id")?,
         workspace: parse(&ws, "incident's workspace id")?,
@@ -298,6 +404,7 @@ pub(crate) fn incident(row: IncidentRow) -> Result<IncidentRecord, StoreError> {
         opened_by: parse(&by, "incident's opener id")?,
         reason_ct,
         offboarded: offboarded != 0,
+        item: IncidentItem::parse(kind, item)?,
     })
 }
 
@@ -357,6 +464,24 @@ macro_rules! impl_incidents {
             use $crate::sql::{failed, millis};
             use $crate::{IncidentStore, StoreError};
 
+            fn insert_incident(
+                i: &IncidentRecord,
+            ) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments> {
+                sqlx::query(INSERT_INCIDENT)
+                    .bind(i.id.to_string())
+                    .bind(i.workspace.to_string())
+                    .bind(i.person.to_string())
+                    .bind(millis(i.since))
+                    .bind(millis(i.until))
+                    .bind(millis(i.aware_at))
+                    .bind(millis(i.opened_at))
+                    .bind(i.opened_by.to_string())
+                    .bind(i.reason_ct.as_slice())
+                    .bind(i64::from(i.offboarded))
+                    .bind(i.item.map(IncidentItem::kind))
+                    .bind(i.item.map(IncidentItem::id))
+            }
+
             /// One step of a claimed notice (handed over, sent), taken only
             /// by the holder of its claim token.
             async fn notice_step(
@@ -382,17 +507,7 @@ macro_rules! impl_incidents {
             #[async_trait]
             impl IncidentStore for $store {
                 async fn insert_incident(&self, i: &IncidentRecord) -> Result<(), StoreError> {
-                    sqlx::query(INSERT_INCIDENT)
-                        .bind(i.id.to_string())
-                        .bind(i.workspace.to_string())
-                        .bind(i.person.to_string())
-                        .bind(millis(i.since))
-                        .bind(millis(i.until))
-                        .bind(millis(i.aware_at))
-                        .bind(millis(i.opened_at))
-                        .bind(i.opened_by.to_string())
-                        .bind(i.reason_ct.as_slice())
-                        .bind(i64::from(i.offboarded))
+                    insert_incident(i)
                         .execute(&self.pool)
                         .await
                         .map_err(failed("saving an incident"))?;
@@ -426,6 +541,42 @@ macro_rules! impl_incidents {
                         .map_err(failed("reading an incident"))?
                         .map(incident)
                         .transpose()
+                }
+
+                async fn insert_incident_offboarding(
+                    &self,
+                    i: &IncidentRecord,
+                    opened: &IncidentStep,
+                    reason: &str,
+                ) -> Result<Option<$crate::Offboarding>, StoreError> {
+                    const OP: &str = "opening an incident and offboarding";
+                    let mut tx = self.begin_write().await.map_err(failed(OP))?;
+                    let Some(done) = super::store_impl::offboard_in(
+                        &mut tx,
+                        i.workspace,
+                        i.person,
+                        i.opened_at,
+                        reason,
+                    )
+                    .await?
+                    else {
+                        return Ok(None);
+                    };
+                    insert_incident(i)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    sqlx::query(INSERT_STEP)
+                        .bind(i.workspace.to_string())
+                        .bind(i.id.to_string())
+                        .bind(millis(opened.at))
+                        .bind(&opened.kind)
+                        .bind(&opened.detail)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OP))?;
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(Some(done))
                 }
 
                 async fn add_incident_step(
@@ -654,6 +805,60 @@ macro_rules! impl_incidents {
                         .rows_affected();
                     tx.commit().await.map_err(failed("recovering notices"))?;
                     Ok((requeued, uncertain))
+                }
+
+                async fn notice(
+                    &self,
+                    ws: WorkspaceId,
+                    id: NoticeId,
+                ) -> Result<Option<NoticeRecord>, StoreError> {
+                    sqlx::query_as::<_, NoticeRow>(SELECT_NOTICE)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(failed("reading a notice"))?
+                        .map(notice)
+                        .transpose()
+                }
+
+                async fn notice_bounced(
+                    &self,
+                    ws: WorkspaceId,
+                    id: NoticeId,
+                    reason: &str,
+                    now: OffsetDateTime,
+                ) -> Result<bool, StoreError> {
+                    let done = sqlx::query(BOUNCED_NOTICE)
+                        .bind(ws.to_string())
+                        .bind(id.to_string())
+                        .bind(reason)
+                        .bind(millis(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(failed("recording a bounced notice"))?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn mark_letters(&self, notices: &[NoticeRecord]) -> Result<u64, StoreError> {
+                    const OP: &str = "marking notices as letters";
+                    let mut tx = self.pool.begin().await.map_err(failed(OP))?;
+                    let mut changed = 0;
+                    for n in notices {
+                        changed += sqlx::query(LETTER_NOTICE)
+                            .bind(n.id.to_string())
+                            .bind(n.workspace.to_string())
+                            .bind(n.incident.to_string())
+                            .bind(n.set.to_string())
+                            .bind(n.row.to_string())
+                            .bind(millis(n.created_at))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed(OP))?
+                            .rows_affected();
+                    }
+                    tx.commit().await.map_err(failed(OP))?;
+                    Ok(changed)
                 }
 
                 async fn requeue_uncertain(

@@ -32,7 +32,9 @@ pub use dump::{
 };
 pub use error::StoreError;
 pub use gates::{GateStore, PasscodeRecord, PasscodeScope, UnlockRecord};
-pub use incidents::{IncidentRecord, IncidentStep, IncidentStore, NoticeRecord, NoticeStatus};
+pub use incidents::{
+    IncidentItem, IncidentRecord, IncidentStep, IncidentStore, NoticeRecord, NoticeStatus,
+};
 pub use postgres::PgStore;
 pub use records::*;
 pub use schedule::{RunStatus, ScheduleRun, ScheduleStore};

@@ -65,7 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "devices",
         include_str!("../migrations/postgres/0010_devices.sql"),
     ),
-    // 11 comes from a branch in flight (incidents).
+    (
+        11,
+        "incidents_more",
+        include_str!("../migrations/postgres/0011_incidents_more.sql"),
+    ),
     (
         12,
         "schedule",

@@ -1028,6 +1028,90 @@ macro_rules! impl_store {
 
             type Tx = Transaction<'static, $db>;
 
+            /// Offboards a person within `tx` (see `Store::offboard_person`;
+            /// the incidents open one in the same transaction).
+            pub(super) async fn offboard_in(
+                tx: &mut Tx,
+                ws: WorkspaceId,
+                id: PersonId,
+                at: time::OffsetDateTime,
+                reason: &str,
+            ) -> Result<Option<Offboarding>, StoreError> {
+                const OP: &str = "offboarding a person";
+                let Some(before) = sqlx::query_as::<_, PersonRow>(SELECT_PERSON)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?
+                    .map(person)
+                    .transpose()?
+                else {
+                    return Ok(None);
+                };
+                let updated = sqlx::query(OFFBOARD_PERSON)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .bind(millis(at))
+                    .bind(reason)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?;
+                if updated.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(
+                        "the person was offboarded already".into(),
+                    ));
+                }
+                let sessions = sqlx::query(DELETE_SESSIONS_OF)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?
+                    .rows_affected();
+                let invites = sqlx::query(CANCEL_INVITES)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?
+                    .rows_affected();
+                let grants = sqlx::query(END_GRANTS_OF)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .bind(millis(at))
+                    .bind(format!("offboarded: {reason}"))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?
+                    .rows_affected();
+                let passcodes = sqlx::query($crate::gates::REVOKE_PASSCODES_OF_PERSON)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .bind(millis(at))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?
+                    .rows_affected();
+                let devices = sqlx::query($crate::devices::REVOKE_DEVICES_OF_PERSON)
+                    .bind(ws.to_string())
+                    .bind(id.to_string())
+                    .bind(millis(at))
+                    .bind("offboarded")
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(failed(OP))?
+                    .rows_affected();
+                Ok(Some(Offboarding {
+                    person: before,
+                    sessions_ended: sessions,
+                    invites_cancelled: invites,
+                    grants_ended: grants,
+                    passcodes_revoked: passcodes,
+                    devices_revoked: devices,
+                }))
+            }
+
             /// Fails with `Conflict` unless `kek` is the workspace's current
             /// KEK, and keeps it current until `tx` ends, so a key wrapped by
             /// this transaction can never end up under a rotated-out KEK.
@@ -1550,79 +1634,11 @@ macro_rules! impl_store {
                 ) -> Result<Option<Offboarding>, StoreError> {
                     const OP: &str = "offboarding a person";
                     let mut tx = self.begin_write().await.map_err(failed(OP))?;
-                    let Some(before) = sqlx::query_as::<_, PersonRow>(SELECT_PERSON)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?
-                        .map(person)
-                        .transpose()?
-                    else {
-                        return Ok(None);
-                    };
-                    let updated = sqlx::query(OFFBOARD_PERSON)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .bind(millis(at))
-                        .bind(reason)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?;
-                    if updated.rows_affected() != 1 {
-                        return Err(StoreError::Conflict(
-                            "the person was offboarded already".into(),
-                        ));
+                    let done = offboard_in(&mut tx, ws, id, at, reason).await?;
+                    if done.is_some() {
+                        tx.commit().await.map_err(failed(OP))?;
                     }
-                    let sessions = sqlx::query(DELETE_SESSIONS_OF)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?
-                        .rows_affected();
-                    let invites = sqlx::query(CANCEL_INVITES)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?
-                        .rows_affected();
-                    let grants = sqlx::query(END_GRANTS_OF)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .bind(millis(at))
-                        .bind(format!("offboarded: {reason}"))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?
-                        .rows_affected();
-                    let passcodes = sqlx::query($crate::gates::REVOKE_PASSCODES_OF_PERSON)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .bind(millis(at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?
-                        .rows_affected();
-                    let devices = sqlx::query($crate::devices::REVOKE_DEVICES_OF_PERSON)
-                        .bind(ws.to_string())
-                        .bind(id.to_string())
-                        .bind(millis(at))
-                        .bind("offboarded")
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed(OP))?
-                        .rows_affected();
-                    tx.commit().await.map_err(failed(OP))?;
-                    Ok(Some(Offboarding {
-                        person: before,
-                        sessions_ended: sessions,
-                        invites_cancelled: invites,
-                        grants_ended: grants,
-                        passcodes_revoked: passcodes,
-                        devices_revoked: devices,
-                    }))
+                    Ok(done)
                 }
 
                 async fn owner_policies(&self, ws: WorkspaceId) -> Result<String, StoreError> {

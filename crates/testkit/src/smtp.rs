@@ -1,6 +1,9 @@
 //! A tiny SMTP server for tests: speaks enough SMTP (EHLO/HELO, MAIL,
 //! RCPT, DATA, RSET, NOOP, QUIT) on 127.0.0.1 for lettre, and records every
-//! message it accepts. No TLS: the notices are sent to it in plain mode.
+//! message it accepts. [`Sink::start`] speaks plain SMTP;
+//! [`Sink::start_starttls`] also offers STARTTLS with a certificate for
+//! `localhost` and 127.0.0.1 issued by a test CA ([`ca_file`]; the
+//! certificates are in `crates/testkit/data`, valid until 2126).
 
 #![allow(
     clippy::unwrap_used,
@@ -11,13 +14,21 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use std::path::PathBuf;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 #[derive(Clone, Debug)]
 pub struct Received {
     pub to: Vec<String>,
     pub data: String,
+    /// It came over TLS (after STARTTLS).
+    pub tls: bool,
 }
 
 impl Received {
@@ -56,6 +67,36 @@ impl Received {
     }
 }
 
+/// The test CA that issued the sink's certificate: what a client must
+/// trust to send over STARTTLS.
+pub fn ca_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/smtp-ca.pem")
+}
+
+/// A CA that issued nothing the sink uses: trusting only it, a client
+/// must refuse the sink's certificate.
+pub fn other_ca_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/other-ca.pem")
+}
+
+fn acceptor() -> TlsAcceptor {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(data.join("smtp-cert.pem"))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = PrivateKeyDer::from_pem_file(data.join("smtp-key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    TlsAcceptor::from(Arc::new(config))
+}
+
 #[derive(Debug)]
 pub struct Sink {
     pub port: u16,
@@ -64,6 +105,8 @@ pub struct Sink {
     /// answered: the client waits for the server's verdict forever (to
     /// kill it at the worst moment).
     stall: Arc<AtomicBool>,
+    /// TLS handshakes that failed (a client that refused the certificate).
+    pub failed_handshakes: Arc<Mutex<Vec<String>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -73,29 +116,48 @@ impl Drop for Sink {
     }
 }
 
+#[derive(Clone)]
+struct Shared {
+    store: Arc<Mutex<Vec<Received>>>,
+    stall: Arc<AtomicBool>,
+    tls: Option<TlsAcceptor>,
+    failed: Arc<Mutex<Vec<String>>>,
+}
+
 impl Sink {
-    /// Listens on `port` (0: any free port).
+    /// Listens on `port` (0: any free port), plain SMTP only.
     pub async fn start(port: u16) -> Sink {
+        Self::listen(port, None).await
+    }
+
+    /// Listens on `port` (0: any free port) and offers STARTTLS with the
+    /// test CA's certificate for localhost and 127.0.0.1.
+    pub async fn start_starttls(port: u16) -> Sink {
+        Self::listen(port, Some(acceptor())).await
+    }
+
+    async fn listen(port: u16, tls: Option<TlsAcceptor>) -> Sink {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let stall = Arc::new(AtomicBool::new(false));
-        let store = messages.clone();
-        let stalls = stall.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
-                let stalls = stalls.clone();
-                tokio::spawn(async move {
-                    let _ = session(stream, store, stalls).await;
-                });
-            }
-        });
+        let shared = Shared {
+            store: Arc::new(Mutex::new(Vec::new())),
+            stall: Arc::new(AtomicBool::new(false)),
+            tls,
+            failed: Arc::new(Mutex::new(Vec::new())),
+        };
         Sink {
             port,
-            messages,
-            stall,
-            task,
+            messages: shared.store.clone(),
+            stall: shared.stall.clone(),
+            failed_handshakes: shared.failed.clone(),
+            task: tokio::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        let _ = session(stream, shared).await;
+                    });
+                }
+            }),
         }
     }
 
@@ -115,20 +177,39 @@ pub async fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-async fn session(
-    stream: TcpStream,
-    store: Arc<Mutex<Vec<Received>>>,
-    stall: Arc<AtomicBool>,
-) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read);
-    write.write_all(b"220 sink ESMTP ready\r\n").await?;
+async fn session(stream: TcpStream, shared: Shared) -> std::io::Result<()> {
+    let mut plain = BufReader::new(stream);
+    plain.write_all(b"220 sink ESMTP ready\r\n").await?;
+    if !converse(&mut plain, &shared, false).await? {
+        return Ok(());
+    }
+    // STARTTLS was answered with 220: the client starts its handshake.
+    let Some(acceptor) = shared.tls.clone() else {
+        return Ok(());
+    };
+    match acceptor.accept(plain.into_inner()).await {
+        Ok(tls) => {
+            let mut tls = BufReader::new(tls);
+            converse(&mut tls, &shared, true).await?;
+        }
+        Err(e) => shared.failed.lock().unwrap().push(e.to_string()),
+    }
+    Ok(())
+}
+
+/// Speaks SMTP until QUIT or the end of the connection (false) or an
+/// accepted STARTTLS (true).
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut BufReader<S>,
+    shared: &Shared,
+    tls: bool,
+) -> std::io::Result<bool> {
     let mut to = Vec::new();
     let mut line = String::new();
     loop {
         line.clear();
-        if lines.read_line(&mut line).await? == 0 {
-            return Ok(());
+        if conn.read_line(&mut line).await? == 0 {
+            return Ok(false);
         }
         let command = line.trim_end().to_owned();
         let verb = command
@@ -137,11 +218,20 @@ async fn session(
             .unwrap_or("")
             .to_ascii_uppercase();
         match verb.as_str() {
-            "EHLO" => write.write_all(b"250-sink\r\n250 8BITMIME\r\n").await?,
-            "HELO" | "NOOP" => write.write_all(b"250 OK\r\n").await?,
+            "EHLO" if shared.tls.is_some() && !tls => {
+                conn.write_all(b"250-sink\r\n250-8BITMIME\r\n250 STARTTLS\r\n")
+                    .await?;
+            }
+            "EHLO" => conn.write_all(b"250-sink\r\n250 8BITMIME\r\n").await?,
+            "STARTTLS" if shared.tls.is_some() && !tls => {
+                conn.write_all(b"220 go ahead\r\n").await?;
+                conn.flush().await?;
+                return Ok(true);
+            }
+            "HELO" | "NOOP" => conn.write_all(b"250 OK\r\n").await?,
             "MAIL" => {
                 to.clear();
-                write.write_all(b"250 OK\r\n").await?;
+                conn.write_all(b"250 OK\r\n").await?;
             }
             "RCPT" => {
                 let addr = command
@@ -149,15 +239,15 @@ async fn session(
                     .map(|(_, a)| a.trim().trim_matches(['<', '>']).to_owned())
                     .unwrap_or_default();
                 to.push(addr);
-                write.write_all(b"250 OK\r\n").await?;
+                conn.write_all(b"250 OK\r\n").await?;
             }
             "DATA" => {
-                write.write_all(b"354 end with .\r\n").await?;
+                conn.write_all(b"354 end with .\r\n").await?;
                 let mut data = String::new();
                 loop {
                     line.clear();
-                    if lines.read_line(&mut line).await? == 0 {
-                        return Ok(());
+                    if conn.read_line(&mut line).await? == 0 {
+                        return Ok(false);
                     }
                     if line == ".\r\n" {
                         break;
@@ -165,25 +255,27 @@ async fn session(
                     let l = line.strip_prefix('.').unwrap_or(&line);
                     data.push_str(l);
                 }
-                store.lock().unwrap().push(Received {
+                shared.store.lock().unwrap().push(Received {
                     to: std::mem::take(&mut to),
                     data,
+                    tls,
                 });
-                if stall.load(Ordering::SeqCst) {
+                if shared.stall.load(Ordering::SeqCst) {
                     // Hold the connection open without a verdict.
                     std::future::pending::<()>().await;
                 }
-                write.write_all(b"250 OK queued\r\n").await?;
+                conn.write_all(b"250 OK queued\r\n").await?;
             }
             "RSET" => {
                 to.clear();
-                write.write_all(b"250 OK\r\n").await?;
+                conn.write_all(b"250 OK\r\n").await?;
             }
             "QUIT" => {
-                write.write_all(b"221 bye\r\n").await?;
-                return Ok(());
+                conn.write_all(b"221 bye\r\n").await?;
+                return Ok(false);
             }
-            _ => write.write_all(b"502 not implemented\r\n").await?,
+            _ => conn.write_all(b"502 not implemented\r\n").await?,
         }
+        conn.flush().await?;
     }
 }

@@ -13,7 +13,7 @@
 //! customer's encrypted row when it is previewed or sent, and both are on
 //! the ledger before they leave. See `docs/incidents.md`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use confidant_core::incident::{
     Channel, CustomerExposure, DEFAULT_NOTICE_TEMPLATE, DocumentExposure, Exposure, NoticeValues,
@@ -28,11 +28,17 @@ use time::{Duration, OffsetDateTime};
 use crate::audit::Attempt;
 use crate::{Actor, Vault, VaultError};
 
+mod bounce;
+mod letters;
+mod origin;
 mod smtp;
 
+pub use bounce::{BounceOutcome, DeliveryReport, RecipientReport, parse_delivery_report};
 /// The stored forms the use cases return.
-pub use confidant_store::{IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
+pub use confidant_store::{IncidentItem, IncidentRecord, IncidentStep, NoticeRecord, NoticeStatus};
+pub use letters::{LetterExport, LetterScope};
 pub use lettre::Address as MailAddress;
+pub use origin::{DeliveryIncident, HoneyEvidence};
 pub use smtp::{Mail, SmtpSecurity, SmtpSettings, send_mail};
 
 /// What the exposure computation needs to know about a record set.
@@ -129,6 +135,37 @@ pub fn compute_exposure<'a>(
     until: OffsetDateTime,
     sets: &HashMap<RecordSetId, SetShape>,
 ) -> Exposure {
+    exposure_where(entries, |e| e.actor == Some(person), since, until, sets)
+}
+
+/// The exposure through one item (a document or a record set): every
+/// person's allowed accesses to it in the window, but those of the people
+/// in `excluded` (the owner and admins: the business's own). Otherwise as
+/// [`compute_exposure`].
+pub fn compute_item_exposure<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    item: TargetId,
+    excluded: &HashSet<PersonId>,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    sets: &HashMap<RecordSetId, SetShape>,
+) -> Exposure {
+    exposure_where(
+        entries,
+        |e| e.target.id == item && e.actor.is_some_and(|a| !excluded.contains(&a)),
+        since,
+        until,
+        sets,
+    )
+}
+
+fn exposure_where<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    counts: impl Fn(&Entry) -> bool,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    sets: &HashMap<RecordSetId, SetShape>,
+) -> Exposure {
     let since = crate::incidents::millis(since);
     let until = crate::incidents::millis(until);
     let mut customers: HashMap<(RecordSetId, RowId), Acc> = HashMap::new();
@@ -136,7 +173,7 @@ pub fn compute_exposure<'a>(
     let mut by_day: BTreeMap<time::Date, u32> = BTreeMap::new();
     let mut counted = 0u64;
     for entry in entries {
-        if entry.actor != Some(person) || entry.decision != Decision::Allow {
+        if entry.decision != Decision::Allow || !counts(entry) {
             continue;
         }
         let at = entry.time.unix_millis();
@@ -305,8 +342,14 @@ pub struct ExposedDocument {
 #[derive(Clone, Debug)]
 pub struct IncidentView {
     pub id: IncidentId,
+    /// Whose accesses it is about (for an item incident: who opened it).
     pub person: PersonId,
     pub person_email: String,
+    /// For an incident about everyone's accesses to one item: the item in
+    /// words ("record set customers").
+    pub item: Option<String>,
+    /// What its ledger entries name: the person or the item.
+    pub subject: TargetId,
     pub since: OffsetDateTime,
     pub until: OffsetDateTime,
     pub aware_at: OffsetDateTime,
@@ -330,8 +373,22 @@ pub struct NoticeDraft {
     pub row: RowId,
     /// The customer's e-mail address; `None` when the row has none.
     pub to: Option<String>,
+    /// The customer's name as the notice greets them.
+    pub name: String,
+    /// The customer's postal address (the record set's address column),
+    /// read only for letters.
+    pub address: Option<String>,
     pub categories: BTreeSet<DataCategory>,
     pub notice: RenderedNotice,
+}
+
+/// Why notices are drafted: the ledger action and words for the rows'
+/// read, and whether the postal address is read too (letters only).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Purpose<'a> {
+    pub action: KnownAction,
+    pub why: &'a str,
+    pub address: bool,
 }
 
 /// What `send_notices` did.
@@ -392,8 +449,55 @@ pub fn retry_backoff(attempts: u32) -> Duration {
     Duration::minutes(minutes.min(360))
 }
 
+/// The reason, the window's end and the awareness time of a request, or
+/// what is wrong with it.
+fn checked_request(
+    request: &IncidentRequest,
+    now: OffsetDateTime,
+) -> Result<(&str, OffsetDateTime, OffsetDateTime), VaultError> {
+    let reason = request.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(VaultError::InvalidInput(
+            "say what happened (--reason, at most 2000 characters): it is the \"What \
+             Happened\" of the customers' notices"
+                .into(),
+        ));
+    }
+    let until = request.until.unwrap_or(now).min(now);
+    if request.since >= until {
+        return Err(VaultError::InvalidInput(format!(
+            "the window is empty: --since {} is not before {} (nothing was changed)",
+            day(request.since),
+            day(until)
+        )));
+    }
+    let aware_at = request.aware_at.unwrap_or(now);
+    if aware_at > now {
+        return Err(VaultError::InvalidInput(
+            "--aware cannot be in the future (nothing was changed)".into(),
+        ));
+    }
+    Ok((reason, until, aware_at))
+}
+
+/// What an incident's ledger entries name: its person, or its item.
+pub(crate) fn subject(record: &IncidentRecord) -> TargetId {
+    match record.item {
+        None => TargetId::Person(record.person),
+        Some(IncidentItem::Document(id)) => TargetId::Document(id),
+        Some(IncidentItem::RecordSet(id)) => TargetId::RecordSet(id),
+    }
+}
+
 fn reason_context(id: IncidentId) -> [Vec<u8>; 2] {
     [b"incident-reason".to_vec(), id.as_bytes().to_vec()]
+}
+
+fn minute(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_else(|_| t.to_string())
 }
 
 fn day(t: OffsetDateTime) -> String {
@@ -457,7 +561,14 @@ impl Vault {
         until: OffsetDateTime,
     ) -> Result<Exposure, VaultError> {
         self.require_owner(actor, "compute an exposure")?;
-        let filter = PersonFilter::new(person);
+        let entries = self.entries_naming(&PersonFilter::new(person)).await?;
+        let (shapes, _) = self.set_shapes().await?;
+        Ok(compute_exposure(&entries, person, since, until, &shapes))
+    }
+
+    /// The ledger's entries whose leaves pass `filter`, read a page at a
+    /// time.
+    async fn entries_naming(&self, filter: &PersonFilter) -> Result<Vec<Entry>, VaultError> {
         let mut entries = Vec::new();
         let mut read = 0u64;
         loop {
@@ -473,24 +584,65 @@ impl Vault {
                 read += 1;
             }
         }
+        Ok(entries)
+    }
+
+    /// The exposure an incident is about: its person's, or everyone's
+    /// through its item (but the owner's and admins').
+    pub(crate) async fn record_exposure(
+        &self,
+        actor: &Actor,
+        record: &IncidentRecord,
+    ) -> Result<Exposure, VaultError> {
+        let Some(item) = record.item else {
+            return self
+                .exposure(actor, record.person, record.since, record.until)
+                .await;
+        };
+        self.require_owner(actor, "compute an exposure")?;
+        let target = subject(record);
+        // A leaf that names the item carries its id (the filter's needle
+        // need not be an actor); the parsed entry is checked again by
+        // compute_item_exposure.
+        let needle = match item {
+            IncidentItem::Document(id) => id.to_string(),
+            IncidentItem::RecordSet(id) => id.to_string(),
+        };
+        let entries = self.entries_naming(&PersonFilter { needle }).await?;
+        let excluded: HashSet<PersonId> = self
+            .store()
+            .people(self.workspace())
+            .await?
+            .into_iter()
+            .filter(|p| {
+                matches!(
+                    p.role,
+                    confidant_core::Role::Owner | confidant_core::Role::Admin
+                )
+            })
+            .map(|p| p.id)
+            .collect();
         let (shapes, _) = self.set_shapes().await?;
-        Ok(compute_exposure(&entries, person, since, until, &shapes))
+        Ok(compute_item_exposure(
+            &entries,
+            target,
+            &excluded,
+            record.since,
+            record.until,
+            &shapes,
+        ))
     }
 
     /// Appends an incident step to the ledger (first) and to the timeline.
-    async fn incident_step(
+    pub(crate) async fn incident_step(
         &self,
         actor: &Actor,
         incident: IncidentId,
-        person: PersonId,
+        subject: TargetId,
         kind: &str,
         detail: String,
     ) -> Result<(), VaultError> {
-        let mut attempt = Attempt::allowed(
-            actor,
-            KnownAction::Incident,
-            Target::whole(TargetId::Person(person)),
-        );
+        let mut attempt = Attempt::allowed(actor, KnownAction::Incident, Target::whole(subject));
         attempt.reason = format!("incident {incident}: {kind}: {detail}");
         self.record(&[attempt]).await?;
         self.store()
@@ -509,36 +661,15 @@ impl Vault {
 
     /// Opens an incident: checks the request, computes the exposure, puts
     /// the opening on the ledger, stores the incident and, when asked,
-    /// offboards the person in the same step.
+    /// offboards the person in the same store transaction.
     pub async fn open_incident(
         &self,
         actor: &Actor,
         request: &IncidentRequest,
     ) -> Result<IncidentView, VaultError> {
         self.require_owner(actor, "open an incident")?;
-        let reason = request.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 2000 {
-            return Err(VaultError::InvalidInput(
-                "say what happened (--reason, at most 2000 characters): it is the \"What \
-                 Happened\" of the customers' notices"
-                    .into(),
-            ));
-        }
         let now = self.inner.clock.now();
-        let until = request.until.unwrap_or(now).min(now);
-        if request.since >= until {
-            return Err(VaultError::InvalidInput(format!(
-                "the window is empty: --since {} is not before {} (nothing was changed)",
-                day(request.since),
-                day(until)
-            )));
-        }
-        let aware_at = request.aware_at.unwrap_or(now);
-        if aware_at > now {
-            return Err(VaultError::InvalidInput(
-                "--aware cannot be in the future (nothing was changed)".into(),
-            ));
-        }
+        let (reason, until, aware_at) = checked_request(request, now)?;
         let person = self.find_person(&request.person).await?;
         if person.id == actor.person {
             return Err(VaultError::InvalidInput(
@@ -566,6 +697,7 @@ impl Vault {
             opened_by: actor.person,
             reason_ct: self.seal_incident(id, reason.as_bytes())?,
             offboarded: request.offboard,
+            item: None,
         };
         let clear = exposure.intelligible().count();
         let detail = format!(
@@ -577,11 +709,141 @@ impl Vault {
             exposure.documents.len(),
             exposure.entries
         );
-        // INVARIANT: the opening is on the ledger before the incident exists.
+        if request.offboard {
+            // Checked before anything is recorded.
+            self.may_offboard(actor, &person).await?;
+        }
+        // INVARIANT: the opening (and the offboarding) is on the ledger
+        // before the incident exists.
         let mut attempt = Attempt::allowed(
             actor,
             KnownAction::Incident,
             Target::whole(TargetId::Person(person.id)),
+        );
+        attempt.reason = format!("incident {id}: opened: {detail}");
+        let opened = IncidentStep {
+            at: now,
+            kind: "opened".into(),
+            detail,
+        };
+        if request.offboard {
+            let why = format!("incident {id}");
+            self.record_offboarding(actor, &person, &why).await?;
+            self.record(&[attempt]).await?;
+            // One transaction: the person is offboarded and the incident
+            // exists, or neither.
+            let done = self
+                .store()
+                .insert_incident_offboarding(&record, &opened, &why)
+                .await
+                .map_err(|e| match e {
+                    confidant_store::StoreError::Conflict(_) => VaultError::Conflict(format!(
+                        "{} was offboarded already: open the incident without --offboard \
+                         (nothing was changed)",
+                        person.email
+                    )),
+                    other => other.into(),
+                })?
+                .ok_or_else(|| VaultError::NotFound("the person disappeared".into()))?;
+            self.incident_step(
+                actor,
+                id,
+                TargetId::Person(person.id),
+                "offboarded",
+                format!(
+                    "{} sessions ended, {} grants ended, {} invitations cancelled, {} passcodes \
+                     revoked (in the same transaction as the opening)",
+                    done.sessions_ended,
+                    done.grants_ended,
+                    done.invites_cancelled,
+                    done.passcodes_revoked
+                ),
+            )
+            .await?;
+        } else {
+            self.record(&[attempt]).await?;
+            self.store().insert_incident(&record).await?;
+            self.store()
+                .add_incident_step(self.workspace(), id, &opened)
+                .await?;
+        }
+        self.incident_view(actor, &record, Some(exposure)).await
+    }
+
+    /// Opens an incident about one item (a document or a record set, by
+    /// name or id; `request.person` is the item): everyone's accesses to
+    /// it in the window but the owner's and admins'. Nobody is offboarded
+    /// (open one per person for that).
+    pub async fn open_item_incident(
+        &self,
+        actor: &Actor,
+        request: &IncidentRequest,
+    ) -> Result<IncidentView, VaultError> {
+        self.require_owner(actor, "open an incident")?;
+        if request.offboard {
+            return Err(VaultError::InvalidInput(
+                "an incident about an item offboards nobody: open one for the person with \
+                 --person and --offboard (nothing was changed)"
+                    .into(),
+            ));
+        }
+        let now = self.inner.clock.now();
+        let (reason, until, aware_at) = checked_request(request, now)?;
+        let name = request.person.trim();
+        let set = self.find_record_set(name).await.ok();
+        let doc = self
+            .find_document(&crate::DocRef::Name(name.to_owned()))
+            .await
+            .ok()
+            .or(match name.parse() {
+                Ok(id) => self.find_document(&crate::DocRef::Id(id)).await.ok(),
+                Err(_) => None,
+            });
+        let item = match (set, doc) {
+            (Some(set), None) => IncidentItem::RecordSet(set.id),
+            (None, Some(doc)) => IncidentItem::Document(doc.id),
+            (Some(_), Some(_)) => {
+                return Err(VaultError::Conflict(format!(
+                    "both a record set and a document are named {name:?}: give the item's id \
+                     (nothing was changed)"
+                )));
+            }
+            (None, None) => {
+                return Err(VaultError::NotFound(format!(
+                    "no document or record set {name:?} in this workspace (nothing was changed)"
+                )));
+            }
+        };
+        let id = IncidentId::random(&mut OsRng);
+        let record = IncidentRecord {
+            id,
+            workspace: self.workspace(),
+            person: actor.person,
+            since: request.since,
+            until,
+            aware_at,
+            opened_at: now,
+            opened_by: actor.person,
+            reason_ct: self.seal_incident(id, reason.as_bytes())?,
+            offboarded: false,
+            item: Some(item),
+        };
+        let exposure = self.record_exposure(actor, &record).await?;
+        let detail = format!(
+            "everyone's accesses to the item, window {} to {}; {} customers reached, {} of \
+             them in the clear; {} documents copied; {} ledger entries",
+            request.since,
+            until,
+            exposure.customers.len(),
+            exposure.intelligible().count(),
+            exposure.documents.len(),
+            exposure.entries
+        );
+        // INVARIANT: the opening is on the ledger before the incident exists.
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::Incident,
+            Target::whole(subject(&record)),
         );
         attempt.reason = format!("incident {id}: opened: {detail}");
         self.record(&[attempt]).await?;
@@ -597,22 +859,6 @@ impl Vault {
                 },
             )
             .await?;
-        if request.offboard {
-            let done = self
-                .offboard(actor, &person.id.to_string(), &format!("incident {id}"))
-                .await?;
-            self.incident_step(
-                actor,
-                id,
-                person.id,
-                "offboarded",
-                format!(
-                    "{} sessions ended, {} grants ended, {} invitations cancelled",
-                    done.sessions_ended, done.grants_ended, done.invites_cancelled
-                ),
-            )
-            .await?;
-        }
         self.incident_view(actor, &record, Some(exposure)).await
     }
 
@@ -624,10 +870,7 @@ impl Vault {
     ) -> Result<IncidentView, VaultError> {
         let exposure = match exposure {
             Some(e) => e,
-            None => {
-                self.exposure(actor, record.person, record.since, record.until)
-                    .await?
-            }
+            None => self.record_exposure(actor, record).await?,
         };
         let ws = self.workspace();
         let person_email = self
@@ -652,10 +895,23 @@ impl Vault {
                 name: self.document_name(d.id).await.ok(),
             });
         }
+        let item = match record.item {
+            None => None,
+            Some(IncidentItem::Document(id)) => Some(match self.document_name(id).await {
+                Ok(name) => format!("document {name}"),
+                Err(_) => format!("document {id} (deleted)"),
+            }),
+            Some(IncidentItem::RecordSet(id)) => Some(match sets.get(&id) {
+                Some(set) => format!("record set {}", set.name),
+                None => format!("record set {id} (deleted)"),
+            }),
+        };
         Ok(IncidentView {
             id: record.id,
             person: record.person,
             person_email,
+            item,
+            subject: subject(record),
             since: record.since,
             until: record.until,
             aware_at: record.aware_at,
@@ -671,7 +927,7 @@ impl Vault {
         })
     }
 
-    async fn find_incident(&self, id: &str) -> Result<IncidentRecord, VaultError> {
+    pub(crate) async fn find_incident(&self, id: &str) -> Result<IncidentRecord, VaultError> {
         let not_found = || {
             VaultError::NotFound(format!(
                 "no incident {id:?} in this workspace: `confidant incident list` shows them"
@@ -732,22 +988,24 @@ impl Vault {
     /// Decrypts the rows of the customers to notify and renders their
     /// notices; the rows leave only after their ledger entry (`action`,
     /// naming only the columns used).
-    async fn drafts(
+    pub(crate) async fn drafts(
         &self,
         actor: &Actor,
         record: &IncidentRecord,
         only: Option<(RecordSetId, RowId)>,
         exposure: Option<&Exposure>,
-        action: KnownAction,
-        why: &str,
+        purpose: Purpose<'_>,
     ) -> Result<Vec<NoticeDraft>, VaultError> {
+        let Purpose {
+            action,
+            why,
+            address: with_address,
+        } = purpose;
         let computed;
         let exposure = match exposure {
             Some(e) => e,
             None => {
-                computed = self
-                    .exposure(actor, record.person, record.since, record.until)
-                    .await?;
+                computed = self.record_exposure(actor, record).await?;
                 &computed
             }
         };
@@ -785,6 +1043,11 @@ impl Vault {
                 .columns
                 .iter()
                 .position(|c| c.category == DataCategory::Name);
+            let address_col = set
+                .columns
+                .iter()
+                .position(|c| c.category == DataCategory::PostalAddress)
+                .filter(|_| with_address);
             let cells = self.cell_keys(set).await?;
             let mut rows = Vec::new();
             for c in &customers {
@@ -793,7 +1056,11 @@ impl Vault {
                 }
             }
             let rows = Self::decrypt_rows(set, &cells, &rows)?;
-            let used: Vec<usize> = contact_col.into_iter().chain(name_col).collect();
+            let used: Vec<usize> = contact_col
+                .into_iter()
+                .chain(name_col)
+                .chain(address_col)
+                .collect();
             let mut attempt = Attempt::allowed(
                 actor,
                 action,
@@ -820,10 +1087,14 @@ impl Vault {
                     .map(|v| v.trim().to_owned())
                     .filter(|v| !v.is_empty())
                     .unwrap_or_else(|| "customer".to_owned());
+                let address = address_col
+                    .and_then(|i| row.values.get(i))
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty());
                 let how: Vec<&str> = c.channels.keys().map(|ch| ch.words()).collect();
                 let values = NoticeValues {
                     business: self.workspace_name().to_owned(),
-                    name,
+                    name: name.clone(),
                     when: if day(c.first) == day(c.last) {
                         format!("On {}", day(c.first))
                     } else {
@@ -841,6 +1112,8 @@ impl Vault {
                     set: c.set,
                     row: c.row,
                     to,
+                    name,
+                    address,
                     categories: c.clear.clone(),
                     notice,
                 });
@@ -862,8 +1135,11 @@ impl Vault {
             &record,
             None,
             None,
-            KnownAction::View,
-            "notices previewed",
+            Purpose {
+                action: KnownAction::View,
+                why: "notices previewed",
+                address: false,
+            },
         )
         .await
     }
@@ -880,8 +1156,11 @@ impl Vault {
                 &record,
                 None,
                 None,
-                KnownAction::View,
-                "notices queued",
+                Purpose {
+                    action: KnownAction::View,
+                    why: "notices queued",
+                    address: false,
+                },
             )
             .await?;
         let now = self.inner.clock.now();
@@ -913,7 +1192,7 @@ impl Vault {
         self.incident_step(
             actor,
             record.id,
-            record.person,
+            subject(&record),
             "notices queued",
             format!("{added} added, {without} customers without an e-mail address"),
         )
@@ -950,9 +1229,7 @@ impl Vault {
         }
         let transport = smtp.transport()?;
         // Computed once for the run: every notice renders from it.
-        let exposure = self
-            .exposure(actor, record.person, record.since, record.until)
-            .await?;
+        let exposure = self.record_exposure(actor, &record).await?;
         for notice in self.store().notices(ws, record.id).await? {
             if !matches!(notice.status, NoticeStatus::Queued | NoticeStatus::Failed) {
                 report.skipped += 1;
@@ -984,8 +1261,11 @@ impl Vault {
                     &record,
                     Some((notice.set, notice.row)),
                     Some(&exposure),
-                    KnownAction::Notify,
-                    &format!("notice {} handed to the mail server", notice.id),
+                    Purpose {
+                        action: KnownAction::Notify,
+                        why: &format!("notice {} handed to the mail server", notice.id),
+                        address: false,
+                    },
                 )
                 .await?;
             let Some((draft, to)) = drafts
@@ -1042,7 +1322,7 @@ impl Vault {
         self.incident_step(
             actor,
             record.id,
-            record.person,
+            subject(&record),
             "notices sent",
             format!(
                 "{} sent, {} failed, {} skipped, {} requeued, {} uncertain",

@@ -469,13 +469,7 @@ impl Vault {
         }
         self.require_owner(actor, "offboard people")?;
         let record = self.find_person(who).await?;
-        self.gate_people(actor, record.role, "offboard this person")
-            .await?;
-        if record.id == actor.person {
-            return Err(VaultError::InvalidInput(
-                "you cannot offboard yourself".into(),
-            ));
-        }
+        self.may_offboard(actor, &record).await?;
         let now = self.inner.clock.now();
         let grants: Vec<crate::GrantView> = self
             .grants(actor, Some(&record.id.to_string()))
@@ -483,13 +477,7 @@ impl Vault {
             .into_iter()
             .filter(|g| g.grant.is_live(now))
             .collect();
-        let mut attempt = crate::audit::Attempt::allowed(
-            actor,
-            KnownAction::Offboard,
-            Target::whole(TargetId::Person(record.id)),
-        );
-        attempt.reason = format!("offboarded: {reason}");
-        self.record(&[attempt]).await?;
+        self.record_offboarding(actor, &record, reason).await?;
         let done = self
             .store()
             .offboard_person(self.workspace(), record.id, now, reason)
@@ -572,6 +560,39 @@ impl Vault {
 
     /// Refuses (and records the refusal) unless `actor` may manage people
     /// of `role`.
+    /// Whether `actor` may offboard `record` (not themselves, not a role
+    /// above theirs).
+    pub(crate) async fn may_offboard(
+        &self,
+        actor: &Actor,
+        record: &confidant_store::PersonRecord,
+    ) -> Result<(), VaultError> {
+        self.gate_people(actor, record.role, "offboard this person")
+            .await?;
+        if record.id == actor.person {
+            return Err(VaultError::InvalidInput(
+                "you cannot offboard yourself".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Puts an offboarding on the ledger (before the store changes).
+    pub(crate) async fn record_offboarding(
+        &self,
+        actor: &Actor,
+        record: &confidant_store::PersonRecord,
+        reason: &str,
+    ) -> Result<(), VaultError> {
+        let mut attempt = crate::audit::Attempt::allowed(
+            actor,
+            KnownAction::Offboard,
+            Target::whole(TargetId::Person(record.id)),
+        );
+        attempt.reason = format!("offboarded: {reason}");
+        self.record(&[attempt]).await
+    }
+
     async fn gate_people(&self, actor: &Actor, role: Role, what: &str) -> Result<(), VaultError> {
         let allowed = actor.workspace == self.workspace() && actor.role.may_manage(role);
         if allowed {

@@ -793,7 +793,10 @@ impl Vault {
             let due = notices.iter().any(|n| match n.status {
                 NoticeStatus::Queued | NoticeStatus::Failed => n.next_attempt_at <= now,
                 NoticeStatus::Sending => n.claimed_at.is_some_and(|c| c <= now - options.lease),
-                NoticeStatus::Sent | NoticeStatus::Uncertain => false,
+                NoticeStatus::Sent
+                | NoticeStatus::Uncertain
+                | NoticeStatus::Bounced
+                | NoticeStatus::Letter => false,
             });
             if !due {
                 continue;

@@ -315,6 +315,145 @@ fn an_incident_at_the_console() {
     let shown = ws.ok(&["incident", "show", &id]);
     assert!(shown.contains("notices: 2 sent"), "{shown}");
     assert!(shown.contains("notices sent: 2 sent"), "{shown}");
+
+    paper_and_bounces(&ws, &id, &received);
+}
+
+fn pdf_text(path: &std::path::Path) -> String {
+    let check = std::process::Command::new("qpdf")
+        .arg("--check")
+        .arg(path)
+        .output()
+        .expect("qpdf (cargo xtask test installs it)");
+    assert!(check.status.success(), "qpdf --check failed");
+    let out = std::process::Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (cargo xtask test installs poppler-utils)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Letters for Cy (no e-mail address), the exposure report as a PDF, and
+/// Ann's notice bounced, then printed as a letter too.
+fn paper_and_bounces(ws: &Workspace, id: &str, received: &[confidant_testkit::smtp::Received]) {
+    // A folder that does not exist: refused before anything is exported.
+    let err = ws.fails(&["incident", "letters", id, "--out", "/nonexistent/l.pdf"]);
+    assert!(err.contains("nothing was exported"), "{err}");
+    let status = ws.json(&["incident", "notices", id, "--format", "json"]);
+    assert_eq!(status.as_array().unwrap().len(), 2, "no letter marked");
+
+    let letters = ws.data.join("../letters.pdf");
+    let out = ws.ok(&[
+        "incident",
+        "letters",
+        id,
+        "--out",
+        letters.to_str().unwrap(),
+    ]);
+    assert!(out.contains("1 letters written"), "{out}");
+    assert!(out.contains("no postal address"), "{out}");
+    let text = pdf_text(&letters);
+    assert!(text.contains("Dear Cy Diaz"), "{text}");
+    assert!(!text.contains("Ann Lee"), "{text}");
+
+    let report = ws.data.join("../report.pdf");
+    ws.ok(&["incident", "report", id, "--pdf", report.to_str().unwrap()]);
+    let text = pdf_text(&report);
+    assert!(text.contains("Exposure report"), "{text}");
+    assert!(text.contains("payment card number: 1"), "{text}");
+    assert!(text.contains("letter: 1"), "{text}");
+
+    // Bounces: not a report, then Ann's.
+    let junk = ws.write("junk.eml", b"Subject: hi\r\n\r\nhello\r\n");
+    let err = ws.fails(&["incident", "bounce", junk.to_str().unwrap()]);
+    assert!(err.contains("not a delivery status notification"), "{err}");
+    let ann = received
+        .iter()
+        .find(|m| m.to[0] == "ann@example.net")
+        .unwrap();
+    let mid = ann.header("Message-ID").unwrap();
+    let dsn = format!(
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=zz\r\n\r\n\
+         --zz\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n\
+         Final-Recipient: rfc822; ann@example.net\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n\
+         --zz\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {mid}\r\n\r\n--zz--\r\n"
+    );
+    let dsn = ws.write("bounce.eml", dsn.as_bytes());
+    let out = ws.ok(&["incident", "bounce", dsn.to_str().unwrap()]);
+    assert!(out.contains("bounced (status 5.2.2)"), "{out}");
+    let listed = ws.ok(&["incident", "notices", id]);
+    assert!(listed.contains("bounced"), "{listed}");
+    assert!(!listed.contains("ann@"), "{listed}");
+    let out = ws.ok(&[
+        "incident",
+        "letters",
+        id,
+        "--out",
+        letters.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains("2 letters written") && out.contains("1 bounced"),
+        "{out}"
+    );
+    assert!(pdf_text(&letters).contains("Dear Ann Lee"));
+
+    // Opening from a delivery or a honey record: bad input, clear errors.
+    let err = ws.fails(&["incident", "open", "--delivery", "nope", "--reason", "x"]);
+    assert!(err.contains("is not a delivery id"), "{err}");
+    ws.fails(&[
+        "incident",
+        "open",
+        "--delivery",
+        "nope",
+        "--person",
+        "a@b.c",
+        "--reason",
+        "x",
+    ]);
+    let err = ws.fails(&["incident", "honey", "nobody", "--reason", "x"]);
+    assert!(err.contains("not an e-mail address"), "{err}");
+    let err = ws.fails(&["incident", "honey", "stranger@example.org", "--reason", "x"]);
+    assert!(err.contains("no honey record"), "{err}");
+    assert_eq!(
+        ws.json(&["incident", "list", "--format", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // An incident about the record set: everyone's accesses to it.
+    let since = (OffsetDateTime::now_utc() - Duration::days(1))
+        .date()
+        .to_string();
+    ws.fails(&[
+        "incident",
+        "open",
+        "--item",
+        "customers",
+        "--since",
+        &since,
+        "--reason",
+        "x",
+        "--offboard",
+    ]);
+    let item = ws.json(&[
+        "incident",
+        "open",
+        "--item",
+        "customers",
+        "--since",
+        &since,
+        "--reason",
+        "The customer list was found on a forum.",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(item["item"], "record set customers", "{item}");
+    assert_eq!(item["summary"]["customers"], 3, "{item}");
+    assert!(item["person"].is_null());
 }
 
 /// kill -9 of `incident notices --send` while the SMTP server holds the

@@ -432,6 +432,24 @@ const ROUTES: &[Route] = &[
         303,
     )
     .mutating(),
+    route("GET", "/incidents/report.pdf?id=none", NO, Manager, 404),
+    route(
+        "POST",
+        "/incidents/letters",
+        Form("id=none&csrf={csrf}"),
+        Manager,
+        404,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/incidents/delivery",
+        Form("delivery=none&reason=matrix&csrf={csrf}"),
+        Manager,
+        400,
+    )
+    .mutating(),
+    route("POST", "/incidents/bounce", Raw("x"), Signed, 400).mutating(),
     route("GET", "/policies", NO, Reader, 200),
     route(
         "POST",

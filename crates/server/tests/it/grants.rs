@@ -432,6 +432,34 @@ async fn the_trace_page_names_the_recipient_of_a_leaked_copy() -> Result<()> {
     assert!(page.contains("owner@example.com"), "the recipient: {page}");
     assert!(page.contains("document memo.txt (download)"), "{page}");
     assert!(page.contains("verified in the signed tree"), "{page}");
+    // A button opens an incident for the delivery; against one's own copy
+    // it is refused and shown back, and nothing is opened.
+    assert!(page.contains("action=\"/incidents/delivery\""), "{page}");
+    let delivery = page
+        .split("name=\"delivery\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("the delivery in the form")?
+        .to_owned();
+    let own = owner
+        .post_form(
+            &app,
+            "/incidents/delivery",
+            &[
+                ("csrf", &csrf),
+                ("delivery", &delivery),
+                ("reason", "The memo was posted online."),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(own.status(), 400);
+    assert!(
+        text(own).await?.contains("accesses, not your own"),
+        "refused"
+    );
+    let owner_actor = app.vault.owner().await?;
+    assert!(app.vault.incidents(&owner_actor).await?.is_empty());
 
     // An assistant has no Trace page.
     let alex = app

@@ -516,6 +516,81 @@ async fn the_owner_opens_an_incident_in_the_browser() -> Result<()> {
     assert!(html.contains("hours left"), "{html}");
     assert!(html.contains("(a) Nature of the breach"), "{html}");
     assert!(html.contains("offboarded: "), "the timeline: {html}");
+
+    // The exposure report downloads as a PDF; no letter is due.
+    let id = to.trim_start_matches("/incidents?id=").to_owned();
+    let report = browser
+        .get(&app, &format!("/incidents/report.pdf?id={id}"))
+        .await?;
+    assert_eq!(report.status(), 200);
+    assert_eq!(report.headers()[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(report.headers()[header::CACHE_CONTROL], "no-store");
+    let bytes = crate::util::bytes(report).await?;
+    assert!(bytes.starts_with(b"%PDF-"));
+    let csrf = hidden_csrf(&html)?;
+    let letters = browser
+        .post_form(
+            &app,
+            "/incidents/letters",
+            &[("csrf", &csrf), ("id", &id)],
+            None,
+        )
+        .await?;
+    assert_eq!(letters.status(), 400);
+    assert!(text(letters).await?.contains("letter is due"));
+    // A delivery id that is not one: shown back, nothing opened.
+    let bad = browser
+        .post_form(
+            &app,
+            "/incidents/delivery",
+            &[("csrf", &csrf), ("delivery", "nope"), ("reason", "x")],
+            None,
+        )
+        .await?;
+    assert_eq!(bad.status(), 400);
+    assert!(
+        text(bad).await?.contains("is not a delivery id"),
+        "shown back"
+    );
+    // A bounce upload that is not a delivery status notification.
+    let boundary = "b0undary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n{id}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.eml\"\r\n\
+         Content-Type: message/rfc822\r\n\r\nSubject: hello\r\n\r\nhi\r\n--{boundary}--\r\n"
+    );
+    let mut req = request("POST", "/incidents/bounce", None, Body::from(body))?;
+    req.headers_mut().insert(
+        header::CONTENT_TYPE,
+        format!("multipart/form-data; boundary={boundary}").parse()?,
+    );
+    let bounced = browser.send(&app, req).await?;
+    assert_eq!(bounced.status(), 400);
+    assert!(
+        text(bounced)
+            .await?
+            .contains("not a delivery status notification"),
+        "shown back"
+    );
+    // An item instead of a person: a record set nobody reached.
+    let records = browser
+        .post_form(
+            &app,
+            "/incidents",
+            &[
+                ("csrf", &csrf),
+                ("item", "nothing-called-this"),
+                ("since", &since),
+                ("reason", "A list was found online."),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(records.status(), 400);
+    let shown = text(records).await?;
+    assert!(shown.contains("nothing-called-this"), "{shown}");
+    assert_eq!(app.vault.incidents(&owner).await?.len(), 1);
     Ok(())
 }
 

@@ -12,9 +12,9 @@ use confidant_core::{
 };
 use confidant_store::{
     Acceptance, AcceptedReport, CheckpointRecord, DeviceRecord, EnrollmentRecord, GrantChange,
-    GrantRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf, LinkRecord,
-    PasscodeRecord, PasscodeScope, SecondFactorRecord, SessionKind, SessionRecord, Store,
-    StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
+    GrantRecord, IncidentRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf,
+    LinkRecord, NoticeRecord, NoticeStatus, PasscodeRecord, PasscodeScope, SecondFactorRecord,
+    SessionKind, SessionRecord, Store, StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -2082,5 +2082,183 @@ pub async fn scheduled_runs_are_claimed_once_per_period(store: Arc<dyn Store>) -
             .await?
             .is_empty()
     );
+    Ok(())
+}
+
+fn notice_record(
+    ws: &WorkspaceRecord,
+    incident: confidant_core::IncidentId,
+    set: RecordSetId,
+    row: u8,
+    status: NoticeStatus,
+) -> anyhow::Result<NoticeRecord> {
+    Ok(NoticeRecord {
+        id: confidant_core::NoticeId::random(&mut OsRng),
+        workspace: ws.id,
+        incident,
+        set,
+        row: format!("00000000-0000-7000-8000-0000000000{row:02x}").parse()?,
+        status,
+        attempts: 0,
+        next_attempt_at: at(T0),
+        claim_token: None,
+        claimed_at: None,
+        handed_at: None,
+        sent_at: None,
+        last_error: None,
+        created_at: at(T0),
+    })
+}
+
+pub async fn notices_bounce_and_become_letters_only_from_the_expected_states(
+    store: Arc<dyn Store>,
+) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let incident = IncidentRecord {
+        id: confidant_core::IncidentId::random(&mut OsRng),
+        workspace: ws.id,
+        person: owner.id,
+        since: at(T0),
+        until: at(T0 + 1000),
+        aware_at: at(T0 + 1000),
+        opened_at: at(T0 + 1000),
+        opened_by: owner.id,
+        reason_ct: vec![1, 2, 3],
+        offboarded: false,
+        item: Some(confidant_store::IncidentItem::RecordSet(
+            RecordSetId::random(&mut OsRng),
+        )),
+    };
+    store.insert_incident(&incident).await?;
+    assert_eq!(
+        store.incident(ws.id, incident.id).await?.as_ref(),
+        Some(&incident),
+        "an item incident reads back with its item"
+    );
+    let set = RecordSetId::random(&mut OsRng);
+    let queued = notice_record(&ws, incident.id, set, 1, NoticeStatus::Queued)?;
+    let sent = notice_record(&ws, incident.id, set, 2, NoticeStatus::Queued)?;
+    store
+        .insert_notices(&[queued.clone(), sent.clone()])
+        .await?;
+    ensure!(
+        store
+            .claim_notice(ws.id, sent.id, "t", at(T0 + 1), at(T0 + 1))
+            .await?
+    );
+    ensure!(store.notice_sent(ws.id, sent.id, "t", at(T0 + 2)).await?);
+
+    // Only a sent (or uncertain) notice bounces.
+    ensure!(
+        !store
+            .notice_bounced(ws.id, queued.id, "5.1.1", at(T0 + 3))
+            .await?
+    );
+    ensure!(
+        store
+            .notice_bounced(ws.id, sent.id, "5.1.1", at(T0 + 3))
+            .await?
+    );
+    ensure!(
+        !store
+            .notice_bounced(ws.id, sent.id, "5.1.1", at(T0 + 4))
+            .await?
+    );
+    let bounced = store.notice(ws.id, sent.id).await?.context("the notice")?;
+    assert_eq!(bounced.status, NoticeStatus::Bounced);
+    assert_eq!(bounced.last_error.as_deref(), Some("5.1.1"));
+    assert_eq!(store.notice(other_workspace(), sent.id).await?, None);
+    ensure!(
+        !store
+            .claim_notice(ws.id, sent.id, "u", at(T0 + 5), at(T0 + 5))
+            .await?
+    );
+
+    // Letters: the bounced one and the queued one change, a new customer
+    // gets a notice, and a second export changes nothing.
+    let fresh = notice_record(&ws, incident.id, set, 3, NoticeStatus::Letter)?;
+    let mut letters = vec![queued.clone(), sent.clone(), fresh.clone()];
+    for l in &mut letters {
+        l.created_at = at(T0 + 10);
+    }
+    letters[0].id = confidant_core::NoticeId::random(&mut OsRng);
+    assert_eq!(store.mark_letters(&letters).await?, 3);
+    assert_eq!(store.mark_letters(&letters).await?, 0);
+    let all = store.notices(ws.id, incident.id).await?;
+    assert_eq!(all.len(), 3);
+    for n in &all {
+        assert_eq!(n.status, NoticeStatus::Letter, "{n:?}");
+        assert_eq!(n.sent_at, Some(at(T0 + 10)));
+    }
+    assert!(all.iter().any(|n| n.id == queued.id), "the stored id stays");
+    // A letter is never claimed for e-mail, and a new queue skips it.
+    ensure!(
+        !store
+            .claim_notice(ws.id, queued.id, "v", at(T0 + 20), at(T0 + 20))
+            .await?
+    );
+    assert_eq!(
+        store.insert_notices(std::slice::from_ref(&queued)).await?,
+        0
+    );
+    Ok(())
+}
+
+pub async fn an_incident_and_its_offboarding_commit_together(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let ann = person_record(&ws, "ann@example.com", Role::Assistant, T0 + 10);
+    store
+        .insert_invite(&invite(&ws, ann.id, owner.id, 1), Some(&ann))
+        .await?;
+    let incident = |person: PersonId| IncidentRecord {
+        id: confidant_core::IncidentId::random(&mut OsRng),
+        workspace: ws.id,
+        person,
+        since: at(T0),
+        until: at(T0 + 1000),
+        aware_at: at(T0 + 1000),
+        opened_at: at(T0 + 1000),
+        opened_by: owner.id,
+        reason_ct: vec![7],
+        offboarded: true,
+        item: None,
+    };
+    let opened = confidant_store::IncidentStep {
+        at: at(T0 + 1000),
+        kind: "opened".into(),
+        detail: "3 customers".into(),
+    };
+    let first = incident(ann.id);
+    let done = store
+        .insert_incident_offboarding(&first, &opened, "incident")
+        .await?
+        .context("ann exists")?;
+    assert_eq!(done.invites_cancelled, 1);
+    let gone = store.person(ws.id, ann.id).await?.context("ann")?;
+    assert_eq!(gone.status, PersonStatus::Offboarded);
+    assert_eq!(store.incident(ws.id, first.id).await?, Some(first.clone()));
+    assert_eq!(
+        store.incident_steps(ws.id, first.id).await?,
+        std::slice::from_ref(&opened)
+    );
+
+    // Offboarded already: a conflict, and no second incident.
+    let second = incident(ann.id);
+    conflict(
+        store
+            .insert_incident_offboarding(&second, &opened, "again")
+            .await,
+    )?;
+    assert_eq!(store.incident(ws.id, second.id).await?, None);
+    assert!(store.incident_steps(ws.id, second.id).await?.is_empty());
+    // Nobody: nothing.
+    let third = incident(PersonId::random(&mut OsRng));
+    assert_eq!(
+        store
+            .insert_incident_offboarding(&third, &opened, "x")
+            .await?,
+        None
+    );
+    assert_eq!(store.incidents(ws.id).await?.len(), 1);
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! Notices over SMTP with lettre: STARTTLS (the default, port 587), TLS
 //! from the first byte (port 465) or plain (a local relay or a test
-//! server only), rustls on aws-lc-rs with the webpki roots.
+//! server only), rustls on aws-lc-rs with the webpki roots, or only the
+//! certificates of `ca_file` (a private CA, or a server's self-signed
+//! certificate) when one is set.
 
 use confidant_core::NoticeId;
 use confidant_core::incident::RenderedNotice;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -50,6 +53,8 @@ pub struct SmtpSettings {
     /// The sender, e.g. `Dana's Plumbing <privacy@example.com>`.
     pub from: String,
     pub timeout: std::time::Duration,
+    /// PEM certificates to trust instead of the public (webpki) roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 pub(crate) struct Failure {
@@ -85,6 +90,20 @@ impl SmtpSettings {
             }
         };
         let mut builder = builder.port(self.port).timeout(Some(self.timeout));
+        if let Some(path) = &self.ca_file {
+            let params = self.tls_trusting(path)?;
+            builder = match self.security {
+                SmtpSecurity::StartTls => builder.tls(Tls::Required(params)),
+                SmtpSecurity::Tls => builder.tls(Tls::Wrapper(params)),
+                SmtpSecurity::Plain => {
+                    return Err(VaultError::InvalidInput(
+                        "an SMTP CA file is set but security is plain: use starttls or tls, \
+                         or remove the CA file"
+                            .into(),
+                    ));
+                }
+            };
+        }
         if let (Some(user), Some(password)) = (&self.username, &self.password) {
             builder = builder.credentials(Credentials::new(
                 user.clone(),
@@ -92,6 +111,33 @@ impl SmtpSettings {
             ));
         }
         Ok(builder.build())
+    }
+}
+
+impl SmtpSettings {
+    /// TLS that trusts only the certificates in `path`.
+    fn tls_trusting(&self, path: &std::path::Path) -> Result<TlsParameters, VaultError> {
+        let shown = path.display();
+        let pem = std::fs::read(path).map_err(|e| {
+            VaultError::InvalidInput(format!("cannot read the SMTP CA file {shown}: {e}"))
+        })?;
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(VaultError::InvalidInput(format!(
+                "the SMTP CA file {shown} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+            )));
+        }
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            VaultError::InvalidInput(format!(
+                "the SMTP CA file {shown} is not a valid PEM certificate: {e}"
+            ))
+        })?;
+        TlsParameters::builder(self.host.clone())
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(cert)
+            .build_rustls()
+            .map_err(|e| {
+                VaultError::InvalidInput(format!("TLS with the SMTP CA file {shown}: {e}"))
+            })
     }
 }
 
@@ -127,10 +173,30 @@ pub(crate) async fn send(
         .map_err(|e| permanent(format!("the notice cannot be written as e-mail: {e}")))?;
     match transport.send(message).await {
         Ok(_) => Ok(()),
-        Err(e) => Err(Failure {
-            permanent: e.is_permanent(),
-            message: format!("the SMTP server did not accept it: {e}"),
-        }),
+        Err(e) => {
+            let mut detail = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !detail.contains(&text) {
+                    detail = format!("{detail}: {text}");
+                }
+                source = cause.source();
+            }
+            let message = if e.is_tls() || detail.contains("certificate") {
+                format!(
+                    "the SMTP server's TLS certificate was refused ({detail}): if a private CA \
+                     or the server itself signed it, set [smtp] ca_file (or \
+                     CONFIDANT_SMTP_CA_FILE) to that CA's PEM certificate"
+                )
+            } else {
+                format!("the SMTP server did not accept it: {detail}")
+            };
+            Err(Failure {
+                permanent: e.is_permanent(),
+                message,
+            })
+        }
     }
 }
 

@@ -51,7 +51,7 @@ fn records(set: &str, columns: &[&str]) -> GrantTarget {
 /// Bo and Cy viewed with their names in the clear (e-mail and card
 /// masked), Ann's and Bo's cards revealed, Di and Ed never shown; leads
 /// Lu and Max viewed fully masked; a document downloaded.
-async fn scenario(vault: &Vault) -> (Actor, Actor) {
+pub(crate) async fn scenario(vault: &Vault) -> (Actor, Actor) {
     let owner = vault.owner().await.unwrap();
     let customers = "name,email,card,notes\n\
         Ann Lee,ann@example.net,4111111111111111,likes mornings\n\
@@ -130,7 +130,7 @@ fn since() -> OffsetDateTime {
     OffsetDateTime::now_utc() - Duration::days(1)
 }
 
-fn request(offboard: bool) -> IncidentRequest {
+pub(crate) fn request(offboard: bool) -> IncidentRequest {
     IncidentRequest {
         person: "alex@example.com".into(),
         since: since(),
@@ -141,7 +141,7 @@ fn request(offboard: bool) -> IncidentRequest {
     }
 }
 
-fn smtp(port: u16) -> SmtpSettings {
+pub(crate) fn smtp(port: u16) -> SmtpSettings {
     SmtpSettings {
         host: "127.0.0.1".into(),
         port,
@@ -150,6 +150,7 @@ fn smtp(port: u16) -> SmtpSettings {
         password: None,
         from: "Test Business <privacy@business.example>".into(),
         timeout: StdDuration::from_secs(5),
+        ca_file: None,
     }
 }
 

@@ -16,6 +16,7 @@ mod devices;
 mod gates;
 mod grants;
 mod incidents;
+mod incidents_more;
 mod marking;
 mod people;
 mod schedule;

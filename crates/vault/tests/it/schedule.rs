@@ -65,6 +65,7 @@ pub(crate) fn smtp(port: u16) -> SmtpSettings {
         password: None,
         from: "Acme Dental <confidant@acme.example>".into(),
         timeout: StdDuration::from_secs(5),
+        ca_file: None,
     }
 }
 
