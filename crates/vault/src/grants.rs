@@ -209,17 +209,17 @@ impl Vault {
             KnownAction::GrantChange,
             Target::whole(TargetId::Person(person.id)),
         );
+        // The person is the entry's target (by id): no address in the
+        // reason, which is kept in the clear.
         attempt.reason = match status {
             GrantStatus::Requested => format!(
-                "{} asked for {} on {item} until {} (grant {id})",
-                person.email,
+                "asked for {} on {item} until {} (grant {id})",
                 record.actions,
                 crate::format_day(request.until)
             ),
             _ => format!(
-                "{}: granted {} {} on {item} until {} (grant {id})",
+                "{}: granted {} on {item} until {} (grant {id})",
                 attempt.reason,
-                person.email,
                 record.actions,
                 crate::format_day(request.until)
             ),

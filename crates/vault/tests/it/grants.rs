@@ -257,6 +257,15 @@ async fn grants_are_given_asked_for_approved_and_ended() {
         .filter(|(_, e)| e.action.to_string() == "grant_change")
         .count();
     assert!(changes >= 5, "{changes}");
+    // The record is kept in the clear: people are named by id, never by
+    // their address.
+    for (_, e) in vault.ledger_log(&owner, None, None).await.unwrap() {
+        assert!(
+            !e.reason.contains('@'),
+            "an address in the record: {}",
+            e.reason
+        );
+    }
 }
 
 /// Default deny: an assistant reaches exactly what live grants cover;
