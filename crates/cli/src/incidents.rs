@@ -127,10 +127,18 @@ pub struct OpenArgs {
     /// The person whose accesses are in question (e-mail).
     #[arg(
         long,
-        required_unless_present_any = ["delivery", "item"],
-        conflicts_with_all = ["delivery", "item"]
+        required_unless_present_any = ["delivery", "item", "device"],
+        conflicts_with_all = ["delivery", "item", "device"]
     )]
     person: Option<String>,
+    /// Instead of --person: an enrolled device (id from `confidant devices
+    /// list`), e.g. a lost laptop; the incident covers its person's
+    /// accesses made from it in the window.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["delivery", "item", "offboard"])]
+    device: Option<String>,
+    /// With --device: revoke the device in the same step.
+    #[arg(long, requires = "device")]
+    revoke_device: bool,
     /// Instead of --person: a document or record set (name or id); the
     /// incident covers everyone's accesses to it in the window but the
     /// owner's and admins'.
@@ -567,7 +575,11 @@ pub async fn run(global: &Global, command: IncidentCommand) -> anyhow::Result<()
                         aware_at,
                         offboard: args.offboard,
                     };
-                    if args.item.is_some() {
+                    if let Some(device) = &args.device {
+                        vault
+                            .open_device_incident(&owner, device, &request, args.revoke_device)
+                            .await?
+                    } else if args.item.is_some() {
                         vault.open_item_incident(&owner, &request).await?
                     } else {
                         vault.open_incident(&owner, &request).await?

@@ -454,6 +454,12 @@ struct OpenForm {
     /// Instead of a person: a document or record set.
     #[serde(default)]
     item: String,
+    /// Instead of a person: an enrolled device (a lost laptop).
+    #[serde(default)]
+    device: String,
+    /// With a device: revoke it in the same step.
+    #[serde(default)]
+    revoke_device: Option<String>,
     #[serde(default)]
     since: String,
     #[serde(default)]
@@ -486,10 +492,12 @@ async fn open(
     // Who may open one is the vault's to say, before the form is read.
     session.vault.incidents(&session.actor).await?;
     let item = !form.item.trim().is_empty();
+    let device = !form.device.trim().is_empty();
     let request = (|| {
-        if item && !form.person.trim().is_empty() {
+        let named = [!form.person.trim().is_empty(), item, device];
+        if named.iter().filter(|n| **n).count() > 1 {
             return Err(AppError::InvalidInput(
-                "give the person or the item, not both".into(),
+                "give the person, the item or the device, only one of them".into(),
             ));
         }
         Ok::<_, AppError>(IncidentRequest {
@@ -516,7 +524,17 @@ async fn open(
         }
         Err(e) => return Err(e.into()),
     };
-    let opened = if item {
+    let opened = if device {
+        session
+            .vault
+            .open_device_incident(
+                &session.actor,
+                &form.device,
+                &request,
+                form.revoke_device.is_some(),
+            )
+            .await
+    } else if item {
         session
             .vault
             .open_item_incident(&session.actor, &request)

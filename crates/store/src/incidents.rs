@@ -31,6 +31,8 @@ use crate::sql::{parse, time_from_millis};
 pub enum IncidentItem {
     Document(ItemId),
     RecordSet(RecordSetId),
+    /// The accesses its person made from one enrolled device.
+    Device(confidant_core::DeviceId),
 }
 
 impl IncidentItem {
@@ -38,6 +40,7 @@ impl IncidentItem {
         match self {
             IncidentItem::Document(_) => "document",
             IncidentItem::RecordSet(_) => "record_set",
+            IncidentItem::Device(_) => "device",
         }
     }
 
@@ -45,6 +48,7 @@ impl IncidentItem {
         match self {
             IncidentItem::Document(id) => id.to_string(),
             IncidentItem::RecordSet(id) => id.to_string(),
+            IncidentItem::Device(id) => id.to_string(),
         }
     }
 
@@ -59,6 +63,9 @@ impl IncidentItem {
                 &id,
                 "incident's record set id",
             )?)),
+            (Some("device"), Some(id)) => {
+                Some(IncidentItem::Device(parse(&id, "incident's device id")?))
+            }
             _ => {
                 return Err(StoreError::Corrupt(
                     "a stored incident's item is not valid".into(),

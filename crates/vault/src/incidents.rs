@@ -138,6 +138,26 @@ pub fn compute_exposure<'a>(
     exposure_where(entries, |e| e.actor == Some(person), since, until, sets)
 }
 
+/// The exposure through one enrolled device: `person`'s allowed accesses
+/// made from it in the window (a lost or compromised laptop).
+pub fn compute_device_exposure<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    person: PersonId,
+    device: confidant_core::DeviceId,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    sets: &HashMap<RecordSetId, SetShape>,
+) -> Exposure {
+    let device = device.to_string();
+    exposure_where(
+        entries,
+        |e| e.actor == Some(person) && e.device.as_ref().is_some_and(|d| d.as_str() == device),
+        since,
+        until,
+        sets,
+    )
+}
+
 /// The exposure through one item (a document or a record set): every
 /// person's allowed accesses to it in the window, but those of the people
 /// in `excluded` (the owner and admins: the business's own). Otherwise as
@@ -486,6 +506,8 @@ pub(crate) fn subject(record: &IncidentRecord) -> TargetId {
         None => TargetId::Person(record.person),
         Some(IncidentItem::Document(id)) => TargetId::Document(id),
         Some(IncidentItem::RecordSet(id)) => TargetId::RecordSet(id),
+        // The device's person: their entries carry the device's id.
+        Some(IncidentItem::Device(_)) => TargetId::Person(record.person),
     }
 }
 
@@ -594,10 +616,28 @@ impl Vault {
         actor: &Actor,
         record: &IncidentRecord,
     ) -> Result<Exposure, VaultError> {
-        let Some(item) = record.item else {
-            return self
-                .exposure(actor, record.person, record.since, record.until)
-                .await;
+        let item = match record.item {
+            None => {
+                return self
+                    .exposure(actor, record.person, record.since, record.until)
+                    .await;
+            }
+            Some(IncidentItem::Device(device)) => {
+                self.require_owner(actor, "compute an exposure")?;
+                let entries = self
+                    .entries_naming(&PersonFilter::new(record.person))
+                    .await?;
+                let (shapes, _) = self.set_shapes().await?;
+                return Ok(compute_device_exposure(
+                    &entries,
+                    record.person,
+                    device,
+                    record.since,
+                    record.until,
+                    &shapes,
+                ));
+            }
+            Some(item) => item,
         };
         self.require_owner(actor, "compute an exposure")?;
         let target = subject(record);
@@ -607,6 +647,7 @@ impl Vault {
         let needle = match item {
             IncidentItem::Document(id) => id.to_string(),
             IncidentItem::RecordSet(id) => id.to_string(),
+            IncidentItem::Device(id) => id.to_string(),
         };
         let entries = self.entries_naming(&PersonFilter { needle }).await?;
         let excluded: HashSet<PersonId> = self
@@ -862,6 +903,102 @@ impl Vault {
         self.incident_view(actor, &record, Some(exposure)).await
     }
 
+    /// Opens an incident about one enrolled device (a lost or compromised
+    /// laptop): its person's accesses made from it in the window. With
+    /// `revoke`, the device is revoked in the same step (its sessions no
+    /// longer count, its reports are refused). Offboarding its person is
+    /// an incident about the person.
+    pub async fn open_device_incident(
+        &self,
+        actor: &Actor,
+        device: &str,
+        request: &IncidentRequest,
+        revoke: bool,
+    ) -> Result<IncidentView, VaultError> {
+        self.require_owner(actor, "open an incident")?;
+        if request.offboard {
+            return Err(VaultError::InvalidInput(
+                "an incident about a device revokes the device (--revoke-device); to offboard \
+                 its person, open one with --person and --offboard (nothing was changed)"
+                    .into(),
+            ));
+        }
+        let now = self.inner.clock.now();
+        let (reason, until, aware_at) = checked_request(request, now)?;
+        let unknown = || {
+            VaultError::NotFound(format!(
+                "no device {:?} in this workspace: `confidant devices list` shows them (nothing \
+                 was changed)",
+                device.trim()
+            ))
+        };
+        let device_id: confidant_core::DeviceId = device.trim().parse().map_err(|_| unknown())?;
+        let record_device = self
+            .store()
+            .device(device_id)
+            .await?
+            .filter(|d| d.workspace == self.workspace())
+            .ok_or_else(unknown)?;
+        let id = IncidentId::random(&mut OsRng);
+        let record = IncidentRecord {
+            id,
+            workspace: self.workspace(),
+            person: record_device.person,
+            since: request.since,
+            until,
+            aware_at,
+            opened_at: now,
+            opened_by: actor.person,
+            reason_ct: self.seal_incident(id, reason.as_bytes())?,
+            offboarded: false,
+            item: Some(IncidentItem::Device(device_id)),
+        };
+        let exposure = self.record_exposure(actor, &record).await?;
+        let detail = format!(
+            "accesses from device {device_id}, window {} to {}; {} customers reached, {} of them \
+             in the clear; {} documents copied; {} ledger entries",
+            request.since,
+            until,
+            exposure.customers.len(),
+            exposure.intelligible().count(),
+            exposure.documents.len(),
+            exposure.entries
+        );
+        // INVARIANT: the opening is on the ledger before the incident exists.
+        let mut attempt = Attempt::allowed(
+            actor,
+            KnownAction::Incident,
+            Target::whole(subject(&record)),
+        );
+        attempt.reason = format!("incident {id}: opened: {detail}");
+        self.record(&[attempt]).await?;
+        self.store().insert_incident(&record).await?;
+        self.store()
+            .add_incident_step(
+                self.workspace(),
+                id,
+                &IncidentStep {
+                    at: now,
+                    kind: "opened".into(),
+                    detail,
+                },
+            )
+            .await?;
+        if revoke && record_device.revoked_at.is_none() {
+            self.revoke_device(actor, &device_id.to_string(), &format!("incident {id}"))
+                .await?;
+            self.incident_step(
+                actor,
+                id,
+                subject(&record),
+                "device revoked",
+                format!("device {device_id} revoked"),
+            )
+            .await?;
+        }
+        self.incident_view(actor, &record, Some(exposure)).await
+    }
+
     async fn incident_view(
         &self,
         actor: &Actor,
@@ -904,6 +1041,10 @@ impl Vault {
             Some(IncidentItem::RecordSet(id)) => Some(match sets.get(&id) {
                 Some(set) => format!("record set {}", set.name),
                 None => format!("record set {id} (deleted)"),
+            }),
+            Some(IncidentItem::Device(id)) => Some(match self.store().device(id).await? {
+                Some(d) => format!("device {} ({id})", d.name),
+                None => format!("device {id}"),
             }),
         };
         Ok(IncidentView {

@@ -485,3 +485,78 @@ async fn the_owner_sets_which_checks_each_label_needs() {
         Err(VaultError::Forbidden(m)) if m.contains("someone else")
     ));
 }
+
+#[tokio::test]
+async fn an_incident_about_a_lost_laptop_covers_what_was_opened_from_it() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let (alex, token) = alex_with_grant(&vault).await;
+    let mut laptop = enroll(&vault, &alex).await;
+    send(&vault, &mut laptop, ALL_PASS, vault.now())
+        .await
+        .unwrap();
+    let code = vault.new_link_code(&alex, &token).await.unwrap();
+    let link = laptop.link_request(code.code.expose_secret());
+    vault
+        .link_device(&link.device, &link.code, &link.signature)
+        .await
+        .unwrap();
+    let alex = as_seen(&vault, &token).await;
+    assert!(!open(&vault, &alex).await.unwrap().is_empty());
+    let desktop = enroll(&vault, &alex).await;
+
+    let request = |offboard| confidant_vault::incidents::IncidentRequest {
+        person: String::new(),
+        since: vault.now() - Duration::days(1),
+        until: None,
+        reason: "Alex's laptop was stolen from a car".into(),
+        aware_at: None,
+        offboard,
+    };
+    // Offboarding is an incident about the person, not the device.
+    assert!(matches!(
+        vault
+            .open_device_incident(&owner, &laptop.device, &request(true), false)
+            .await,
+        Err(VaultError::InvalidInput(m)) if m.contains("--person")
+    ));
+    // The desktop opened nothing; the laptop the invoices.
+    let quiet = vault
+        .open_device_incident(&owner, &desktop.device, &request(false), false)
+        .await
+        .unwrap();
+    assert!(quiet.documents.is_empty());
+    let lost = vault
+        .open_device_incident(&owner, &laptop.device, &request(false), true)
+        .await
+        .unwrap();
+    assert_eq!(lost.documents.len(), 1, "{:?}", lost.documents);
+    assert_eq!(lost.documents[0].name.as_deref(), Some("invoices.txt"));
+    assert!(
+        lost.item
+            .as_deref()
+            .is_some_and(|i| i.starts_with("device alex-laptop"))
+    );
+    assert_eq!(lost.person_email, "alex@example.com");
+    // Revoked in the same step, on the timeline.
+    let devices = vault.devices(&owner).await.unwrap();
+    let revoked = devices
+        .iter()
+        .find(|d| d.id.to_string() == laptop.device)
+        .unwrap();
+    assert_eq!(revoked.status(), "revoked");
+    assert!(lost.timeline.iter().any(|s| s.kind == "device revoked"));
+    // The other device is untouched; an unknown one is refused.
+    assert!(
+        devices
+            .iter()
+            .any(|d| d.id.to_string() == desktop.device && d.revoked_at.is_none())
+    );
+    assert!(matches!(
+        vault
+            .open_device_incident(&owner, "not-a-device", &request(false), false)
+            .await,
+        Err(VaultError::NotFound(_))
+    ));
+}
