@@ -98,10 +98,13 @@ impl Schedule {
             .map(|s| s.trim().to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("off") => PasscodeDelivery::Off,
+            // The default: tomorrow's passcodes are issued automatically
+            // and kept sealed for the owner's Passcodes page (no secret
+            // leaves the server).
+            None | Some("notify") => PasscodeDelivery::Notify,
+            Some("off") => PasscodeDelivery::Off,
             Some("email") => PasscodeDelivery::Email,
             Some("hook") => PasscodeDelivery::Hook,
-            Some("notify") => PasscodeDelivery::Notify,
             Some(other) => bail!(
                 "[schedule] passcodes = {other:?} in {CONFIG_FILE} is not one of off, notify, \
                  email, hook"
@@ -391,11 +394,17 @@ mod tests {
     fn defaults_send_nothing_secret_and_keep_seven_four_twelve() {
         let s = Schedule::from_parts(ScheduleConfig::default(), None).unwrap();
         assert!(s.enabled);
-        assert_eq!(s.settings.passcodes, PasscodeDelivery::Off);
+        // Issued automatically, kept for the Passcodes page: nothing
+        // secret is sent anywhere.
+        assert_eq!(s.settings.passcodes, PasscodeDelivery::Notify);
         assert!(!s.settings.backup);
         assert_eq!((s.keep.daily, s.keep.weekly, s.keep.monthly), (7, 4, 12));
         assert_eq!(s.settings.passcode_lead, time::Duration::minutes(60));
-        assert!(s.describe()[0].contains("not sent"));
+        assert!(
+            s.describe()[0].contains("kept for the Passcodes page (shown once)"),
+            "{:?}",
+            s.describe()
+        );
     }
 
     #[test]

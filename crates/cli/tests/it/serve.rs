@@ -225,8 +225,9 @@ fn serve_runs_its_schedule() {
         started.contains("schedule: backups: after each business day, keeping 1 daily"),
         "{started}"
     );
+    // By default tomorrow's passcodes are issued and kept for the page.
     assert!(
-        started.contains("schedule: tomorrow's passcodes: not sent"),
+        started.contains("schedule: tomorrow's passcodes: issued 60 minutes before each day ends, kept for the Passcodes page"),
         "{started}"
     );
 
