@@ -73,6 +73,9 @@ pub enum RecordsCommand {
         /// Write here (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// csv or xlsx (default: xlsx when --out ends in .xlsx, else csv).
+        #[arg(long = "as", value_name = "FORMAT")]
+        as_format: Option<String>,
     },
     /// Delete a record set with all its rows.
     Rm { set: String },
@@ -231,13 +234,28 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
             let page = vault.show_records(&owner, &set, offset, limit).await?;
             print_page(&page, format)?;
         }
-        RecordsCommand::Export { set, out } => {
-            let export = vault.export_records(&owner, &set).await?;
+        RecordsCommand::Export {
+            set,
+            out,
+            as_format,
+        } => {
+            let format = match (&as_format, &out) {
+                (Some(f), _) => confidant_vault::ExportFormat::parse(f)?,
+                (None, Some(path))
+                    if path
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) =>
+                {
+                    confidant_vault::ExportFormat::Xlsx
+                }
+                (None, _) => confidant_vault::ExportFormat::Csv,
+            };
+            let export = vault.export_records_as(&owner, &set, format).await?;
             match out {
                 Some(path) => {
                     // Visible only when complete.
-                    let partial = path.with_extension("csv.partial");
-                    std::fs::write(&partial, &export.csv)
+                    let partial = path.with_extension(format!("{}.partial", format.extension()));
+                    std::fs::write(&partial, &export.bytes)
                         .with_context(|| format!("cannot write {}", partial.display()))?;
                     std::fs::rename(&partial, &path)
                         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -251,7 +269,7 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
                             .unwrap_or_default()
                     );
                 }
-                None => std::io::Write::write_all(&mut std::io::stdout(), &export.csv)?,
+                None => std::io::Write::write_all(&mut std::io::stdout(), &export.bytes)?,
             }
         }
         RecordsCommand::Find {

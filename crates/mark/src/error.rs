@@ -23,6 +23,10 @@ pub enum MarkError {
     )]
     Malformed { format: Format, detail: String },
 
+    /// Writing a file (an export's workbook) failed.
+    #[error("cannot write the {format} file: {detail}")]
+    Write { format: Format, detail: String },
+
     /// The file is encrypted or password protected.
     #[error(
         "cannot stamp this {format} file: it is encrypted or password protected; remove \

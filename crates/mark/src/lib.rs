@@ -30,6 +30,7 @@ mod stamp;
 mod text;
 mod trace;
 mod winansi;
+mod workbook;
 
 pub use confidant_core::delivery::DeliveryId;
 pub use error::MarkError;
@@ -41,3 +42,4 @@ pub use stamp::{Stamp, StampParts, stamp, stamp_text_stream};
 pub use trace::{
     Evidence, EvidenceKind, Finding, HoneyCandidate, Trace, TraceOptions, trace, trace_with,
 };
+pub use workbook::write_xlsx;

@@ -682,12 +682,18 @@ async fn enter_passcode(
     }))
 }
 
-/// `GET /api/v1/record-sets/{set}/export`: the set as CSV (the `export`
-/// action), stamped for the caller when Confidential or Restricted.
+/// `GET /api/v1/record-sets/{set}/export[?format=xlsx]`: the set as CSV
+/// or XLSX (the `export` action), stamped for the caller when Confidential
+/// or Restricted.
 async fn export_records(
     caller: ApiCaller,
     ApiPath(set): ApiPath<String>,
+    ApiQuery(query): ApiQuery<crate::web_gates::ExportQuery>,
 ) -> Result<axum::response::Response, AppError> {
-    let export = caller.vault.export_records(&caller.actor, &set).await?;
+    let format = query.format()?;
+    let export = caller
+        .vault
+        .export_records_as(&caller.actor, &set, format)
+        .await?;
     Ok(crate::web_gates::csv_download(export))
 }

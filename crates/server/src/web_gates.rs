@@ -680,14 +680,17 @@ pub(crate) fn csv_download(export: confidant_vault::Export) -> Response {
         .collect();
     let mut response = (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_TYPE,
+                export.format.content_type().to_owned(),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file}\""),
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
-        export.csv,
+        export.bytes,
     )
         .into_response();
     if let Some(delivery) = export.delivery
@@ -698,12 +701,34 @@ pub(crate) fn csv_download(export: confidant_vault::Export) -> Response {
     response
 }
 
+#[derive(Deserialize)]
+pub(crate) struct ExportQuery {
+    /// `csv` (default) or `xlsx`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+impl ExportQuery {
+    pub(crate) fn format(&self) -> Result<confidant_vault::ExportFormat, VaultError> {
+        match &self.format {
+            None => Ok(confidant_vault::ExportFormat::Csv),
+            Some(f) => confidant_vault::ExportFormat::parse(f),
+        }
+    }
+}
+
 async fn export(
     State(state): State<AppState>,
     session: Session,
     Path(set): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<ExportQuery>,
 ) -> Result<Response, PageError> {
-    match session.vault.export_records(&session.actor, &set).await {
+    let format = query.format()?;
+    match session
+        .vault
+        .export_records_as(&session.actor, &set, format)
+        .await
+    {
         Ok(export) => Ok(csv_download(export)),
         Err(VaultError::Blocked(blocker)) => Ok(blocked_page(
             &state, &session, &blocker, "records", &set, None,

@@ -21,11 +21,51 @@ pub const HONEY_PER_EXPORT: usize = 3;
 #[derive(Debug, Clone)]
 pub struct Export {
     pub file_name: String,
-    pub csv: Vec<u8>,
+    pub format: ExportFormat,
+    /// The file: CSV or XLSX, stamped when the set is Confidential or
+    /// Restricted.
+    pub bytes: Vec<u8>,
     /// The delivery of a stamped copy.
     pub delivery: Option<DeliveryId>,
     /// Real rows in it (honey records not counted).
     pub rows: usize,
+}
+
+/// The file an export is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+impl ExportFormat {
+    /// `csv` or `xlsx` (also the file name's extension).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Xlsx => {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        }
+    }
+
+    /// `csv` or `xlsx`, in any case.
+    pub fn parse(text: &str) -> Result<ExportFormat, VaultError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(ExportFormat::Csv),
+            "xlsx" => Ok(ExportFormat::Xlsx),
+            other => Err(VaultError::InvalidInput(format!(
+                "{other:?} is not an export format: use csv or xlsx"
+            ))),
+        }
+    }
 }
 
 impl Vault {
@@ -65,6 +105,18 @@ impl Vault {
     /// and admins get every column; anyone else what their grants allow,
     /// the rest masked. Recorded (with its delivery) before it leaves.
     pub async fn export_records(&self, actor: &Actor, set: &str) -> Result<Export, VaultError> {
+        self.export_records_as(actor, set, ExportFormat::Csv).await
+    }
+
+    /// A record set exported as CSV or XLSX (the `export` action); for
+    /// XLSX the honey records are rows of the sheet, the stamp a first
+    /// sheet, the print headers and a document property.
+    pub async fn export_records_as(
+        &self,
+        actor: &Actor,
+        set: &str,
+        format: ExportFormat,
+    ) -> Result<Export, VaultError> {
         let (record, rows, masked) = if self.is_manager(actor) {
             self.gate(actor, "export records", KnownAction::Export)
                 .await?;
@@ -115,16 +167,22 @@ impl Vault {
             confidant_mark::insert_honey(&mut values, honey, &seed);
             delivery = Some(id);
         }
-        let mut csv = csv::Writer::from_writer(Vec::new());
         let header: Vec<&str> = record.columns.iter().map(|c| c.name.as_str()).collect();
-        let write_failed = |e: csv::Error| VaultError::Internal(format!("writing CSV: {e}"));
-        csv.write_record(&header).map_err(write_failed)?;
-        for row in &values {
-            csv.write_record(row).map_err(write_failed)?;
-        }
-        let mut bytes = csv
-            .into_inner()
-            .map_err(|e| VaultError::Internal(format!("writing CSV: {e}")))?;
+        let mut bytes = match format {
+            ExportFormat::Csv => {
+                let mut csv = csv::Writer::from_writer(Vec::new());
+                let write_failed =
+                    |e: csv::Error| VaultError::Internal(format!("writing CSV: {e}"));
+                csv.write_record(&header).map_err(write_failed)?;
+                for row in &values {
+                    csv.write_record(row).map_err(write_failed)?;
+                }
+                csv.into_inner()
+                    .map_err(|e| VaultError::Internal(format!("writing CSV: {e}")))?
+            }
+            ExportFormat::Xlsx => confidant_mark::write_xlsx(&record.name, &header, &values)
+                .map_err(|e| VaultError::Internal(e.to_string()))?,
+        };
         if let Some(id) = delivery {
             let stamp = confidant_mark::Stamp {
                 label: record.label.as_str().to_uppercase(),
@@ -133,8 +191,12 @@ impl Vault {
                 delivery: id,
                 issued_at: self.inner.clock.now(),
             };
+            let mark_format = match format {
+                ExportFormat::Csv => confidant_mark::Format::Csv,
+                ExportFormat::Xlsx => confidant_mark::Format::Xlsx,
+            };
             bytes = tokio::task::spawn_blocking(move || {
-                confidant_mark::stamp(confidant_mark::Format::Csv, &bytes, &stamp)
+                confidant_mark::stamp(mark_format, &bytes, &stamp)
             })
             .await
             .map_err(|e| VaultError::Internal(format!("stamping the export failed: {e}")))?
@@ -155,8 +217,9 @@ impl Vault {
         )
         .await?;
         Ok(Export {
-            file_name: format!("{}.csv", record.name),
-            csv: bytes,
+            file_name: format!("{}.{}", record.name, format.extension()),
+            format,
+            bytes,
             delivery,
             rows: real,
         })

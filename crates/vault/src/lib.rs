@@ -58,7 +58,7 @@ pub use devices::{
 };
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
-pub use export::{Export, HONEY_PER_EXPORT};
+pub use export::{Export, ExportFormat, HONEY_PER_EXPORT};
 pub use grants::{GrantRequest, GrantTarget, GrantView};
 pub use keys::{InitOptions, MIN_SECRET_CHARS, Unlock};
 pub use passcodes::{IssuedPasscode, PasscodeItem, PasscodeState};

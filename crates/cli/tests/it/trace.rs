@@ -67,6 +67,28 @@ fn a_leaked_copy_and_a_stripped_export_are_traced_at_the_console() {
             .is_some_and(|h| !h.is_empty())
     );
 
+    // As a workbook (chosen by the file name): another reader (calamine,
+    // behind `confidant scan`) opens it and sees the customers' addresses,
+    // and trace finds its delivery.
+    let xlsx = ws.path("export.xlsx");
+    ws.ok(&[
+        "records",
+        "export",
+        "customers",
+        "--out",
+        xlsx.to_str().unwrap(),
+    ]);
+    let scanned = ws.ok(&["scan", xlsx.to_str().unwrap(), "--format", "json"]);
+    assert!(scanned.contains("\"kind\":\"email\""), "{scanned}");
+    let out = ws.ok(&["trace", xlsx.to_str().unwrap(), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["deliveries"][0]["action"], "export", "{out}");
+    assert_eq!(
+        report["honey_records"].as_array().map(Vec::len),
+        Some(3),
+        "{out}"
+    );
+
     let innocent = ws.write("innocent.txt", b"nothing to see here");
     let out = ws.ok(&["trace", innocent.to_str().unwrap()]);
     assert!(out.starts_with("nothing found"), "{out}");

@@ -459,7 +459,7 @@ async fn incidents_open_from_a_delivery_and_from_a_honey_record() {
     .await;
     let export = vault.export_records(&alex, "customers").await.unwrap();
     let delivery = export.delivery.expect("a Confidential export is stamped");
-    let text = confidant_mark::fingerprint::strip(&String::from_utf8(export.csv).unwrap());
+    let text = confidant_mark::fingerprint::strip(&String::from_utf8(export.bytes).unwrap());
     // Past the banner and the header.
     let honey_line = text
         .lines()

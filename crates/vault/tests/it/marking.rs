@@ -189,7 +189,7 @@ async fn exports_carry_honey_records_and_a_leak_is_traced_to_its_recipient() {
     let export = vault.export_records(&alex, "customers").await.unwrap();
     assert_eq!(export.rows, 40);
     let delivery = export.delivery.expect("a Restricted export is stamped");
-    let text = String::from_utf8(export.csv.clone()).unwrap();
+    let text = String::from_utf8(export.bytes.clone()).unwrap();
     let plain = confidant_mark::fingerprint::strip(&text);
     assert!(plain.starts_with("RESTRICTED - for Alex Doe"), "{plain}");
     let lines: Vec<&str> = plain.lines().collect();
@@ -260,6 +260,34 @@ async fn exports_carry_honey_records_and_a_leak_is_traced_to_its_recipient() {
     assert_eq!(sent.entry.action.to_string(), "export");
     assert!(sent.proof.is_ok(), "{:?}", sent.proof);
     assert!(!report.honey.is_empty());
+
+    // The same as a workbook: honey rows in the sheet, the stamp as a
+    // first sheet and a document property; traced back to its recipient.
+    let xlsx = vault
+        .export_records_as(&alex, "customers", confidant_vault::ExportFormat::Xlsx)
+        .await
+        .unwrap();
+    assert_eq!(xlsx.file_name, "customers.xlsx");
+    assert_eq!(xlsx.rows, 40);
+    assert_eq!(
+        confidant_mark::Format::detect(Some("customers.xlsx"), &xlsx.bytes),
+        Some(confidant_mark::Format::Xlsx)
+    );
+    let xlsx_delivery = xlsx.delivery.expect("stamped");
+    assert_ne!(xlsx_delivery, delivery, "each export is its own delivery");
+    let report = vault
+        .trace(&owner, Some("leaked.xlsx"), &xlsx.bytes)
+        .await
+        .unwrap();
+    let found: Vec<_> = report.deliveries.iter().map(|d| d.delivery).collect();
+    assert_eq!(found, vec![xlsx_delivery], "{report:?}");
+    assert_eq!(
+        report.honey.len(),
+        confidant_vault::HONEY_PER_EXPORT,
+        "{report:?}"
+    );
+    let sent = report.deliveries[0].sent.as_ref().unwrap();
+    assert_eq!(sent.entry.action.to_string(), "export");
 
     // A stamped document copy pasted into a letter is traced too.
     vault
