@@ -228,6 +228,9 @@ fn main() {
     context.agreement_signed = true;
     context.handbook_acknowledged = true;
     context.passcode_ok = true;
+    // The device passes (the gates pass, so the decisions reach the
+    // grants and the owner's policies).
+    context.device_ok = true;
     context.client = Some("192.0.2.7".parse().unwrap());
     let set: RecordSetId = id(3, 1);
     let column = |i: usize| Item::Column {

@@ -320,6 +320,43 @@ async fn masked_page(pages: u32) {
         .unwrap()
         .session
         .actor;
+    // Alex works from an enrolled device with a passing report (the device
+    // gate is part of every decision the page makes).
+    let mut alex = alex;
+    let (code, _) = vault
+        .new_enrollment_code(&owner, "alex@example.com")
+        .await
+        .unwrap();
+    let mut device =
+        confidant_agent::identity::DeviceIdentity::generate("http://bench", &mut rand_core::OsRng);
+    let request = device.enroll_request(code.code.expose_secret(), "bench-laptop", "linux");
+    let enrolled = vault
+        .enroll_device(&confidant_vault::DeviceEnrollment {
+            code: request.code,
+            public_key: request.public_key,
+            name: request.name,
+            os: request.os,
+            signature: request.signature,
+        })
+        .await
+        .unwrap();
+    device.device = enrolled.device.to_string();
+    let signed = device
+        .sign_report(
+            &confidant_testkit::posture::report(vault.now(), confidant_testkit::posture::PASS),
+            vault.now(),
+        )
+        .unwrap();
+    vault
+        .receive_report(&confidant_vault::IncomingReport {
+            device: signed.device,
+            seq: signed.seq,
+            body: signed.body,
+            signature: signed.signature,
+        })
+        .await
+        .unwrap();
+    alex.device = Some(enrolled.device);
     let granted = vault
         .grant(
             &owner,
