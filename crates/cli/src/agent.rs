@@ -247,10 +247,10 @@ async fn enroll(args: EnrollArgs) -> anyhow::Result<()> {
     let server = client::server_url(&args.server)?;
     let path = identity_path(&server)?;
     let mut identity = DeviceIdentity::generate(&server, &mut rand_core::OsRng);
-    let name = args.name.unwrap_or_else(|| {
-        let report = local_posture(args.options);
-        report.host
-    });
+    // Checked once: the host name names the device, the rest is the first
+    // report.
+    let posture = local_posture(args.options);
+    let name = args.name.unwrap_or_else(|| posture.host.clone());
     let request = identity.enroll_request(&args.code, &name, Os::current().name());
     let enrolled: EnrolledDevice = post(&server, "/api/v1/devices/enroll", &request).await?;
     identity.device = enrolled.device.clone();
@@ -264,7 +264,7 @@ async fn enroll(args: EnrollArgs) -> anyhow::Result<()> {
         enrolled.device,
         path.display()
     );
-    let verdict = report(&server, args.options).await?;
+    let verdict = send_report(&server, &posture).await?;
     print_verdict(&verdict);
     if Client::from_saved().is_ok_and(|c| c.server() == server) {
         match link_saved_login(&server).await {
@@ -278,9 +278,13 @@ async fn enroll(args: EnrollArgs) -> anyhow::Result<()> {
 
 /// Runs the checks, signs and sends the report.
 async fn report(server: &str, options: CheckOptions) -> anyhow::Result<ReportVerdict> {
+    send_report(server, &local_posture(options)).await
+}
+
+/// Signs and sends a report of checks already made.
+async fn send_report(server: &str, posture: &PostureReport) -> anyhow::Result<ReportVerdict> {
     let (mut identity, path) = load_identity(server)?;
-    let posture = local_posture(options);
-    let signed = identity.sign_report(&posture, OffsetDateTime::now_utc())?;
+    let signed = identity.sign_report(posture, OffsetDateTime::now_utc())?;
     // Saved first: a sequence number is never used twice.
     identity.save(&path)?;
     post(server, "/api/v1/devices/report", &signed).await

@@ -48,11 +48,6 @@ pub enum DevicesCommand {
     },
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| at.to_string())
-}
-
 pub async fn run(global: &Global, command: DevicesCommand) -> anyhow::Result<()> {
     let target = target(global).await?;
     match command {
@@ -85,7 +80,7 @@ pub async fn run(global: &Global, command: DevicesCommand) -> anyhow::Result<()>
                     println!(
                         "enrollment code for {} (shown once, good until {}): {}",
                         code.person,
-                        rfc3339(code.expires_at),
+                        crate::gates::rfc3339(code.expires_at),
                         code.code
                     );
                     println!(

@@ -149,7 +149,7 @@ pub enum PasscodesCommand {
     },
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())
 }

@@ -31,7 +31,7 @@ pub(crate) const MAX_PAGE_ROWS: u64 = 1000;
 /// `Json` with the API's own error body on rejection.
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]
-struct ApiJson<T>(T);
+pub(crate) struct ApiJson<T>(pub(crate) T);
 
 /// `Query` with the API's own error body on rejection.
 #[derive(FromRequestParts)]
@@ -41,7 +41,7 @@ struct ApiQuery<T>(T);
 /// `Path` with the API's own error body on rejection.
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(AppError))]
-struct ApiPath<T>(T);
+pub(crate) struct ApiPath<T>(pub(crate) T);
 
 pub(crate) fn routes() -> Router<AppState> {
     // Uploads stream with their own limit (`max_upload_bytes`, checked as

@@ -3,7 +3,7 @@
 //! signature are the credentials), the devices list, revocation, codes and
 //! the posture policy (signed in).
 
-use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use confidant_core::device::PosturePolicy;
@@ -15,16 +15,9 @@ use confidant_vault::{DeviceEnrollment, IncomingReport};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
+use crate::api::{ApiJson, ApiPath};
 use crate::auth::ApiCaller;
 use crate::{AppError, AppState, wire};
-
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
-struct ApiJson<T>(T);
-
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
-struct ApiPath<T>(T);
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

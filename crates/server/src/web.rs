@@ -407,26 +407,13 @@ async fn download_document(
         Err(confidant_vault::VaultError::ViewOnly(_)) => {
             return Ok(axum::response::Redirect::to(&format!(
                 "/documents/{}/view",
-                path_segment(&doc)
+                crate::web_gates::urlencode(&doc)
             ))
             .into_response());
         }
         other => other?,
     };
     Ok(download(&meta, stream).await?)
-}
-
-/// A path segment, percent-encoded.
-fn path_segment(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[derive(Template)]
@@ -452,7 +439,7 @@ async fn view_document(
     Path(doc): Path<String>,
 ) -> Result<Response, PageError> {
     use base64::Engine as _;
-    let (meta, rendered) = match session
+    let (meta, rendered, view_only) = match session
         .vault
         .view_document(&session.actor, &DocRef::parse(&doc))
         .await
@@ -464,10 +451,6 @@ async fn view_document(
         }
         other => other?,
     };
-    let view_only = session
-        .vault
-        .is_view_only(&session.actor, &DocRef::Id(meta.id))
-        .await?;
     let data_url = |mime: &str, bytes: &[u8]| {
         format!(
             "data:{mime};base64,{}",
@@ -532,10 +515,11 @@ async fn set_view_only(
         .vault
         .set_view_only(&session.actor, &DocRef::parse(&doc), on)
         .await?;
-    Ok(
-        axum::response::Redirect::to(&format!("/documents/{}/view", path_segment(&doc)))
-            .into_response(),
-    )
+    Ok(axum::response::Redirect::to(&format!(
+        "/documents/{}/view",
+        crate::web_gates::urlencode(&doc)
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]

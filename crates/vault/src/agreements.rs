@@ -453,6 +453,9 @@ impl Vault {
     pub async fn blocked_people(&self, actor: &Actor) -> Result<Vec<Blocked>, VaultError> {
         self.require_reader(actor, "see who is blocked")?;
         let now = self.inner.clock.now();
+        // Read once for everyone: the posture policy and the devices.
+        let policy = self.posture_policy().await?;
+        let devices = self.store().devices(self.workspace()).await?;
         let mut out = Vec::new();
         for person in self.store().people(self.workspace()).await? {
             if person.status != PersonStatus::Active || !signs_agreements(person.role) {
@@ -471,9 +474,8 @@ impl Vault {
                         && g.expires_at > now
                 });
             if live {
-                let gate = self
-                    .device_gate(person.id, &crate::devices::DeviceChoice::AnyOfPerson, now)
-                    .await?;
+                let gate =
+                    crate::devices::DeviceGate::best_of(policy.clone(), now, person.id, &devices);
                 if !gate.ok(Label::Confidential) {
                     reasons.extend(
                         gate.steps(Label::Confidential)

@@ -115,7 +115,7 @@ impl DeviceView {
     }
 }
 
-fn code_hash(code: &str) -> Result<Vec<u8>, VaultError> {
+pub(crate) fn code_hash(code: &str) -> Result<Vec<u8>, VaultError> {
     let canonical = normalize_passcode(code).ok_or_else(|| {
         VaultError::InvalidInput(
             "that is not a code: it has twelve letters and digits like K7F3-9QXM-2HDP".into(),
@@ -231,6 +231,15 @@ struct Candidate {
     posture: Option<Posture>,
 }
 
+impl Candidate {
+    fn of(device: &DeviceRecord) -> Self {
+        Candidate {
+            revoked: device.revoked_at.is_some(),
+            posture: parse_report(device).map(|r| posture_of(&r)),
+        }
+    }
+}
+
 impl DeviceGate {
     /// No device needed (owner and admins).
     pub(crate) fn exempt(now: OffsetDateTime) -> Self {
@@ -238,6 +247,26 @@ impl DeviceGate {
             policy: PosturePolicy::none(),
             now,
             candidates: Vec::new(),
+        }
+    }
+
+    /// The gate of `person`'s best unrevoked device among `devices` (the
+    /// workspace's, read once by the caller): what the owner's views ask.
+    pub(crate) fn best_of(
+        policy: PosturePolicy,
+        now: OffsetDateTime,
+        person: PersonId,
+        devices: &[DeviceRecord],
+    ) -> Self {
+        let candidates = devices
+            .iter()
+            .filter(|d| d.person == person && d.revoked_at.is_none())
+            .map(Candidate::of)
+            .collect();
+        DeviceGate {
+            policy,
+            now,
+            candidates,
         }
     }
 
@@ -792,41 +821,24 @@ impl Vault {
                 candidates: Vec::new(),
             });
         }
-        let records = match choice {
+        let candidates = match choice {
             DeviceChoice::Session(None) => Vec::new(),
-            DeviceChoice::Session(Some(id)) => {
-                let record = self.store().device(*id).await?;
-                match record {
-                    Some(d) if d.workspace == self.workspace() && d.person == person => vec![d],
-                    // Linked to a device that is gone or not theirs: treat
-                    // it like a revoked one.
-                    _ => {
-                        return Ok(DeviceGate {
-                            policy,
-                            now,
-                            candidates: vec![Candidate {
-                                revoked: true,
-                                posture: None,
-                            }],
-                        });
-                    }
+            DeviceChoice::Session(Some(id)) => match self.store().device(*id).await? {
+                Some(d) if d.workspace == self.workspace() && d.person == person => {
+                    vec![Candidate::of(&d)]
                 }
+                // Linked to a device that is gone or not theirs: treat it
+                // like a revoked one.
+                _ => vec![Candidate {
+                    revoked: true,
+                    posture: None,
+                }],
+            },
+            DeviceChoice::AnyOfPerson => {
+                let devices = self.store().devices(self.workspace()).await?;
+                return Ok(DeviceGate::best_of(policy, now, person, &devices));
             }
-            DeviceChoice::AnyOfPerson => self
-                .store()
-                .devices(self.workspace())
-                .await?
-                .into_iter()
-                .filter(|d| d.person == person && d.revoked_at.is_none())
-                .collect(),
         };
-        let candidates = records
-            .iter()
-            .map(|d| Candidate {
-                revoked: d.revoked_at.is_some(),
-                posture: parse_report(d).map(|r| posture_of(&r)),
-            })
-            .collect();
         Ok(DeviceGate {
             policy,
             now,

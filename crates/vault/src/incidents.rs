@@ -828,8 +828,8 @@ impl Vault {
                     .into(),
             ));
         }
-        let now = self.inner.clock.now();
-        let (reason, until, aware_at) = checked_request(request, now)?;
+        // The request is checked before anything is looked up.
+        checked_request(request, self.inner.clock.now())?;
         let name = request.person.trim();
         let set = self.find_record_set(name).await.ok();
         let doc = self
@@ -855,11 +855,38 @@ impl Vault {
                 )));
             }
         };
+        // The item incident's person is whoever opened it.
+        let (record, exposure) = self
+            .store_opened_incident(
+                actor,
+                actor.person,
+                item,
+                request,
+                "everyone's accesses to the item",
+            )
+            .await?;
+        self.incident_view(actor, &record, Some(exposure)).await
+    }
+
+    /// Stores an incident about `person` through `item` (no offboarding):
+    /// checks the request, computes the exposure, puts the opening on the
+    /// ledger first, then stores the incident and its first step. `scope`
+    /// starts the step's words ("everyone's accesses to the item").
+    async fn store_opened_incident(
+        &self,
+        actor: &Actor,
+        person: PersonId,
+        item: IncidentItem,
+        request: &IncidentRequest,
+        scope: &str,
+    ) -> Result<(IncidentRecord, Exposure), VaultError> {
+        let now = self.inner.clock.now();
+        let (reason, until, aware_at) = checked_request(request, now)?;
         let id = IncidentId::random(&mut OsRng);
         let record = IncidentRecord {
             id,
             workspace: self.workspace(),
-            person: actor.person,
+            person,
             since: request.since,
             until,
             aware_at,
@@ -871,8 +898,8 @@ impl Vault {
         };
         let exposure = self.record_exposure(actor, &record).await?;
         let detail = format!(
-            "everyone's accesses to the item, window {} to {}; {} customers reached, {} of \
-             them in the clear; {} documents copied; {} ledger entries",
+            "{scope}, window {} to {}; {} customers reached, {} of them in the clear; {} \
+             documents copied; {} ledger entries",
             request.since,
             until,
             exposure.customers.len(),
@@ -900,7 +927,7 @@ impl Vault {
                 },
             )
             .await?;
-        self.incident_view(actor, &record, Some(exposure)).await
+        Ok((record, exposure))
     }
 
     /// Opens an incident about one enrolled device (a lost or compromised
@@ -923,8 +950,8 @@ impl Vault {
                     .into(),
             ));
         }
-        let now = self.inner.clock.now();
-        let (reason, until, aware_at) = checked_request(request, now)?;
+        // The request is checked before anything is looked up.
+        checked_request(request, self.inner.clock.now())?;
         let unknown = || {
             VaultError::NotFound(format!(
                 "no device {:?} in this workspace: `confidant devices list` shows them (nothing \
@@ -939,51 +966,16 @@ impl Vault {
             .await?
             .filter(|d| d.workspace == self.workspace())
             .ok_or_else(unknown)?;
-        let id = IncidentId::random(&mut OsRng);
-        let record = IncidentRecord {
-            id,
-            workspace: self.workspace(),
-            person: record_device.person,
-            since: request.since,
-            until,
-            aware_at,
-            opened_at: now,
-            opened_by: actor.person,
-            reason_ct: self.seal_incident(id, reason.as_bytes())?,
-            offboarded: false,
-            item: Some(IncidentItem::Device(device_id)),
-        };
-        let exposure = self.record_exposure(actor, &record).await?;
-        let detail = format!(
-            "accesses from device {device_id}, window {} to {}; {} customers reached, {} of them \
-             in the clear; {} documents copied; {} ledger entries",
-            request.since,
-            until,
-            exposure.customers.len(),
-            exposure.intelligible().count(),
-            exposure.documents.len(),
-            exposure.entries
-        );
-        // INVARIANT: the opening is on the ledger before the incident exists.
-        let mut attempt = Attempt::allowed(
-            actor,
-            KnownAction::Incident,
-            Target::whole(subject(&record)),
-        );
-        attempt.reason = format!("incident {id}: opened: {detail}");
-        self.record(&[attempt]).await?;
-        self.store().insert_incident(&record).await?;
-        self.store()
-            .add_incident_step(
-                self.workspace(),
-                id,
-                &IncidentStep {
-                    at: now,
-                    kind: "opened".into(),
-                    detail,
-                },
+        let (record, exposure) = self
+            .store_opened_incident(
+                actor,
+                record_device.person,
+                IncidentItem::Device(device_id),
+                request,
+                &format!("accesses from device {device_id}"),
             )
             .await?;
+        let id = record.id;
         if revoke && record_device.revoked_at.is_none() {
             self.revoke_device(actor, &device_id.to_string(), &format!("incident {id}"))
                 .await?;

@@ -169,16 +169,7 @@ impl Tenants {
 
     /// The vault a device enrollment code belongs to.
     pub async fn vault_of_enrollment(&self, code: &str) -> Result<Vault, VaultError> {
-        let hash = match confidant_core::normalize_passcode(code) {
-            Some(canonical) => token_hash(&canonical),
-            None => {
-                return Err(VaultError::InvalidInput(
-                    "that is not an enrollment code: it has twelve letters and digits like \
-                     K7F3-9QXM-2HDP"
-                        .into(),
-                ));
-            }
-        };
+        let hash = crate::devices::code_hash(code)?;
         let workspace = self.store.enrollment(&hash).await?.map(|e| e.workspace);
         workspace
             .and_then(|ws| self.vaults.get(&ws))

@@ -68,26 +68,14 @@ impl Vault {
         Ok(())
     }
 
-    /// Whether a document is view only (for anyone who may see it).
-    pub async fn is_view_only(&self, actor: &Actor, doc: &DocRef) -> Result<bool, VaultError> {
-        let record = if self.is_manager(actor) {
-            self.find_document(doc).await?
-        } else {
-            self.authorize_document(actor, doc, confidant_core::Access::View)
-                .await?
-                .0
-        };
-        Ok(self.store().view_only(self.workspace(), record.id).await?)
-    }
-
-    /// The document as its page shows it: decided as `view`, stamped for
-    /// the viewer when Confidential or Restricted, recorded (with the
-    /// delivery id) before it is returned.
+    /// The document as its page shows it, and whether it is view only:
+    /// decided as `view`, stamped for the viewer when Confidential or
+    /// Restricted, recorded (with the delivery id) before it is returned.
     pub async fn view_document(
         &self,
         actor: &Actor,
         doc: &DocRef,
-    ) -> Result<(DocumentMeta, Rendered), VaultError> {
+    ) -> Result<(DocumentMeta, Rendered, bool), VaultError> {
         let (record, meta, reason) = if self.is_manager(actor) {
             self.gate(actor, "view a document", KnownAction::View)
                 .await?;
@@ -101,6 +89,7 @@ impl Vault {
                 .await?;
             (record, meta, Some(crate::access::ledger_reason(&decision)))
         };
+        let view_only = self.store().view_only(self.workspace(), record.id).await?;
         let format = confidant_mark::Format::from_file_name(&meta.name);
         if matches!(
             format,
@@ -130,7 +119,7 @@ impl Vault {
             body.extend_from_slice(&chunk?);
         }
         let rendered = render(&meta, record.label, body).await?;
-        Ok((meta, rendered))
+        Ok((meta, rendered, view_only))
     }
 }
 

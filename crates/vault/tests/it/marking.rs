@@ -434,20 +434,22 @@ async fn a_view_only_document_is_shown_stamped_and_never_downloaded() {
         Err(VaultError::ViewOnly(m)) if m.contains("view only")
     ));
     // ... but sees it, stamped for Alex, with its own delivery.
-    let (_, shown) = vault
+    let (_, shown, view_only) = vault
         .view_document(&alex, &DocRef::Name("q3.txt".into()))
         .await
         .unwrap();
+    assert!(view_only);
     let confidant_vault::Rendered::Text(text) = shown else {
         panic!("text is shown as text: {shown:?}");
     };
     assert!(text.starts_with("CONFIDENTIAL - for Alex Doe"), "{text}");
     assert!(text.contains("Ann Lee"));
     // A PDF is shown as pictures of its pages, rendered by pdftoppm.
-    let (_, shown) = vault
+    let (_, shown, view_only) = vault
         .view_document(&alex, &DocRef::Name("contract.pdf".into()))
         .await
         .unwrap();
+    assert!(view_only);
     let confidant_vault::Rendered::Pages { pngs, more } = shown else {
         panic!("a PDF is shown as pages: {shown:?}");
     };
