@@ -99,6 +99,27 @@ pub enum GrantScope {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         rows: Option<RowFilter>,
     },
+    /// A request's item as the person named it, resolved to ids only when
+    /// the owner approves: resolving it sooner would tell the person
+    /// whether a name exists. Covers nothing.
+    Named {
+        item: NamedItem,
+    },
+}
+
+/// An item named in a request (see [`GrantScope::Named`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum NamedItem {
+    /// A document, by name or id as typed.
+    Document { name: String },
+    /// Columns of a record set, by its name or id as typed.
+    RecordSet {
+        name: String,
+        columns: BTreeSet<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rows: Option<RowFilter>,
+    },
 }
 
 impl GrantScope {
@@ -107,7 +128,7 @@ impl GrantScope {
         match self {
             GrantScope::Document { id: granted } => *granted == id,
             GrantScope::Folder { path } => name.starts_with(path.as_str()),
-            GrantScope::RecordSet { .. } => false,
+            GrantScope::RecordSet { .. } | GrantScope::Named { .. } => false,
         }
     }
 
@@ -229,6 +250,8 @@ pub enum GrantError {
     TooLong { days: i64, max_days: i64 },
     #[error("name at least one column of the record set (--columns)")]
     NoColumns,
+    #[error("name the document or record set the access is for")]
+    NoItem,
     #[error("a folder path must end in '/' (like invoices/)")]
     FolderPath,
     #[error("{0}")]
@@ -267,30 +290,42 @@ pub fn validate_grant(
             max_days: max.whole_days(),
         });
     }
-    match scope {
-        GrantScope::RecordSet { columns, .. } if columns.is_empty() => Err(GrantError::NoColumns),
+    let documents = match scope {
+        GrantScope::RecordSet { columns, .. }
+        | GrantScope::Named {
+            item: NamedItem::RecordSet { columns, .. },
+        } if columns.is_empty() => return Err(GrantError::NoColumns),
         GrantScope::Folder { path } if !path.ends_with('/') || path.len() < 2 => {
-            Err(GrantError::FolderPath)
+            return Err(GrantError::FolderPath);
         }
-        GrantScope::Document { .. } | GrantScope::Folder { .. } => {
-            for a in actions {
-                if matches!(a, Access::Export | Access::Reveal) {
-                    return Err(GrantError::Action(format!(
-                        "{a} applies to record sets, not documents: use view, download or edit"
-                    )));
-                }
-            }
-            Ok(purpose.to_owned())
+        GrantScope::Named {
+            item: NamedItem::Document { name } | NamedItem::RecordSet { name, .. },
+        } if name.trim().is_empty() => return Err(GrantError::NoItem),
+        GrantScope::Document { .. }
+        | GrantScope::Folder { .. }
+        | GrantScope::Named {
+            item: NamedItem::Document { .. },
+        } => true,
+        GrantScope::RecordSet { .. }
+        | GrantScope::Named {
+            item: NamedItem::RecordSet { .. },
+        } => false,
+    };
+    if documents {
+        if let Some(a) = actions
+            .iter()
+            .find(|a| matches!(a, Access::Export | Access::Reveal))
+        {
+            return Err(GrantError::Action(format!(
+                "{a} applies to record sets, not documents: use view, download or edit"
+            )));
         }
-        GrantScope::RecordSet { .. } => {
-            if actions.contains(&Access::Download) {
-                return Err(GrantError::Action(
-                    "download applies to documents; for record sets use export".into(),
-                ));
-            }
-            Ok(purpose.to_owned())
-        }
+    } else if actions.contains(&Access::Download) {
+        return Err(GrantError::Action(
+            "download applies to documents; for record sets use export".into(),
+        ));
     }
+    Ok(purpose.to_owned())
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub use agreement::{
 };
 pub use category::{DataCategory, UnknownCategoryError, mask_value};
 pub use grant::{
-    Access, DEFAULT_MAX_GRANT, Grant, GrantError, GrantScope, GrantStatus, RowFilter,
+    Access, DEFAULT_MAX_GRANT, Grant, GrantError, GrantScope, GrantStatus, NamedItem, RowFilter,
     UnknownAccessError, UnknownGrantStatusError, validate_grant,
 };
 pub use ids::{

@@ -12,7 +12,7 @@ use cedar_policy::{
     ActionConstraint, Effect, EntityTypeName, EntityUid, PolicyId, ResourceConstraint,
     RestrictedExpression,
 };
-use confidant_core::{Access, DataCategory, Grant, Label};
+use confidant_core::{Access, DataCategory, Grant, Label, Role};
 use miette::Diagnostic;
 
 use crate::decision::{self, Decision, EVALUATION_FAILED, Reason, grant_words};
@@ -51,10 +51,124 @@ struct Note {
     /// Whether the policy may read `context.client` (its attribute names,
     /// escapes resolved, include "client").
     uses_client: bool,
+    /// The roles the policy can apply to at all.
+    roles: RoleGuard,
 }
 
-/// The policies that can apply to one action on one kind of item: those
-/// whose scope (`action == ...`, `resource is ...`) admits it. Cedar
+/// What a policy's condition says of the person's role before anything
+/// else: the leading conjuncts of its first `when` clause that compare
+/// `principal.role` with a string. Such a comparison cannot fail (the
+/// schema requires `role`), and Cedar evaluates `&&` left to right and
+/// stops at the first `false`, so when one of them is false for a role the
+/// policy is not satisfied (and raises no error) for anyone of that role.
+/// A conjunct of another shape ends the prefix: what comes after it may
+/// not be reached.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct RoleGuard {
+    /// `principal.role == "x"`: only this role.
+    only: Option<String>,
+    /// `principal.role != "x"`: never these.
+    not: Vec<String>,
+}
+
+impl RoleGuard {
+    fn of(policy: &cedar::Policy) -> RoleGuard {
+        // When the policy cannot be read as JSON, assume it applies to
+        // everyone.
+        policy
+            .to_json()
+            .map(|json| RoleGuard::of_json(&json))
+            .unwrap_or_default()
+    }
+
+    fn of_json(policy: &serde_json::Value) -> RoleGuard {
+        let mut guard = RoleGuard::default();
+        let Some(first) = policy
+            .get("conditions")
+            .and_then(|c| c.as_array())
+            .and_then(|c| c.first())
+        else {
+            return guard;
+        };
+        if first.get("kind").and_then(|k| k.as_str()) != Some("when") {
+            return guard;
+        }
+        let mut conjuncts = Vec::new();
+        if let Some(body) = first.get("body") {
+            flatten_and(body, &mut conjuncts);
+        }
+        for conjunct in conjuncts {
+            match role_comparison(conjunct) {
+                Some((true, role)) => match &guard.only {
+                    // `role == "a" && role == "b"`: nobody.
+                    Some(only) if *only != role => guard.not.push(only.clone()),
+                    _ => guard.only = Some(role),
+                },
+                Some((false, role)) => guard.not.push(role),
+                None => break,
+            }
+        }
+        guard
+    }
+
+    fn admits(&self, role: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == role)
+            && !self.not.iter().any(|not| not == role)
+    }
+}
+
+/// The conjuncts of `a && b && ...` in evaluation order.
+fn flatten_and<'a>(expr: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+    match expr.get("&&") {
+        Some(and) => {
+            if let (Some(left), Some(right)) = (and.get("left"), and.get("right")) {
+                flatten_and(left, out);
+                flatten_and(right, out);
+            } else {
+                out.push(expr);
+            }
+        }
+        None => out.push(expr),
+    }
+}
+
+/// `principal.role == "x"` (true, x) or `principal.role != "x"` (false,
+/// x), either side.
+fn role_comparison(expr: &serde_json::Value) -> Option<(bool, String)> {
+    let (equal, operands) = match (expr.get("=="), expr.get("!=")) {
+        (Some(op), None) => (true, op),
+        (None, Some(op)) => (false, op),
+        _ => return None,
+    };
+    let object = expr.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    let is_role = |e: &serde_json::Value| {
+        e.get(".").is_some_and(|dot| {
+            dot.get("attr").and_then(|a| a.as_str()) == Some("role")
+                && dot
+                    .get("left")
+                    .and_then(|l| l.get("Var"))
+                    .and_then(|v| v.as_str())
+                    == Some("principal")
+        })
+    };
+    let literal =
+        |e: &serde_json::Value| e.get("Value").and_then(|v| v.as_str()).map(str::to_owned);
+    let (left, right) = (operands.get("left")?, operands.get("right")?);
+    if is_role(left) {
+        literal(right).map(|role| (equal, role))
+    } else if is_role(right) {
+        literal(left).map(|role| (equal, role))
+    } else {
+        None
+    }
+}
+
+/// The policies that can apply to one action on one kind of item by a
+/// person of one role: those whose scope (`action == ...`, `resource is
+/// ...`) and role guard ([`RoleGuard`]) admit it. Cedar
 /// evaluates every policy of a set, scope first; leaving out the policies
 /// whose scope can never match changes no decision and saves their cost.
 #[derive(Clone, Debug)]
@@ -67,6 +181,21 @@ struct Slice {
 
 /// The kinds of item, in the order of [`Engine::slices`]' rows.
 const ITEM_KINDS: usize = 3;
+
+/// The roles, in the order of [`Engine::slices`]' columns.
+const ROLES: usize = Role::ALL.len();
+
+fn slice_index(access: Access, item: &Item<'_>, role: Role) -> usize {
+    slice_index_raw(access, kind_index(item), role)
+}
+
+fn slice_index_raw(access: Access, kind: usize, role: Role) -> usize {
+    let role = Role::ALL
+        .iter()
+        .position(|r| *r == role)
+        .unwrap_or_default();
+    (action_index(access) * ITEM_KINDS + kind) * ROLES + role
+}
 
 fn kind_index(item: &Item<'_>) -> usize {
     match item {
@@ -166,7 +295,7 @@ pub struct Engine {
     owner_text: String,
     names: Names,
     authorizer: cedar::Authorizer,
-    /// One slice per action and kind of item: `slices[action * 3 + kind]`.
+    /// One slice per action, kind of item and role: see [`slice_index`].
     slices: Vec<Slice>,
     ips: IpCache,
 }
@@ -395,6 +524,7 @@ impl Engine {
                 uses_client: policy
                     .to_json()
                     .map_or(true, |json| json.to_string().contains("\"client\"")),
+                roles: RoleGuard::of(&policy),
             };
             renamed
                 .add(policy.clone())
@@ -449,35 +579,43 @@ impl Engine {
         // declares no action groups; with groups, such a policy goes into
         // every slice.
         let no_groups = self.schema.action_groups().next().is_none();
-        let mut slices = Vec::with_capacity(Access::ALL.len() * ITEM_KINDS);
+        let mut slices = Vec::with_capacity(Access::ALL.len() * ITEM_KINDS * ROLES);
         for access in Access::ALL {
             let action = self.names.action(access);
-            for kind in self.names.kinds() {
-                let mut slice = Slice {
-                    policies: cedar::PolicySet::new(),
-                    uses_client: false,
-                };
-                for policy in self.policies.policies() {
-                    let action_ok = match policy.action_constraint() {
-                        ActionConstraint::Any => true,
-                        ActionConstraint::Eq(a) => a == action,
-                        ActionConstraint::In(list) => !no_groups || list.contains(&action),
+            for (kind, kind_name) in self.names.kinds().into_iter().enumerate() {
+                for role in Role::ALL {
+                    let mut slice = Slice {
+                        policies: cedar::PolicySet::new(),
+                        uses_client: false,
                     };
-                    let kind_ok = match policy.resource_constraint() {
-                        ResourceConstraint::Any | ResourceConstraint::In(_) => true,
-                        ResourceConstraint::Eq(uid) => uid.type_name() == kind,
-                        ResourceConstraint::Is(ty) | ResourceConstraint::IsIn(ty, _) => ty == *kind,
-                    };
-                    if action_ok && kind_ok {
-                        slice.uses_client |=
-                            self.notes.get(policy.id()).is_none_or(|n| n.uses_client);
-                        slice
-                            .policies
-                            .add(policy.clone())
-                            .map_err(|e| e.to_string())?;
+                    debug_assert_eq!(slices.len(), slice_index_raw(access, kind, role));
+                    for policy in self.policies.policies() {
+                        let note = self.notes.get(policy.id());
+                        if note.is_some_and(|n| !n.roles.admits(role.as_str())) {
+                            continue;
+                        }
+                        let action_ok = match policy.action_constraint() {
+                            ActionConstraint::Any => true,
+                            ActionConstraint::Eq(a) => a == action,
+                            ActionConstraint::In(list) => !no_groups || list.contains(&action),
+                        };
+                        let kind_ok = match policy.resource_constraint() {
+                            ResourceConstraint::Any | ResourceConstraint::In(_) => true,
+                            ResourceConstraint::Eq(uid) => uid.type_name() == kind_name,
+                            ResourceConstraint::Is(ty) | ResourceConstraint::IsIn(ty, _) => {
+                                ty == *kind_name
+                            }
+                        };
+                        if action_ok && kind_ok {
+                            slice.uses_client |= note.is_none_or(|n| n.uses_client);
+                            slice
+                                .policies
+                                .add(policy.clone())
+                                .map_err(|e| e.to_string())?;
+                        }
                     }
+                    slices.push(slice);
                 }
-                slices.push(slice);
             }
         }
         self.slices = slices;
@@ -487,9 +625,11 @@ impl Engine {
     /// Decides `request`. Never fails: anything that stops the policies from
     /// giving an answer is a denial that says why (fail closed).
     pub fn decide(&self, request: &Request<'_>) -> Decision {
-        let slice = self
-            .slices
-            .get(action_index(request.action) * ITEM_KINDS + kind_index(&request.item));
+        let slice = self.slices.get(slice_index(
+            request.action,
+            &request.item,
+            request.person.role,
+        ));
         self.decide_with(request, slice)
     }
 
@@ -1003,6 +1143,70 @@ mod tests {
             Some(Complexity::Long(words.find("is").unwrap_or(0) + 1))
         );
         assert_eq!(complexity(words, 3, 6), None);
+    }
+
+    fn guard(text: &str) -> RoleGuard {
+        let policy = cedar::Policy::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        RoleGuard::of(&policy)
+    }
+
+    fn only(role: &str) -> RoleGuard {
+        RoleGuard {
+            only: Some(role.to_owned()),
+            not: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn role_guards_come_from_the_leading_role_comparisons() {
+        let v = "forbid (principal, action, resource) when ";
+        assert_eq!(
+            guard(&format!("{v}{{ principal.role == \"vendor\" }};")),
+            only("vendor")
+        );
+        assert_eq!(
+            guard(&format!(
+                "{v}{{ \"vendor\" == principal.role && resource.label_level > 1 }};"
+            )),
+            only("vendor")
+        );
+        assert_eq!(
+            guard(&format!(
+                "{v}{{ principal.role != \"owner\" && principal.role != \"admin\" && context.passcode_ok }};"
+            )),
+            RoleGuard {
+                only: None,
+                not: vec!["owner".to_owned(), "admin".to_owned()],
+            }
+        );
+        // Another conjunct first: the comparison after it may never be
+        // reached (the first may raise an error), so it is no guard.
+        assert_eq!(
+            guard(&format!(
+                "{v}{{ resource.label_level > 1 && principal.role == \"vendor\" }};"
+            )),
+            RoleGuard::default()
+        );
+        // `||`, negation, `unless` first, other attributes: no guard.
+        for body in [
+            "when { principal.role == \"vendor\" || principal.role == \"associate\" }",
+            "when { !(principal.role == \"vendor\") }",
+            "unless { principal.role == \"owner\" } when { principal.role == \"vendor\" }",
+            "when { principal.status == \"vendor\" }",
+            "when { resource.name == principal.role }",
+        ] {
+            assert_eq!(
+                guard(&format!("forbid (principal, action, resource) {body};")),
+                RoleGuard::default(),
+                "{body}"
+            );
+        }
+        // Two different roles required: nobody.
+        let nobody = guard(&format!(
+            "{v}{{ principal.role == \"vendor\" && principal.role == \"associate\" }};"
+        ));
+        assert!(Role::ALL.iter().all(|r| !nobody.admits(r.as_str())));
+        assert!(only("vendor").admits("vendor") && !only("vendor").admits("assistant"));
     }
 
     #[test]

@@ -177,6 +177,9 @@ pub struct GrantChange {
     pub by: Option<PersonId>,
     /// Why it ended (for `Ended`).
     pub reason: Option<String>,
+    /// The item resolved on approval, sealed (a request names its item;
+    /// see `GrantScope::Named`); `None` keeps the stored scope.
+    pub scope_ct: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

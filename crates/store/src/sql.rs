@@ -213,7 +213,8 @@ pub(crate) const SELECT_GRANTS: &str = concat!(
     grant_columns!(),
     " FROM grants WHERE workspace_id = $1 ORDER BY created_at DESC, id"
 );
-pub(crate) const APPROVE_GRANT: &str = "UPDATE grants SET status = $3, approved_by = $4 \
+pub(crate) const APPROVE_GRANT: &str = "UPDATE grants \
+     SET status = $3, approved_by = $4, scope_ct = COALESCE($5, scope_ct) \
      WHERE workspace_id = $1 AND id = $2";
 pub(crate) const END_GRANT: &str = "UPDATE grants SET status = $3, ended_at = $4, end_reason = $5 \
      WHERE workspace_id = $1 AND id = $2";
@@ -1768,7 +1769,8 @@ macro_rules! impl_store {
                             .bind(ws.to_string())
                             .bind(id.to_string())
                             .bind(change.to.as_str())
-                            .bind(change.by.map(|p| p.to_string())),
+                            .bind(change.by.map(|p| p.to_string()))
+                            .bind(change.scope_ct.as_deref()),
                     };
                     query.execute(&mut *tx).await.map_err(failed(OP))?;
                     let changed = sqlx::query_as::<_, GrantRow>(SELECT_GRANT)

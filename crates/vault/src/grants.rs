@@ -11,8 +11,8 @@
 use std::collections::BTreeSet;
 
 use confidant_core::{
-    Access, DEFAULT_MAX_GRANT, Grant, GrantId, GrantScope, GrantStatus, PersonStatus, RowFilter,
-    validate_grant,
+    Access, DEFAULT_MAX_GRANT, Grant, GrantId, GrantScope, GrantStatus, NamedItem, PersonStatus,
+    RowFilter, validate_grant,
 };
 use confidant_ledger::{KnownAction, Target, TargetId};
 use confidant_store::{GrantChange, GrantRecord, StoreError};
@@ -133,6 +133,33 @@ impl Vault {
         })
     }
 
+    /// A request's item as the person named it, looked up only when the
+    /// owner approves: looking it up now would tell the person whether a
+    /// document or record set of that name exists (or its columns). A
+    /// folder is a name prefix and needs no lookup.
+    fn named_scope(target: &GrantTarget) -> GrantScope {
+        match target {
+            GrantTarget::Document(doc) => GrantScope::Named {
+                item: NamedItem::Document {
+                    name: match doc {
+                        DocRef::Id(id) => id.to_string(),
+                        DocRef::Name(name) => name.trim().to_owned(),
+                    },
+                },
+            },
+            GrantTarget::Folder(path) => GrantScope::Folder {
+                path: path.trim().to_owned(),
+            },
+            GrantTarget::Records { set, columns, rows } => GrantScope::Named {
+                item: NamedItem::RecordSet {
+                    name: set.trim().to_owned(),
+                    columns: columns.iter().map(|c| c.trim().to_owned()).collect(),
+                    rows: rows.clone(),
+                },
+            },
+        }
+    }
+
     /// A person who may receive grants: active or invited, not the owner
     /// or an admin (who reach everything anyway).
     async fn grantee(&self, who: &str) -> Result<confidant_store::PersonRecord, VaultError> {
@@ -157,11 +184,11 @@ impl Vault {
         &self,
         actor: &Actor,
         person: &confidant_store::PersonRecord,
+        scope: GrantScope,
         request: &GrantRequest,
         status: GrantStatus,
         reason: Option<&str>,
     ) -> Result<GrantView, VaultError> {
-        let scope = self.resolve_target(&request.target).await?;
         let now = self.inner.clock.now();
         let purpose = validate_grant(
             &scope,
@@ -203,6 +230,15 @@ impl Vault {
             GrantScope::RecordSet { id, columns, .. } => {
                 format!("record set {id} ({} columns)", columns.len())
             }
+            GrantScope::Named {
+                item: NamedItem::Document { .. },
+            } => "a document named in the request".to_owned(),
+            GrantScope::Named {
+                item: NamedItem::RecordSet { columns, .. },
+            } => format!(
+                "a record set named in the request ({} columns)",
+                columns.len()
+            ),
         };
         let mut attempt = Attempt::allowed(
             actor,
@@ -248,7 +284,8 @@ impl Vault {
         self.gate(actor, "grant access", KnownAction::GrantChange)
             .await?;
         let person = self.grantee(who).await?;
-        self.store_grant(actor, &person, request, GrantStatus::Active, None)
+        let scope = self.resolve_target(&request.target).await?;
+        self.store_grant(actor, &person, scope, request, GrantStatus::Active, None)
             .await
     }
 
@@ -269,6 +306,7 @@ impl Vault {
         self.store_grant(
             actor,
             &person,
+            Vault::named_scope(&request.target),
             request,
             GrantStatus::Requested,
             Some(reason),
@@ -276,16 +314,56 @@ impl Vault {
         .await
     }
 
-    /// Puts a requested grant in force (owner and admins).
+    /// Puts a requested grant in force (owner and admins). The item the
+    /// request names is looked up now; if it does not exist (or lacks a
+    /// column), nothing changes and the error says so.
     pub async fn approve_grant(&self, actor: &Actor, id: GrantId) -> Result<GrantView, VaultError> {
         self.gate(actor, "approve a request", KnownAction::GrantChange)
             .await?;
+        let record = self
+            .store()
+            .grant(self.workspace(), id)
+            .await?
+            .ok_or_else(no_grant)?;
+        let grant = self.open_grant(&record)?;
+        let scope_ct = match &grant.scope {
+            GrantScope::Named { item } => {
+                let target = match item {
+                    NamedItem::Document { name } => GrantTarget::Document(DocRef::parse(name)),
+                    NamedItem::RecordSet {
+                        name,
+                        columns,
+                        rows,
+                    } => GrantTarget::Records {
+                        set: name.clone(),
+                        columns: columns.iter().cloned().collect(),
+                        rows: rows.clone(),
+                    },
+                };
+                let scope = self.resolve_target(&target).await.map_err(|e| {
+                    let why = match e {
+                        VaultError::NotFound(m) | VaultError::InvalidInput(m) => m,
+                        other => return other,
+                    };
+                    VaultError::InvalidInput(format!(
+                        "the request cannot be approved as asked ({why}); end it with a \
+                         reason, and grant what is needed instead"
+                    ))
+                })?;
+                let scope_json = serde_json::to_vec(&scope).map_err(|e| {
+                    VaultError::Internal(format!("writing a grant's scope failed: {e}"))
+                })?;
+                Some(self.seal_field(&scope_context(id), &scope_json)?)
+            }
+            _ => None,
+        };
         let change = GrantChange {
             from: vec![GrantStatus::Requested],
             to: GrantStatus::Active,
             at: self.inner.clock.now(),
             by: Some(actor.person),
             reason: None,
+            scope_ct,
         };
         self.change_grant(actor, id, &change, "approved").await
     }
@@ -319,6 +397,7 @@ impl Vault {
             at: self.inner.clock.now(),
             by: None,
             reason: Some(reason.to_owned()),
+            scope_ct: None,
         };
         let ended = self
             .change_grant(actor, id, &change, &format!("ended: {reason}"))
@@ -406,7 +485,13 @@ impl Vault {
                 view.item = match view.grant.scope {
                     GrantScope::Document { .. } => "a document (no longer granted)",
                     GrantScope::Folder { .. } => "a folder (no longer granted)",
-                    GrantScope::RecordSet { .. } => "a record set (no longer granted)",
+                    GrantScope::RecordSet { .. }
+                    | GrantScope::Named {
+                        item: NamedItem::RecordSet { .. },
+                    } => "a record set (no longer granted)",
+                    GrantScope::Named {
+                        item: NamedItem::Document { .. },
+                    } => "a document (no longer granted)",
                 }
                 .to_owned();
             }
@@ -488,6 +573,28 @@ impl Vault {
                         f.column, f.equals
                     ),
                     None => format!("record set {name}: {columns}"),
+                }
+            }
+            // As the person typed it: whether it exists is checked when
+            // the owner approves.
+            GrantScope::Named {
+                item: NamedItem::Document { name },
+            } => format!("document {name:?} (as asked)"),
+            GrantScope::Named {
+                item:
+                    NamedItem::RecordSet {
+                        name,
+                        columns,
+                        rows,
+                    },
+            } => {
+                let columns = columns.iter().cloned().collect::<Vec<_>>().join(", ");
+                match rows {
+                    Some(f) => format!(
+                        "record set {name:?}: {columns} (rows where {} = {}; as asked)",
+                        f.column, f.equals
+                    ),
+                    None => format!("record set {name:?}: {columns} (as asked)"),
                 }
             }
         };

@@ -236,6 +236,19 @@ const SHAPES: &str = r#"
 @id("s8") forbid (principal, action == Action::"view", resource)
   unless { resource.label_level < 3 || (context.minute_of_day >= 480 && context.minute_of_day < 1080) };
 @id("s9") forbid (principal is Person, action, resource is RecordSet) when { principal.role == "vendor" };
+@id("s10") forbid (principal, action, resource)
+  when { principal.role == "assistant" && resource.categories.contains("card_number") };
+@id("s11") forbid (principal, action == Action::"view", resource)
+  when { "associate" == principal.role && context.minute_of_day < 600 };
+@id("s12") forbid (principal, action, resource is Column)
+  when { principal.role != "owner" && principal.role != "admin" && resource.category == "phone" };
+@id("s13") forbid (principal, action, resource)
+  when { resource.label_level >= 2 && principal.role == "vendor" };
+@id("s14") forbid (principal, action, resource)
+  when { principal.role == "auditor" || principal.role == "associate" }
+  when { resource.label == "restricted" };
+@id("s15") forbid (principal, action, resource)
+  unless { principal.role != "assistant" };
 "#;
 
 proptest! {

@@ -335,6 +335,7 @@ pub async fn grants_change_status_only_from_the_expected_one(store: Arc<dyn Stor
         at: at(T0 + 40),
         by: Some(owner.id),
         reason: None,
+        scope_ct: Some(b"resolved scope".to_vec()),
     };
     let approved = store
         .change_grant(ws.id, requested.id, &approve)
@@ -342,6 +343,8 @@ pub async fn grants_change_status_only_from_the_expected_one(store: Arc<dyn Stor
         .context("approved")?;
     assert_eq!(approved.status, GrantStatus::Active);
     assert_eq!(approved.approved_by, Some(owner.id));
+    // The item the request named, resolved on approval, replaces its scope.
+    assert_eq!(approved.scope_ct, b"resolved scope".to_vec());
     conflict(store.change_grant(ws.id, requested.id, &approve).await)?;
     assert_eq!(
         store
@@ -356,6 +359,7 @@ pub async fn grants_change_status_only_from_the_expected_one(store: Arc<dyn Stor
         at: at(T0 + 50),
         by: None,
         reason: Some("job done".into()),
+        scope_ct: None,
     };
     let ended = store
         .change_grant(ws.id, active.id, &end)
@@ -364,6 +368,7 @@ pub async fn grants_change_status_only_from_the_expected_one(store: Arc<dyn Stor
     assert_eq!(ended.status, GrantStatus::Ended);
     assert_eq!(ended.ended_at, Some(at(T0 + 50)));
     assert_eq!(ended.end_reason.as_deref(), Some("job done"));
+    assert_eq!(ended.scope_ct, active.scope_ct, "ending keeps the scope");
     conflict(store.change_grant(ws.id, active.id, &end).await)?;
 
     // Offboarding ends the rest in the same step.

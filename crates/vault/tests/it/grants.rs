@@ -678,3 +678,150 @@ when { principal.role == "vendor" && resource.categories.contains("card_number")
         why.explain()
     );
 }
+
+/// Asking for access says nothing about what exists: a request for a
+/// document or record set that does not exist (or a column it lacks) is
+/// taken like any other. Its item is looked up when the owner approves,
+/// and the owner is told then.
+#[tokio::test]
+async fn requests_are_no_oracle_for_names() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let csv = "name,phone\nAnn Lee,+44 20 7946 0958\n";
+    vault
+        .import_records(
+            &owner,
+            "customers",
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ColumnMapping {
+                categories: vec![
+                    ("name".into(), DataCategory::Name),
+                    ("phone".into(), DataCategory::Phone),
+                ],
+                indexed: vec![],
+                rows_are_customers: true,
+                contact_column: None,
+                label: Label::Internal,
+            },
+        )
+        .await
+        .unwrap();
+    let doc = vault
+        .add_document(&owner, "plans/merger.txt", Label::Internal, &b"secret"[..])
+        .await
+        .unwrap();
+    let alex = member(&vault, "alex@example.com", Role::Assistant).await;
+    let ask = |target: GrantTarget, actions: &[Access]| GrantRequest {
+        target,
+        actions: actions.iter().copied().collect(),
+        purpose: "work".into(),
+        until: OffsetDateTime::now_utc() + Duration::days(3),
+        require_passcode: false,
+    };
+    let set = |name: &str, columns: &[&str]| GrantTarget::Records {
+        set: name.into(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows: None,
+    };
+
+    // Existing and missing names get the same answer, and the item reads
+    // back as typed.
+    let mut asked = Vec::new();
+    for (target, actions, item) in [
+        (
+            GrantTarget::Document(confidant_vault::DocRef::Name("plans/merger.txt".into())),
+            &[Access::View][..],
+            "document \"plans/merger.txt\" (as asked)",
+        ),
+        (
+            GrantTarget::Document(confidant_vault::DocRef::Name("plans/nothing.txt".into())),
+            &[Access::View][..],
+            "document \"plans/nothing.txt\" (as asked)",
+        ),
+        (
+            set("customers", &["name"]),
+            &[Access::View][..],
+            "record set \"customers\": name (as asked)",
+        ),
+        (
+            set("customers", &["salary"]),
+            &[Access::View][..],
+            "record set \"customers\": salary (as asked)",
+        ),
+        (
+            set("payroll", &["name"]),
+            &[Access::View][..],
+            "record set \"payroll\": name (as asked)",
+        ),
+    ] {
+        let view = vault
+            .request_grant(&alex, &ask(target, actions), "need it")
+            .await
+            .unwrap();
+        assert_eq!(view.grant.status, GrantStatus::Requested);
+        assert_eq!(view.item, item);
+        asked.push(view.grant.id);
+    }
+    // What does not depend on the workspace is still checked at once.
+    let err = vault
+        .request_grant(
+            &alex,
+            &ask(set("payroll", &["name"]), &[Access::Download]),
+            "need it",
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("download applies"), "{err}");
+
+    // Approving a request for what does not exist tells the owner, and
+    // changes nothing.
+    for id in [asked[1], asked[3], asked[4]] {
+        let err = vault.approve_grant(&owner, id).await.unwrap_err();
+        assert!(matches!(err, VaultError::InvalidInput(_)), "{err}");
+        assert!(
+            err.to_string().contains("cannot be approved as asked"),
+            "{err}"
+        );
+        let still = vault
+            .grants(&owner, Some("alex@example.com"))
+            .await
+            .unwrap();
+        let still = still.iter().find(|g| g.grant.id == id).unwrap();
+        assert_eq!(still.grant.status, GrantStatus::Requested);
+    }
+    let err = vault.approve_grant(&owner, asked[3]).await.unwrap_err();
+    assert!(err.to_string().contains("no column \"salary\""), "{err}");
+
+    // Approving one for what exists puts the resolved item in force.
+    let approved = vault.approve_grant(&owner, asked[0]).await.unwrap();
+    assert_eq!(
+        approved.grant.scope,
+        confidant_core::GrantScope::Document { id: doc.id }
+    );
+    assert_eq!(approved.item, "document plans/merger.txt");
+    let approved = vault.approve_grant(&owner, asked[2]).await.unwrap();
+    assert_eq!(approved.item, "record set customers: name");
+    assert!(approved.grant.is_live(OffsetDateTime::now_utc()));
+
+    // The ledger names no item the person typed.
+    let reasons: Vec<String> = vault
+        .ledger_log(&owner, None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.reason)
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("a document named in the request")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .all(|r| !r.contains("nothing.txt") && !r.contains("payroll") && !r.contains("salary")),
+        "{reasons:?}"
+    );
+}
