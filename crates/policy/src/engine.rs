@@ -1,7 +1,7 @@
 //! The decision engine: the schema and policy set built once, then one
 //! Cedar evaluation per request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -57,7 +57,8 @@ struct Note {
 
 /// What a policy's condition says of the person's role before anything
 /// else: the leading conjuncts of its first `when` clause that compare
-/// `principal.role` with a string. Such a comparison cannot fail (the
+/// `principal.role` with a string (`==`, `!=`, or an `||` of `==`s).
+/// Such a comparison cannot fail (the
 /// schema requires `role`), and Cedar evaluates `&&` left to right and
 /// stops at the first `false`, so when one of them is false for a role the
 /// policy is not satisfied (and raises no error) for anyone of that role.
@@ -65,10 +66,10 @@ struct Note {
 /// not be reached.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct RoleGuard {
-    /// `principal.role == "x"`: only this role.
-    only: Option<String>,
+    /// `principal.role == "x"` (or `== "x" || == "y"`): only these roles.
+    only: Option<BTreeSet<String>>,
     /// `principal.role != "x"`: never these.
-    not: Vec<String>,
+    not: BTreeSet<String>,
 }
 
 impl RoleGuard {
@@ -95,40 +96,48 @@ impl RoleGuard {
         }
         let mut conjuncts = Vec::new();
         if let Some(body) = first.get("body") {
-            flatten_and(body, &mut conjuncts);
+            flatten(body, "&&", &mut conjuncts);
         }
         for conjunct in conjuncts {
-            match role_comparison(conjunct) {
-                Some((true, role)) => match &guard.only {
-                    // `role == "a" && role == "b"`: nobody.
-                    Some(only) if *only != role => guard.not.push(only.clone()),
-                    _ => guard.only = Some(role),
-                },
-                Some((false, role)) => guard.not.push(role),
-                None => break,
+            if let Some((false, role)) = role_comparison(conjunct) {
+                guard.not.insert(role);
+                continue;
             }
+            let mut disjuncts = Vec::new();
+            flatten(conjunct, "||", &mut disjuncts);
+            let Some(roles) = disjuncts
+                .into_iter()
+                .map(|d| match role_comparison(d) {
+                    Some((true, role)) => Some(role),
+                    _ => None,
+                })
+                .collect::<Option<BTreeSet<String>>>()
+            else {
+                break;
+            };
+            // `role == "a" && role == "b"` leaves nobody.
+            guard.only = Some(match guard.only.take() {
+                Some(only) => only.intersection(&roles).cloned().collect(),
+                None => roles,
+            });
         }
         guard
     }
 
     fn admits(&self, role: &str) -> bool {
-        self.only.as_deref().is_none_or(|only| only == role)
-            && !self.not.iter().any(|not| not == role)
+        self.only.as_ref().is_none_or(|only| only.contains(role)) && !self.not.contains(role)
     }
 }
 
-/// The conjuncts of `a && b && ...` in evaluation order.
-fn flatten_and<'a>(expr: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
-    match expr.get("&&") {
-        Some(and) => {
-            if let (Some(left), Some(right)) = (and.get("left"), and.get("right")) {
-                flatten_and(left, out);
-                flatten_and(right, out);
-            } else {
-                out.push(expr);
-            }
+/// The operands of `a && b && ...` (`op` "&&") or `a || b || ...` (`op`
+/// "||") in evaluation order.
+fn flatten<'a>(expr: &'a serde_json::Value, op: &str, out: &mut Vec<&'a serde_json::Value>) {
+    match expr.get(op).map(|o| (o.get("left"), o.get("right"))) {
+        Some((Some(left), Some(right))) if expr.as_object().is_some_and(|o| o.len() == 1) => {
+            flatten(left, op, out);
+            flatten(right, op, out);
         }
-        None => out.push(expr),
+        _ => out.push(expr),
     }
 }
 
@@ -1150,10 +1159,10 @@ mod tests {
         RoleGuard::of(&policy)
     }
 
-    fn only(role: &str) -> RoleGuard {
+    fn only(roles: &[&str]) -> RoleGuard {
         RoleGuard {
-            only: Some(role.to_owned()),
-            not: Vec::new(),
+            only: Some(roles.iter().map(|r| r.to_string()).collect()),
+            not: BTreeSet::new(),
         }
     }
 
@@ -1162,13 +1171,19 @@ mod tests {
         let v = "forbid (principal, action, resource) when ";
         assert_eq!(
             guard(&format!("{v}{{ principal.role == \"vendor\" }};")),
-            only("vendor")
+            only(&["vendor"])
         );
         assert_eq!(
             guard(&format!(
                 "{v}{{ \"vendor\" == principal.role && resource.label_level > 1 }};"
             )),
-            only("vendor")
+            only(&["vendor"])
+        );
+        assert_eq!(
+            guard(&format!(
+                "{v}{{ (principal.role == \"vendor\" || \"associate\" == principal.role) && context.passcode_ok }};"
+            )),
+            only(&["associate", "vendor"])
         );
         assert_eq!(
             guard(&format!(
@@ -1176,7 +1191,7 @@ mod tests {
             )),
             RoleGuard {
                 only: None,
-                not: vec!["owner".to_owned(), "admin".to_owned()],
+                not: ["owner".to_owned(), "admin".to_owned()].into(),
             }
         );
         // Another conjunct first: the comparison after it may never be
@@ -1187,9 +1202,11 @@ mod tests {
             )),
             RoleGuard::default()
         );
-        // `||`, negation, `unless` first, other attributes: no guard.
+        // `||` with another kind of operand, negation, `unless` first,
+        // other attributes: no guard.
         for body in [
-            "when { principal.role == \"vendor\" || principal.role == \"associate\" }",
+            "when { principal.role == \"vendor\" || resource.label_level > 1 }",
+            "when { principal.role != \"vendor\" || principal.role == \"associate\" }",
             "when { !(principal.role == \"vendor\") }",
             "unless { principal.role == \"owner\" } when { principal.role == \"vendor\" }",
             "when { principal.status == \"vendor\" }",
@@ -1206,7 +1223,7 @@ mod tests {
             "{v}{{ principal.role == \"vendor\" && principal.role == \"associate\" }};"
         ));
         assert!(Role::ALL.iter().all(|r| !nobody.admits(r.as_str())));
-        assert!(only("vendor").admits("vendor") && !only("vendor").admits("assistant"));
+        assert!(only(&["vendor"]).admits("vendor") && !only(&["vendor"]).admits("assistant"));
     }
 
     #[test]
