@@ -251,16 +251,27 @@ fn grant_id(id: &str) -> Result<confidant_core::GrantId, AppError> {
 }
 
 async fn approve(
+    State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
     WebForm(form): WebForm<CsrfOnly>,
 ) -> Result<Response, PageError> {
     check_csrf(&session, &form.csrf)?;
-    session
+    match session
         .vault
         .approve_grant(&session.actor, grant_id(&id)?)
-        .await?;
-    Ok(Redirect::to("/grants").into_response())
+        .await
+    {
+        // A request for something that does not exist: the owner reads
+        // why on the grants page, and can refuse it there.
+        Err(VaultError::InvalidInput(m)) => {
+            answer(&state, &session, Err(VaultError::InvalidInput(m))).await
+        }
+        outcome => {
+            outcome?;
+            Ok(Redirect::to("/grants").into_response())
+        }
+    }
 }
 
 #[derive(Deserialize)]

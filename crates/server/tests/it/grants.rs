@@ -244,6 +244,45 @@ async fn a_grant_made_on_the_web_shows_the_assistant_masked_rows() -> Result<()>
     assert_eq!(response.status(), 303);
     let rows = text(alex_browser.get(&app, "/records/customers").await?).await?;
     assert!(rows.contains("Ann Lee"));
+
+    // A request for a record set that does not exist is taken like any
+    // other (asking tells nothing); approving it tells the owner why not.
+    let response = alex_browser
+        .post_form(
+            &app,
+            "/grants/requests",
+            &[
+                ("csrf", &alex_csrf),
+                ("kind", "records"),
+                ("item", "payroll"),
+                ("columns", "salary"),
+                ("view", "1"),
+                ("purpose", "checks"),
+                ("reason", "asked to"),
+                ("until", &until),
+            ],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 303);
+    let listed = text(owner.get(&app, "/grants").await?).await?;
+    assert!(
+        listed.contains("record set &#34;payroll&#34;: salary (as asked)"),
+        "{listed}"
+    );
+    let id = approve_id(&listed).context("an approve form names the request")?;
+    let refused = owner
+        .post_form(
+            &app,
+            &format!("/grants/{id}/approve"),
+            &[("csrf", &csrf)],
+            None,
+        )
+        .await?;
+    assert_eq!(refused.status(), 400);
+    let page = text(refused).await?;
+    assert!(page.contains("cannot be approved as asked"), "{page}");
+    assert!(page.contains("no record set &#34;payroll&#34;"), "{page}");
     Ok(())
 }
 
