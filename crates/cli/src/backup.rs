@@ -30,6 +30,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::backup_dest::{BackupConfig, Destination};
 use crate::datadir::{self, Global};
 
 const SETTINGS_FILE: &str = "backup.toml";
@@ -52,8 +53,18 @@ pub enum BackupCommand {
     /// Restore a backup into a new data dir (--data), on SQLite or
     /// PostgreSQL (--database). The target must be empty.
     Restore(RestoreArgs),
-    /// Delete old backups of a folder, keeping some per day, week, month.
+    /// Delete old backups of a folder or bucket, keeping some per day,
+    /// week, month.
     Prune(PruneArgs),
+    /// List the backups of a folder or bucket, oldest first.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The backup folder or s3://BUCKET/PREFIX (default: the saved destination).
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub dir: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -61,16 +72,18 @@ pub struct KeygenArgs {
     /// Where to write the identity (keep it offline: it decrypts every backup).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
-    /// Also save this folder as the default destination of `backup create`.
-    #[arg(long, value_name = "DIR")]
-    pub destination: Option<PathBuf>,
+    /// Also save this folder or s3://BUCKET/PREFIX as the default
+    /// destination of `backup create`.
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub destination: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// The folder to write the backup into (default: the saved destination).
-    #[arg(long, value_name = "DIR")]
-    pub to: Option<PathBuf>,
+    /// The folder or s3://BUCKET/PREFIX to write the backup into
+    /// (default: the saved destination).
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub to: Option<String>,
     /// Encrypt to this age recipient (repeatable; default: the saved ones).
     #[arg(long, value_name = "age1...")]
     pub recipient: Vec<String>,
@@ -81,8 +94,9 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The backup file (FILE.sig beside it is its signature).
-    pub file: PathBuf,
+    /// The backup file or s3://BUCKET/PREFIX/NAME.age (FILE.sig beside it
+    /// is its signature).
+    pub file: String,
     /// Decrypt with this identity and check everything inside.
     #[arg(long, value_name = "KEY")]
     pub identity: Option<PathBuf>,
@@ -94,8 +108,8 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The backup file.
-    pub file: PathBuf,
+    /// The backup file or s3://BUCKET/PREFIX/NAME.age.
+    pub file: String,
     /// The identity that decrypts it.
     #[arg(long, value_name = "KEY")]
     pub identity: PathBuf,
@@ -110,9 +124,9 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// The backup folder (default: the saved destination).
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    /// The backup folder or s3://BUCKET/PREFIX (default: the saved destination).
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub dir: Option<String>,
     #[arg(long)]
     pub keep_last: Option<usize>,
     #[arg(long)]
@@ -130,8 +144,9 @@ pub struct PruneArgs {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// A folder or s3://BUCKET/PREFIX.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination: Option<PathBuf>,
+    pub destination: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,9 +231,10 @@ pub async fn run(global: &Global, cmd: BackupCommand) -> anyhow::Result<()> {
     match cmd {
         BackupCommand::Keygen(args) => keygen(global, args).await,
         BackupCommand::Create(args) => create(global, args).await,
-        BackupCommand::Verify(args) => verify(args).await,
+        BackupCommand::Verify(args) => verify(global, args).await,
         BackupCommand::Restore(args) => restore(global, args).await,
-        BackupCommand::Prune(args) => prune(global, args),
+        BackupCommand::Prune(args) => prune(global, args).await,
+        BackupCommand::List(args) => list(global, args).await,
     }
 }
 
@@ -248,6 +264,11 @@ async fn keygen(global: &Global, args: KeygenArgs) -> anyhow::Result<()> {
             "{} exists: choose a new path for the identity (nothing was changed)",
             args.out.display()
         );
+    }
+    if let Some(dest) = &args.destination {
+        // Checked first, so a typo shows here (changing nothing) and not at
+        // the first backup.
+        Destination::parse(dest, backup_config(Some(dir)).as_ref())?;
     }
     let vaults = datadir::open_all(global).await?;
     let first = vaults.first().context("the data dir holds no workspace")?;
@@ -299,16 +320,32 @@ fn parse_backup_name(name: &str) -> Option<OffsetDateTime> {
         .map(time::PrimitiveDateTime::assume_utc)
 }
 
+/// `[backup]` of the data dir's confidant.toml, when there is one.
+fn backup_config(dir: Option<&Path>) -> Option<BackupConfig> {
+    dir.and_then(|d| datadir::read_config(d).ok())
+        .and_then(|c| c.backup)
+}
+
+/// The destination `given`, else the saved one.
+fn destination(
+    dir: Option<&Path>,
+    given: Option<&str>,
+    saved: Option<&str>,
+    missing: &str,
+) -> anyhow::Result<Destination> {
+    let text = given.or(saved).context(missing.to_owned())?;
+    Destination::parse(text, backup_config(dir).as_ref())
+}
+
 async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
     let dir = datadir::data_dir(global)?;
     let settings = read_settings(dir)?;
-    let dest = args
-        .to
-        .clone()
-        .or_else(|| settings.destination.clone())
-        .context(
-            "no destination: pass --to DIR or save one with `backup keygen --destination DIR`",
-        )?;
+    let dest = destination(
+        Some(dir),
+        args.to.as_deref(),
+        settings.destination.as_deref(),
+        "no destination: pass --to DIR (or s3://BUCKET/PREFIX) or save one with `backup keygen --destination DIR`",
+    )?;
     let recipients: Vec<String> = if args.recipient.is_empty() {
         settings.recipients.clone()
     } else {
@@ -325,10 +362,10 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
         let owner = vault.owner().await?;
         owned.push((vault, owner));
     }
-    let (created, path, public_key) =
+    let (created, shown, public_key) =
         make_backup(dir, &owned, &dest, &recipients, args.level, true).await?;
     let m = &created.manifest;
-    println!("backup {} written to {}", m.backup_id, path.display());
+    println!("backup {} written to {shown}", m.backup_id);
     println!(
         "{} parts, {} bytes encrypted ({} before compression), sha256 {}",
         m.parts.len(),
@@ -347,35 +384,33 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
 }
 
 /// Writes a backup of every workspace of the data dir `dir` into `dest`
-/// (under a temporary name, renamed when complete) with its signature and
-/// the signing public key beside it.
+/// (a folder: under a temporary name, renamed when complete; a bucket: a
+/// multipart upload, visible when complete) with its signature and the
+/// signing public key beside it. Returns where it went.
 pub(crate) async fn make_backup(
     dir: &Path,
     owned: &[(Vault, confidant_vault::Actor)],
-    dest: &Path,
+    dest: &Destination,
     recipients: &[String],
     level: i32,
     progress_bar: bool,
-) -> anyhow::Result<(backup::Created, PathBuf, BackupPublicKey)> {
+) -> anyhow::Result<(backup::Created, String, BackupPublicKey)> {
     let mut settings = read_settings(dir)?;
     let recipients = recipients
         .iter()
         .map(|r| backup::parse_recipient(r))
         .collect::<Result<Vec<_>, _>>()?;
-    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    dest.prepare()?;
     let (first, owner) = owned.first().context("the data dir holds no workspace")?;
     let signer = signer(dir, first, owner, &mut settings)?;
     let settings_text = fs::read(dir.join(SETTINGS_FILE)).unwrap_or_default();
     // A document replaced while the backup runs can take its old blob
     // away; a second try sees the new state.
     let mut attempt = 0;
-    let (created, path) = loop {
+    let (created, shown) = loop {
         attempt += 1;
         let name = backup_name(OffsetDateTime::now_utc());
-        let path = dest.join(&name);
-        let partial = dest.join(format!(".{name}.partial"));
-        let file = fs::File::create(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let (out, upload) = dest.begin(&name).await?;
         let progress = if progress_bar {
             bar(None)
         } else {
@@ -396,63 +431,53 @@ pub(crate) async fn make_backup(
             progress: Some(Box::new(move |n| shown.set_position(n))),
             level,
         };
-        let result = backup::create(
-            owned,
-            options,
-            std::io::BufWriter::with_capacity(1 << 20, file),
-        )
-        .await;
+        let result = backup::create(owned, options, out).await;
         progress.finish_and_clear();
         match result {
             Ok((created, out)) => {
-                let file = out
-                    .into_inner()
-                    .map_err(|e| anyhow::anyhow!("cannot write the backup: {e}"))?;
-                file.sync_all()?;
-                fs::rename(&partial, &path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                write_atomic(
-                    &dest.join(format!("{name}.sig")),
-                    created.signature.as_bytes(),
-                    0o644,
-                )?;
-                write_atomic(
-                    &dest.join(PUBLIC_KEY_FILE),
+                upload.finish(out).await?;
+                dest.put_small(&format!("{name}.sig"), created.signature.as_bytes())
+                    .await?;
+                dest.put_small(
+                    PUBLIC_KEY_FILE,
                     format!("{}\n", signer.public_key()).as_bytes(),
-                    0o644,
-                )?;
-                break (created, path);
+                )
+                .await?;
+                break (created, dest.show(&name));
             }
             Err(VaultError::Conflict(m)) if attempt < 3 => {
-                fs::remove_file(&partial).ok();
+                upload.discard();
                 eprintln!("{m}: trying again");
             }
             Err(e) => {
-                fs::remove_file(&partial).ok();
+                upload.discard();
                 return Err(e).context("the backup failed; no backup file was left behind");
             }
         }
     };
-    Ok((created, path, signer.public_key()))
+    Ok((created, shown, signer.public_key()))
 }
 
-/// `serve`'s daily backup: into the saved destination, to the saved
-/// recipients, then pruned by `keep`. Returns what it did in ids and
-/// counts (for the ledger).
+/// `serve`'s daily backup: into the saved destination (a folder or a
+/// bucket), to the saved recipients, then pruned by `keep`. Returns what it
+/// did in ids and counts (for the ledger).
 pub(crate) async fn scheduled_backup(
     dir: &Path,
     owned: &[(Vault, confidant_vault::Actor)],
     keep: Keep,
 ) -> anyhow::Result<String> {
     let settings = read_settings(dir)?;
-    let dest = settings.destination.clone().context(
+    let dest = destination(
+        Some(dir),
+        None,
+        settings.destination.as_deref(),
         "no backup destination: run `confidant backup keygen --out KEY --destination DIR` once",
     )?;
     if settings.recipients.is_empty() {
         bail!("no backup recipient: run `confidant backup keygen --out KEY` once");
     }
     let (created, _, _) = make_backup(dir, owned, &dest, &settings.recipients, 3, false).await?;
-    let (deleted, kept) = prune_folder(&dest, keep, false)?;
+    let (deleted, kept) = prune_destination(&dest, keep, false).await?;
     Ok(format!(
         "backup {} made ({} bytes); {} old backups pruned, {kept} kept",
         created.manifest.backup_id,
@@ -461,45 +486,42 @@ pub(crate) async fn scheduled_backup(
     ))
 }
 
-fn signature_path(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".sig");
-    PathBuf::from(name)
-}
-
-/// Checks the detached signature of `file` and returns it.
-fn check_outer(file: &Path, trusted: Option<&BackupPublicKey>) -> anyhow::Result<OuterSignature> {
-    let sig_path = signature_path(file);
-    let text = fs::read_to_string(&sig_path).with_context(|| {
+/// Checks the detached signature of the backup `name` in `dest` and
+/// returns it.
+async fn check_outer(
+    dest: &Destination,
+    name: &str,
+    trusted: Option<&BackupPublicKey>,
+) -> anyhow::Result<OuterSignature> {
+    let sig_name = format!("{name}.sig");
+    let bytes = dest.get_small(&sig_name).await?.with_context(|| {
         format!(
             "cannot read the signature {}: it belongs beside the backup",
-            sig_path.display()
+            dest.show(&sig_name)
         )
     })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not a signature file", dest.show(&sig_name)))?;
     let sig = OuterSignature::parse_and_check(&text)?;
+    let shown = dest.show(name);
     if let Some(trusted) = trusted
         && trusted != &sig.key
     {
         bail!(
-            "{} was signed by key {}, not by the key you trust ({trusted}): do not restore it",
-            file.display(),
+            "{shown} was signed by key {}, not by the key you trust ({trusted}): do not restore it",
             sig.key
         );
     }
-    let input = fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (sha256, size) = backup::hash_reader(std::io::BufReader::new(input))
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let (sha256, size) = dest.hash(name).await?;
     if size != sig.size {
         bail!(
-            "{} has {size} bytes, its signature says {}: it was truncated or extended; do not restore it",
-            file.display(),
+            "{shown} has {size} bytes, its signature says {}: it was truncated or extended; do not restore it",
             sig.size
         );
     }
     if sha256 != sig.sha256 {
         bail!(
-            "{} does not match its signature (SHA-256 differs): it was changed; do not restore it",
-            file.display()
+            "{shown} does not match its signature (SHA-256 differs): it was changed; do not restore it"
         );
     }
     Ok(sig)
@@ -522,12 +544,12 @@ fn read_identity(path: &Path) -> anyhow::Result<IdentityFile> {
 }
 
 async fn open_reader(
-    file: &Path,
+    dest: &Destination,
+    name: &str,
     identity: IdentityFile,
 ) -> anyhow::Result<(BackupReader, indicatif::ProgressBar)> {
-    let input = fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let total = input.metadata().map(|m| m.len()).ok();
-    let progress = bar(total);
+    let (input, total) = dest.open(name).await?;
+    let progress = bar(Some(total));
     let shown = progress.clone();
     let reader = BackupReader::open(
         input,
@@ -538,10 +560,12 @@ async fn open_reader(
     Ok((reader, progress))
 }
 
-async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+async fn verify(global: &Global, args: VerifyArgs) -> anyhow::Result<()> {
     let identity = args.identity.as_deref().map(read_identity).transpose()?;
     let trusted = trusted_key(args.public_key.as_deref(), identity.as_ref())?;
-    let outer = check_outer(&args.file, trusted.as_ref())?;
+    let (dest, name) =
+        Destination::parse_file(&args.file, backup_config(global.data.as_deref()).as_ref())?;
+    let outer = check_outer(&dest, &name, trusted.as_ref()).await?;
     println!(
         "signature: good, {} bytes, sha256 {}, backup {}, signed by {}",
         outer.size, outer.sha256, outer.backup_id, outer.key
@@ -556,7 +580,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         println!("contents not checked: pass --identity KEY to decrypt and check every part");
         return Ok(());
     };
-    let (reader, progress) = open_reader(&args.file, identity).await?;
+    let (reader, progress) = open_reader(&dest, &name, identity).await?;
     let result = reader.run(Some(trusted.unwrap_or(outer.key)), None).await;
     progress.finish_and_clear();
     let report = result?;
@@ -617,8 +641,11 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     check_empty_target(&target)?;
     let identity = read_identity(&args.identity)?;
     let trusted = trusted_key(args.public_key.as_deref(), Some(&identity))?;
-    let outer = if signature_path(&args.file).exists() {
-        Some(check_outer(&args.file, trusted.as_ref())?)
+    // The target is new, so only the environment (AWS_*) says how to reach
+    // a bucket.
+    let (dest, file_name) = Destination::parse_file(&args.file, None)?;
+    let outer = if dest.get_small(&format!("{file_name}.sig")).await?.is_some() {
+        Some(check_outer(&dest, &file_name, trusted.as_ref()).await?)
     } else {
         eprintln!(
             "warning: no signature file beside the backup; the signed manifest inside is checked instead"
@@ -646,7 +673,7 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt as _;
         fs::set_permissions(&staging_path, fs::Permissions::from_mode(0o700))?;
     }
-    let (reader, progress) = open_reader(&args.file, identity).await?;
+    let (reader, progress) = open_reader(&dest, &file_name, identity).await?;
     let header = reader.header().clone();
     // The header is checked against the signed manifest before anything
     // is committed; here it must also be the backup the signature names.
@@ -767,16 +794,17 @@ pub fn keep_set(times: &[OffsetDateTime], keep: Keep) -> Vec<bool> {
     kept
 }
 
-fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
+async fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
     let settings = match global.data.as_deref() {
         Some(dir) => read_settings(dir)?,
         None => Settings::default(),
     };
-    let dir = args
-        .dir
-        .clone()
-        .or(settings.destination.clone())
-        .context("no backup folder: pass --dir DIR")?;
+    let dest = destination(
+        global.data.as_deref(),
+        args.dir.as_deref(),
+        settings.destination.as_deref(),
+        "no backup folder: pass --dir DIR (or s3://BUCKET/PREFIX)",
+    )?;
     let saved = settings.keep.unwrap_or_default();
     let keep = Keep {
         last: args.keep_last.unwrap_or(saved.last),
@@ -784,7 +812,7 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
         weekly: args.keep_weekly.unwrap_or(saved.weekly),
         monthly: args.keep_monthly.unwrap_or(saved.monthly),
     };
-    let (deleted, kept) = prune_folder(&dir, keep, args.dry_run)?;
+    let (deleted, kept) = prune_destination(&dest, keep, args.dry_run).await?;
     for name in &deleted {
         if args.dry_run {
             println!("would delete {name}");
@@ -804,11 +832,53 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes the backups of `dir` (and their signatures) that no rule of
+/// The backups of `dest` (name, time, size), oldest first.
+async fn backups_in(dest: &Destination) -> anyhow::Result<Vec<(String, OffsetDateTime, u64)>> {
+    let mut found: Vec<(String, OffsetDateTime, u64)> = dest
+        .names()
+        .await?
+        .into_iter()
+        .filter_map(|(name, size)| parse_backup_name(&name).map(|at| (name, at, size)))
+        .collect();
+    found.sort_by_key(|(_, at, _)| *at);
+    Ok(found)
+}
+
+async fn list(global: &Global, args: ListArgs) -> anyhow::Result<()> {
+    let settings = match global.data.as_deref() {
+        Some(dir) => read_settings(dir)?,
+        None => Settings::default(),
+    };
+    let dest = destination(
+        global.data.as_deref(),
+        args.dir.as_deref(),
+        settings.destination.as_deref(),
+        "no backup folder: pass --dir DIR (or s3://BUCKET/PREFIX)",
+    )?;
+    let found = backups_in(&dest).await?;
+    let names: std::collections::BTreeSet<String> =
+        dest.names().await?.into_iter().map(|(n, _)| n).collect();
+    for (name, at, size) in &found {
+        let signed = if names.contains(&format!("{name}.sig")) {
+            "signed"
+        } else {
+            "NO SIGNATURE"
+        };
+        println!(
+            "{name}  {}  {size} bytes  {signed}",
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        );
+    }
+    println!("{} backups in {dest}", found.len());
+    Ok(())
+}
+
+/// Deletes the backups of `dest` (and their signatures) that no rule of
 /// `keep` keeps; returns the names deleted (or, with `dry_run`, that would
 /// be) and how many are kept.
-pub(crate) fn prune_folder(
-    dir: &Path,
+pub(crate) async fn prune_destination(
+    dest: &Destination,
     keep: Keep,
     dry_run: bool,
 ) -> anyhow::Result<(Vec<String>, usize)> {
@@ -817,24 +887,17 @@ pub(crate) fn prune_folder(
             "no keep rule: pass --keep-daily, --keep-weekly, --keep-monthly or --keep-last (nothing was deleted)"
         );
     }
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(at) = parse_backup_name(&name) {
-            found.push((name, at));
-        }
-    }
-    let times: Vec<OffsetDateTime> = found.iter().map(|(_, t)| *t).collect();
+    let found = backups_in(dest).await?;
+    let times: Vec<OffsetDateTime> = found.iter().map(|(_, t, _)| *t).collect();
     let kept = keep_set(&times, keep);
     let mut deleted = Vec::new();
-    for ((name, _), keep) in found.iter().zip(kept) {
+    for ((name, _, _), keep) in found.iter().zip(kept) {
         if keep {
             continue;
         }
         if !dry_run {
-            fs::remove_file(dir.join(name)).with_context(|| format!("cannot delete {name}"))?;
-            fs::remove_file(dir.join(format!("{name}.sig"))).ok();
+            dest.delete(name).await?;
+            dest.delete(&format!("{name}.sig")).await?;
         }
         deleted.push(name.clone());
     }
