@@ -107,7 +107,10 @@ pub fn ensure_python_tools(target: &Path) -> Result<std::path::PathBuf> {
         let status = process::run(Command::new("python3").args(["-m", "venv"]).arg(&dir))
             .context("cannot run python3 (apt-get install python3 python3-venv)")?;
         if !status.success() {
-            bail!("python3 -m venv {} failed (apt-get install python3-venv)", dir.display());
+            bail!(
+                "python3 -m venv {} failed (apt-get install python3-venv)",
+                dir.display()
+            );
         }
     }
     for package in PYTHON_PACKAGES {
