@@ -30,6 +30,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::backup_access::{Acting, AsArgs};
 use crate::backup_dest::{BackupConfig, Destination};
 use crate::datadir::{self, Global};
 
@@ -58,6 +59,9 @@ pub enum BackupCommand {
     Prune(PruneArgs),
     /// List the backups of a folder or bucket, oldest first.
     List(ListArgs),
+    /// Time-limited access to backups for an admin: grant, approve, end, list.
+    #[command(subcommand)]
+    BreakGlass(crate::backup_access::BreakGlassCommand),
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +94,8 @@ pub struct CreateArgs {
     /// zstd compression level (1-19).
     #[arg(long, default_value_t = 3)]
     pub level: i32,
+    #[command(flatten)]
+    pub acting: AsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +110,8 @@ pub struct VerifyArgs {
     /// create); default: the one named in the identity file.
     #[arg(long, value_name = "KEY")]
     pub public_key: Option<String>,
+    #[command(flatten)]
+    pub acting: AsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +128,8 @@ pub struct RestoreArgs {
     /// SQLite in the new data dir.
     #[arg(long, env = "CONFIDANT_DATABASE", value_name = "URL")]
     pub database: Option<String>,
+    #[command(flatten)]
+    pub acting: AsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +245,7 @@ pub async fn run(global: &Global, cmd: BackupCommand) -> anyhow::Result<()> {
         BackupCommand::Restore(args) => restore(global, args).await,
         BackupCommand::Prune(args) => prune(global, args).await,
         BackupCommand::List(args) => list(global, args).await,
+        BackupCommand::BreakGlass(cmd) => crate::backup_access::run(global, cmd).await,
     }
 }
 
@@ -357,13 +368,51 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
         );
     }
     let vaults = datadir::open_all(global).await?;
+    let first = vaults.first().context("the data dir holds no workspace")?;
+    // The server's signing key is opened by the console (the passphrase or
+    // key file is the owner's proof); who may back up what is decided per
+    // workspace below.
+    let console = (first.clone(), first.owner().await?);
+    // The whole server by default; one workspace with --workspace NAME
+    // (or when --as names a person of a single-workspace server).
+    let only = match &global.workspace {
+        Some(_) => Some(datadir::open(global).await?),
+        None if args.acting.as_person.is_some() && vaults.len() > 1 => bail!(
+            "a backup of the whole server is made by its owners; with --as, name the person's workspace (--workspace NAME)"
+        ),
+        None => None,
+    };
     let mut owned = Vec::new();
-    for vault in vaults {
-        let owner = vault.owner().await?;
-        owned.push((vault, owner));
+    let mut signed_in = Vec::new();
+    match &only {
+        Some(vault) => {
+            let acting = Acting::new(vault, args.acting.as_person.as_deref()).await?;
+            owned.push((vault.clone(), acting.actor.clone()));
+            signed_in.push((vault.clone(), acting));
+        }
+        None => {
+            for vault in vaults {
+                let acting = Acting::new(&vault, args.acting.as_person.as_deref()).await?;
+                owned.push((vault.clone(), acting.actor.clone()));
+                signed_in.push((vault, acting));
+            }
+        }
     }
-    let (created, shown, public_key) =
-        make_backup(dir, &owned, &dest, &recipients, args.level, true).await?;
+    let result = make_backup(
+        dir,
+        &console,
+        &owned,
+        only.is_some(),
+        &dest,
+        &recipients,
+        args.level,
+        true,
+    )
+    .await;
+    for (vault, acting) in signed_in {
+        acting.finish(&vault).await?;
+    }
+    let (created, shown, public_key) = result?;
     let m = &created.manifest;
     println!("backup {} written to {shown}", m.backup_id);
     println!(
@@ -387,9 +436,15 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
 /// (a folder: under a temporary name, renamed when complete; a bucket: a
 /// multipart upload, visible when complete) with its signature and the
 /// signing public key beside it. Returns where it went.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site each for create and the schedule"
+)]
 pub(crate) async fn make_backup(
     dir: &Path,
+    console: &(Vault, confidant_vault::Actor),
     owned: &[(Vault, confidant_vault::Actor)],
+    only_these_workspaces: bool,
     dest: &Destination,
     recipients: &[String],
     level: i32,
@@ -401,7 +456,7 @@ pub(crate) async fn make_backup(
         .map(|r| backup::parse_recipient(r))
         .collect::<Result<Vec<_>, _>>()?;
     dest.prepare()?;
-    let (first, owner) = owned.first().context("the data dir holds no workspace")?;
+    let (first, owner) = console;
     let signer = signer(dir, first, owner, &mut settings)?;
     let settings_text = fs::read(dir.join(SETTINGS_FILE)).unwrap_or_default();
     // A document replaced while the backup runs can take its old blob
@@ -418,7 +473,9 @@ pub(crate) async fn make_backup(
         };
         progress.set_message(name.clone());
         let shown = progress.clone();
-        let files = if settings_text.is_empty() {
+        // The server's backup settings travel with a whole-server backup
+        // only: they are not one workspace's.
+        let files = if settings_text.is_empty() || only_these_workspaces {
             Vec::new()
         } else {
             vec![(SETTINGS_FILE.to_owned(), settings_text.clone())]
@@ -430,6 +487,7 @@ pub(crate) async fn make_backup(
             file_name: name.clone(),
             progress: Some(Box::new(move |n| shown.set_position(n))),
             level,
+            only_these_workspaces,
         };
         let result = backup::create(owned, options, out).await;
         progress.finish_and_clear();
@@ -476,7 +534,18 @@ pub(crate) async fn scheduled_backup(
     if settings.recipients.is_empty() {
         bail!("no backup recipient: run `confidant backup keygen --out KEY` once");
     }
-    let (created, _, _) = make_backup(dir, owned, &dest, &settings.recipients, 3, false).await?;
+    let console = owned.first().context("the data dir holds no workspace")?;
+    let (created, _, _) = make_backup(
+        dir,
+        console,
+        owned,
+        false,
+        &dest,
+        &settings.recipients,
+        3,
+        false,
+    )
+    .await?;
     let (deleted, kept) = prune_destination(&dest, keep, false).await?;
     Ok(format!(
         "backup {} made ({} bytes); {} old backups pruned, {kept} kept",
@@ -565,7 +634,24 @@ async fn verify(global: &Global, args: VerifyArgs) -> anyhow::Result<()> {
     let trusted = trusted_key(args.public_key.as_deref(), identity.as_ref())?;
     let (dest, name) =
         Destination::parse_file(&args.file, backup_config(global.data.as_deref()).as_ref())?;
+    if args.acting.as_person.is_some() && global.data.is_none() {
+        bail!("--as needs the data dir (--data DIR) whose ledger records the check");
+    }
     let outer = check_outer(&dest, &name, trusted.as_ref()).await?;
+    // With the data dir at hand (and its passphrase or key file), the check
+    // is authorized for the person and recorded in their workspace's ledger
+    // before anything is decrypted.
+    let can_unlock =
+        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
+    if global.data.is_some() && (can_unlock || args.acting.as_person.is_some()) {
+        let vault = datadir::open(global).await?;
+        let acting = Acting::new(&vault, args.acting.as_person.as_deref()).await?;
+        let result = vault
+            .record_backup_verify(&acting.actor, &outer.backup_id)
+            .await;
+        acting.finish(&vault).await?;
+        result?;
+    }
     println!(
         "signature: good, {} bytes, sha256 {}, backup {}, signed by {}",
         outer.size, outer.sha256, outer.backup_id, outer.key
@@ -639,6 +725,13 @@ fn check_empty_target(dir: &Path) -> anyhow::Result<()> {
 async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     let target = datadir::data_dir(global)?.to_path_buf();
     check_empty_target(&target)?;
+    let can_unlock =
+        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
+    if args.acting.as_person.is_some() && !can_unlock {
+        bail!(
+            "--as needs the passphrase (CONFIDANT_PASSPHRASE) or key file (--key-file): the person signs in on the restored workspace before it is moved into place"
+        );
+    }
     let identity = read_identity(&args.identity)?;
     let trusted = trusted_key(args.public_key.as_deref(), Some(&identity))?;
     // The target is new, so only the environment (AWS_*) says how to reach
@@ -712,6 +805,32 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
         toml::to_string(&config).context("cannot write the config")?
     );
     datadir::write_private_new(&staging_path.join(datadir::CONFIG_FILE), text.as_bytes())?;
+    // With --as, the person signs in on the restored workspace and must be
+    // allowed (the owner, or an admin whose break-glass grant is in the
+    // backup and still active); otherwise the staging dir is removed and
+    // nothing is moved into place.
+    if let Some(email) = &args.acting.as_person {
+        if report.manifest.workspaces.len() != 1 {
+            bail!(
+                "this backup holds {} workspaces: a restore of several is made by the owner's console, without --as (nothing was restored)",
+                report.manifest.workspaces.len()
+            );
+        }
+        let staged = Global {
+            data: Some(staging_path.clone()),
+            key_file: global.key_file.clone(),
+            workspace: None,
+        };
+        let vault = datadir::open(&staged).await?;
+        let owner = vault.owner().await?;
+        vault.verify_ledger(&owner).await?;
+        let acting = Acting::new(&vault, Some(email)).await?;
+        let recorded = vault
+            .record_restore(&acting.actor, &report.manifest.backup_id)
+            .await;
+        acting.finish(&vault).await?;
+        recorded.context("nothing was restored")?;
+    }
     if target.exists() {
         fs::remove_dir(&target).with_context(|| format!("cannot replace {}", target.display()))?;
     }
@@ -739,9 +858,9 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     }
     // With the passphrase or key file at hand, open every workspace (which
     // proves the restore is usable) and record the restore in its ledger.
-    let can_unlock =
-        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
-    if can_unlock {
+    if args.acting.as_person.is_some() {
+        println!("the restore is recorded in the workspace's ledger, naming you");
+    } else if can_unlock {
         let vaults = datadir::open_all(global).await?;
         for vault in &vaults {
             let owner = vault.owner().await?;
