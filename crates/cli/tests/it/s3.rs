@@ -302,7 +302,7 @@ fn backups_to_a_bucket_round_trip_and_catch_a_changed_object() {
         .failure()
         .stderr(predicate::str::contains("truncated"));
     // Put back, it verifies again.
-    s3.put(&format!("daily/{backup}"), object.clone());
+    s3.put(&format!("daily/{backup}"), object);
     s3_cmd(&ws, &s3)
         .args(["backup", "verify", &file_url])
         .assert()
