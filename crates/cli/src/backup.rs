@@ -1,8 +1,12 @@
-//! `confidant backup`: keygen, create, verify, restore, prune.
+//! `confidant backup`: keygen, create, verify, restore, prune, list and
+//! break-glass.
 //!
 //! Backups are owner operations on a data dir (like `docs` or `keys`):
 //! opening the data dir with its passphrase or key file is the proof of
-//! ownership. `create` is cron-friendly: with the settings `keygen` saved
+//! ownership. With `--as EMAIL` a person signs in for the one command and
+//! the vault decides for them (an admin needs a break-glass grant; see
+//! backup_access.rs). The destination is a folder or an `s3://` bucket
+//! (backup_dest.rs). `create` is cron-friendly: with the settings `keygen` saved
 //! in `DIR/backup.toml` it needs no arguments, names each file by its UTC
 //! time, writes it under a temporary name and renames it only when
 //! complete, and exits non-zero on any failure.
