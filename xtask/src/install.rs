@@ -69,10 +69,68 @@ pub const DEBIAN_PACKAGES: &[Package] = &[
         why: "the backup benchmark runs restic on the same data, side by side",
     },
     Package {
+        name: "python3-venv",
+        why: "python3 -m venv, for the Python test tools below (target/s3-venv)",
+    },
+    Package {
         name: "procps",
         why: "ps and kill, to stop everything the tests started",
     },
 ];
+
+/// The Python packages the tests need, pip-installed into `target/s3-venv`
+/// (not on Debian: moto is not packaged there).
+pub const PYTHON_PACKAGES: &[Package] = &[Package {
+    name: "moto[server]==5.1.22",
+    why: "moto_server, the real S3-compatible server the bucket backup tests \
+          upload to (crates/cli/tests/it/s3.rs)",
+}];
+
+/// The variable through which the tests find `moto_server`.
+pub const MOTO_SERVER_VAR: &str = "CONFIDANT_TEST_MOTO_SERVER";
+
+/// Makes `target/s3-venv` with [`PYTHON_PACKAGES`] when missing; returns
+/// the path of its `moto_server`.
+pub fn ensure_python_tools(target: &Path) -> Result<std::path::PathBuf> {
+    let dir = target.join("s3-venv");
+    let moto = dir.join("bin").join("moto_server");
+    let pip = dir.join("bin").join("pip");
+    let wanted: Vec<&str> = PYTHON_PACKAGES.iter().map(|p| p.name).collect();
+    // The marker names the exact packages, so a changed pin reinstalls.
+    let marker = dir.join("confidant-packages.txt");
+    if moto.exists() && fs::read_to_string(&marker).is_ok_and(|m| m == wanted.join("\n")) {
+        eprintln!("xtask: Python test tools present in {}", dir.display());
+        return Ok(moto);
+    }
+    if !pip.exists() {
+        eprintln!("xtask: creating {}", dir.display());
+        let status = process::run(Command::new("python3").args(["-m", "venv"]).arg(&dir))
+            .context("cannot run python3 (apt-get install python3 python3-venv)")?;
+        if !status.success() {
+            bail!(
+                "python3 -m venv {} failed (apt-get install python3-venv)",
+                dir.display()
+            );
+        }
+    }
+    for package in PYTHON_PACKAGES {
+        eprintln!("xtask: pip install {}: {}", package.name, package.why);
+    }
+    let status = process::run(
+        Command::new(&pip)
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(&wanted),
+    )?;
+    if !status.success() || !moto.exists() {
+        bail!(
+            "pip could not install {} into {}: the S3 backup tests need moto_server",
+            names(wanted.iter().copied()),
+            dir.display()
+        );
+    }
+    fs::write(&marker, wanted.join("\n"))?;
+    Ok(moto)
+}
 
 /// Where Debian's invoke-rc.d asks whether a package may start its service.
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";

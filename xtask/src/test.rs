@@ -145,6 +145,13 @@ fn run_steps(options: &Options) -> Result<String> {
         install::ensure_packages()?;
     }
     process::check_interrupted()?;
+    // The S3 server of the bucket backup tests: always installed (pip, into
+    // target/), since those tests fail rather than skip without it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    header("Python test tools");
+    let moto_server = install::ensure_python_tools(&target)?;
+    process::check_interrupted()?;
 
     // Declared before the steps run so that it is dropped (the cluster
     // stopped and deleted) whatever happens to them.
@@ -188,6 +195,7 @@ fn run_steps(options: &Options) -> Result<String> {
         let mut cmd = Command::new(&cargo);
         cmd.args(&step.args).current_dir(&root);
         child_env(&mut cmd, database_url.as_deref());
+        cmd.env(install::MOTO_SERVER_VAR, &moto_server);
         let step_started = Instant::now();
         let status = process::run(&mut cmd)?;
         let took = format_duration(step_started.elapsed());

@@ -1,8 +1,12 @@
-//! `confidant backup`: keygen, create, verify, restore, prune.
+//! `confidant backup`: keygen, create, verify, restore, prune, list and
+//! break-glass.
 //!
 //! Backups are owner operations on a data dir (like `docs` or `keys`):
 //! opening the data dir with its passphrase or key file is the proof of
-//! ownership. `create` is cron-friendly: with the settings `keygen` saved
+//! ownership. With `--as EMAIL` a person signs in for the one command and
+//! the vault decides for them (an admin needs a break-glass grant; see
+//! backup_access.rs). The destination is a folder or an `s3://` bucket
+//! (backup_dest.rs). `create` is cron-friendly: with the settings `keygen` saved
 //! in `DIR/backup.toml` it needs no arguments, names each file by its UTC
 //! time, writes it under a temporary name and renames it only when
 //! complete, and exits non-zero on any failure.
@@ -30,6 +34,8 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::backup_access::{Acting, AsArgs};
+use crate::backup_dest::{BackupConfig, Destination};
 use crate::datadir::{self, Global};
 
 const SETTINGS_FILE: &str = "backup.toml";
@@ -52,8 +58,21 @@ pub enum BackupCommand {
     /// Restore a backup into a new data dir (--data), on SQLite or
     /// PostgreSQL (--database). The target must be empty.
     Restore(RestoreArgs),
-    /// Delete old backups of a folder, keeping some per day, week, month.
+    /// Delete old backups of a folder or bucket, keeping some per day,
+    /// week, month.
     Prune(PruneArgs),
+    /// List the backups of a folder or bucket, oldest first.
+    List(ListArgs),
+    /// Time-limited access to backups for an admin: grant, approve, end, list.
+    #[command(subcommand)]
+    BreakGlass(crate::backup_access::BreakGlassCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The backup folder or s3://BUCKET/PREFIX (default: the saved destination).
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub dir: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -61,28 +80,33 @@ pub struct KeygenArgs {
     /// Where to write the identity (keep it offline: it decrypts every backup).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
-    /// Also save this folder as the default destination of `backup create`.
-    #[arg(long, value_name = "DIR")]
-    pub destination: Option<PathBuf>,
+    /// Also save this folder or s3://BUCKET/PREFIX as the default
+    /// destination of `backup create`.
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub destination: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// The folder to write the backup into (default: the saved destination).
-    #[arg(long, value_name = "DIR")]
-    pub to: Option<PathBuf>,
+    /// The folder or s3://BUCKET/PREFIX to write the backup into
+    /// (default: the saved destination).
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub to: Option<String>,
     /// Encrypt to this age recipient (repeatable; default: the saved ones).
     #[arg(long, value_name = "age1...")]
     pub recipient: Vec<String>,
     /// zstd compression level (1-19).
     #[arg(long, default_value_t = 3)]
     pub level: i32,
+    #[command(flatten)]
+    pub acting: AsArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The backup file (FILE.sig beside it is its signature).
-    pub file: PathBuf,
+    /// The backup file or s3://BUCKET/PREFIX/NAME.age (FILE.sig beside it
+    /// is its signature).
+    pub file: String,
     /// Decrypt with this identity and check everything inside.
     #[arg(long, value_name = "KEY")]
     pub identity: Option<PathBuf>,
@@ -90,12 +114,14 @@ pub struct VerifyArgs {
     /// create); default: the one named in the identity file.
     #[arg(long, value_name = "KEY")]
     pub public_key: Option<String>,
+    #[command(flatten)]
+    pub acting: AsArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The backup file.
-    pub file: PathBuf,
+    /// The backup file or s3://BUCKET/PREFIX/NAME.age.
+    pub file: String,
     /// The identity that decrypts it.
     #[arg(long, value_name = "KEY")]
     pub identity: PathBuf,
@@ -106,13 +132,15 @@ pub struct RestoreArgs {
     /// SQLite in the new data dir.
     #[arg(long, env = "CONFIDANT_DATABASE", value_name = "URL")]
     pub database: Option<String>,
+    #[command(flatten)]
+    pub acting: AsArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// The backup folder (default: the saved destination).
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    /// The backup folder or s3://BUCKET/PREFIX (default: the saved destination).
+    #[arg(long, value_name = "DIR_OR_URL")]
+    pub dir: Option<String>,
     #[arg(long)]
     pub keep_last: Option<usize>,
     #[arg(long)]
@@ -130,8 +158,9 @@ pub struct PruneArgs {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// A folder or s3://BUCKET/PREFIX.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination: Option<PathBuf>,
+    pub destination: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,9 +245,11 @@ pub async fn run(global: &Global, cmd: BackupCommand) -> anyhow::Result<()> {
     match cmd {
         BackupCommand::Keygen(args) => keygen(global, args).await,
         BackupCommand::Create(args) => create(global, args).await,
-        BackupCommand::Verify(args) => verify(args).await,
+        BackupCommand::Verify(args) => verify(global, args).await,
         BackupCommand::Restore(args) => restore(global, args).await,
-        BackupCommand::Prune(args) => prune(global, args),
+        BackupCommand::Prune(args) => prune(global, args).await,
+        BackupCommand::List(args) => list(global, args).await,
+        BackupCommand::BreakGlass(cmd) => crate::backup_access::run(global, cmd).await,
     }
 }
 
@@ -248,6 +279,11 @@ async fn keygen(global: &Global, args: KeygenArgs) -> anyhow::Result<()> {
             "{} exists: choose a new path for the identity (nothing was changed)",
             args.out.display()
         );
+    }
+    if let Some(dest) = &args.destination {
+        // Checked first, so a typo shows here (changing nothing) and not at
+        // the first backup.
+        Destination::parse(dest, backup_config(Some(dir)).as_ref())?;
     }
     let vaults = datadir::open_all(global).await?;
     let first = vaults.first().context("the data dir holds no workspace")?;
@@ -299,16 +335,32 @@ fn parse_backup_name(name: &str) -> Option<OffsetDateTime> {
         .map(time::PrimitiveDateTime::assume_utc)
 }
 
+/// `[backup]` of the data dir's confidant.toml, when there is one.
+fn backup_config(dir: Option<&Path>) -> Option<BackupConfig> {
+    dir.and_then(|d| datadir::read_config(d).ok())
+        .and_then(|c| c.backup)
+}
+
+/// The destination `given`, else the saved one.
+fn destination(
+    dir: Option<&Path>,
+    given: Option<&str>,
+    saved: Option<&str>,
+    missing: &str,
+) -> anyhow::Result<Destination> {
+    let text = given.or(saved).context(missing.to_owned())?;
+    Destination::parse(text, backup_config(dir).as_ref())
+}
+
 async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
     let dir = datadir::data_dir(global)?;
     let settings = read_settings(dir)?;
-    let dest = args
-        .to
-        .clone()
-        .or_else(|| settings.destination.clone())
-        .context(
-            "no destination: pass --to DIR or save one with `backup keygen --destination DIR`",
-        )?;
+    let dest = destination(
+        Some(dir),
+        args.to.as_deref(),
+        settings.destination.as_deref(),
+        "no destination: pass --to DIR (or s3://BUCKET/PREFIX) or save one with `backup keygen --destination DIR`",
+    )?;
     let recipients: Vec<String> = if args.recipient.is_empty() {
         settings.recipients.clone()
     } else {
@@ -320,15 +372,53 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
         );
     }
     let vaults = datadir::open_all(global).await?;
+    let first = vaults.first().context("the data dir holds no workspace")?;
+    // The server's signing key is opened by the console (the passphrase or
+    // key file is the owner's proof); who may back up what is decided per
+    // workspace below.
+    let console = (first.clone(), first.owner().await?);
+    // The whole server by default; one workspace with --workspace NAME
+    // (or when --as names a person of a single-workspace server).
+    let only = match &global.workspace {
+        Some(_) => Some(datadir::open(global).await?),
+        None if args.acting.as_person.is_some() && vaults.len() > 1 => bail!(
+            "a backup of the whole server is made by its owners; with --as, name the person's workspace (--workspace NAME)"
+        ),
+        None => None,
+    };
     let mut owned = Vec::new();
-    for vault in vaults {
-        let owner = vault.owner().await?;
-        owned.push((vault, owner));
+    let mut signed_in = Vec::new();
+    match &only {
+        Some(vault) => {
+            let acting = Acting::new(vault, args.acting.as_person.as_deref()).await?;
+            owned.push((vault.clone(), acting.actor.clone()));
+            signed_in.push((vault.clone(), acting));
+        }
+        None => {
+            for vault in vaults {
+                let acting = Acting::new(&vault, args.acting.as_person.as_deref()).await?;
+                owned.push((vault.clone(), acting.actor.clone()));
+                signed_in.push((vault, acting));
+            }
+        }
     }
-    let (created, path, public_key) =
-        make_backup(dir, &owned, &dest, &recipients, args.level, true).await?;
+    let result = make_backup(
+        dir,
+        &console,
+        &owned,
+        only.is_some(),
+        &dest,
+        &recipients,
+        args.level,
+        true,
+    )
+    .await;
+    for (vault, acting) in signed_in {
+        acting.finish(&vault).await?;
+    }
+    let (created, shown, public_key) = result?;
     let m = &created.manifest;
-    println!("backup {} written to {}", m.backup_id, path.display());
+    println!("backup {} written to {shown}", m.backup_id);
     println!(
         "{} parts, {} bytes encrypted ({} before compression), sha256 {}",
         m.parts.len(),
@@ -347,35 +437,39 @@ async fn create(global: &Global, args: CreateArgs) -> anyhow::Result<()> {
 }
 
 /// Writes a backup of every workspace of the data dir `dir` into `dest`
-/// (under a temporary name, renamed when complete) with its signature and
-/// the signing public key beside it.
+/// (a folder: under a temporary name, renamed when complete; a bucket: a
+/// multipart upload, visible when complete) with its signature and the
+/// signing public key beside it. Returns where it went.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site each for create and the schedule"
+)]
 pub(crate) async fn make_backup(
     dir: &Path,
+    console: &(Vault, confidant_vault::Actor),
     owned: &[(Vault, confidant_vault::Actor)],
-    dest: &Path,
+    only_these_workspaces: bool,
+    dest: &Destination,
     recipients: &[String],
     level: i32,
     progress_bar: bool,
-) -> anyhow::Result<(backup::Created, PathBuf, BackupPublicKey)> {
+) -> anyhow::Result<(backup::Created, String, BackupPublicKey)> {
     let mut settings = read_settings(dir)?;
     let recipients = recipients
         .iter()
         .map(|r| backup::parse_recipient(r))
         .collect::<Result<Vec<_>, _>>()?;
-    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
-    let (first, owner) = owned.first().context("the data dir holds no workspace")?;
+    dest.prepare()?;
+    let (first, owner) = console;
     let signer = signer(dir, first, owner, &mut settings)?;
     let settings_text = fs::read(dir.join(SETTINGS_FILE)).unwrap_or_default();
     // A document replaced while the backup runs can take its old blob
     // away; a second try sees the new state.
     let mut attempt = 0;
-    let (created, path) = loop {
+    let (created, shown) = loop {
         attempt += 1;
         let name = backup_name(OffsetDateTime::now_utc());
-        let path = dest.join(&name);
-        let partial = dest.join(format!(".{name}.partial"));
-        let file = fs::File::create(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
+        let (out, upload) = dest.begin(&name).await?;
         let progress = if progress_bar {
             bar(None)
         } else {
@@ -383,7 +477,9 @@ pub(crate) async fn make_backup(
         };
         progress.set_message(name.clone());
         let shown = progress.clone();
-        let files = if settings_text.is_empty() {
+        // The server's backup settings travel with a whole-server backup
+        // only: they are not one workspace's.
+        let files = if settings_text.is_empty() || only_these_workspaces {
             Vec::new()
         } else {
             vec![(SETTINGS_FILE.to_owned(), settings_text.clone())]
@@ -395,64 +491,66 @@ pub(crate) async fn make_backup(
             file_name: name.clone(),
             progress: Some(Box::new(move |n| shown.set_position(n))),
             level,
+            only_these_workspaces,
         };
-        let result = backup::create(
-            owned,
-            options,
-            std::io::BufWriter::with_capacity(1 << 20, file),
-        )
-        .await;
+        let result = backup::create(owned, options, out).await;
         progress.finish_and_clear();
         match result {
             Ok((created, out)) => {
-                let file = out
-                    .into_inner()
-                    .map_err(|e| anyhow::anyhow!("cannot write the backup: {e}"))?;
-                file.sync_all()?;
-                fs::rename(&partial, &path)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                write_atomic(
-                    &dest.join(format!("{name}.sig")),
-                    created.signature.as_bytes(),
-                    0o644,
-                )?;
-                write_atomic(
-                    &dest.join(PUBLIC_KEY_FILE),
+                upload.finish(out).await?;
+                dest.put_small(&format!("{name}.sig"), created.signature.as_bytes())
+                    .await?;
+                dest.put_small(
+                    PUBLIC_KEY_FILE,
                     format!("{}\n", signer.public_key()).as_bytes(),
-                    0o644,
-                )?;
-                break (created, path);
+                )
+                .await?;
+                break (created, dest.show(&name));
             }
             Err(VaultError::Conflict(m)) if attempt < 3 => {
-                fs::remove_file(&partial).ok();
+                upload.discard();
                 eprintln!("{m}: trying again");
             }
             Err(e) => {
-                fs::remove_file(&partial).ok();
+                upload.discard();
                 return Err(e).context("the backup failed; no backup file was left behind");
             }
         }
     };
-    Ok((created, path, signer.public_key()))
+    Ok((created, shown, signer.public_key()))
 }
 
-/// `serve`'s daily backup: into the saved destination, to the saved
-/// recipients, then pruned by `keep`. Returns what it did in ids and
-/// counts (for the ledger).
+/// `serve`'s daily backup: into the saved destination (a folder or a
+/// bucket), to the saved recipients, then pruned by `keep`. Returns what it
+/// did in ids and counts (for the ledger).
 pub(crate) async fn scheduled_backup(
     dir: &Path,
     owned: &[(Vault, confidant_vault::Actor)],
     keep: Keep,
 ) -> anyhow::Result<String> {
     let settings = read_settings(dir)?;
-    let dest = settings.destination.clone().context(
+    let dest = destination(
+        Some(dir),
+        None,
+        settings.destination.as_deref(),
         "no backup destination: run `confidant backup keygen --out KEY --destination DIR` once",
     )?;
     if settings.recipients.is_empty() {
         bail!("no backup recipient: run `confidant backup keygen --out KEY` once");
     }
-    let (created, _, _) = make_backup(dir, owned, &dest, &settings.recipients, 3, false).await?;
-    let (deleted, kept) = prune_folder(&dest, keep, false)?;
+    let console = owned.first().context("the data dir holds no workspace")?;
+    let (created, _, _) = make_backup(
+        dir,
+        console,
+        owned,
+        false,
+        &dest,
+        &settings.recipients,
+        3,
+        false,
+    )
+    .await?;
+    let (deleted, kept) = prune_destination(&dest, keep, false).await?;
     Ok(format!(
         "backup {} made ({} bytes); {} old backups pruned, {kept} kept",
         created.manifest.backup_id,
@@ -461,45 +559,42 @@ pub(crate) async fn scheduled_backup(
     ))
 }
 
-fn signature_path(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".sig");
-    PathBuf::from(name)
-}
-
-/// Checks the detached signature of `file` and returns it.
-fn check_outer(file: &Path, trusted: Option<&BackupPublicKey>) -> anyhow::Result<OuterSignature> {
-    let sig_path = signature_path(file);
-    let text = fs::read_to_string(&sig_path).with_context(|| {
+/// Checks the detached signature of the backup `name` in `dest` and
+/// returns it.
+async fn check_outer(
+    dest: &Destination,
+    name: &str,
+    trusted: Option<&BackupPublicKey>,
+) -> anyhow::Result<OuterSignature> {
+    let sig_name = format!("{name}.sig");
+    let bytes = dest.get_small(&sig_name).await?.with_context(|| {
         format!(
             "cannot read the signature {}: it belongs beside the backup",
-            sig_path.display()
+            dest.show(&sig_name)
         )
     })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not a signature file", dest.show(&sig_name)))?;
     let sig = OuterSignature::parse_and_check(&text)?;
+    let shown = dest.show(name);
     if let Some(trusted) = trusted
         && trusted != &sig.key
     {
         bail!(
-            "{} was signed by key {}, not by the key you trust ({trusted}): do not restore it",
-            file.display(),
+            "{shown} was signed by key {}, not by the key you trust ({trusted}): do not restore it",
             sig.key
         );
     }
-    let input = fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (sha256, size) = backup::hash_reader(std::io::BufReader::new(input))
-        .with_context(|| format!("cannot read {}", file.display()))?;
+    let (sha256, size) = dest.hash(name).await?;
     if size != sig.size {
         bail!(
-            "{} has {size} bytes, its signature says {}: it was truncated or extended; do not restore it",
-            file.display(),
+            "{shown} has {size} bytes, its signature says {}: it was truncated or extended; do not restore it",
             sig.size
         );
     }
     if sha256 != sig.sha256 {
         bail!(
-            "{} does not match its signature (SHA-256 differs): it was changed; do not restore it",
-            file.display()
+            "{shown} does not match its signature (SHA-256 differs): it was changed; do not restore it"
         );
     }
     Ok(sig)
@@ -522,12 +617,12 @@ fn read_identity(path: &Path) -> anyhow::Result<IdentityFile> {
 }
 
 async fn open_reader(
-    file: &Path,
+    dest: &Destination,
+    name: &str,
     identity: IdentityFile,
 ) -> anyhow::Result<(BackupReader, indicatif::ProgressBar)> {
-    let input = fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let total = input.metadata().map(|m| m.len()).ok();
-    let progress = bar(total);
+    let (input, total) = dest.open(name).await?;
+    let progress = bar(Some(total));
     let shown = progress.clone();
     let reader = BackupReader::open(
         input,
@@ -538,10 +633,29 @@ async fn open_reader(
     Ok((reader, progress))
 }
 
-async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+async fn verify(global: &Global, args: VerifyArgs) -> anyhow::Result<()> {
     let identity = args.identity.as_deref().map(read_identity).transpose()?;
     let trusted = trusted_key(args.public_key.as_deref(), identity.as_ref())?;
-    let outer = check_outer(&args.file, trusted.as_ref())?;
+    let (dest, name) =
+        Destination::parse_file(&args.file, backup_config(global.data.as_deref()).as_ref())?;
+    if args.acting.as_person.is_some() && global.data.is_none() {
+        bail!("--as needs the data dir (--data DIR) whose ledger records the check");
+    }
+    let outer = check_outer(&dest, &name, trusted.as_ref()).await?;
+    // With the data dir at hand (and its passphrase or key file), the check
+    // is authorized for the person and recorded in their workspace's ledger
+    // before anything is decrypted.
+    let can_unlock =
+        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
+    if global.data.is_some() && (can_unlock || args.acting.as_person.is_some()) {
+        let vault = datadir::open(global).await?;
+        let acting = Acting::new(&vault, args.acting.as_person.as_deref()).await?;
+        let result = vault
+            .record_backup_verify(&acting.actor, &outer.backup_id)
+            .await;
+        acting.finish(&vault).await?;
+        result?;
+    }
     println!(
         "signature: good, {} bytes, sha256 {}, backup {}, signed by {}",
         outer.size, outer.sha256, outer.backup_id, outer.key
@@ -556,7 +670,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         println!("contents not checked: pass --identity KEY to decrypt and check every part");
         return Ok(());
     };
-    let (reader, progress) = open_reader(&args.file, identity).await?;
+    let (reader, progress) = open_reader(&dest, &name, identity).await?;
     let result = reader.run(Some(trusted.unwrap_or(outer.key)), None).await;
     progress.finish_and_clear();
     let report = result?;
@@ -615,10 +729,20 @@ fn check_empty_target(dir: &Path) -> anyhow::Result<()> {
 async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     let target = datadir::data_dir(global)?.to_path_buf();
     check_empty_target(&target)?;
+    let can_unlock =
+        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
+    if args.acting.as_person.is_some() && !can_unlock {
+        bail!(
+            "--as needs the passphrase (CONFIDANT_PASSPHRASE) or key file (--key-file): the person signs in on the restored workspace before it is moved into place"
+        );
+    }
     let identity = read_identity(&args.identity)?;
     let trusted = trusted_key(args.public_key.as_deref(), Some(&identity))?;
-    let outer = if signature_path(&args.file).exists() {
-        Some(check_outer(&args.file, trusted.as_ref())?)
+    // The target is new, so only the environment (AWS_*) says how to reach
+    // a bucket.
+    let (dest, file_name) = Destination::parse_file(&args.file, None)?;
+    let outer = if dest.get_small(&format!("{file_name}.sig")).await?.is_some() {
+        Some(check_outer(&dest, &file_name, trusted.as_ref()).await?)
     } else {
         eprintln!(
             "warning: no signature file beside the backup; the signed manifest inside is checked instead"
@@ -646,7 +770,7 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt as _;
         fs::set_permissions(&staging_path, fs::Permissions::from_mode(0o700))?;
     }
-    let (reader, progress) = open_reader(&args.file, identity).await?;
+    let (reader, progress) = open_reader(&dest, &file_name, identity).await?;
     let header = reader.header().clone();
     // The header is checked against the signed manifest before anything
     // is committed; here it must also be the backup the signature names.
@@ -685,6 +809,32 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
         toml::to_string(&config).context("cannot write the config")?
     );
     datadir::write_private_new(&staging_path.join(datadir::CONFIG_FILE), text.as_bytes())?;
+    // With --as, the person signs in on the restored workspace and must be
+    // allowed (the owner, or an admin whose break-glass grant is in the
+    // backup and still active); otherwise the staging dir is removed and
+    // nothing is moved into place.
+    if let Some(email) = &args.acting.as_person {
+        if report.manifest.workspaces.len() != 1 {
+            bail!(
+                "this backup holds {} workspaces: a restore of several is made by the owner's console, without --as (nothing was restored)",
+                report.manifest.workspaces.len()
+            );
+        }
+        let staged = Global {
+            data: Some(staging_path.clone()),
+            key_file: global.key_file.clone(),
+            workspace: None,
+        };
+        let vault = datadir::open(&staged).await?;
+        let owner = vault.owner().await?;
+        vault.verify_ledger(&owner).await?;
+        let acting = Acting::new(&vault, Some(email)).await?;
+        let recorded = vault
+            .record_restore(&acting.actor, &report.manifest.backup_id)
+            .await;
+        acting.finish(&vault).await?;
+        recorded.context("nothing was restored")?;
+    }
     if target.exists() {
         fs::remove_dir(&target).with_context(|| format!("cannot replace {}", target.display()))?;
     }
@@ -712,9 +862,9 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     }
     // With the passphrase or key file at hand, open every workspace (which
     // proves the restore is usable) and record the restore in its ledger.
-    let can_unlock =
-        global.key_file.is_some() || std::env::var_os("CONFIDANT_PASSPHRASE").is_some();
-    if can_unlock {
+    if args.acting.as_person.is_some() {
+        println!("the restore is recorded in the workspace's ledger, naming you");
+    } else if can_unlock {
         let vaults = datadir::open_all(global).await?;
         for vault in &vaults {
             let owner = vault.owner().await?;
@@ -767,16 +917,17 @@ pub fn keep_set(times: &[OffsetDateTime], keep: Keep) -> Vec<bool> {
     kept
 }
 
-fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
+async fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
     let settings = match global.data.as_deref() {
         Some(dir) => read_settings(dir)?,
         None => Settings::default(),
     };
-    let dir = args
-        .dir
-        .clone()
-        .or(settings.destination.clone())
-        .context("no backup folder: pass --dir DIR")?;
+    let dest = destination(
+        global.data.as_deref(),
+        args.dir.as_deref(),
+        settings.destination.as_deref(),
+        "no backup folder: pass --dir DIR (or s3://BUCKET/PREFIX)",
+    )?;
     let saved = settings.keep.unwrap_or_default();
     let keep = Keep {
         last: args.keep_last.unwrap_or(saved.last),
@@ -784,7 +935,7 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
         weekly: args.keep_weekly.unwrap_or(saved.weekly),
         monthly: args.keep_monthly.unwrap_or(saved.monthly),
     };
-    let (deleted, kept) = prune_folder(&dir, keep, args.dry_run)?;
+    let (deleted, kept) = prune_destination(&dest, keep, args.dry_run).await?;
     for name in &deleted {
         if args.dry_run {
             println!("would delete {name}");
@@ -804,11 +955,53 @@ fn prune(global: &Global, args: PruneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes the backups of `dir` (and their signatures) that no rule of
+/// The backups of `dest` (name, time, size), oldest first.
+async fn backups_in(dest: &Destination) -> anyhow::Result<Vec<(String, OffsetDateTime, u64)>> {
+    let mut found: Vec<(String, OffsetDateTime, u64)> = dest
+        .names()
+        .await?
+        .into_iter()
+        .filter_map(|(name, size)| parse_backup_name(&name).map(|at| (name, at, size)))
+        .collect();
+    found.sort_by_key(|(_, at, _)| *at);
+    Ok(found)
+}
+
+async fn list(global: &Global, args: ListArgs) -> anyhow::Result<()> {
+    let settings = match global.data.as_deref() {
+        Some(dir) => read_settings(dir)?,
+        None => Settings::default(),
+    };
+    let dest = destination(
+        global.data.as_deref(),
+        args.dir.as_deref(),
+        settings.destination.as_deref(),
+        "no backup folder: pass --dir DIR (or s3://BUCKET/PREFIX)",
+    )?;
+    let found = backups_in(&dest).await?;
+    let names: std::collections::BTreeSet<String> =
+        dest.names().await?.into_iter().map(|(n, _)| n).collect();
+    for (name, at, size) in &found {
+        let signed = if names.contains(&format!("{name}.sig")) {
+            "signed"
+        } else {
+            "NO SIGNATURE"
+        };
+        println!(
+            "{name}  {}  {size} bytes  {signed}",
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        );
+    }
+    println!("{} backups in {dest}", found.len());
+    Ok(())
+}
+
+/// Deletes the backups of `dest` (and their signatures) that no rule of
 /// `keep` keeps; returns the names deleted (or, with `dry_run`, that would
 /// be) and how many are kept.
-pub(crate) fn prune_folder(
-    dir: &Path,
+pub(crate) async fn prune_destination(
+    dest: &Destination,
     keep: Keep,
     dry_run: bool,
 ) -> anyhow::Result<(Vec<String>, usize)> {
@@ -817,24 +1010,17 @@ pub(crate) fn prune_folder(
             "no keep rule: pass --keep-daily, --keep-weekly, --keep-monthly or --keep-last (nothing was deleted)"
         );
     }
-    let mut found = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(at) = parse_backup_name(&name) {
-            found.push((name, at));
-        }
-    }
-    let times: Vec<OffsetDateTime> = found.iter().map(|(_, t)| *t).collect();
+    let found = backups_in(dest).await?;
+    let times: Vec<OffsetDateTime> = found.iter().map(|(_, t, _)| *t).collect();
     let kept = keep_set(&times, keep);
     let mut deleted = Vec::new();
-    for ((name, _), keep) in found.iter().zip(kept) {
+    for ((name, _, _), keep) in found.iter().zip(kept) {
         if keep {
             continue;
         }
         if !dry_run {
-            fs::remove_file(dir.join(name)).with_context(|| format!("cannot delete {name}"))?;
-            fs::remove_file(dir.join(format!("{name}.sig"))).ok();
+            dest.delete(name).await?;
+            dest.delete(&format!("{name}.sig")).await?;
         }
         deleted.push(name.clone());
     }

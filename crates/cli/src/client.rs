@@ -209,7 +209,7 @@ pub struct LoginArgs {
     label: Option<String>,
 }
 
-fn prompt_line(prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn prompt_line(prompt: &str) -> anyhow::Result<String> {
     if !std::io::stdin().is_terminal() {
         bail!("{prompt} is needed and there is no terminal to ask on");
     }
@@ -221,7 +221,7 @@ fn prompt_line(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim().to_owned())
 }
 
-fn secret(env: &str, prompt: &str) -> anyhow::Result<SecretString> {
+pub(crate) fn secret(env: &str, prompt: &str) -> anyhow::Result<SecretString> {
     if let Ok(value) = std::env::var(env) {
         return Ok(SecretString::from(value));
     }

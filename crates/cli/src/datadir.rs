@@ -75,6 +75,9 @@ pub struct Config {
     /// What `serve` does on its own schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::ScheduleConfig>,
+    /// How backups reach an S3-compatible bucket (`backup create --to s3://...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::backup_dest::BackupConfig>,
 }
 
 /// `[sessions]` in confidant.toml; every field optional.

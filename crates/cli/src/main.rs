@@ -11,6 +11,8 @@ mod access;
 mod agent;
 mod audit;
 mod backup;
+mod backup_access;
+mod backup_dest;
 mod client;
 mod datadir;
 mod demo;

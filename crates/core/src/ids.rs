@@ -131,6 +131,11 @@ id_type!(
     DeviceId,
     "device"
 );
+id_type!(
+    /// A break-glass grant: an admin's time-limited access to backups.
+    BreakGlassId,
+    "break-glass grant"
+);
 
 /// A deterministic RNG for the crate's tests: counts up from its seed.
 #[cfg(test)]

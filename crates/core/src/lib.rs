@@ -31,8 +31,8 @@ pub use grant::{
     UnknownAccessError, UnknownGrantStatusError, validate_grant,
 };
 pub use ids::{
-    AgreementId, DeviceId, GrantId, IdError, IncidentId, ItemId, KeyId, NoticeId, PasscodeId,
-    PersonId, RecordSetId, RowId, SignatureId, WorkspaceId,
+    AgreementId, BreakGlassId, DeviceId, GrantId, IdError, IncidentId, ItemId, KeyId, NoticeId,
+    PasscodeId, PersonId, RecordSetId, RowId, SignatureId, WorkspaceId,
 };
 pub use item::{DocumentMeta, NameError, ScanSummary, validate_document_name};
 pub use label::{Label, UnknownLabelError};

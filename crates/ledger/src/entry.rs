@@ -345,6 +345,8 @@ named_enum!(
         DeviceReport => "device_report",
         DeviceLink => "device_link",
         DeviceRevoke => "device_revoke",
+        BackupVerify => "backup_verify",
+        BreakGlass => "break_glass",
     }
 );
 

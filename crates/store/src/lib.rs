@@ -13,6 +13,7 @@
 //! concrete adapter; everything else holds an `Arc<dyn Store>`.
 
 mod blob;
+mod break_glass;
 mod devices;
 mod dump;
 mod error;
@@ -25,6 +26,7 @@ mod sql;
 mod sqlite;
 
 pub use blob::{BlobKey, BlobStore, BlobWriter};
+pub use break_glass::{BreakGlassRecord, BreakGlassStore};
 pub use devices::{AcceptedReport, DeviceRecord, DeviceStore, EnrollmentRecord, LinkRecord};
 pub use dump::{
     ColumnInfo, ColumnType, Dump, DumpLoader, DumpReader, TableInfo, Value, connect_for_load,
@@ -79,6 +81,7 @@ pub trait Store:
     + IncidentStore
     + DeviceStore
     + ScheduleStore
+    + BreakGlassStore
     + Dump
     + Send
     + Sync

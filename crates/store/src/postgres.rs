@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "view only",
         include_str!("../migrations/postgres/0014_view_only.sql"),
     ),
+    (
+        17,
+        "break glass",
+        include_str!("../migrations/postgres/0017_break_glass.sql"),
+    ),
 ];
 
 impl PgStore {
@@ -150,3 +155,4 @@ crate::gates::impl_gates!(PgStore, sqlx::Postgres);
 crate::incidents::impl_incidents!(PgStore, sqlx::Postgres);
 crate::devices::impl_devices!(PgStore, sqlx::Postgres);
 crate::schedule::impl_schedule!(PgStore, sqlx::Postgres);
+crate::break_glass::impl_break_glass!(PgStore, sqlx::Postgres);

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "view only",
         include_str!("../migrations/sqlite/0014_view_only.sql"),
     ),
+    (
+        17,
+        "break glass",
+        include_str!("../migrations/sqlite/0017_break_glass.sql"),
+    ),
 ];
 
 impl SqliteStore {
@@ -176,6 +181,7 @@ crate::gates::impl_gates!(SqliteStore, sqlx::Sqlite);
 crate::incidents::impl_incidents!(SqliteStore, sqlx::Sqlite);
 crate::devices::impl_devices!(SqliteStore, sqlx::Sqlite);
 crate::schedule::impl_schedule!(SqliteStore, sqlx::Sqlite);
+crate::break_glass::impl_break_glass!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {

@@ -152,6 +152,7 @@ async fn main() {
             file_name: "b.age".into(),
             progress: None,
             level: 3,
+            only_these_workspaces: false,
         },
         std::io::BufWriter::with_capacity(1 << 20, file),
     )

@@ -171,3 +171,276 @@ fn keygen_create_verify_restore_and_age_decrypts() {
         .success()
         .stdout(predicate::str::contains("1 backups kept"));
 }
+
+/// Invites `email` as `role` straight on the data dir and returns three of
+/// their recovery codes (each signs in once, as CONFIDANT_CODE).
+async fn member(ws: &Workspace, email: &str, role: confidant_core::Role) -> Vec<String> {
+    use secrecy::ExposeSecret as _;
+    let store = confidant_store::connect(&format!(
+        "sqlite://{}",
+        ws.data.join("confidant.db").display()
+    ))
+    .await
+    .unwrap();
+    let blobs = confidant_store::BlobStore::local(&ws.data.join("blobs")).unwrap();
+    let key = std::fs::read_to_string(&ws.key).unwrap();
+    let unlock = confidant_vault::Unlock::KeyFile(confidant_vault::KeyFile::parse(&key).unwrap());
+    let vault = confidant_vault::Vault::open(
+        store,
+        blobs,
+        std::sync::Arc::new(confidant_vault::SystemClock),
+        &unlock,
+    )
+    .await
+    .unwrap();
+    let owner = vault.owner().await.unwrap();
+    let invitation = vault
+        .invite(&owner, email, "Ada Admin", role, None)
+        .await
+        .unwrap();
+    let setup = vault.new_totp_setup(email).unwrap();
+    let secret = setup.secret.expose_secret().to_owned();
+    let welcome = vault
+        .accept_invitation(
+            &invitation.token,
+            &secrecy::SecretString::from(MEMBER_PASSWORD),
+            &secret,
+            &confidant_vault::code_at(&secret, time::OffsetDateTime::now_utc()).unwrap(),
+            None,
+            &confidant_vault::SessionRequest::web("test"),
+        )
+        .await
+        .unwrap();
+    welcome
+        .recovery_codes
+        .iter()
+        .map(|c| c.expose_secret().to_owned())
+        .collect()
+}
+
+const MEMBER_PASSWORD: &str = "velvet lantern orbit mosaic";
+
+#[test]
+fn an_admin_touches_backups_only_under_an_approved_break_glass_grant() {
+    use confidant_core::Role;
+    let ws = Workspace::new();
+    let doc = ws.write("letter.txt", b"Dear Ann, your card 4111 1111 1111 1111");
+    ws.cmd().args(["docs", "add"]).arg(&doc).assert().success();
+    let key = ws.path("backup-key.txt");
+    let dest = ws.path("backups");
+    ws.cmd()
+        .args(["backup", "keygen", "--out"])
+        .arg(&key)
+        .arg("--destination")
+        .arg(&dest)
+        .assert()
+        .success();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut ada = rt.block_on(member(&ws, "ada@example.com", Role::Admin));
+    let mut sam = rt.block_on(member(&ws, "sam@example.com", Role::Admin));
+    let mut va = rt.block_on(member(&ws, "va@example.com", Role::Assistant));
+    // `confidant backup SUB --as EMAIL ...`, signed in as that person.
+    let person = |email: &str, code: String, sub: &str| {
+        let mut cmd = ws.cmd();
+        cmd.env("CONFIDANT_PASSWORD", MEMBER_PASSWORD)
+            .env("CONFIDANT_CODE", code)
+            .args(["backup", sub, "--as", email]);
+        cmd
+    };
+    let backups = || -> usize {
+        std::fs::read_dir(&dest)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "age"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+
+    // No grant: the admin is refused and nothing is written.
+    ws.cmd()
+        .env("CONFIDANT_PASSWORD", MEMBER_PASSWORD)
+        .env("CONFIDANT_CODE", ada.pop().unwrap())
+        .args(["backup", "create", "--as", "ada@example.com"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no active break-glass grant"));
+    assert_eq!(backups(), 0);
+    // A wrong password: refused before anything.
+    ws.cmd()
+        .env("CONFIDANT_PASSWORD", "not the password")
+        .args(["backup", "create", "--as", "ada@example.com"])
+        .assert()
+        .failure();
+
+    // The owner grants; by default a second admin approves.
+    ws.cmd()
+        .args(["backup", "break-glass", "grant", "--to", "va@example.com"])
+        .args(["--reason", "quarterly restore test", "--hours", "4"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("admins only"));
+    ws.cmd()
+        .args(["backup", "break-glass", "grant", "--to", "ada@example.com"])
+        .args(["--reason", "quarterly restore test", "--hours", "400"])
+        .assert()
+        .failure();
+    let out = ws.ok(&[
+        "backup",
+        "break-glass",
+        "grant",
+        "--to",
+        "ada@example.com",
+        "--reason",
+        "quarterly restore test",
+        "--hours",
+        "4",
+    ]);
+    assert!(out.contains("needs a second admin"), "{out}");
+    let id = out.split_whitespace().nth(2).unwrap().to_owned();
+    let listed = ws.ok(&["backup", "break-glass", "list"]);
+    assert!(listed.contains("awaiting approval"), "{listed}");
+    // The holder cannot approve their own grant.
+    let approve = |email: &str, code: String| {
+        let mut cmd = ws.cmd();
+        cmd.env("CONFIDANT_PASSWORD", MEMBER_PASSWORD)
+            .env("CONFIDANT_CODE", code)
+            .args(["backup", "break-glass", "approve", &id, "--as", email]);
+        cmd.assert()
+    };
+    approve("ada@example.com", ada.pop().unwrap())
+        .failure()
+        .stderr(predicate::str::contains("second person"));
+    person("ada@example.com", ada.pop().unwrap(), "create")
+        .assert()
+        .failure();
+    approve("sam@example.com", sam.pop().unwrap()).success();
+
+    // Now Ada backs up, checks and restores, each under her sign-in.
+    person("ada@example.com", ada.pop().unwrap(), "create")
+        .assert()
+        .success();
+    assert_eq!(backups(), 1);
+    let file = only_backup(&dest);
+    person("ada@example.com", ada.pop().unwrap(), "verify")
+        .arg(&file)
+        .arg("--identity")
+        .arg(&key)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("contents: good"));
+    let target = ws.path("restored");
+    person("ada@example.com", ada.pop().unwrap(), "restore")
+        .arg(&file)
+        .arg("--identity")
+        .arg(&key)
+        .arg("--data")
+        .arg(&target)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("naming you"));
+    ws.cmd()
+        .args(["audit", "verify", "--data"])
+        .arg(&target)
+        .assert()
+        .success();
+    // The assistant never, not even to check one.
+    person("va@example.com", va.pop().unwrap(), "verify")
+        .arg(&file)
+        .arg("--identity")
+        .arg(&key)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("only the owner"));
+    // Ended by the owner: Ada is refused again.
+    ws.ok(&["backup", "break-glass", "end", &id]);
+    person("ada@example.com", ada.pop().unwrap(), "create")
+        .assert()
+        .failure();
+    assert_eq!(backups(), 1);
+
+    let log = ws.ok(&["audit", "log"]);
+    for needle in [
+        "issued to person",
+        "approved",
+        "used to make a backup",
+        "used to check a backup",
+        "ended",
+    ] {
+        assert!(log.contains(needle), "{needle}: {log}");
+    }
+    assert!(
+        !log.contains("quarterly restore test"),
+        "no free text in the ledger"
+    );
+    ws.ok(&["audit", "verify"]);
+}
+
+#[test]
+fn one_workspace_of_a_server_backs_up_and_restores_alone() {
+    let ws = Workspace::new();
+    let doc = ws.write("alpha.txt", b"Alpha's letter");
+    ws.cmd().args(["docs", "add"]).arg(&doc).assert().success();
+    ws.ok(&[
+        "workspace",
+        "add",
+        "--name",
+        "Beta Dental",
+        "--owner-email",
+        "bea@example.com",
+        "--owner-name",
+        "Bea",
+    ]);
+    let beta_doc = ws.write("beta.txt", b"Beta's letter");
+    ws.cmd()
+        .args(["--workspace", "Beta Dental", "docs", "add"])
+        .arg(&beta_doc)
+        .assert()
+        .success();
+    let key = ws.path("backup-key.txt");
+    let dest = ws.path("backups");
+    ws.cmd()
+        .args(["backup", "keygen", "--out"])
+        .arg(&key)
+        .arg("--destination")
+        .arg(&dest)
+        .assert()
+        .success();
+    let out = ws.ok(&["backup", "create", "--workspace", "Beta Dental"]);
+    assert!(out.contains("workspace \"Beta Dental\""), "{out}");
+    assert_eq!(out.matches("workspace \"").count(), 1, "{out}");
+    let file = only_backup(&dest);
+    let target = ws.path("beta-alone");
+    ws.cmd()
+        .args(["backup", "restore"])
+        .arg(&file)
+        .arg("--identity")
+        .arg(&key)
+        .arg("--data")
+        .arg(&target)
+        .assert()
+        .success();
+    let docs = ws
+        .cmd()
+        .args(["docs", "list", "--data"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&docs.stdout);
+    assert!(
+        docs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&docs.stderr)
+    );
+    assert!(
+        listed.contains("beta.txt") && !listed.contains("alpha.txt"),
+        "{listed}"
+    );
+    ws.cmd()
+        .args(["audit", "verify", "--data"])
+        .arg(&target)
+        .assert()
+        .success();
+}

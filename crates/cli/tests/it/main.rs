@@ -13,6 +13,7 @@ mod init;
 mod ledger;
 mod postgres;
 mod records;
+mod s3;
 mod scan;
 mod sentinel;
 mod serve;

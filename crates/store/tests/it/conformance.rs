@@ -2267,3 +2267,96 @@ pub async fn an_incident_and_its_offboarding_commit_together(store: Arc<dyn Stor
     assert_eq!(store.incidents(ws.id).await?.len(), 1);
     Ok(())
 }
+
+pub async fn break_glass_grants_are_approved_and_ended_once(store: Arc<dyn Store>) -> Result {
+    use confidant_core::BreakGlassId;
+    use confidant_store::BreakGlassRecord;
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let admin = person_record(&ws, "ada@example.com", Role::Admin, T0);
+    store.insert_person(&admin).await?;
+    ensure!(
+        store.break_glass_needs_approval(ws.id).await?,
+        "a second approval is required by default"
+    );
+    store.set_break_glass_needs_approval(ws.id, false).await?;
+    ensure!(!store.break_glass_needs_approval(ws.id).await?);
+    store.set_break_glass_needs_approval(ws.id, true).await?;
+    ensure!(store.break_glass_needs_approval(ws.id).await?);
+    ensure!(
+        store.break_glass_needs_approval(other_workspace()).await?,
+        "settings are per workspace"
+    );
+    let grant = BreakGlassRecord {
+        id: BreakGlassId::random(&mut OsRng),
+        workspace: ws.id,
+        person: admin.id,
+        reason: "quarterly restore test".into(),
+        issued_by: owner.id,
+        issued_at: at(T0),
+        expires_at: at(T0 + 3_600_000),
+        needs_approval: true,
+        approved_by: None,
+        approved_at: None,
+        ended_by: None,
+        ended_at: None,
+    };
+    store.insert_break_glass(&grant).await?;
+    ensure!(store.break_glass(ws.id, grant.id).await? == Some(grant.clone()));
+    ensure!(
+        store
+            .break_glass(other_workspace(), grant.id)
+            .await?
+            .is_none(),
+        "not found from another workspace"
+    );
+    // Not after it expired; once before.
+    ensure!(
+        !store
+            .approve_break_glass(ws.id, grant.id, owner.id, at(T0 + 3_600_000))
+            .await?
+    );
+    ensure!(
+        store
+            .approve_break_glass(ws.id, grant.id, owner.id, at(T0 + 10))
+            .await?
+    );
+    ensure!(
+        !store
+            .approve_break_glass(ws.id, grant.id, owner.id, at(T0 + 20))
+            .await?
+    );
+    ensure!(
+        store
+            .end_break_glass(ws.id, grant.id, admin.id, at(T0 + 30))
+            .await?
+    );
+    ensure!(
+        !store
+            .end_break_glass(ws.id, grant.id, admin.id, at(T0 + 40))
+            .await?
+    );
+    let stored = store
+        .break_glass(ws.id, grant.id)
+        .await?
+        .context("the grant")?;
+    ensure!(stored.approved_by == Some(owner.id) && stored.approved_at == Some(at(T0 + 10)));
+    ensure!(stored.ended_by == Some(admin.id) && stored.ended_at == Some(at(T0 + 30)));
+    let later = BreakGlassRecord {
+        id: BreakGlassId::random(&mut OsRng),
+        issued_at: at(T0 + 50),
+        ..grant.clone()
+    };
+    store.insert_break_glass(&later).await?;
+    let all = store.break_glass_grants(ws.id).await?;
+    ensure!(
+        all.iter().map(|g| g.id).collect::<Vec<_>>() == vec![later.id, grant.id],
+        "newest first"
+    );
+    ensure!(
+        store
+            .break_glass_grants(other_workspace())
+            .await?
+            .is_empty()
+    );
+    Ok(())
+}

@@ -80,6 +80,7 @@ conformance_suite!(
     checkpoints_are_kept_once_per_size_and_found,
     large_ledger_appends_span_many_statements,
     scheduled_runs_are_claimed_once_per_period,
+    break_glass_grants_are_approved_and_ended_once,
     notices_bounce_and_become_letters_only_from_the_expected_states,
     an_incident_and_its_offboarding_commit_together,
 );

@@ -15,6 +15,7 @@
 //! identity file, so a backup verifies offline. The root key itself is not
 //! in a backup: restoring needs the same passphrase or key file.
 
+mod break_glass;
 mod format;
 mod inspect;
 mod read;
@@ -29,6 +30,9 @@ use sha2::Digest as _;
 
 use crate::{Actor, Vault, VaultError};
 
+pub use break_glass::{
+    BackupUse, BreakGlassGrant, BreakGlassStatus, MAX_BREAK_GLASS, break_glass_status,
+};
 pub use format::PartKind;
 pub use inspect::WorkspaceLedger;
 pub use read::{BackupReader, ReadReport, RestoreTarget};
@@ -215,13 +219,18 @@ impl Vault {
     /// Records that a backup was restored into this database (the entry
     /// after the backup's own).
     pub async fn record_restore(&self, actor: &Actor, backup_id: &str) -> Result<(), VaultError> {
-        require_owner(self, actor, "record a restore")?;
+        let grant = self
+            .authorize_backup(actor, break_glass::BackupUse::Restore)
+            .await?;
         let mut attempt = crate::audit::Attempt::allowed(
             actor,
             KnownAction::Restore,
             Target::whole(TargetId::Workspace(self.workspace())),
         );
-        attempt.reason = format!("restored from backup {backup_id} by the workspace owner");
+        attempt.reason = match grant {
+            Some(g) => format!("restored from backup {backup_id} under break-glass grant {g}"),
+            None => format!("restored from backup {backup_id} by the workspace owner"),
+        };
         self.record(&[attempt]).await
     }
 }
@@ -384,12 +393,20 @@ fn manifest_message(manifest: &[u8]) -> Vec<u8> {
 
 /// Records a backup on the workspace's ledger (before its snapshot is
 /// taken, so the backup holds its own entry).
-async fn record_backup(vault: &Vault, actor: &Actor, backup_id: &str) -> Result<(), VaultError> {
+async fn record_backup(
+    vault: &Vault,
+    actor: &Actor,
+    backup_id: &str,
+    grant: Option<confidant_core::BreakGlassId>,
+) -> Result<(), VaultError> {
     let mut attempt = crate::audit::Attempt::allowed(
         actor,
         KnownAction::Backup,
         Target::whole(TargetId::Workspace(vault.workspace())),
     );
-    attempt.reason = format!("backup {backup_id} made by the workspace owner");
+    attempt.reason = match grant {
+        Some(g) => format!("backup {backup_id} made under break-glass grant {g}"),
+        None => format!("backup {backup_id} made by the workspace owner"),
+    };
     vault.record(&[attempt]).await
 }

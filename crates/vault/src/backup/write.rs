@@ -14,7 +14,6 @@ use super::format::{self, HashingWriter, MAGIC, MAX_DATA, PartKind};
 use super::inspect::Inspector;
 use super::{
     BackupSigner, Header, Manifest, OuterSignature, PartEntry, manifest_message, record_backup,
-    require_owner,
 };
 use crate::{Actor, Vault, VaultError};
 
@@ -31,6 +30,10 @@ pub struct CreateOptions<'a> {
     pub progress: Option<Box<dyn Fn(u64) + Send + Sync>>,
     /// zstd level (3 is zstd's default).
     pub level: i32,
+    /// Only the rows (and blobs) of the workspaces given to [`create`], not
+    /// the whole server: a per-workspace backup of a multi-workspace
+    /// server.
+    pub only_these_workspaces: bool,
 }
 
 impl std::fmt::Debug for CreateOptions<'_> {
@@ -193,9 +196,6 @@ pub async fn create<W: Write + Send + 'static>(
     let (first, _) = vaults
         .first()
         .ok_or_else(|| VaultError::InvalidInput("there is no workspace to back up".into()))?;
-    for (vault, actor) in vaults {
-        require_owner(vault, actor, "make a backup")?;
-    }
     if options.recipients.is_empty() {
         return Err(VaultError::InvalidInput(
             "a backup needs at least one recipient: pass --recipient age1... or run `confidant backup keygen`".into(),
@@ -208,10 +208,28 @@ pub async fn create<W: Write + Send + 'static>(
     let created_at = now
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| VaultError::Internal(format!("formatting the time: {e}")))?;
+    // Each workspace's owner, or an admin of it under a break-glass grant
+    // (the use recorded); every refusal is recorded too, and nothing is
+    // written unless all are allowed.
+    let mut grants = Vec::with_capacity(vaults.len());
     for (vault, actor) in vaults {
-        record_backup(vault, actor, &backup_id).await?;
+        grants.push(
+            vault
+                .authorize_backup(actor, super::BackupUse::Create)
+                .await?,
+        );
+    }
+    for ((vault, actor), grant) in vaults.iter().zip(grants) {
+        record_backup(vault, actor, &backup_id, grant).await?;
     }
 
+    let only: Option<std::collections::BTreeSet<String>> =
+        options.only_these_workspaces.then(|| {
+            vaults
+                .iter()
+                .map(|(v, _)| v.workspace().to_string())
+                .collect()
+        });
     let store = first.inner.store.clone();
     let blobs = first.inner.blobs.clone();
     let mut dump = store.begin_dump().await?;
@@ -253,16 +271,51 @@ pub async fn create<W: Write + Send + 'static>(
         for table in &tables {
             let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
             let role = Inspector::role(&table.name, &columns)?;
+            // INVARIANT: in a per-workspace backup every row passes this
+            // filter (its workspace column names one of the workspaces
+            // backed up); a table without such a column is refused rather
+            // than copied whole.
+            let filter = match &only {
+                None => None,
+                Some(ids) => {
+                    let column = if table.name == "workspaces" {
+                        "id"
+                    } else {
+                        "workspace_id"
+                    };
+                    let index = columns.iter().position(|c| c == column).ok_or_else(|| {
+                        VaultError::Internal(format!(
+                            "table {} has no {column} column: a per-workspace backup cannot \
+                             split it; back up the whole server instead",
+                            table.name
+                        ))
+                    })?;
+                    Some((index, ids))
+                }
+            };
             emitter.begin(PartKind::Table, &table.name, columns.clone())?;
             emitter.data(&format::column_header(&columns)?)?;
             let mut rows_buf = Vec::with_capacity(MAX_DATA);
             let mut check: Result<(), VaultError> = Ok(());
+            let mut emitted = 0u64;
             let count = {
                 let emitter = &mut emitter;
                 let inspector = &mut inspector;
                 let check = &mut check;
                 let rows_buf = &mut rows_buf;
+                let emitted = &mut emitted;
+                let filter = &filter;
                 let mut sink = move |row: Vec<Value>| -> Result<(), StoreError> {
+                    if let Some((index, ids)) = filter {
+                        let keep = match row.get(*index) {
+                            Some(Value::Text(ws)) => ids.contains(ws),
+                            _ => false,
+                        };
+                        if !keep {
+                            return Ok(());
+                        }
+                    }
+                    *emitted += 1;
                     if let Err(e) = inspector.row(&role, &row) {
                         *check = Err(e);
                         return Err(StoreError::Corrupt("a backup check failed".into()));
@@ -277,9 +330,9 @@ pub async fn create<W: Write + Send + 'static>(
                 dump.read_table(&table.name, &mut sink).await
             };
             check?;
-            let count = count?;
+            count?;
             emitter.data(&rows_buf)?;
-            emitter.end(Some(count))?;
+            emitter.end(Some(emitted))?;
         }
         for key in inspector.blob_keys().clone() {
             let blob_key = BlobKey::parse(&key)?;

@@ -77,6 +77,7 @@ async fn make_backup(vaults: &[(Vault, Actor)], keys: &Keys) -> (backup::Created
         file_name: "test.age".into(),
         progress: None,
         level: 3,
+        only_these_workspaces: false,
     };
     backup::create(vaults, options, Vec::new()).await.unwrap()
 }
@@ -601,6 +602,303 @@ async fn a_backup_during_writes_restores_consistently() {
         // Every document it holds opens and authenticates.
         for doc in v.documents(o).await.unwrap() {
             read(v, o, &doc.name).await.unwrap();
+        }
+    }
+}
+
+async fn backup_by(
+    vaults: &[(Vault, Actor)],
+    keys: &Keys,
+    only_these_workspaces: bool,
+) -> Result<(backup::Created, Vec<u8>), confidant_vault::VaultError> {
+    let options = CreateOptions {
+        recipients: vec![keys.identity.to_public()],
+        signer: &keys.signer,
+        files: Vec::new(),
+        file_name: "test.age".into(),
+        progress: None,
+        level: 3,
+        only_these_workspaces,
+    };
+    backup::create(vaults, options, Vec::new()).await
+}
+
+/// The ledger entries of `vault` with this action, as (allowed, reason).
+async fn entries(vault: &Vault, owner: &Actor, action: &str) -> Vec<(bool, String)> {
+    vault
+        .ledger_log(owner, None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.action.to_string() == action)
+        .map(|(_, e)| {
+            (
+                e.decision == confidant_vault::LedgerDecision::Allow,
+                e.reason,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn only_the_owner_or_an_admin_under_an_approved_break_glass_grant_touches_backups() {
+    use confidant_core::Role;
+    use confidant_vault::VaultError;
+    use confidant_vault::backup::BreakGlassStatus;
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    populate(&vault, &owner, 1).await;
+    let keys = keys(&vault, &owner);
+    let admin = crate::grants::member(&vault, "ada@example.com", Role::Admin).await;
+    let second = crate::grants::member(&vault, "sam@example.com", Role::Admin).await;
+    let assistant = crate::grants::member(&vault, "va@example.com", Role::Assistant).await;
+    let now = time::OffsetDateTime::now_utc();
+    let later = now + time::Duration::hours(4);
+
+    // No grant: the admin and the assistant are refused, and the refusals
+    // are in the ledger.
+    for who in [&admin, &assistant] {
+        let err = backup_by(&[(vault.clone(), who.clone())], &keys, false)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    }
+    let refused = entries(&vault, &owner, "backup").await;
+    assert_eq!(
+        refused.iter().filter(|(ok, _)| !ok).count(),
+        2,
+        "{refused:?}"
+    );
+
+    // Grants are for named admins, with a reason and a near expiry.
+    let bad = [
+        vault
+            .issue_break_glass(&owner, "va@example.com", "restore test", later)
+            .await,
+        vault
+            .issue_break_glass(&owner, "owner@example.com", "restore test", later)
+            .await,
+        vault
+            .issue_break_glass(&owner, "ada@example.com", "  ", later)
+            .await,
+        vault
+            .issue_break_glass(
+                &owner,
+                "ada@example.com",
+                "restore test",
+                now - time::Duration::hours(1),
+            )
+            .await,
+        vault
+            .issue_break_glass(
+                &owner,
+                "ada@example.com",
+                "restore test",
+                now + time::Duration::days(8),
+            )
+            .await,
+        vault
+            .issue_break_glass(&owner, "nobody@example.com", "restore test", later)
+            .await,
+    ];
+    for result in bad {
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, VaultError::InvalidInput(_) | VaultError::NotFound(_)),
+            "{err}"
+        );
+    }
+    let err = vault
+        .issue_break_glass(&assistant, "ada@example.com", "restore test", later)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    assert!(vault.break_glass_grants(&owner).await.unwrap().is_empty());
+
+    // By default a second person approves: until then it is not usable.
+    let grant = vault
+        .issue_break_glass(&owner, "ada@example.com", "quarterly restore test", later)
+        .await
+        .unwrap();
+    assert!(grant.needs_approval);
+    assert_eq!(
+        backup::break_glass_status(&grant, now),
+        BreakGlassStatus::AwaitingApproval
+    );
+    let err = backup_by(&[(vault.clone(), admin.clone())], &keys, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    // Neither the holder nor the issuer approves; an assistant never does.
+    for who in [&admin, &owner, &assistant] {
+        let err = vault.approve_break_glass(who, grant.id).await.unwrap_err();
+        assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    }
+    let approved = vault.approve_break_glass(&second, grant.id).await.unwrap();
+    assert_eq!(approved.approved_by, Some(second.person));
+    assert!(matches!(
+        vault
+            .approve_break_glass(&second, grant.id)
+            .await
+            .unwrap_err(),
+        VaultError::Conflict(_)
+    ));
+    // Now the admin makes a backup, and it is a good one.
+    let (created, bytes) = backup_by(&[(vault.clone(), admin.clone())], &keys, false)
+        .await
+        .unwrap();
+    let report = read_backup(bytes, &keys, None).await.unwrap();
+    assert_eq!(report.manifest, created.manifest);
+    vault
+        .record_backup_verify(&admin, &created.manifest.backup_id)
+        .await
+        .unwrap();
+    // The assistant still cannot, grant or not.
+    assert!(
+        vault
+            .record_backup_verify(&assistant, &created.manifest.backup_id)
+            .await
+            .is_err()
+    );
+    // Ended by its holder: refused again.
+    vault.end_break_glass(&admin, grant.id).await.unwrap();
+    let err = backup_by(&[(vault.clone(), admin.clone())], &keys, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Forbidden(_)), "{err}");
+    assert!(matches!(
+        vault.end_break_glass(&owner, grant.id).await.unwrap_err(),
+        VaultError::Conflict(_)
+    ));
+
+    // The owner may turn the second approval off (an admin may not): a
+    // new grant is active at once.
+    assert!(matches!(
+        vault
+            .set_break_glass_approval(&admin, false)
+            .await
+            .unwrap_err(),
+        VaultError::Forbidden(_)
+    ));
+    vault.set_break_glass_approval(&owner, false).await.unwrap();
+    assert!(!vault.break_glass_approval_required(&owner).await.unwrap());
+    let direct = vault
+        .issue_break_glass(&second, "ada@example.com", "move to PostgreSQL", later)
+        .await
+        .unwrap();
+    assert!(!direct.needs_approval);
+    backup_by(&[(vault.clone(), admin.clone())], &keys, false)
+        .await
+        .unwrap();
+
+    // Every issue, approval, end and use is in the ledger, with ids only.
+    let glass = entries(&vault, &owner, "break_glass").await;
+    let reasons: Vec<&str> = glass.iter().map(|(_, r)| r.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("issued to person")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.ends_with("approved")),
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.ends_with("ended")), "{reasons:?}");
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("used to make a backup"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+    assert!(reasons.iter().any(|r| r.contains("used to check a backup")));
+    for (_, reason) in &glass {
+        assert!(!reason.contains('@'), "no e-mail in the ledger: {reason}");
+        assert!(
+            !reason.contains("restore test"),
+            "no free text in the ledger: {reason}"
+        );
+    }
+    let made = entries(&vault, &owner, "backup").await;
+    assert!(
+        made.iter()
+            .any(|(ok, r)| *ok && r.contains("under break-glass grant"))
+    );
+    assert!(entries(&vault, &owner, "backup_verify").await.len() >= 2);
+    vault.verify_ledger(&owner).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_workspace_of_a_multi_workspace_server_backs_up_and_restores_alone() {
+    use confidant_vault::{InitOptions, KdfParams};
+    let setup = Setup::new(false).await.unwrap();
+    let alpha = setup.open().await;
+    let alpha_owner = alpha.owner().await.unwrap();
+    populate(&alpha, &alpha_owner, 2).await;
+    let store = confidant_store::connect(&setup.url).await.unwrap();
+    let beta = Vault::add_workspace(
+        store,
+        setup.blobs.clone(),
+        Arc::new(SystemClock),
+        InitOptions {
+            workspace_name: "Beta Dental".into(),
+            owner_email: "bea@example.com".into(),
+            owner_name: "Bea".into(),
+            owner_password: secrecy::SecretString::from("another owner passphrase"),
+            unlock: Unlock::KeyFile(KeyFile::parse(&setup.key).unwrap()),
+            kdf: KdfParams::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let beta_owner = beta.owner().await.unwrap();
+    populate(&beta, &beta_owner, 3).await;
+    let keys = keys(&alpha, &alpha_owner);
+    // Beta's owner backs up Beta alone: no consent from Alpha's owner is
+    // needed, and nothing of Alpha is inside.
+    let (created, bytes) = backup_by(&[(beta.clone(), beta_owner.clone())], &keys, true)
+        .await
+        .unwrap();
+    assert_eq!(created.manifest.workspaces.len(), 1);
+    assert_eq!(
+        created.manifest.workspaces[0].id,
+        beta.workspace().to_string()
+    );
+    let alpha_id = alpha.workspace().to_string();
+    for part in &created.manifest.parts {
+        assert!(!part.name.contains(&alpha_id), "{}", part.name);
+    }
+    let blobs = created
+        .manifest
+        .parts
+        .iter()
+        .filter(|p| p.kind == backup::PartKind::Blob)
+        .count();
+    assert_eq!(blobs, 3, "Beta's three documents only");
+    // Without the flag, one workspace's owner cannot take the whole server.
+    // (The whole server stays the default for the CLI, with every owner.)
+    let dir = TempDir::new().unwrap();
+    let (url, restore) = target(&dir, false, created.manifest.schema_version).await;
+    read_backup(bytes, &keys, Some(restore)).await.unwrap();
+    let restored_blobs = BlobStore::local(&dir.path().join("restored-blobs")).unwrap();
+    let restored = open(&url, restored_blobs, &setup.key).await;
+    assert_eq!(restored.len(), 1, "one workspace restored");
+    let (b, bo) = &restored[0];
+    assert_eq!(b.workspace(), beta.workspace());
+    assert_eq!(
+        documents_of(&beta, &beta_owner).await,
+        documents_of(b, bo).await
+    );
+    b.verify_ledger(bo).await.unwrap();
+    let restored_store = confidant_store::connect(&url).await.unwrap();
+    let rows = contents(restored_store.as_ref()).await;
+    for (table, rows) in &rows {
+        for row in rows {
+            assert!(
+                !row.contains(&Value::Text(alpha_id.clone())),
+                "a row of Alpha in {table}"
+            );
         }
     }
 }
