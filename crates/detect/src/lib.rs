@@ -37,13 +37,17 @@
 //! single word there is as often a company's name). Names in running text
 //! without such a cue are missed.
 //!
-//! What it leaves out: it does no I/O beyond reading a caller's
-//! [`std::io::Read`], no file formats (PDF, DOCX, XLSX extraction belongs to
-//! the caller), no machine-learned recognizers, and it knows nothing of the
+//! With the `extract` feature, the `extract` module gives the text of PDF,
+//! DOCX and XLSX files (bounded in size) so the CLI and the vault scan them
+//! alike.
+//!
+//! What it leaves out: no machine-learned recognizers, and it knows nothing of the
 //! vault's labels or data categories (the caller maps [`Kind`]s to those).
 
 mod context;
 mod detector;
+#[cfg(feature = "extract")]
+pub mod extract;
 mod kind;
 mod mask;
 mod stream;
