@@ -344,9 +344,29 @@ mod tests {
 
     #[tokio::test]
     async fn binary_bodies_are_not_scanned() {
-        let s = scan(&[b"%PDF-1.7\n\0\x01\x02 card 4111 1111 1111 1111"]).await;
+        let s = scan(&[b"\x89PNG\r\n\x1a\n\0\x01\x02 card 4111 1111 1111 1111"]).await;
         assert!(s.binary && !s.complete);
-        assert!(s.kinds.is_empty());
+        assert!(s.kinds.is_empty() && s.unreadable.is_none());
         assert_eq!(s.suggested_label, Label::Confidential);
+    }
+
+    #[tokio::test]
+    async fn office_files_past_the_limit_are_unreadable() {
+        let mut scan = BodyScan::new("big.xlsx");
+        let chunk = vec![b'x'; 1024 * 1024];
+        scan.feed(b"PK\x03\x04").await;
+        for _ in 0..=EXTRACT_LIMIT / chunk.len() as u64 {
+            scan.feed(&chunk).await;
+        }
+        let s = scan.finish().await.unwrap();
+        assert!(s.binary && !s.complete && s.kinds.is_empty());
+        assert_eq!(s.suggested_label, Label::Confidential);
+        let why = s.unreadable.unwrap();
+        assert!(why.contains("larger than 32 MiB"), "{why}");
+        // A zip named for no format whose text is extracted is binary.
+        let mut scan = BodyScan::new("photos.zip");
+        scan.feed(b"PK\x03\x04\0\0").await;
+        let s = scan.finish().await.unwrap();
+        assert!(s.binary && s.unreadable.is_none());
     }
 }
