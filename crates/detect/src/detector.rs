@@ -790,9 +790,8 @@ impl Detector {
             };
             if let Some(len) = valid_len {
                 out.push(cand(Kind::Phone, start, start + len, base));
-            } else if !s.starts_with('+')
-                && scorer.layout.column(start, end, Kind::Phone) > 0.0
-                && self.possible_national(raw)
+            } else if scorer.layout.column(start, end, Kind::Phone) > 0.0
+                && self.possible_national(raw.strip_prefix(b"+1").unwrap_or(raw))
             {
                 // In a column headed "phone" or "tel", a number written the
                 // way the region writes them counts even when its area code

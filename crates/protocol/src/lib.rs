@@ -40,8 +40,17 @@ pub struct ScanInfo {
     pub scanned_bytes: u64,
     /// The whole document was scanned.
     pub complete: bool,
-    /// Not text (PDF, image, office file): not scanned.
+    /// Not text nor a PDF, DOCX or XLSX file whose text could be read (an
+    /// image, an archive, a damaged PDF): not scanned.
     pub binary: bool,
+    /// `pdf`, `docx` or `xlsx` when the text scanned was extracted from the
+    /// document (`scanned_bytes` then counts extracted text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<String>,
+    /// Why a PDF, DOCX or XLSX file could not be read (its contents are
+    /// unknown, so Confidential is suggested).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// `PUT /api/v1/documents/{doc}/label`.

@@ -30,6 +30,8 @@ pub fn document_info(meta: &DocumentMeta) -> DocumentInfo {
             scanned_bytes: scan.scanned_bytes,
             complete: scan.complete,
             binary: scan.binary,
+            extracted: scan.extracted.clone(),
+            unreadable: scan.unreadable.clone(),
         }),
     }
 }
