@@ -59,6 +59,30 @@ pub struct LabelRequest {
     pub label: String,
 }
 
+/// One column's suggested category, from a sample of its values
+/// (`POST /api/v1/column-suggestions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSuggestionInfo {
+    /// 1-based position in the header.
+    pub position: usize,
+    pub column: String,
+    pub category: String,
+    /// Sampled values in which the category was found.
+    pub matched: usize,
+    /// Non-empty values sampled.
+    pub values: usize,
+    /// "column 4 (card): card_number, 98% of 50 values valid".
+    pub summary: String,
+}
+
+/// The suggestions for every column, and the `columns` argument of an
+/// import (`col=category,...`) they make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSuggestions {
+    pub columns: Vec<ColumnSuggestionInfo>,
+    pub argument: String,
+}
+
 /// A column of a record set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnInfo {

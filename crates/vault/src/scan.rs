@@ -105,7 +105,8 @@ pub fn summarize(
     }
 }
 
-fn detector() -> Arc<Detector> {
+/// The detector, built once per process.
+pub(crate) fn detector() -> Arc<Detector> {
     static DETECTOR: OnceLock<Arc<Detector>> = OnceLock::new();
     DETECTOR.get_or_init(|| Arc::new(Detector::new())).clone()
 }
