@@ -65,9 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let detector = Detector::new();
     // Warm up as presidio_score.py does: one-time loads (libphonenumber's
     // metadata, the regex engines' first states) are not timed.
-    detector.scan_text(
-        "Call +1 212 555 0100 or write to a@example.com, card 4111 1111 1111 1111.",
-    );
+    detector.scan_text("Call +1 212 555 0100 or write to a@example.com, card 4111 1111 1111 1111.");
     let mut counts: BTreeMap<Kind, Counts> =
         Kind::ALL.iter().map(|&k| (k, Counts::default())).collect();
     let mut bytes = 0u64;
