@@ -68,6 +68,7 @@ pub const DEBIAN_PACKAGES: &[Package] = &[
         name: "restic",
         why: "the backup benchmark runs restic on the same data, side by side",
     },
+    RIPGREP,
     Package {
         name: "python3-venv",
         why: "python3 -m venv, for the Python test tools below (target/s3-venv)",
@@ -132,22 +133,33 @@ pub fn ensure_python_tools(target: &Path) -> Result<std::path::PathBuf> {
     Ok(moto)
 }
 
+/// ripgrep, which `cargo xtask eval-detect` times beside the detector.
+pub const RIPGREP: Package = Package {
+    name: "ripgrep",
+    why: "rg, the speed yardstick of the detector's evaluation (cargo xtask eval-detect)",
+};
+
 /// Where Debian's invoke-rc.d asks whether a package may start its service.
 const POLICY_RC_D: &str = "/usr/sbin/policy-rc.d";
 
 /// Installs whatever of [`DEBIAN_PACKAGES`] is missing.
 pub fn ensure_packages() -> Result<()> {
-    let Some(missing) = missing_packages()? else {
+    ensure(DEBIAN_PACKAGES)
+}
+
+/// Installs whatever of `packages` is missing.
+pub fn ensure(packages: &'static [Package]) -> Result<()> {
+    let Some(missing) = missing_packages(packages)? else {
         eprintln!(
             "xtask: no dpkg-query here (not Debian); not checking for: {}",
-            names(DEBIAN_PACKAGES.iter().map(|p| p.name))
+            names(packages.iter().map(|p| p.name))
         );
         return Ok(());
     };
     if missing.is_empty() {
         eprintln!(
             "xtask: Debian packages present: {}",
-            names(DEBIAN_PACKAGES.iter().map(|p| p.name))
+            names(packages.iter().map(|p| p.name))
         );
         return Ok(());
     }
@@ -178,7 +190,7 @@ pub fn ensure_packages() -> Result<()> {
         args.extend(missing.iter().map(|p| p.name));
         apt_get(&args)?;
     }
-    match missing_packages()? {
+    match missing_packages(packages)? {
         Some(still) if !still.is_empty() => bail!(
             "apt-get finished but these packages are still not installed: {}",
             names(still.iter().map(|p| p.name))
@@ -191,11 +203,11 @@ fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(" ")
 }
 
-/// The packages of [`DEBIAN_PACKAGES`] that are not installed, or `None`
-/// when there is no `dpkg-query` (not a Debian system).
-fn missing_packages() -> Result<Option<Vec<&'static Package>>> {
+/// The packages of `packages` that are not installed, or `None` when
+/// there is no `dpkg-query` (not a Debian system).
+fn missing_packages(packages: &'static [Package]) -> Result<Option<Vec<&'static Package>>> {
     let mut missing = Vec::new();
-    for package in DEBIAN_PACKAGES {
+    for package in packages {
         let output = match Command::new("dpkg-query")
             .args(["-W", "-f=${Status}", package.name])
             .stdin(Stdio::null())

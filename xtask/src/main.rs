@@ -43,7 +43,8 @@ commands:
         target/eval-venv), beside Microsoft Presidio's pattern recognizers on
         the same set, and both throughputs; then the detector's throughput
         on an M MB mixed corpus (default 100, 0 to skip) beside ripgrep's
-        with the detector's candidate patterns (Debian's ripgrep); writes
+        with the detector's candidate patterns (Debian's ripgrep, installed
+        when missing), each as a ratio to the targets; writes
         target/eval-detect-report.json
   tidy  check the repository rules (dependency direction between crates,
         no todo!/unimplemented!/dbg! in crate sources, crate docs)

@@ -49,18 +49,36 @@ pub enum DocsCommand {
 fn found(scan: Option<&ScanSummary>) -> String {
     match scan {
         None => "-".to_owned(),
+        Some(ScanSummary {
+            unreadable: Some(why),
+            ..
+        }) => format!("unreadable, not scanned: {why}"),
         Some(s) if s.binary => "not text, not scanned".to_owned(),
-        Some(s) if s.kinds.is_empty() => "nothing sensitive".to_owned(),
         Some(s) => {
-            let kinds: Vec<String> = s
-                .kinds
-                .iter()
-                .map(|(kind, n)| format!("{kind} x{n}"))
-                .collect();
-            let more = if s.complete { "" } else { " (first 64 MiB)" };
-            format!("{}{more}", kinds.join(", "))
+            let what = if s.kinds.is_empty() {
+                "nothing sensitive".to_owned()
+            } else {
+                let kinds: Vec<String> = s
+                    .kinds
+                    .iter()
+                    .map(|(kind, n)| format!("{kind} x{n}"))
+                    .collect();
+                let more = if s.complete { "" } else { " (first 64 MiB)" };
+                format!("{}{more}", kinds.join(", "))
+            };
+            match &s.extracted {
+                Some(format) => format!("{what} (in the {format}'s text)"),
+                None => what,
+            }
         }
     }
+}
+
+/// The label the content suggests, when it is not the label.
+fn suggested(scan: Option<&ScanSummary>, label: Label) -> String {
+    scan.map(|s| s.suggested_label)
+        .filter(|s| *s != label)
+        .map_or_else(|| "-".to_owned(), |s| s.to_string())
 }
 
 /// The line `docs add` prints about the scan and the label.
@@ -130,13 +148,23 @@ pub async fn run(global: &Global, command: DocsCommand) -> anyhow::Result<()> {
                     output::json(&docs.iter().map(wire::document_info).collect::<Vec<_>>())?
                 }
                 Format::Text => output::table(
-                    &["NAME", "LABEL", "FOUND", "SIZE", "VERSION", "UPDATED", "ID"],
+                    &[
+                        "NAME",
+                        "LABEL",
+                        "SUGGESTED",
+                        "FOUND",
+                        "SIZE",
+                        "VERSION",
+                        "UPDATED",
+                        "ID",
+                    ],
                     &docs
                         .iter()
                         .map(|d| {
                             vec![
                                 d.name.clone(),
                                 d.label.to_string(),
+                                suggested(d.scan.as_ref(), d.label),
                                 found(d.scan.as_ref()),
                                 output::size(d.size),
                                 d.version.to_string(),

@@ -18,7 +18,6 @@ mod datadir;
 mod demo;
 mod devices;
 mod docs;
-mod extract;
 mod gates;
 mod grants;
 mod incidents;

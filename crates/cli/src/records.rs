@@ -7,6 +7,7 @@ use clap::Subcommand;
 use confidant_core::{DataCategory, Label, parse_column_categories};
 use confidant_server::wire;
 use confidant_vault::ColumnMapping;
+use confidant_vault::columns::{ColumnSuggestion, DEFAULT_SAMPLE, columns_argument};
 use serde::Deserialize;
 
 use crate::datadir::{Global, open_as_owner};
@@ -40,6 +41,11 @@ pub enum RecordsCommand {
         contact_column: Option<String>,
         #[arg(long, default_value = "confidential")]
         label: Label,
+        /// Give every column that --columns and --mapping do not name the
+        /// category suggested from a sample of its values (see `records
+        /// suggest`).
+        #[arg(long)]
+        suggested: bool,
     },
     /// List record sets.
     List {
@@ -136,6 +142,7 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
             customers,
             contact_column,
             label,
+            suggested,
         } => {
             let mut spec = ColumnMapping {
                 label,
@@ -167,8 +174,23 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
                     spec.categories.push((column, category));
                 }
             }
+            // Suggested from a sample of the file's values, shown with the
+            // import; with --suggested they fill the columns not named.
+            let suggestions = suggestions_of(&file, DEFAULT_SAMPLE)?;
+            if suggested {
+                for s in &suggestions {
+                    if !spec.categories.iter().any(|(c, _)| *c == s.column) {
+                        spec.categories.push((s.column.clone(), s.category));
+                    }
+                }
+            }
             if spec.categories.is_empty() {
-                bail!("no column categories: pass --columns COL=CATEGORY,... or --mapping FILE");
+                print_suggestions(&suggestions)?;
+                bail!(
+                    "no column categories: pass --suggested to import with the categories suggested above, \
+                     or --columns {} (edited as needed), or --mapping FILE",
+                    columns_argument(&suggestions)
+                );
             }
             spec.indexed.extend(
                 index
@@ -189,6 +211,19 @@ pub async fn run(global: &Global, command: RecordsCommand) -> anyhow::Result<()>
                 "imported {} rows into record set {:?} ({})",
                 meta.row_count, meta.name, meta.id
             );
+            for s in &suggestions {
+                let chosen = meta.columns.iter().find(|c| c.name == s.column);
+                match chosen {
+                    Some(c) if c.category != s.category && s.category != DataCategory::Other => {
+                        println!(
+                            "note: {}; imported as {} (check it)",
+                            s.describe(),
+                            c.category
+                        );
+                    }
+                    _ => println!("{}", s.describe()),
+                }
+            }
         }
         RecordsCommand::List { format } => {
             let sets = vault.record_sets(&owner).await?;
@@ -317,107 +352,45 @@ fn print_page(page: &confidant_vault::RecordPage, format: Format) -> anyhow::Res
     }
 }
 
-/// The record-set category for a kind of finding.
-#[derive(Debug, serde::Serialize)]
-struct Suggestion {
-    column: String,
-    category: DataCategory,
-    /// Values (of `values`) in which the category was found.
-    matched: usize,
-    values: usize,
+fn suggestions_of(file: &std::path::Path, sample: usize) -> anyhow::Result<Vec<ColumnSuggestion>> {
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    confidant_vault::columns::suggest_columns(std::io::BufReader::new(input), sample)
+        .with_context(|| format!("cannot suggest categories for {}", file.display()))
 }
 
-/// Each cell is scanned as `<header>: <value>`, so the column's name acts as
-/// a context word ("ssn: 274 61 7738"), as it does for a person reading it.
-fn suggest(file: &std::path::Path, sample: usize, format: Format) -> anyhow::Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_path(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let header: Vec<String> = reader
-        .headers()
-        .with_context(|| format!("{} has no header row", file.display()))?
+fn print_suggestions(suggestions: &[ColumnSuggestion]) -> anyhow::Result<()> {
+    let rows: Vec<Vec<String>> = suggestions
         .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let detector = confidant_detect::Detector::new();
-    let mut counts: Vec<std::collections::BTreeMap<DataCategory, usize>> =
-        vec![Default::default(); header.len()];
-    let mut values = vec![0usize; header.len()];
-    let mut long_text = vec![0usize; header.len()];
-    for record in reader.records().take(sample) {
-        let record = record.with_context(|| format!("{} is not valid CSV", file.display()))?;
-        for (i, cell) in record.iter().enumerate().take(header.len()) {
-            let cell = cell.trim();
-            if cell.is_empty() {
-                continue;
-            }
-            values[i] += 1;
-            if cell.split_whitespace().count() > 6 {
-                long_text[i] += 1;
-            }
-            let text = format!("{}: {cell}", header[i]);
-            let offset = (header[i].len() + 2) as u64;
-            let mut found: Vec<DataCategory> = detector
-                .scan_text(&text)
-                .into_iter()
-                .filter(|f| f.start >= offset)
-                .map(|f| confidant_vault::scan::category_of(f.kind))
-                .collect();
-            found.sort();
-            found.dedup();
-            for category in found {
-                *counts[i].entry(category).or_default() += 1;
-            }
-        }
-    }
-    let suggestions: Vec<Suggestion> = header
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let best = counts[i]
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map(|(c, n)| (*c, *n));
-            let (category, matched) = match best {
-                // Half the values or more: the column holds that category.
-                Some((c, n)) if values[i] > 0 && n * 2 >= values[i] => (c, n),
-                _ if values[i] > 0 && long_text[i] * 2 >= values[i] => {
-                    (DataCategory::FreeText, long_text[i])
-                }
-                _ => (DataCategory::Other, 0),
+        .map(|s| {
+            let share = match (s.matched * 100).checked_div(s.values) {
+                Some(percent) => format!("{percent}% of {} values", s.values),
+                None => "no values".to_owned(),
             };
-            Suggestion {
-                column: column.clone(),
-                category,
-                matched,
-                values: values[i],
-            }
+            vec![
+                s.position.to_string(),
+                s.column.clone(),
+                s.category.to_string(),
+                share,
+            ]
         })
         .collect();
-    let columns = suggestions
-        .iter()
-        .map(|s| format!("{}={}", s.column, s.category))
-        .collect::<Vec<_>>()
-        .join(",");
+    output::table(&["#", "COLUMN", "SUGGESTED", "EVIDENCE"], &rows)
+}
+
+/// `records suggest`: the categories suggested for each column (see
+/// `confidant_vault::columns`), and a `--columns` argument to start from.
+fn suggest(file: &std::path::Path, sample: usize, format: Format) -> anyhow::Result<()> {
+    let suggestions = suggestions_of(file, sample)?;
+    let columns = columns_argument(&suggestions);
     match format {
         Format::Json => {
             output::json(&serde_json::json!({ "columns": suggestions, "argument": columns }))?
         }
         Format::Text => {
-            let rows: Vec<Vec<String>> = suggestions
-                .iter()
-                .map(|s| {
-                    let share = match (s.matched * 100).checked_div(s.values) {
-                        Some(percent) => format!("{percent}% of {} values", s.values),
-                        None => "no values".to_owned(),
-                    };
-                    vec![s.column.clone(), s.category.to_string(), share]
-                })
-                .collect();
-            output::table(&["COLUMN", "SUGGESTED", "EVIDENCE"], &rows)?;
+            print_suggestions(&suggestions)?;
             println!();
-            println!("check the suggestions, then: --columns {columns}");
+            println!("check the suggestions, then: --columns {columns} (or --suggested)");
         }
     }
     Ok(())

@@ -12,8 +12,12 @@ use clap::Args;
 use confidant_detect::{Detector, Finding, Kind, StreamSummary};
 use serde::Serialize;
 
-use crate::extract::Extracted;
 use crate::output::{self, Format};
+use confidant_detect::extract::Format as Extracted;
+
+/// The most text (or XML) a DOCX, XLSX or PDF file may unpack to before
+/// it is reported as unreadable instead (zip bombs).
+const MAX_UNPACKED: u64 = 256 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
@@ -174,7 +178,7 @@ fn scan_file(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<()> {
     let shown = entry.path.display().to_string();
-    let extracted = Extracted::of(&entry.path);
+    let extracted = Extracted::of_path(&entry.path);
     let mut redactor = match (out_dir, extracted) {
         (Some(dir), None) => {
             let target = dir.join(&entry.relative);
@@ -223,15 +227,18 @@ fn scan_file(
         }
     };
     let scanned = match extracted {
-        Some(kind) => kind.text(&entry.path).map(|text| {
-            for f in detector.scan_text(&text) {
-                on_finding(f);
-            }
-            StreamSummary {
-                bytes: text.len() as u64,
-                binary: false,
-            }
-        }),
+        Some(kind) => kind
+            .text_of_file(&entry.path, MAX_UNPACKED)
+            .map_err(anyhow::Error::from)
+            .map(|text| {
+                for f in detector.scan_text(&text) {
+                    on_finding(f);
+                }
+                StreamSummary {
+                    bytes: text.len() as u64,
+                    binary: false,
+                }
+            }),
         None => File::open(&entry.path)
             .and_then(|f| detector.scan_reader(f, &mut on_finding))
             .map_err(anyhow::Error::from),

@@ -37,8 +37,18 @@ pub struct ScanSummary {
     /// The whole document was scanned (false when it was longer than the
     /// scan limit, or binary).
     pub complete: bool,
-    /// The document is not text (PDF, image, ...): not scanned.
+    /// The document is not text and not a format whose text is extracted
+    /// (an image, an archive, ...), or its text could not be extracted: not
+    /// scanned.
     pub binary: bool,
+    /// `pdf`, `docx` or `xlsx` when the text scanned was extracted from
+    /// the document (then `scanned_bytes` counts extracted text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<String>,
+    /// Why the document could not be read when it looked like a PDF, DOCX
+    /// or XLSX file ("not a readable PDF: ..."): its contents are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -3,7 +3,9 @@
 //! overlapping candidates are resolved in favour of the best score.
 
 use phonenumber::country::Id as Country;
-use regex::bytes::{Captures, Regex};
+use std::ops::Range;
+
+use regex::bytes::{Captures, Match, Regex, RegexSet, RegexSetBuilder};
 
 use crate::context::Context;
 use crate::table::{Header, Layout};
@@ -45,8 +47,10 @@ pub struct Detector {
     token: Regex,
     config: Regex,
     name_after: Regex,
-    cap_word: Regex,
+    given: Regex,
     next_cap: Regex,
+    /// All the line patterns at once (see [`Detector::hot_lines`]).
+    set: RegexSet,
     context: Context,
     regions: Vec<Country>,
 }
@@ -281,6 +285,12 @@ const NOT_NAMES: &[&str] = &[
     "User",
     "Users",
     "Reader",
+    // A second title ("Mr. Dr. Fowler").
+    "Dr",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Prof",
     "The",
     "Our",
     "Your",
@@ -293,6 +303,74 @@ const NOT_NAMES: &[&str] = &[
     "Group",
     "Company",
 ];
+
+/// The candidate patterns that match within a line (all but the private
+/// key markers, e-mail addresses and `password = ...`, which have
+/// literal prefixes the regex engine finds fast on its own): the prefilter
+/// in [`Detector::hot_lines`] runs them together.
+#[derive(Debug, Clone, Copy)]
+enum LinePattern {
+    Card,
+    Iban,
+    Nine,
+    Ssn,
+    Sin,
+    Nino,
+    Phone,
+    Street,
+    Postcode,
+    Date,
+    Token,
+    NameAfter,
+    Given,
+}
+
+impl LinePattern {
+    const ALL: [LinePattern; 13] = [
+        LinePattern::Card,
+        LinePattern::Iban,
+        LinePattern::Nine,
+        LinePattern::Ssn,
+        LinePattern::Sin,
+        LinePattern::Nino,
+        LinePattern::Phone,
+        LinePattern::Street,
+        LinePattern::Postcode,
+        LinePattern::Date,
+        LinePattern::Token,
+        LinePattern::NameAfter,
+        LinePattern::Given,
+    ];
+}
+
+/// Phone number candidates already checked with libphonenumber in a scan
+/// (its parse and validation cost several microseconds a number), and the
+/// length of the valid number each starts with. A B-tree rather than a
+/// HashMap: std's hasher seeds itself from the OS RNG, which this crate
+/// does not touch. Bounded: cleared when full.
+#[derive(Debug, Default)]
+pub(crate) struct PhoneMemo(std::collections::BTreeMap<Vec<u8>, Option<usize>>);
+
+impl PhoneMemo {
+    const MAX: usize = 1 << 16;
+}
+
+/// Where the search for a match starting on a line that ends at
+/// `line_end` may stop: the line's end, or for a street address, up to
+/// three lines on (two places and a postcode or ZIP code on lines of their
+/// own).
+fn search_end(text: &[u8], line_end: usize, p: LinePattern) -> usize {
+    let mut end = line_end;
+    if matches!(p, LinePattern::Street) {
+        for _ in 0..3 {
+            if end >= text.len() {
+                break;
+            }
+            end = memchr::memchr(b'\n', &text[end + 1..]).map_or(text.len(), |i| end + 1 + i);
+        }
+    }
+    end
+}
 
 fn compile(pattern: &str) -> Regex {
     // ASCII word boundaries let the regex engine use its fast DFA on any
@@ -321,7 +399,7 @@ impl Detector {
     /// A detector that reads phone numbers without a `+` country code as
     /// numbers of these regions, in order.
     pub fn with_regions(regions: Vec<Country>) -> Detector {
-        Detector {
+        let mut d = Detector {
             card: compile(r"\b[0-9](?:[ -]?[0-9]){12,18}\b"),
             iban: compile(
                 r"\b[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b",
@@ -344,19 +422,127 @@ impl Detector {
             pem: compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
             pem_end: compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
             token: compile(
-                r"\b(?:(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,240}|xox[abposr]-[A-Za-z0-9-]{10,240}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,240}|AIza[0-9A-Za-z_-]{35})\b",
+                r"\b(?:(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,240}|xox[abposr]-[A-Za-z0-9-]{10,240}|(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,240})\b|\bAIza[0-9A-Za-z_-]{35}",
             ),
             config: compile(
                 r#"(?i)\b(?:[a-z0-9]+[_.-]){0,3}(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?key|secret[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret|private[_-]?key)["']?[ \t]*[:=][ \t]*["']?(?P<v>[^\s"',;<>]{6,})"#,
             ),
             name_after: compile(
-                r"(?:\b(?P<label>[Nn]ame|NAME|[Ff]ull [Nn]ame|[Cc]ustomer|[Pp]atient|[Cc]lient|[Cc]ardholder|[Aa]ccount [Hh]older|[Cc]ontact|[Ee]mployee|[Tt]enant)[ \t]*[:=][ \t]*|\b(?:Dear )?(?P<title>Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? |\bDear )(?P<n>[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z]\.)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){0,2})",
+                r"(?:\b(?P<label>[Nn]ame|NAME|[Ff]ull [Nn]ame|[Cc]ustomer|[Pp]atient|[Cc]lient|[Cc]ardholder|[Aa]ccount [Hh]older|[Cc]ontact|[Ee]mployee|[Tt]enant)[ \t]*[:=][ \t]*|\b(?:Dear )?(?P<title>(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.? ){1,2}|\bDear )(?P<n>[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?(?: [A-Z]\.)?(?: [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?){0,2})",
             ),
-            cap_word: compile(r"\b[A-Z][a-z]{1,15}\b"),
+            given: compile(&format!(r"\b(?:{})\b", GIVEN_NAMES.join("|"))),
             next_cap: compile(r"\A [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?\b"),
+            set: RegexSet::empty(),
             context: Context::new(),
             regions,
+        };
+        let patterns: Vec<&str> = LinePattern::ALL
+            .iter()
+            .map(|p| d.line_regex(*p).as_str())
+            .collect();
+        #[expect(
+            clippy::expect_used,
+            reason = "the patterns are constants; every test builds them"
+        )]
+        let set = RegexSetBuilder::new(patterns)
+            .dfa_size_limit(32 << 20)
+            .build()
+            .expect("detector patterns compile as a set");
+        d.set = set;
+        d
+    }
+
+    fn line_regex(&self, p: LinePattern) -> &Regex {
+        match p {
+            LinePattern::Card => &self.card,
+            LinePattern::Iban => &self.iban,
+            LinePattern::Nine => &self.nine,
+            LinePattern::Ssn => &self.ssn,
+            LinePattern::Sin => &self.sin,
+            LinePattern::Nino => &self.nino,
+            LinePattern::Phone => &self.phone,
+            LinePattern::Street => &self.street,
+            LinePattern::Postcode => &self.postcode,
+            LinePattern::Date => &self.date,
+            LinePattern::Token => &self.token,
+            LinePattern::NameAfter => &self.name_after,
+            LinePattern::Given => &self.given,
         }
+    }
+
+    /// For each line pattern, the lines (without their line break) on which
+    /// it matches, adjacent lines merged: one pass of all the patterns at
+    /// once per line, so each pattern then runs only where it matches
+    /// (most lines of most texts hold none of them).
+    fn hot_lines(&self, text: &[u8]) -> Vec<Vec<Range<usize>>> {
+        let mut hot: Vec<Vec<Range<usize>>> = vec![Vec::new(); LinePattern::ALL.len()];
+        let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+        let mut start = 0;
+        for end in ends {
+            let line = &text[start..end];
+            if !line.is_empty() {
+                for i in self.set.matches(line).iter() {
+                    match hot[i].last_mut() {
+                        Some(last) if last.end + 1 == start => last.end = end,
+                        _ => hot[i].push(start..end),
+                    }
+                }
+            }
+            start = end + 1;
+        }
+        hot
+    }
+
+    /// The matches of line pattern `p` in `text`, as `find_iter` over the
+    /// whole text would give them, searching only `lines` (plus, for
+    /// street addresses, the lines a town and postcode may take after).
+    fn finds<'t>(&self, p: LinePattern, text: &'t [u8], lines: &[Range<usize>]) -> Vec<Match<'t>> {
+        let re = self.line_regex(p);
+        let mut out = Vec::new();
+        let mut at = 0;
+        for r in lines {
+            let until = search_end(text, r.end, p);
+            at = at.max(r.start);
+            while at <= r.end {
+                let Some(m) = re.find_at(&text[..until], at) else {
+                    break;
+                };
+                if m.start() > r.end {
+                    break;
+                }
+                at = m.end().max(m.start() + 1);
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    /// [`Detector::finds`] with capture groups.
+    fn captures<'t>(
+        &self,
+        p: LinePattern,
+        text: &'t [u8],
+        lines: &[Range<usize>],
+    ) -> Vec<Captures<'t>> {
+        let re = self.line_regex(p);
+        let mut out = Vec::new();
+        let mut at = 0;
+        for r in lines {
+            let until = search_end(text, r.end, p);
+            at = at.max(r.start);
+            while at <= r.end {
+                let Some(c) = re.captures_at(&text[..until], at) else {
+                    break;
+                };
+                let Some(m) = c.get(0) else { break };
+                if m.start() > r.end {
+                    break;
+                }
+                at = m.end().max(m.start() + 1);
+                out.push(c);
+            }
+        }
+        out
     }
 
     /// Every finding in `text`, in order of position. Offsets are byte
@@ -367,8 +553,8 @@ impl Detector {
         finish(bytes, &candidates, 0, 1)
     }
 
-    /// The regular expressions that find candidates, each run over the
-    /// whole text (in the `regex` crate's syntax), for comparing the
+    /// The regular expressions that find candidates (in the `regex`
+    /// crate's syntax), for comparing the
     /// detector's speed with a tool that runs the same patterns, such as
     /// ripgrep. Validators, context words and the follow-up searches run
     /// from a candidate (a private key's END line, a given name's family
@@ -390,7 +576,7 @@ impl Detector {
             &self.token,
             &self.config,
             &self.name_after,
-            &self.cap_word,
+            &self.given,
         ]
         .into_iter()
         .map(Regex::as_str)
@@ -400,20 +586,23 @@ impl Detector {
     /// Every candidate in `text` with a score at or above the threshold,
     /// overlaps resolved, sorted by start.
     pub(crate) fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
-        self.candidates_in(text, true, None, text.len()).0
+        self.candidates_in(text, true, None, text.len(), &mut PhoneMemo::default())
+            .0
     }
 
     /// [`Detector::candidates`] for a text that may start inside a larger
     /// one: `at_line_start` and `carried` say whether `text[0]` starts a
     /// line and which table header is in effect at the first line start
     /// (see [`Layout::scan`]); also returns the header in effect at the
-    /// first line start at or after `hand_on_at`.
+    /// first line start at or after `hand_on_at`. `memo` remembers the
+    /// phone numbers already checked in earlier windows.
     pub(crate) fn candidates_in(
         &self,
         text: &[u8],
         at_line_start: bool,
         carried: Option<Header>,
         hand_on_at: usize,
+        memo: &mut PhoneMemo,
     ) -> (Vec<Candidate>, Option<Header>) {
         let (layout, handed_on) =
             Layout::scan(&self.context, text, at_line_start, carried, hand_on_at);
@@ -422,19 +611,21 @@ impl Detector {
             layout: &layout,
             text,
         };
+        let hot = self.hot_lines(text);
+        let lines = |p: LinePattern| hot[p as usize].as_slice();
         let mut all = Vec::new();
-        self.cards(text, &mut all);
-        self.ibans(text, &mut all);
-        self.nine_digits(text, &mut all);
-        self.ssns(text, &mut all);
-        self.sins(text, &mut all);
-        self.ninos(text, &mut all);
-        self.phones(text, &scorer, &mut all);
+        self.cards(text, lines(LinePattern::Card), &mut all);
+        self.ibans(text, lines(LinePattern::Iban), &mut all);
+        self.nine_digits(text, lines(LinePattern::Nine), &mut all);
+        self.ssns(text, lines(LinePattern::Ssn), &mut all);
+        self.sins(text, lines(LinePattern::Sin), &mut all);
+        self.ninos(text, lines(LinePattern::Nino), &mut all);
+        self.phones(text, lines(LinePattern::Phone), &scorer, memo, &mut all);
         self.emails(text, &mut all);
-        self.addresses(text, &mut all);
-        self.dates(text, &mut all);
-        self.secrets(text, &mut all);
-        self.names(text, &mut all);
+        self.addresses(text, &hot, &mut all);
+        self.dates(text, lines(LinePattern::Date), &mut all);
+        self.secrets(text, lines(LinePattern::Token), &mut all);
+        self.names(text, &hot, &mut all);
         self.name_cells(text, &layout, &mut all);
         for c in &mut all {
             c.score = (c.score + scorer.delta(c.start, c.end, c.kind)).clamp(0.0, 1.0);
@@ -443,8 +634,8 @@ impl Detector {
         (resolve_overlaps(all), handed_on)
     }
 
-    fn cards(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for m in self.card.find_iter(text) {
+    fn cards(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for m in self.finds(LinePattern::Card, text, lines) {
             let raw = m.as_bytes();
             if glued(text, m.start(), m.end()) || !card_grouping(raw) {
                 continue;
@@ -456,8 +647,8 @@ impl Detector {
         }
     }
 
-    fn ibans(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for m in self.iban.find_iter(text) {
+    fn ibans(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for m in self.finds(LinePattern::Iban, text, lines) {
             if glued(text, m.start(), m.end()) {
                 continue;
             }
@@ -487,8 +678,8 @@ impl Detector {
 
     /// Bare nine-digit numbers: routing numbers, SSNs and SINs, each only
     /// with a context word (alone they are far too common).
-    fn nine_digits(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for m in self.nine.find_iter(text) {
+    fn nine_digits(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for m in self.finds(LinePattern::Nine, text, lines) {
             if glued(text, m.start(), m.end()) {
                 continue;
             }
@@ -505,8 +696,8 @@ impl Detector {
         }
     }
 
-    fn ssns(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for m in self.ssn.find_iter(text) {
+    fn ssns(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for m in self.finds(LinePattern::Ssn, text, lines) {
             let raw = m.as_bytes();
             if glued(text, m.start(), m.end()) || raw[3] != raw[6] {
                 continue;
@@ -518,8 +709,8 @@ impl Detector {
         }
     }
 
-    fn sins(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for m in self.sin.find_iter(text) {
+    fn sins(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for m in self.finds(LinePattern::Sin, text, lines) {
             let raw = m.as_bytes();
             if glued(text, m.start(), m.end()) || raw[3] != raw[7] {
                 continue;
@@ -530,20 +721,23 @@ impl Detector {
         }
     }
 
-    fn ninos(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for m in self.nino.find_iter(text) {
+    fn ninos(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for m in self.finds(LinePattern::Nino, text, lines) {
             if validate::nino_prefix(&m.as_bytes()[..2]) && !glued(text, m.start(), m.end()) {
                 out.push(cand(Kind::NationalId, m.start(), m.end(), 0.7));
             }
         }
     }
 
-    fn phones(&self, text: &[u8], scorer: &Scorer<'_>, out: &mut Vec<Candidate>) {
-        // A B-tree rather than a HashMap: std's hasher seeds itself from
-        // the OS RNG, which this crate does not touch.
-        let mut seen: std::collections::BTreeMap<&[u8], Option<usize>> =
-            std::collections::BTreeMap::new();
-        for m in self.phone.find_iter(text) {
+    fn phones(
+        &self,
+        text: &[u8],
+        lines: &[Range<usize>],
+        scorer: &Scorer<'_>,
+        memo: &mut PhoneMemo,
+        out: &mut Vec<Candidate>,
+    ) {
+        for m in self.finds(LinePattern::Phone, text, lines) {
             let (start, end) = (m.start(), m.end());
             let raw = m.as_bytes();
             let n_digits = raw.iter().filter(|b| b.is_ascii_digit()).count();
@@ -556,6 +750,12 @@ impl Detector {
             let Ok(s) = std::str::from_utf8(raw) else {
                 continue;
             };
+            // A national number needs the length and grouping of one of
+            // the regions' numbers (checked first: it is cheap, and most
+            // runs of digits fail it).
+            if !s.starts_with('+') && !self.national_shape_of_any(raw) {
+                continue;
+            }
             // Dates and times are not phone numbers.
             if self.date.find(raw).is_some_and(|d| d.len() == raw.len()) {
                 continue;
@@ -574,13 +774,46 @@ impl Detector {
             if base + scorer.delta(start, end, Kind::Phone) < THRESHOLD {
                 continue;
             }
-            // The same number often recurs (a signature, a switchboard):
-            // libphonenumber is asked once per distinct candidate.
-            let valid_len = *seen.entry(raw).or_insert_with(|| self.phone_len(raw, s));
+            // The same number often recurs (a signature, a switchboard, a
+            // customer's rows): libphonenumber is asked once per distinct
+            // candidate in a scan (up to the memo's size).
+            let valid_len = match memo.0.get(raw) {
+                Some(known) => *known,
+                None => {
+                    let len = self.phone_len(raw, s);
+                    if memo.0.len() >= PhoneMemo::MAX {
+                        memo.0.clear();
+                    }
+                    memo.0.insert(raw.to_vec(), len);
+                    len
+                }
+            };
             if let Some(len) = valid_len {
                 out.push(cand(Kind::Phone, start, start + len, base));
+            } else if scorer.layout.column(start, end, Kind::Phone) > 0.0
+                && self.possible_national(raw.strip_prefix(b"+1").unwrap_or(raw))
+            {
+                // In a column headed "phone" or "tel", a number written the
+                // way the region writes them counts even when its area code
+                // is not (yet) in use: exports and test data hold such
+                // numbers, and the header leaves little doubt.
+                out.push(cand(Kind::Phone, start, end, base));
             }
         }
+    }
+
+    /// `raw` (a national number) has the length and grouping of a number
+    /// of one of the regions, whether or not its area code is assigned.
+    fn possible_national(&self, raw: &[u8]) -> bool {
+        let d = validate::digits(raw);
+        self.regions.iter().any(|r| {
+            national_shape(*r, &d)
+                && match r {
+                    Country::US | Country::CA => nanp_grouping(raw),
+                    Country::GB => true,
+                    _ => false,
+                }
+        })
     }
 
     /// The length of the valid phone number `raw` starts with, if any.
@@ -603,12 +836,18 @@ impl Detector {
         } else {
             let d = validate::digits(raw);
             let valid = self.regions.iter().any(|r| {
-                national_shape(*r, &d)
-                    && (!matches!(r, Country::US | Country::CA) || nanp_grouping(raw))
+                national_shape_of(*r, raw, &d)
                     && phonenumber::parse(Some(*r), s).is_ok_and(|p| p.is_valid())
             });
             valid.then_some(raw.len())
         }
+    }
+
+    /// Whether `raw` (a national number) can be a number of one of the
+    /// regions at all: see [`national_shape_of`].
+    fn national_shape_of_any(&self, raw: &[u8]) -> bool {
+        let d = validate::digits(raw);
+        self.regions.iter().any(|r| national_shape_of(*r, raw, &d))
     }
 
     fn emails(&self, text: &[u8], out: &mut Vec<Candidate>) {
@@ -617,8 +856,12 @@ impl Detector {
         }
     }
 
-    fn addresses(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for c in self.street.captures_iter(text) {
+    fn addresses(&self, text: &[u8], hot: &[Vec<Range<usize>>], out: &mut Vec<Candidate>) {
+        for c in self.captures(
+            LinePattern::Street,
+            text,
+            &hot[LinePattern::Street as usize],
+        ) {
             let Some(m) = c.get(0) else { continue };
             let numbered = c.name("num").is_some();
             let tail = c.name("tail").is_some();
@@ -638,13 +881,17 @@ impl Detector {
         }
         // A postcode on its own is part of an address too, but a weaker
         // signal: it needs a context word ("address", "postcode").
-        for m in self.postcode.find_iter(text) {
+        for m in self.finds(
+            LinePattern::Postcode,
+            text,
+            &hot[LinePattern::Postcode as usize],
+        ) {
             out.push(cand(Kind::PostalAddress, m.start(), m.end(), 0.45));
         }
     }
 
-    fn dates(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for c in self.date.captures_iter(text) {
+    fn dates(&self, text: &[u8], lines: &[Range<usize>], out: &mut Vec<Candidate>) {
+        for c in self.captures(LinePattern::Date, text, lines) {
             let Some(m) = c.get(0) else { continue };
             if glued(text, m.start(), m.end()) || is_timestamp(text, m.end()) {
                 continue;
@@ -656,7 +903,7 @@ impl Detector {
         }
     }
 
-    fn secrets(&self, text: &[u8], out: &mut Vec<Candidate>) {
+    fn secrets(&self, text: &[u8], token_lines: &[Range<usize>], out: &mut Vec<Candidate>) {
         // The END line after each BEGIN line, searched once: a file of
         // BEGIN lines without END lines must not make each one search on.
         let mut next_end: Option<Option<(usize, usize)>> = None;
@@ -679,24 +926,40 @@ impl Detector {
             };
             out.push(cand(Kind::Secret, m.start(), end, 0.95));
         }
-        for m in self.token.find_iter(text) {
+        for m in self.finds(LinePattern::Token, text, token_lines) {
             out.push(cand(Kind::Secret, m.start(), m.end(), 0.9));
         }
         for c in self.config.captures_iter(text) {
             let (Some(all), Some(v)) = (c.get(0), c.name("v")) else {
                 continue;
             };
+            // A full stop that ends the sentence is not part of the value.
+            let (v_start, mut v_end) = (v.start(), v.end());
+            if text[v_end - 1] == b'.' && text.get(v_end).is_none_or(u8::is_ascii_whitespace) {
+                v_end -= 1;
+            }
+            let value = &text[v_start..v_end];
             // The value's length is checked here, not in the pattern: a
             // bounded repetition of a Unicode class makes the automaton
-            // large and the scan slow.
-            if v.len() <= 200 && config_like(text, all.start()) && !placeholder(v.as_bytes()) {
-                out.push(cand(Kind::Secret, v.start(), v.end(), 0.75));
+            // large and the scan slow. In config-like places any value
+            // counts; elsewhere ("... and db_password = Xk0mY3oN. Then
+            // ...") a value that looks made by a machine or a careful
+            // person: letters and digits, or both cases, mixed.
+            if value.len() <= 200
+                && (config_like(text, all.start()) || looks_generated(value))
+                && !placeholder(value)
+            {
+                out.push(cand(Kind::Secret, v_start, v_end, 0.75));
             }
         }
     }
 
-    fn names(&self, text: &[u8], out: &mut Vec<Candidate>) {
-        for c in self.name_after.captures_iter(text) {
+    fn names(&self, text: &[u8], hot: &[Vec<Range<usize>>], out: &mut Vec<Candidate>) {
+        for c in self.captures(
+            LinePattern::NameAfter,
+            text,
+            &hot[LinePattern::NameAfter as usize],
+        ) {
             let Some(n) = c.name("n") else { continue };
             let first = n
                 .as_bytes()
@@ -715,13 +978,7 @@ impl Detector {
             };
             out.push(cand(Kind::PersonName, n.start(), n.end(), base));
         }
-        for m in self.cap_word.find_iter(text) {
-            if GIVEN_NAMES
-                .binary_search(&std::str::from_utf8(m.as_bytes()).unwrap_or(""))
-                .is_err()
-            {
-                continue;
-            }
+        for m in self.finds(LinePattern::Given, text, &hot[LinePattern::Given as usize]) {
             if let Some(next) = self.next_cap.find(&text[m.end()..]) {
                 let family = &next.as_bytes()[1..];
                 if NOT_NAMES.iter().any(|w| w.as_bytes() == family) {
@@ -905,6 +1162,14 @@ fn card_grouping(raw: &[u8]) -> bool {
     fours || groups == [4, 6, 5] || groups == [4, 6, 4]
 }
 
+/// [`national_shape`], and for the NANP also [`nanp_grouping`]: what a
+/// national number `raw` (digits `d`) must pass before libphonenumber is
+/// asked.
+fn national_shape_of(region: Country, raw: &[u8], d: &[u8]) -> bool {
+    national_shape(region, d)
+        && (!matches!(region, Country::US | Country::CA) || nanp_grouping(raw))
+}
+
 /// Phone numbers of the NANP without a `+` are written 3-3-4 (with an
 /// optional leading 1 and parentheses) or as one run of digits; other
 /// groupings of ten digits are more likely two numbers side by side.
@@ -966,6 +1231,18 @@ fn config_like(text: &[u8], key_start: usize) -> bool {
         || matches!(before.last(), Some(b'&' | b'?' | b';' | b',' | b'{'))
         || before.ends_with(b", ")
         || before.ends_with(b"; ")
+}
+
+/// A value with letters and digits mixed, or upper and lower case letters
+/// mixed, of eight characters or more: a password or key rather than a
+/// word ("password: forgotten").
+fn looks_generated(v: &[u8]) -> bool {
+    let has = |f: fn(&u8) -> bool| v.iter().any(f);
+    let letters = has(u8::is_ascii_alphabetic);
+    let digits = has(u8::is_ascii_digit);
+    // "Forgotten" is a word; "xK0mYoNt" is not.
+    let mixed_case = v.iter().skip(1).any(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase);
+    v.len() >= 8 && ((letters && digits) || mixed_case)
 }
 
 /// Values that are clearly not a real secret: templates, references,

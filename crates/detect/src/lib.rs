@@ -1,11 +1,14 @@
 //! Finds sensitive data in text: payment card numbers, IBANs, US routing
 //! numbers, US SSNs, national ids (UK NINO, Canadian SIN), phone numbers,
 //! e-mail addresses, US and UK postal addresses, dates of birth, secrets
-//! (private keys, API tokens, passwords in config-like lines) and people's
-//! names; and masks what it finds.
+//! (private keys, API tokens, passwords in config-like lines, or anywhere
+//! when the value looks generated) and people's names; and masks what it
+//! finds.
 //!
 //! How it works: linear-time regexes (the `regex` crate, so no input can
-//! make a scan backtrack catastrophically) find cheap candidates;
+//! make a scan backtrack catastrophically) find cheap candidates, first all
+//! together (one `RegexSet` pass per line says which patterns match on
+//! it), then each pattern on its lines;
 //! validators keep only plausible ones (Luhn and issuer ranges for cards,
 //! mod-97 and the country's length for IBANs, the ABA checksum, the SSN
 //! area/group/serial rules, the NINO prefix rules, Luhn for SINs, Google's
@@ -37,13 +40,17 @@
 //! single word there is as often a company's name). Names in running text
 //! without such a cue are missed.
 //!
-//! What it leaves out: it does no I/O beyond reading a caller's
-//! [`std::io::Read`], no file formats (PDF, DOCX, XLSX extraction belongs to
-//! the caller), no machine-learned recognizers, and it knows nothing of the
+//! With the `extract` feature, the `extract` module gives the text of PDF,
+//! DOCX and XLSX files (bounded in size) so the CLI and the vault scan them
+//! alike.
+//!
+//! What it leaves out: no machine-learned recognizers, and it knows nothing of the
 //! vault's labels or data categories (the caller maps [`Kind`]s to those).
 
 mod context;
 mod detector;
+#[cfg(feature = "extract")]
+pub mod extract;
 mod kind;
 mod mask;
 mod stream;

@@ -194,8 +194,27 @@ fn positives() {
             Kind::Secret,
             "S3cr3t!pass",
         ),
+        // `password = ...` anywhere, when the value looks generated; a
+        // full stop that ends the sentence is not part of it.
+        (
+            "the old server. db_password = cnRSkinq2uSC8pYr. Then we left",
+            Kind::Secret,
+            "cnRSkinq2uSC8pYr",
+        ),
+        (
+            "GET /login 200 12ms password = Jy3tfwg3Cj7Gxcn",
+            Kind::Secret,
+            "Jy3tfwg3Cj7Gxcn",
+        ),
+        // A Google API key may end in `-`.
+        (
+            "Bearer AIzaCrpXl7ODVMSIyMLWfu4QtdaWshiSRRaslp-\n",
+            Kind::Secret,
+            "AIzaCrpXl7ODVMSIyMLWfu4QtdaWshiSRRaslp-",
+        ),
         // Names.
         ("Name: Priya Shah", Kind::PersonName, "Priya Shah"),
+        ("met Mr. Dr. Fowler", Kind::PersonName, "Fowler"),
         ("Dear Mrs. Okafor-Smith,", Kind::PersonName, "Okafor-Smith"),
         ("Dear Bartholomew,", Kind::PersonName, "Bartholomew"),
         (
@@ -278,6 +297,9 @@ fn hard_negatives() {
         ("password: ********", Kind::Secret),
         ("Please reset your password: click the link", Kind::Secret),
         ("the api key is rotated yearly", Kind::Secret),
+        // Mid-sentence, a word is not taken for a password.
+        ("we said the password: forgotten again", Kind::Secret),
+        ("my password = Something else", Kind::Secret),
         // Names.
         ("Dear Customer,", Kind::PersonName),
         ("Dear Sir or Madam", Kind::PersonName),
@@ -359,6 +381,14 @@ fn column_headers_are_context() {
         // Without a header, a space-separated SSN or a bare date says
         // nothing; below one, it is an SSN or a date of birth.
         ("536 22 1234,1985-03-12", &[]),
+        // Under a phone header, a number written as the region writes
+        // them counts even with an area code not in use (472); elsewhere
+        // libphonenumber decides.
+        (
+            "company,phone\nWalters Ltd,472.594.6752\nMyers Group,(273)941-8369\n",
+            &[(Phone, "472.594.6752"), (Phone, "(273)941-8369")],
+        ),
+        ("company,ref\nWalters Ltd,472.594.6752\n", &[]),
         (
             "name,ssn,dob\nAnn Okafor,536 22 1234,1985-03-12\nBob Marsh,123 45 6789,12/03/1985",
             &[

@@ -40,14 +40,47 @@ pub struct ScanInfo {
     pub scanned_bytes: u64,
     /// The whole document was scanned.
     pub complete: bool,
-    /// Not text (PDF, image, office file): not scanned.
+    /// Not text nor a PDF, DOCX or XLSX file whose text could be read (an
+    /// image, an archive, a damaged PDF): not scanned.
     pub binary: bool,
+    /// `pdf`, `docx` or `xlsx` when the text scanned was extracted from the
+    /// document (`scanned_bytes` then counts extracted text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted: Option<String>,
+    /// Why a PDF, DOCX or XLSX file could not be read (its contents are
+    /// unknown, so Confidential is suggested).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// `PUT /api/v1/documents/{doc}/label`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LabelRequest {
     pub label: String,
+}
+
+/// One column's suggested category, from a sample of its values
+/// (`POST /api/v1/column-suggestions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSuggestionInfo {
+    /// 1-based position in the header.
+    pub position: usize,
+    pub column: String,
+    pub category: String,
+    /// Sampled values in which the category was found.
+    pub matched: usize,
+    /// Non-empty values sampled.
+    pub values: usize,
+    /// "column 4 (card): card_number, 98% of 50 values valid".
+    pub summary: String,
+}
+
+/// The suggestions for every column, and the `columns` argument of an
+/// import (`col=category,...`) they make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSuggestions {
+    pub columns: Vec<ColumnSuggestionInfo>,
+    pub argument: String,
 }
 
 /// A column of a record set.

@@ -52,7 +52,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/documents/{doc}",
             axum::routing::put(replace_document),
         )
-        .route("/api/v1/record-sets", post(import_records));
+        .route("/api/v1/record-sets", post(import_records))
+        .route("/api/v1/column-suggestions", post(suggest_columns));
     let small = Router::new()
         .merge(crate::api_devices::routes())
         .route("/api/v1/tokens", post(sign_in))
@@ -506,6 +507,38 @@ async fn import_records(
         .import_records(&caller.actor, &query.name, spool, mapping)
         .await?;
     Ok((StatusCode::CREATED, Json(wire::record_set_info(&meta))))
+}
+
+#[derive(Deserialize)]
+struct SuggestQuery {
+    /// Rows to sample (default 500, at most 10,000).
+    sample: Option<usize>,
+}
+
+/// `POST /api/v1/column-suggestions`: the body is a CSV file about to be
+/// imported; the answer suggests each column's category from a sample of
+/// its values, and the `columns` argument of the import they make.
+async fn suggest_columns(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<SuggestQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<confidant_protocol::ColumnSuggestions>, AppError> {
+    let sample = query
+        .sample
+        .unwrap_or(confidant_vault::columns::DEFAULT_SAMPLE);
+    if !(1..=10_000).contains(&sample) {
+        return Err(AppError::InvalidInput(format!(
+            "sample {sample} is out of range: ask for 1 to 10000 rows"
+        )));
+    }
+    let spool = Spool::write(&headers, body, state.options.max_upload_bytes).await?;
+    let suggestions = caller
+        .vault
+        .suggest_import_columns(&caller.actor, spool, sample)
+        .await?;
+    Ok(Json(wire::column_suggestions(&suggestions)))
 }
 
 #[derive(Deserialize)]

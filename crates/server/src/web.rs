@@ -39,6 +39,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/documents/{doc}/view-only",
             axum::routing::post(set_view_only),
         )
+        .route("/documents/{doc}/label", axum::routing::post(set_label))
         .route("/records/{set}", get(records))
         .route("/ledger", get(ledger))
         .route("/static/style.css", get(stylesheet))
@@ -290,21 +291,29 @@ fn document_row(meta: &DocumentMeta) -> DocumentRow {
         label: meta.label,
         found: match &meta.scan {
             None => String::new(),
-            Some(scan) if scan.binary => "not text, not scanned".to_owned(),
-            Some(scan) if scan.categories.is_empty() && scan.kinds.is_empty() => {
-                "nothing sensitive found".to_owned()
-            }
-            Some(scan) => {
-                let mut words: Vec<String> = scan
-                    .categories
-                    .iter()
-                    .map(|c| c.as_str().replace('_', " "))
-                    .collect();
-                if scan.kinds.contains_key("secret") {
-                    words.push("secrets".to_owned());
+            Some(scan) => match &scan.unreadable {
+                Some(why) => format!("could not be read, not scanned: {why}"),
+                None if scan.binary => "not text, not scanned".to_owned(),
+                None => {
+                    let mut words: Vec<String> = scan
+                        .categories
+                        .iter()
+                        .map(|c| c.as_str().replace('_', " "))
+                        .collect();
+                    if scan.kinds.contains_key("secret") {
+                        words.push("secrets".to_owned());
+                    }
+                    let what = if words.is_empty() {
+                        "nothing sensitive found".to_owned()
+                    } else {
+                        words.join(", ")
+                    };
+                    match &scan.extracted {
+                        Some(format) => format!("{what} (in its {} text)", format.to_uppercase()),
+                        None => what,
+                    }
                 }
-                words.join(", ")
-            }
+            },
         },
         suggested: meta
             .scan
@@ -426,6 +435,11 @@ struct ViewPage {
     label: String,
     manages: bool,
     view_only: bool,
+    /// What scanning found, and the label it suggests when that is not
+    /// the label (for the owner's label form).
+    found: String,
+    suggested: Option<String>,
+    labels: [&'static str; 4],
     text: Option<String>,
     /// `data:` URLs of the pictures (a picture, or a PDF's pages).
     images: Vec<String>,
@@ -476,6 +490,21 @@ async fn view_document(
         label: meta.label.as_str().to_owned(),
         manages: session.actor.role.manages_people(),
         view_only,
+        found: {
+            let found = document_row(&meta).found;
+            if found.is_empty() {
+                "not scanned (stored before scanning existed)".to_owned()
+            } else {
+                found
+            }
+        },
+        suggested: document_row(&meta).suggested.map(|l| l.as_str().to_owned()),
+        labels: [
+            Label::Public.as_str(),
+            Label::Internal.as_str(),
+            Label::Confidential.as_str(),
+            Label::Restricted.as_str(),
+        ],
         text,
         images,
         more,
@@ -486,6 +515,35 @@ async fn view_document(
         render(&page)?,
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+struct LabelForm {
+    csrf: String,
+    label: String,
+}
+
+/// The owner sets a document's label (after reading what its content
+/// suggests on the view page).
+async fn set_label(
+    session: Session,
+    Path(doc): Path<String>,
+    crate::web::WebForm(form): crate::web::WebForm<LabelForm>,
+) -> Result<Response, PageError> {
+    crate::web_people::check_csrf(&session, &form.csrf)?;
+    let label: Label = form
+        .label
+        .parse()
+        .map_err(|e: confidant_core::UnknownLabelError| AppError::InvalidInput(e.to_string()))?;
+    session
+        .vault
+        .set_document_label(&session.actor, &DocRef::parse(&doc), label)
+        .await?;
+    Ok(axum::response::Redirect::to(&format!(
+        "/documents/{}/view",
+        crate::web_gates::urlencode(&doc)
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]

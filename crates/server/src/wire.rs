@@ -4,8 +4,9 @@
 
 use confidant_core::{Column, DocumentMeta, Person, RecordSetMeta};
 use confidant_protocol::{
-    AccessedInfo, ColumnInfo, DocumentInfo, GrantInfo, OffboardResponse, PersonDetailInfo,
-    PersonInfo, RecordPageInfo, RecordSetInfo, RowInfo, ScanInfo, SessionInfo,
+    AccessedInfo, ColumnInfo, ColumnSuggestionInfo, ColumnSuggestions, DocumentInfo, GrantInfo,
+    OffboardResponse, PersonDetailInfo, PersonInfo, RecordPageInfo, RecordSetInfo, RowInfo,
+    ScanInfo, SessionInfo,
 };
 use confidant_vault::{Actor, RecordPage};
 use serde_json::{Map, Value};
@@ -30,7 +31,28 @@ pub fn document_info(meta: &DocumentMeta) -> DocumentInfo {
             scanned_bytes: scan.scanned_bytes,
             complete: scan.complete,
             binary: scan.binary,
+            extracted: scan.extracted.clone(),
+            unreadable: scan.unreadable.clone(),
         }),
+    }
+}
+
+pub fn column_suggestions(
+    suggestions: &[confidant_vault::columns::ColumnSuggestion],
+) -> ColumnSuggestions {
+    ColumnSuggestions {
+        columns: suggestions
+            .iter()
+            .map(|s| ColumnSuggestionInfo {
+                position: s.position,
+                column: s.column.clone(),
+                category: s.category.as_str().to_owned(),
+                matched: s.matched,
+                values: s.values,
+                summary: s.describe(),
+            })
+            .collect(),
+        argument: confidant_vault::columns::columns_argument(suggestions),
     }
 }
 

@@ -193,10 +193,11 @@ impl Vault {
     async fn write_body(
         &self,
         doc: &DocumentRecord,
+        name: &str,
         body: &mut (impl AsyncRead + Unpin + Send),
     ) -> Result<(Vec<u8>, confidant_core::KeyId, u64, Option<ScanSummary>), VaultError> {
         let rng = &mut OsRng;
-        let mut scan = BodyScan::new();
+        let mut scan = BodyScan::new(name);
         let keys = self.current_keys();
         let data_key = DataKey::generate(rng);
         let wrapped = keys
@@ -301,7 +302,7 @@ impl Vault {
             .names
             .seal(&name_context(&doc), name.as_bytes(), rng)
             .map_err(|e| VaultError::Internal(format!("encrypting the name failed: {e}")))?;
-        let (wrapped, kek_id, size, scan) = self.write_body(&doc, &mut body).await?;
+        let (wrapped, kek_id, size, scan) = self.write_body(&doc, name, &mut body).await?;
         doc.data_key_wrapped = wrapped;
         doc.kek_id = kek_id;
         doc.size = size;
@@ -352,7 +353,9 @@ impl Vault {
         new.version = old.version + 1;
         new.blob = BlobKey::document(old.workspace, old.id, &blob_id(rng))?;
         new.updated_at = self.inner.clock.now();
-        let (wrapped, kek_id, size, scan) = self.write_body(&new, &mut body).await?;
+        // The name tells a DOCX from an XLSX upload.
+        let name = self.doc_meta(&old, &self.current_keys().names)?.name;
+        let (wrapped, kek_id, size, scan) = self.write_body(&new, &name, &mut body).await?;
         new.data_key_wrapped = wrapped;
         new.kek_id = kek_id;
         new.size = size;

@@ -19,6 +19,7 @@ mod audit;
 mod auth;
 pub mod backup;
 mod clock;
+pub mod columns;
 mod devices;
 mod documents;
 mod error;

@@ -399,6 +399,22 @@ impl Vault {
         }
     }
 
+    /// The categories suggested for the columns of a CSV file about to be
+    /// imported, from its first `sample` rows (see [`crate::columns`]).
+    /// Only those who may import may ask; nothing is stored.
+    pub async fn suggest_import_columns(
+        &self,
+        actor: &Actor,
+        input: impl std::io::Read + Send + 'static,
+        sample: usize,
+    ) -> Result<Vec<crate::columns::ColumnSuggestion>, VaultError> {
+        self.gate(actor, "import records", KnownAction::Import)
+            .await?;
+        tokio::task::spawn_blocking(move || crate::columns::suggest_columns(input, sample))
+            .await
+            .map_err(|e| VaultError::Internal(format!("suggesting categories failed: {e}")))?
+    }
+
     pub async fn record_sets(&self, actor: &Actor) -> Result<Vec<RecordSetMeta>, VaultError> {
         if !self.is_manager(actor) {
             return self.granted_record_sets(actor).await;

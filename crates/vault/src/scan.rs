@@ -1,12 +1,18 @@
 //! Scanning document bodies for sensitive data while they are stored.
 //!
-//! The plaintext chunks on their way to the cipher are also handed, through
-//! a small bounded channel, to the streaming detector on a blocking thread,
-//! so a scan costs no extra read of the body and no more memory than a few
-//! chunks. Only the first [`SCAN_LIMIT`] bytes are scanned, so a huge upload
-//! is not slowed to the detector's speed; binary bodies (PDF, images,
-//! office files) are not scanned at all: extracting their text is the
-//! `scan` command's job. What the scan found (counts per kind, never
+//! Text bodies: the plaintext chunks on their way to the cipher are also
+//! handed, through a small bounded channel, to the streaming detector on a
+//! blocking thread, so a scan costs no extra read of the body and no more
+//! memory than a few chunks. Only the first [`SCAN_LIMIT`] bytes are
+//! scanned, so a huge upload is not slowed to the detector's speed.
+//!
+//! PDF, DOCX and XLSX bodies (a PDF by its signature, the others by the
+//! document's name and the zip signature) are kept in memory up to
+//! [`EXTRACT_LIMIT`] bytes; once stored, their text is extracted (at most
+//! [`SCAN_LIMIT`] bytes of it, see `confidant_detect::extract`) and
+//! scanned. One that is larger, or cannot be read (damaged, encrypted),
+//! is recorded as unreadable with the reason. Other binary bodies (images,
+//! archives) are not scanned. What the scan found (counts per kind, never
 //! values) suggests the label; the owner can change it.
 
 use std::collections::BTreeMap;
@@ -14,12 +20,18 @@ use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
 use confidant_core::{DataCategory, Label, ScanSummary};
+use confidant_detect::extract::Format;
 use confidant_detect::{Detector, Kind, looks_binary};
 use tokio::sync::mpsc;
 
 /// How much of a body is scanned: enough for any real letter, spreadsheet
-/// export or log, at the detector's 20-30 MB/s a few seconds at most.
+/// export or log, at the detector's 20-30 MB/s a few seconds at most. For
+/// PDF, DOCX and XLSX bodies, the most text extracted.
 pub const SCAN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The largest PDF, DOCX or XLSX body whose text is extracted (it is held
+/// in memory while it is stored).
+pub const EXTRACT_LIMIT: u64 = 32 * 1024 * 1024;
 
 /// The data category a detector kind belongs to.
 pub fn category_of(kind: Kind) -> DataCategory {
@@ -36,12 +48,27 @@ pub fn category_of(kind: Kind) -> DataCategory {
     }
 }
 
-/// The summary of a scan's findings.
+/// How a body was read for the scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyRead {
+    /// As text.
+    Text,
+    /// Through the text extracted from this format.
+    Extracted(Format),
+    /// Not text, not a format whose text is extracted.
+    Binary,
+    /// It looked like a PDF, DOCX or XLSX file but could not be read.
+    Unreadable(String),
+}
+
+/// The summary of a scan's findings. Binary and unreadable bodies get
+/// Confidential: their contents are unknown, so assume the worst short of
+/// Restricted.
 pub fn summarize(
     kinds: &BTreeMap<Kind, u64>,
     scanned_bytes: u64,
     complete: bool,
-    binary: bool,
+    read: &BodyRead,
 ) -> ScanSummary {
     let mut categories: Vec<DataCategory> = kinds
         .keys()
@@ -51,8 +78,8 @@ pub fn summarize(
     categories.sort();
     categories.dedup();
     let secrets = kinds.contains_key(&Kind::Secret);
-    let suggested_label = if binary {
-        // Not read: assume the worst short of Restricted.
+    let unknown = matches!(read, BodyRead::Binary | BodyRead::Unreadable(_));
+    let suggested_label = if unknown {
         Label::Confidential
     } else {
         Label::suggested(&categories, secrets)
@@ -65,12 +92,21 @@ pub fn summarize(
         categories,
         suggested_label,
         scanned_bytes,
-        complete,
-        binary,
+        complete: complete && !unknown,
+        binary: unknown,
+        extracted: match read {
+            BodyRead::Extracted(f) => Some(f.as_str().to_owned()),
+            _ => None,
+        },
+        unreadable: match read {
+            BodyRead::Unreadable(why) => Some(why.clone()),
+            _ => None,
+        },
     }
 }
 
-fn detector() -> Arc<Detector> {
+/// The detector, built once per process.
+pub(crate) fn detector() -> Arc<Detector> {
     static DETECTOR: OnceLock<Arc<Detector>> = OnceLock::new();
     DETECTOR.get_or_init(|| Arc::new(Detector::new())).clone()
 }
@@ -102,6 +138,7 @@ impl Read for ChannelReader {
 
 /// A scan running beside a body being stored.
 pub(crate) struct BodyScan {
+    name: String,
     state: State,
     seen: u64,
 }
@@ -113,12 +150,21 @@ enum State {
         tx: Option<mpsc::Sender<Vec<u8>>>,
         task: tokio::task::JoinHandle<std::io::Result<BTreeMap<Kind, u64>>>,
     },
+    /// A PDF, DOCX or XLSX body, kept whole until it is stored; `None` once
+    /// it grew past [`EXTRACT_LIMIT`].
+    Extracting {
+        format: Format,
+        body: Option<Vec<u8>>,
+    },
     Binary,
 }
 
 impl BodyScan {
-    pub(crate) fn new() -> BodyScan {
+    /// A scan of the body of a document named `name` (its extension tells
+    /// a DOCX from an XLSX file).
+    pub(crate) fn new(name: &str) -> BodyScan {
         BodyScan {
+            name: name.to_owned(),
             state: State::Start,
             seen: 0,
         }
@@ -129,40 +175,43 @@ impl BodyScan {
         let offset = self.seen;
         self.seen += chunk.len() as u64;
         if matches!(self.state, State::Start) {
-            if looks_binary(chunk) {
+            if let Some(format) = Format::sniff(&self.name, chunk) {
+                self.state = State::Extracting {
+                    format,
+                    body: Some(Vec::new()),
+                };
+            } else if looks_binary(chunk) {
                 self.state = State::Binary;
                 return;
+            } else {
+                self.state = start_text_scan();
             }
-            let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-            let task = tokio::task::spawn_blocking(move || {
-                let reader = ChannelReader {
-                    rx,
-                    chunk: Vec::new(),
-                    pos: 0,
-                };
-                let mut kinds: BTreeMap<Kind, u64> = BTreeMap::new();
-                detector().scan_reader(reader, |finding| {
-                    *kinds.entry(finding.kind).or_default() += 1;
-                })?;
-                Ok(kinds)
-            });
-            self.state = State::Running { tx: Some(tx), task };
         }
-        if let State::Running { tx, .. } = &mut self.state {
-            let room = SCAN_LIMIT.saturating_sub(offset);
-            let take = usize::try_from(room.min(chunk.len() as u64)).unwrap_or(0);
-            if take == 0 {
-                *tx = None;
-                return;
+        match &mut self.state {
+            State::Running { tx, .. } => {
+                let room = SCAN_LIMIT.saturating_sub(offset);
+                let take = usize::try_from(room.min(chunk.len() as u64)).unwrap_or(0);
+                if take == 0 {
+                    *tx = None;
+                    return;
+                }
+                let sent = match tx {
+                    Some(sender) => sender.send(chunk[..take].to_vec()).await.is_ok(),
+                    None => true,
+                };
+                if !sent || take < chunk.len() {
+                    // The scanner ended early, or the limit is reached.
+                    *tx = None;
+                }
             }
-            let sent = match tx {
-                Some(sender) => sender.send(chunk[..take].to_vec()).await.is_ok(),
-                None => true,
-            };
-            if !sent || take < chunk.len() {
-                // The scanner ended early, or the limit is reached.
-                *tx = None;
+            State::Extracting { body, .. } => {
+                if self.seen > EXTRACT_LIMIT {
+                    *body = None;
+                } else if let Some(body) = body {
+                    body.extend_from_slice(chunk);
+                }
             }
+            State::Start | State::Binary => {}
         }
     }
 
@@ -170,9 +219,54 @@ impl BodyScan {
     /// (which never stops the body from being stored).
     pub(crate) async fn finish(self) -> Option<ScanSummary> {
         let total = self.seen;
+        let none = BTreeMap::new();
         match self.state {
-            State::Start => Some(summarize(&BTreeMap::new(), 0, true, false)),
-            State::Binary => Some(summarize(&BTreeMap::new(), 0, false, true)),
+            State::Start => Some(summarize(&none, 0, true, &BodyRead::Text)),
+            State::Binary => Some(summarize(&none, 0, false, &BodyRead::Binary)),
+            State::Extracting { format, body: None } => Some(summarize(
+                &none,
+                0,
+                false,
+                &BodyRead::Unreadable(format!(
+                    "the {} file is larger than {} MiB, the most whose text is extracted for the scan",
+                    format.as_str().to_uppercase(),
+                    EXTRACT_LIMIT / (1024 * 1024)
+                )),
+            )),
+            State::Extracting {
+                format,
+                body: Some(body),
+            } => {
+                let task = tokio::task::spawn_blocking(move || {
+                    let text = format.text_of(&body, SCAN_LIMIT)?;
+                    drop(body);
+                    let mut kinds: BTreeMap<Kind, u64> = BTreeMap::new();
+                    detector()
+                        .scan_reader(text.as_bytes(), |finding| {
+                            *kinds.entry(finding.kind).or_default() += 1;
+                        })
+                        .map_err(|e| confidant_detect::extract::ExtractError(e.to_string()))?;
+                    Ok::<_, confidant_detect::extract::ExtractError>((kinds, text.len() as u64))
+                });
+                match task.await {
+                    Ok(Ok((kinds, bytes))) => {
+                        Some(summarize(&kinds, bytes, true, &BodyRead::Extracted(format)))
+                    }
+                    Ok(Err(e)) => Some(summarize(
+                        &none,
+                        0,
+                        false,
+                        &BodyRead::Unreadable(format!(
+                            "the {} file could not be read: {e}",
+                            format.as_str().to_uppercase()
+                        )),
+                    )),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the document scanner stopped");
+                        None
+                    }
+                }
+            }
             State::Running { tx, task } => {
                 drop(tx);
                 match task.await {
@@ -180,7 +274,7 @@ impl BodyScan {
                         &kinds,
                         total.min(SCAN_LIMIT),
                         total <= SCAN_LIMIT,
-                        false,
+                        &BodyRead::Text,
                     )),
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "scanning a document failed");
@@ -196,12 +290,31 @@ impl BodyScan {
     }
 }
 
+/// Starts the streaming detector on a blocking thread, fed through a
+/// bounded channel.
+fn start_text_scan() -> State {
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
+    let task = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+        };
+        let mut kinds: BTreeMap<Kind, u64> = BTreeMap::new();
+        detector().scan_reader(reader, |finding| {
+            *kinds.entry(finding.kind).or_default() += 1;
+        })?;
+        Ok(kinds)
+    });
+    State::Running { tx: Some(tx), task }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     async fn scan(chunks: &[&[u8]]) -> ScanSummary {
-        let mut scan = BodyScan::new();
+        let mut scan = BodyScan::new("notes.txt");
         for chunk in chunks {
             scan.feed(chunk).await;
         }
@@ -232,9 +345,29 @@ mod tests {
 
     #[tokio::test]
     async fn binary_bodies_are_not_scanned() {
-        let s = scan(&[b"%PDF-1.7\n\0\x01\x02 card 4111 1111 1111 1111"]).await;
+        let s = scan(&[b"\x89PNG\r\n\x1a\n\0\x01\x02 card 4111 1111 1111 1111"]).await;
         assert!(s.binary && !s.complete);
-        assert!(s.kinds.is_empty());
+        assert!(s.kinds.is_empty() && s.unreadable.is_none());
         assert_eq!(s.suggested_label, Label::Confidential);
+    }
+
+    #[tokio::test]
+    async fn office_files_past_the_limit_are_unreadable() {
+        let mut scan = BodyScan::new("big.xlsx");
+        let chunk = vec![b'x'; 1024 * 1024];
+        scan.feed(b"PK\x03\x04").await;
+        for _ in 0..=EXTRACT_LIMIT / chunk.len() as u64 {
+            scan.feed(&chunk).await;
+        }
+        let s = scan.finish().await.unwrap();
+        assert!(s.binary && !s.complete && s.kinds.is_empty());
+        assert_eq!(s.suggested_label, Label::Confidential);
+        let why = s.unreadable.unwrap();
+        assert!(why.contains("larger than 32 MiB"), "{why}");
+        // A zip named for no format whose text is extracted is binary.
+        let mut scan = BodyScan::new("photos.zip");
+        scan.feed(b"PK\x03\x04\0\0").await;
+        let s = scan.finish().await.unwrap();
+        assert!(s.binary && s.unreadable.is_none());
     }
 }

@@ -255,4 +255,60 @@ Ben Martin,ben@example.com,536-22-1234,4111 1111 1111 1111,likes a call before a
         "--columns",
         argument,
     ]);
+
+    // The import itself shows them: without categories it stops and
+    // shows the suggestions; with --suggested they fill the columns not
+    // named, and a column imported against its suggestion gets a note.
+    let out = ws
+        .cmd()
+        .args(["records", "import", csv.to_str().unwrap(), "--name", "t"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stdout.contains("card_number") && stdout.contains("100% of 2 values"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("pass --suggested"), "{stderr}");
+    assert!(stderr.contains(argument), "{stderr}");
+    let printed = ws.ok(&[
+        "records",
+        "import",
+        csv.to_str().unwrap(),
+        "--name",
+        "t",
+        "--suggested",
+        "--columns",
+        "notes=other",
+    ]);
+    assert!(
+        printed.contains("column 4 (card): card_number, 100% of 2 values valid"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(
+            "note: column 5 (notes): free_text, 100% of 2 values valid; imported as other"
+        ),
+        "{printed}"
+    );
+    let sets: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["records", "list", "--format", "json"])).unwrap();
+    let t = sets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "t")
+        .unwrap();
+    let categories: Vec<&str> = t["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        categories,
+        ["name", "email", "national_id", "card_number", "other"]
+    );
 }

@@ -239,6 +239,13 @@ const ROUTES: &[Route] = &[
         201,
     )
     .mutating(),
+    route(
+        "POST",
+        "/api/v1/column-suggestions",
+        Raw("a\n1\n"),
+        Manager,
+        200,
+    ),
     route("GET", "/api/v1/record-sets/{set}", NO, Granted, 200).data(),
     route(
         "POST",
@@ -506,6 +513,14 @@ const ROUTES: &[Route] = &[
         "POST",
         "/documents/{doc}/view-only",
         Form("view_only=on&csrf={csrf}"),
+        ManagerItem,
+        303,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/documents/{doc}/label",
+        Form("label=restricted&csrf={csrf}"),
         ManagerItem,
         303,
     )

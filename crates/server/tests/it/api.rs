@@ -459,6 +459,33 @@ async fn record_sets_import_show_find_and_delete() -> Result<()> {
     let app = TestApp::new().await?;
     let token = app.token().await?;
 
+    // Before the import, the server suggests each column's category from
+    // a sample of its values; a sample out of range is refused.
+    let response = app
+        .send(request(
+            "POST",
+            "/api/v1/column-suggestions?sample=50",
+            Some(&token),
+            Body::from(CUSTOMERS_CSV),
+        )?)
+        .await?;
+    assert_eq!(response.status(), 200);
+    let suggested: confidant_protocol::ColumnSuggestions = json(response).await?;
+    assert_eq!(suggested.argument, "name=name,email=email,card=card_number");
+    assert_eq!(
+        suggested.columns[2].summary,
+        "column 3 (card): card_number, 100% of 2 values valid"
+    );
+    let response = app
+        .send(request(
+            "POST",
+            "/api/v1/column-suggestions?sample=0",
+            Some(&token),
+            Body::from(CUSTOMERS_CSV),
+        )?)
+        .await?;
+    assert_eq!(response.status(), 400);
+
     let response = import(&app, &token, IMPORT_QUERY, CUSTOMERS_CSV).await?;
     assert_eq!(response.status(), 201);
     let set: RecordSetInfo = json(response).await?;

@@ -190,6 +190,37 @@ async fn signing_in_sets_a_strict_cookie_and_shows_the_home_page() -> Result<()>
     let page = text(browser.get(&app, &view).await?).await?;
     assert!(page.contains("never offered for download"), "{page}");
     assert!(page.contains("Allow downloads again"), "{page}");
+
+    // The page says what scanning found and what it suggests; the owner
+    // sets the label there, and a label that does not exist is refused.
+    assert!(page.contains("Found: nothing sensitive found"), "{page}");
+    let response = browser
+        .post_form(
+            &app,
+            &format!("/documents/{doc_id}/label"),
+            &[("csrf", &csrf), ("label", "restricted")],
+            None,
+        )
+        .await?;
+    assert_eq!(location(&response), Some(view.as_str()));
+    let page = text(browser.get(&app, &view).await?).await?;
+    assert!(
+        page.contains("the content suggests <strong>internal</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"<option value="restricted" selected>"#),
+        "{page}"
+    );
+    let response = browser
+        .post_form(
+            &app,
+            &format!("/documents/{doc_id}/label"),
+            &[("csrf", &csrf), ("label", "secret")],
+            None,
+        )
+        .await?;
+    assert_eq!(response.status(), 400);
     Ok(())
 }
 

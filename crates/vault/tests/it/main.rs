@@ -439,14 +439,30 @@ async fn uploads_are_scanned_and_labelled() {
     let notes = listed.iter().find(|d| d.name == "notes.txt").unwrap();
     assert_eq!(notes.label, Label::Restricted);
 
-    // Binary bodies are not read; they are kept Confidential.
+    // Binary bodies are not read; they are kept Confidential. A body that
+    // claims to be a PDF but is none is unreadable, and the scan says so.
     let pdf = b"%PDF-1.7\n\x00\x01binary 4111 1111 1111 1111";
     let meta = vault
         .add_document(&owner, "scan.pdf", None, &pdf[..])
         .await
         .unwrap();
     assert_eq!(meta.label, Label::Confidential);
-    assert!(meta.scan.unwrap().binary);
+    let scan = meta.scan.unwrap();
+    assert!(scan.binary && scan.kinds.is_empty());
+    assert!(
+        scan.unreadable
+            .as_deref()
+            .is_some_and(|why| why.starts_with("the PDF file could not be read")),
+        "{scan:?}"
+    );
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR card 4111 1111 1111 1111";
+    let meta = vault
+        .add_document(&owner, "photo.png", None, &png[..])
+        .await
+        .unwrap();
+    assert_eq!(meta.label, Label::Confidential);
+    let scan = meta.scan.unwrap();
+    assert!(scan.binary && scan.unreadable.is_none() && scan.extracted.is_none());
 
     // The label change is on the record.
     let edits: Vec<_> = vault
@@ -457,6 +473,155 @@ async fn uploads_are_scanned_and_labelled() {
         .filter(|(_, e)| e.reason.contains("label internal -> restricted"))
         .collect();
     assert_eq!(edits.len(), 1);
+}
+
+/// A one-page PDF with these lines of text, written with lopdf.
+fn pdf_body(lines: &[&str]) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier",
+    });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let mut operations = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        operations.extend([
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["F1".into(), 12.into()]),
+            Operation::new("Td", vec![72.into(), (700 - 14 * i as i64).into()]),
+            Operation::new("Tj", vec![Object::string_literal(*line)]),
+            Operation::new("ET", vec![]),
+        ]);
+    }
+    let content = Content { operations };
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages",
+            "Kids" => vec![page_id.into()],
+            "Count" => 1,
+            "Resources" => resources_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// A DOCX body holding these paragraphs.
+fn docx_body(paragraphs: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>"))
+        .collect();
+    let xml = format!(
+        r#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
+    );
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(
+        "word/document.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    w.write_all(xml.as_bytes()).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// PDF, DOCX and XLSX uploads are scanned through their text: the label
+/// follows what they hold (Restricted for cards, bank accounts and
+/// national ids; Confidential for other personal data; Internal
+/// otherwise), and the scan says the text was extracted. A damaged one is
+/// reported as unreadable.
+#[tokio::test]
+async fn pdf_docx_and_xlsx_uploads_are_scanned_through_their_text() {
+    let setup = Setup::new(false).await.unwrap();
+    let vault = setup.open().await;
+    let owner = vault.owner().await.unwrap();
+    let add = |name: &'static str, body: Vec<u8>| {
+        let vault = &vault;
+        let owner = &owner;
+        async move {
+            let meta = vault
+                .add_document(owner, name, None, &body[..])
+                .await
+                .unwrap();
+            (meta.label, meta.scan.unwrap())
+        }
+    };
+
+    let (label, scan) = add(
+        "statement.pdf",
+        pdf_body(&["Statement for Ms Priya Shah", "Card 4111 1111 1111 1111"]),
+    )
+    .await;
+    assert_eq!(label, Label::Restricted, "{scan:?}");
+    assert_eq!(scan.extracted.as_deref(), Some("pdf"));
+    assert_eq!(scan.kinds.get("card_number"), Some(&1), "{scan:?}");
+    assert!(scan.complete && !scan.binary && scan.unreadable.is_none());
+
+    let (label, scan) = add(
+        "minutes.pdf",
+        pdf_body(&[
+            "Minutes of the weekly meeting",
+            "Ship the boiler on Tuesday.",
+        ]),
+    )
+    .await;
+    assert_eq!((label, scan.kinds.len()), (Label::Internal, 0), "{scan:?}");
+
+    let (label, scan) = add(
+        "letter.docx",
+        docx_body(&["Dear Mr Okafor,", "we will call you on +44 20 7946 0958."]),
+    )
+    .await;
+    assert_eq!(label, Label::Confidential, "{scan:?}");
+    assert_eq!(scan.extracted.as_deref(), Some("docx"));
+    assert_eq!(scan.kinds.get("phone"), Some(&1), "{scan:?}");
+
+    let sheet = confidant_mark::write_xlsx(
+        "customers",
+        &["name", "ssn", "email"],
+        &[
+            vec![
+                "Ann Lee".into(),
+                "536 22 1234".into(),
+                "ann@example.com".into(),
+            ],
+            vec![
+                "Bob Marsh".into(),
+                "123 45 6789".into(),
+                "bob@example.com".into(),
+            ],
+        ],
+    )
+    .unwrap();
+    let (label, scan) = add("customers.xlsx", sheet).await;
+    assert_eq!(label, Label::Restricted, "{scan:?}");
+    assert_eq!(scan.extracted.as_deref(), Some("xlsx"));
+    assert_eq!(scan.kinds.get("ssn"), Some(&2), "{scan:?}");
+    assert_eq!(scan.kinds.get("email"), Some(&2), "{scan:?}");
+
+    // A zip that is no DOCX: unreadable, kept Confidential, with the reason.
+    let mut broken = docx_body(&["x"]);
+    broken.truncate(broken.len() / 2);
+    let (label, scan) = add("broken.docx", broken).await;
+    assert_eq!(label, Label::Confidential);
+    assert!(scan.binary && !scan.complete, "{scan:?}");
+    let why = scan.unreadable.unwrap();
+    assert!(
+        why.starts_with("the DOCX file could not be read: "),
+        "{why}"
+    );
 }
 
 /// Concurrent accesses are committed in groups, yet each is recorded once,
