@@ -32,8 +32,8 @@ pub(crate) fn rows_of(entry: &Entry) -> u64 {
 /// One person's business day in the ledger.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PersonDay {
-    /// The person (`None`: attempts without a known actor, such as
-    /// sign-ins to unknown accounts).
+    /// The person (`None`: refused attempts without a known actor, such
+    /// as sign-ins to unknown accounts).
     pub person: Option<PersonId>,
     /// Their e-mail address, filled in by [`Vault::access_digest`].
     pub email: String,
@@ -122,7 +122,11 @@ fn join(counts: &BTreeMap<String, u64>) -> String {
 pub fn tally<'a>(entries: impl IntoIterator<Item = &'a Entry>, owner: PersonId) -> Vec<PersonDay> {
     let mut people: BTreeMap<Option<PersonId>, (PersonDay, HashSet<TargetId>)> = BTreeMap::new();
     for e in entries {
-        if e.actor == Some(owner) {
+        // The owner's own entries are not news to the owner; entries
+        // without an actor are confidant's own work (agreements it
+        // published) unless they were refused (sign-ins to unknown
+        // accounts).
+        if e.actor == Some(owner) || (e.actor.is_none() && e.decision == Decision::Allow) {
             continue;
         }
         let (day, items) = people.entry(e.actor).or_insert_with(|| {
