@@ -75,6 +75,9 @@ pub struct Config {
     /// What `serve` does on its own schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::ScheduleConfig>,
+    /// Threshold alerts over the access record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::schedule::AlertsConfig>,
 }
 
 /// `[sessions]` in confidant.toml; every field optional.

@@ -68,7 +68,8 @@ pub struct AccessDigest {
     pub next: String,
     /// Whether the day has ended.
     pub complete: bool,
-    /// Everyone but the owner who appears in the day's entries, by e-mail.
+    /// Everyone who appears in the day's entries (the owner too), busiest
+    /// first.
     pub people: Vec<PersonDay>,
 }
 
@@ -83,7 +84,7 @@ impl AccessDigest {
             self.time_zone
         );
         if self.people.is_empty() {
-            text.push_str("Nobody but you used the workspace that day.\n");
+            text.push_str("Nobody used the workspace that day.\n");
         }
         for p in &self.people {
             text.push_str(&format!(
@@ -118,15 +119,15 @@ fn join(counts: &BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-/// Tallies entries per person (the owner's own left out), busiest first.
-pub fn tally<'a>(entries: impl IntoIterator<Item = &'a Entry>, owner: PersonId) -> Vec<PersonDay> {
+/// Tallies entries per person, busiest first.
+pub fn tally<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<PersonDay> {
     let mut people: BTreeMap<Option<PersonId>, (PersonDay, HashSet<TargetId>)> = BTreeMap::new();
     for e in entries {
-        // The owner's own entries are not news to the owner; entries
-        // without an actor are confidant's own work (agreements it
-        // published) unless they were refused (sign-ins to unknown
-        // accounts).
-        if e.actor == Some(owner) || (e.actor.is_none() && e.decision == Decision::Allow) {
+        // Entries without an actor are confidant's own work (agreements
+        // it published) unless they were refused (sign-ins to unknown
+        // accounts). The owner's own accesses stay in: a stolen owner
+        // account shows up here too.
+        if e.actor.is_none() && e.decision == Decision::Allow {
             continue;
         }
         let (day, items) = people.entry(e.actor).or_insert_with(|| {
@@ -250,9 +251,8 @@ impl Vault {
             .day_name(start - time::Duration::minutes(1))
             .map_err(internal)?;
         let next = business.day_name(end).map_err(internal)?;
-        let owner = self.owner().await?;
         let entries = self.ledger_between(start, end).await?;
-        let mut people = tally(entries.iter().map(|(_, e)| e), owner.person);
+        let mut people = tally(entries.iter().map(|(_, e)| e));
         let emails: std::collections::HashMap<PersonId, String> = self
             .store()
             .people(self.workspace())
@@ -332,9 +332,15 @@ mod tests {
             entry(sam, KnownAction::PasscodeUse, false, 0),
             entry(owner, KnownAction::Export, true, 500),
         ];
-        let days = tally(&entries, owner);
-        assert_eq!(days.len(), 2, "the owner's own entries are left out");
-        let a = &days[0];
+        let days = tally(&entries);
+        assert_eq!(days.len(), 3);
+        assert_eq!(
+            days[0].person,
+            Some(owner),
+            "the busiest first, the owner too"
+        );
+        assert_eq!(days[0].rows, 500);
+        let a = &days[1];
         assert_eq!(a.person, Some(alex));
         assert_eq!((a.opened, a.rows, a.items, a.denied), (2, 25, 2, 1));
         assert_eq!(a.categories["email"], 25);
@@ -342,7 +348,7 @@ mod tests {
         assert_eq!(a.actions["view"], 2);
         assert_eq!(a.actions["sign_in"], 1);
         assert_eq!(a.denied_actions["view"], 1);
-        let s = &days[1];
+        let s = &days[2];
         assert_eq!((s.opened, s.rows, s.denied), (0, 0, 1));
         assert!(s.categories.is_empty(), "refused attempts open nothing");
     }
