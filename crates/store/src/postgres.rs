@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "view only",
         include_str!("../migrations/postgres/0014_view_only.sql"),
     ),
+    (
+        15,
+        "ledger refs",
+        include_str!("../migrations/postgres/0015_ledger_refs.sql"),
+    ),
 ];
 
 impl PgStore {

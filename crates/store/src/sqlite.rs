@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "view only",
         include_str!("../migrations/sqlite/0014_view_only.sql"),
     ),
+    (
+        15,
+        "ledger refs",
+        include_str!("../migrations/sqlite/0015_ledger_refs.sql"),
+    ),
 ];
 
 impl SqliteStore {

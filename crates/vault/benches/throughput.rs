@@ -497,10 +497,12 @@ async fn ledger_append_postgres(n: u64) {
     );
     let name = format!("bench_{}", std::process::id());
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
@@ -575,9 +577,11 @@ async fn ledger_append_postgres(n: u64) {
     let raw = n as f64 / start.elapsed().as_secs_f64();
     drop(conn);
     drop(vault);
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .execute(&mut admin)
-        .await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
     println!(
         "{{\"mode\":\"ledger-append\",\"backend\":\"postgres\",\"fsync\":\"{}\",\"appends\":{n},\"appends_per_s\":{ours:.0},\"concurrent_tasks\":{TASKS},\"concurrent_appends_per_s\":{concurrent:.0},\"raw_inserts_per_s\":{raw:.0},\"ratio\":{:.2},\"concurrent_ratio\":{:.2}}}",
         fsync.0,
