@@ -341,7 +341,7 @@ pub fn alert_settings(config: AlertsConfig) -> anyhow::Result<AlertSettings> {
     };
     let factor = match config.bulk_factor {
         None => defaults.bulk_factor,
-        Some(k) if k == 0.0 => None,
+        Some(0.0) => None,
         Some(k) if k.is_finite() && k >= 1.0 => Some(k),
         Some(k) => bail!(
             "[alerts] bulk_factor = {k} in {CONFIG_FILE} must be 1 or more (how many times the \

@@ -511,10 +511,10 @@ async fn ledger_append_postgres(n: u64) {
         .fetch_one(&mut admin)
         .await
         .unwrap();
-    let db_url = match url.rsplit_once('/') {
-        Some((server, _)) => format!("{server}/{name}"),
-        None => panic!("{url} does not end in a database name"),
-    };
+    let (server, _) = url
+        .rsplit_once('/')
+        .expect("the database URL ends in a database name");
+    let db_url = format!("{server}/{name}");
     let store = confidant_store::connect(&db_url).await.unwrap();
     let vault = Vault::init(
         store,

@@ -413,7 +413,7 @@ pub fn usual_hour(hours: &[u64]) -> Option<u64> {
     }
     active.sort_unstable();
     let mid = active.len() / 2;
-    Some(if active.len() % 2 == 0 {
+    Some(if active.len().is_multiple_of(2) {
         (active[mid - 1] + active[mid]).div_ceil(2)
     } else {
         active[mid]
@@ -423,8 +423,8 @@ pub fn usual_hour(hours: &[u64]) -> Option<u64> {
 /// The alerts the entries raise. `usual` is each person's median hourly
 /// rows (see [`usual_hour`]) for the factor rule; `owner` is left out of
 /// the bulk and working-hours rules (the owner reaches everything).
-pub fn evaluate<'a>(
-    entries: &'a [Entry],
+pub fn evaluate(
+    entries: &[Entry],
     rules: &AlertRules,
     day: &BusinessDay,
     owner: PersonId,
