@@ -324,7 +324,9 @@ fn serve_posts_alerts_to_a_signed_webhook_once() {
     let ws = Workspace::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-    let posts: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// The head and body of each POST the receiver got.
+    type Posts = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let posts: Posts = Arc::default();
     let seen = posts.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
