@@ -107,6 +107,7 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     let import = bench(root, &["import", "100000"])?;
     let masked = bench(root, &["masked-page", "50"])?;
     let append = bench(root, &["ledger-append", "2000"])?;
+    let append_pg = ledger_append_postgres(root, 2000)?;
     let verify = bench(root, &["ledger-verify", "1000000"])?;
     let openssl_again = openssl_mb_s()?;
     let openssl = (openssl + openssl_again) / 2.0;
@@ -150,6 +151,22 @@ pub fn run(root: &std::path::Path) -> Result<()> {
         f(&append, "raw_inserts_per_s")
     );
     println!(
+        "ledger appends (PostgreSQL {}, fsync {}, each durable, with a document lookup): {:.0}/s, {:.2}x the raw rate of fsync-ed single-row inserts ({:.0}/s); 16 concurrent requests (group commit) {:.0}/s, {:.2}x",
+        append_pg
+            .get("server")
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
+        append_pg
+            .get("fsync")
+            .and_then(Value::as_str)
+            .unwrap_or("?"),
+        f(&append_pg, "appends_per_s"),
+        f(&append_pg, "ratio"),
+        f(&append_pg, "raw_inserts_per_s"),
+        f(&append_pg, "concurrent_appends_per_s"),
+        f(&append_pg, "concurrent_ratio")
+    );
+    println!(
         "audit verify of 1,000,000 entries: {:.2} s ({:.0} entries/s; target under 5 s)",
         f(&verify, "seconds"),
         f(&verify, "entries_per_s")
@@ -191,7 +208,7 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     let report = serde_json::json!({
         "backup": backup,
         "password_verify": verify_password, "page": page,
-        "ledger_append": append, "ledger_verify": verify, "masked_page": masked,
+        "ledger_append": append, "ledger_append_postgres": append_pg, "ledger_verify": verify, "masked_page": masked,
         "openssl_aes_256_gcm_mb_s": openssl,
         "cipher": cipher, "memory": memory, "disk": disk, "disk_2gib": big, "import": import,
     });
@@ -199,6 +216,42 @@ pub fn run(root: &std::path::Path) -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     println!("(written to {})", path.display());
     Ok(())
+}
+
+/// `cargo xtask bench ledger`: the ledger's figures alone.
+pub fn run_ledger(root: &std::path::Path) -> Result<()> {
+    crate::install::ensure_packages()?;
+    let append = bench(root, &["ledger-append", "2000"])?;
+    let append_pg = ledger_append_postgres(root, 2000)?;
+    let verify = bench(root, &["ledger-verify", "1000000"])?;
+    println!("{append}\n{append_pg}\n{verify}");
+    let path = root.join("target").join("bench-ledger-report.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "ledger_append": append, "ledger_append_postgres": append_pg, "ledger_verify": verify,
+        }))?,
+    )?;
+    println!("(written to {})", path.display());
+    Ok(())
+}
+
+/// The ledger append benchmark on a throwaway PostgreSQL cluster with fsync
+/// on (`-F` is what the tests' cluster runs with; a benchmark of durable
+/// writes needs the real thing). `cargo xtask bench ledger-postgres` runs
+/// this one alone.
+pub fn ledger_append_postgres(root: &std::path::Path, n: u64) -> Result<Value> {
+    let cluster = crate::postgres::Cluster::start_durable()?;
+    let url = cluster.url();
+    let mut v = bench_with(
+        root,
+        &["ledger-append-postgres", &n.to_string()],
+        &[("CONFIDANT_BENCH_DATABASE_URL", url.as_str())],
+    )?;
+    if let Some(map) = v.as_object_mut() {
+        map.insert("server".into(), cluster.version().into());
+    }
+    Ok(v)
 }
 
 /// `confidant backup` against restic on the same data dir: 20,000 small

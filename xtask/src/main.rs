@@ -34,9 +34,13 @@ commands:
           --no-lint     skip rustfmt and clippy (quick local runs)
           --no-install  do not check for or install Debian packages
         Set CONFIDANT_TEST_DATABASE_URL to use your own PostgreSQL instead.
-  bench throughput of document encryption through the vault (in memory
+  bench [ledger]
+        throughput of document encryption through the vault (in memory
         and to disk) as a ratio of `openssl speed -evp aes-256-gcm`, peak
-        memory for a 2 GiB document, and a 100,000-row import
+        memory for a 2 GiB document, a 100,000-row import, ledger appends
+        on SQLite and on a throwaway PostgreSQL cluster (fsync on) as a
+        ratio of fsync-ed single-row inserts, and more;
+          ledger        only the ledger's figures (appends, verify)
   eval-detect [--docs N] [--seed S] [--mb M]
         precision and recall per kind of confidant-detect on a generated
         labelled set (N documents, default 2000; Python venv with Faker under
@@ -56,7 +60,7 @@ commands:
 #[derive(Debug)]
 enum Command {
     Test(test::Options),
-    Bench,
+    Bench { ledger_only: bool },
     EvalDetect(eval::Options),
     Tidy,
     Help,
@@ -75,7 +79,11 @@ fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
     match command.to_str() {
         Some("test") => test::Options::parse(rest).map(Command::Test),
         Some("tidy") => no_arguments("tidy", &rest).map(|()| Command::Tidy),
-        Some("bench") => no_arguments("bench", &rest).map(|()| Command::Bench),
+        Some("bench") => match rest.first().and_then(|a| a.to_str()) {
+            Some("ledger") => no_arguments("bench ledger", &rest[1..])
+                .map(|()| Command::Bench { ledger_only: true }),
+            _ => no_arguments("bench", &rest).map(|()| Command::Bench { ledger_only: false }),
+        },
         Some("eval-detect") => eval::Options::parse(rest).map(Command::EvalDetect),
         Some("help" | "-h" | "--help") => Ok(Command::Help),
         _ => Err(UsageError(format!(
@@ -119,7 +127,8 @@ fn main() -> ExitCode {
         }
         Command::Test(options) => test::run(&options),
         Command::Tidy => tidy::run(),
-        Command::Bench => bench::run(&workspace_root()),
+        Command::Bench { ledger_only: false } => bench::run(&workspace_root()),
+        Command::Bench { ledger_only: true } => bench::run_ledger(&workspace_root()),
         Command::EvalDetect(options) => eval::run(&workspace_root(), &options),
     };
     match result {

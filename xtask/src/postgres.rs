@@ -158,6 +158,8 @@ fn parse_version(name: &str) -> Option<Vec<u32>> {
 #[derive(Debug)]
 pub struct Cluster {
     tools: Tools,
+    /// fsync on (for benchmarks); tests run without it.
+    durable: bool,
     /// The temporary folder: `data/`, `sock/` and the logs.
     dir: PathBuf,
     port: u16,
@@ -165,12 +167,23 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start() -> Result<Self> {
+        Self::start_with(false)
+    }
+
+    /// A cluster that fsyncs its commits, as a production server does: for
+    /// benchmarks that compare durable writes.
+    pub fn start_durable() -> Result<Self> {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Self> {
         let tools = Tools::find()?;
         reap_stale(&tools);
         let dir = make_dir(&tools)?;
         // From here on, dropping `cluster` cleans up whatever exists.
         let mut cluster = Self {
             tools,
+            durable,
             dir,
             port: 0,
         };
@@ -232,8 +245,9 @@ impl Cluster {
             let (mut cmd, pg_ctl_log) = self.tools.command("pg_ctl", &self.dir)?;
             // pg_ctl hands -o to the server through a shell: quote the path.
             let options = format!(
-                "-h 127.0.0.1 -p {port} -k {} -F",
-                shell_quote(&self.dir.join("sock"))?
+                "-h 127.0.0.1 -p {port} -k {}{}",
+                shell_quote(&self.dir.join("sock"))?,
+                if self.durable { "" } else { " -F" }
             );
             cmd.arg("start")
                 .args(["-w", "-t", "60", "-D"])

@@ -59,12 +59,19 @@ pub enum AuditCommand {
         #[arg(long, value_enum, default_value_t)]
         format: crate::output::Format,
     },
-    /// What each person did on one day: counts per action and per data
-    /// category, and refusals (the owner's daily digest).
+    /// What each person opened on one business day, with rows per data
+    /// category, and their refusals (the owner's daily digest).
     Digest {
-        /// The day (YYYY-MM-DD, UTC); today by default.
+        /// The business day (YYYY-MM-DD, named by its local date in the
+        /// workspace's time zone); the current one by default.
         #[arg(long, value_name = "DAY")]
         day: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::output::Format,
+    },
+    /// The threshold alerts raised by `serve`'s schedule, newest first,
+    /// with their e-mail and webhook deliveries.
+    Alerts {
         #[arg(long, value_enum, default_value_t)]
         format: crate::output::Format,
     },
@@ -173,40 +180,18 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
             }
         }
         AuditCommand::Digest { day, format } => {
-            let start = match day {
-                Some(text) => parse_when(&text).map_err(|e| anyhow::anyhow!(e))?,
-                None => time::OffsetDateTime::now_utc()
-                    .date()
-                    .midnight()
-                    .assume_utc(),
-            };
-            let end = start + time::Duration::days(1);
-            let names = Names::of(&vault, &owner).await?;
-            // person -> (action -> count, category -> count, refused, rows seen)
-            let mut digest: std::collections::BTreeMap<String, Digest> = Default::default();
-            for (_, e) in vault.ledger_log(&owner, None, None).await? {
-                let at = e.time.to_datetime();
-                if at < start || at >= end {
-                    continue;
-                }
-                let who = names.who(e.actor, "(unknown)");
-                let d = digest.entry(who).or_default();
-                *d.actions.entry(e.action.to_string()).or_default() += 1;
-                for c in &e.categories {
-                    *d.categories.entry(c.as_str().to_owned()).or_default() += 1;
-                }
-                d.rows += e.target.rows.len() as u64;
-                if e.decision == confidant_ledger::Decision::Deny {
-                    d.refused += 1;
-                }
-            }
+            let digest = vault.access_digest(&owner, day.as_deref()).await?;
             match format {
-                crate::output::Format::Json => crate::output::json(&serde_json::json!({
-                    "day": start.date().to_string(),
-                    "people": digest,
-                }))?,
+                crate::output::Format::Json => crate::output::json(&digest)?,
                 crate::output::Format::Text => {
-                    println!("access on {} (UTC)", start.date());
+                    println!(
+                        "access on the business day {} ({} to {}, {}){}",
+                        digest.day,
+                        crate::output::time(digest.start),
+                        crate::output::time(digest.end),
+                        digest.time_zone,
+                        if digest.complete { "" } else { ", so far" }
+                    );
                     let join = |m: &std::collections::BTreeMap<String, u64>| {
                         m.iter()
                             .map(|(k, v)| format!("{k} {v}"))
@@ -214,19 +199,75 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                             .join(", ")
                     };
                     let rows: Vec<Vec<String>> = digest
+                        .people
                         .iter()
-                        .map(|(who, d)| {
+                        .map(|d| {
                             vec![
-                                who.clone(),
-                                join(&d.actions),
+                                d.email.clone(),
+                                d.opened.to_string(),
                                 d.rows.to_string(),
+                                d.items.to_string(),
                                 join(&d.categories),
-                                d.refused.to_string(),
+                                d.denied.to_string(),
                             ]
                         })
                         .collect();
                     crate::output::table(
-                        &["WHO", "ACTIONS", "ROWS", "CATEGORIES", "REFUSED"],
+                        &[
+                            "WHO",
+                            "OPENED",
+                            "ROWS",
+                            "ITEMS",
+                            "ROWS BY CATEGORY",
+                            "REFUSED",
+                        ],
+                        &rows,
+                    )?;
+                }
+            }
+        }
+        AuditCommand::Alerts { format } => {
+            let alerts = vault.alerts(&owner, 200).await?;
+            let status = |s: Option<confidant_vault::schedule::RunStatus>| {
+                s.map_or_else(|| "-".to_owned(), |s| s.as_str().to_owned())
+            };
+            match format {
+                crate::output::Format::Json => crate::output::json(
+                    &alerts
+                        .iter()
+                        .map(|a| {
+                            serde_json::json!({
+                                "rule": a.rule.as_str(),
+                                "subject": a.subject,
+                                "email": a.email,
+                                "window": a.window,
+                                "raised_at": crate::output::time(a.raised_at),
+                                "summary": a.summary,
+                                "mail": a.mail.map(|s| s.as_str()),
+                                "webhook": a.hook.map(|s| s.as_str()),
+                            })
+                        })
+                        .collect::<Vec<_>>(),
+                )?,
+                crate::output::Format::Text => {
+                    let rows: Vec<Vec<String>> = alerts
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                crate::output::time(a.raised_at),
+                                a.rule.as_str().to_owned(),
+                                a.email.clone().unwrap_or_else(|| a.subject.clone()),
+                                a.window.clone(),
+                                a.summary.clone(),
+                                status(a.mail),
+                                status(a.hook),
+                            ]
+                        })
+                        .collect();
+                    crate::output::table(
+                        &[
+                            "RAISED", "RULE", "WHO", "WINDOW", "WHAT", "E-MAIL", "WEBHOOK",
+                        ],
                         &rows,
                     )?;
                 }
@@ -327,15 +368,6 @@ fn parse_when(text: &str) -> Result<time::OffsetDateTime, String> {
     time::Date::parse(text, &format)
         .map(|d| d.midnight().assume_utc())
         .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))
-}
-
-/// One person's day in the digest.
-#[derive(Debug, Default, serde::Serialize)]
-struct Digest {
-    actions: std::collections::BTreeMap<String, u64>,
-    categories: std::collections::BTreeMap<String, u64>,
-    rows: u64,
-    refused: u64,
 }
 
 /// Who a ledger entry's actor is, by e-mail address.

@@ -78,6 +78,9 @@ pub struct Config {
     /// How backups reach an S3-compatible bucket (`backup create --to s3://...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<crate::backup_dest::BackupConfig>,
+    /// Threshold alerts over the access record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<crate::schedule::AlertsConfig>,
 }
 
 /// `[sessions]` in confidant.toml; every field optional.

@@ -9,6 +9,7 @@ use std::process::Stdio;
 use std::time::Duration as StdDuration;
 
 use anyhow::{Context, bail};
+use confidant_vault::alerts::{AlertRules, AlertSettings, Burst, Webhook, WorkingHours};
 use confidant_vault::schedule::{PasscodeDelivery, ScheduleEdge, ScheduleSettings};
 use confidant_vault::{Actor, Vault};
 use futures::future::BoxFuture;
@@ -44,6 +45,9 @@ pub struct ScheduleConfig {
     pub checkpoint_to: Option<String>,
     /// Send the incident notices that are due (true).
     pub notices: Option<bool>,
+    /// E-mail the owner the access digest of each business day after it
+    /// ends (true; needs [smtp]).
+    pub digest: Option<bool>,
     /// Take a backup after each business day (false): into the
     /// destination of backup.toml, to its recipients.
     pub backup: Option<bool>,
@@ -85,7 +89,10 @@ impl Schedule {
             .schedule
             .unwrap_or_default();
         let smtp = crate::incidents::smtp_settings_if_configured(global)?;
-        Self::from_parts(config, smtp)
+        let alerts = crate::datadir::read_config(dir)?.alerts.unwrap_or_default();
+        let mut schedule = Self::from_parts(config, smtp)?;
+        schedule.settings.alerts = alert_settings(alerts)?;
+        Ok(schedule)
     }
 
     pub fn from_parts(
@@ -185,6 +192,8 @@ impl Schedule {
                 checkpoint_to,
                 notices: config.notices.unwrap_or(true),
                 backup,
+                digest: config.digest.unwrap_or(true),
+                alerts: AlertSettings::default(),
             },
             hook,
             keep,
@@ -238,6 +247,27 @@ impl Schedule {
         } else {
             "backups: not scheduled ([schedule] backup = true)".to_owned()
         });
+        out.push(if s.plan().digest {
+            "access digest: e-mailed to the owner after each business day".to_owned()
+        } else {
+            "access digest: on the Digest page only ([smtp] and [schedule] digest = true to \
+             e-mail it)"
+                .to_owned()
+        });
+        if s.alerts.enabled && !s.alerts.rules.is_off() {
+            let to = match (s.alerts.email && smtp, &s.alerts.webhook) {
+                (true, Some(_)) => "e-mailed to the owner and posted to the webhook",
+                (true, None) => "e-mailed to the owner",
+                (false, Some(_)) => "posted to the webhook",
+                (false, None) => "listed on the Digest page only (no [smtp], no webhook)",
+            };
+            out.push(format!("alerts: checked every tick, {to}"));
+            for rule in s.alerts.rules.describe() {
+                out.push(format!("  {rule}"));
+            }
+        } else {
+            out.push("alerts: off ([alerts] enabled = false)".to_owned());
+        }
         out.push(if s.notices && smtp {
             "incident notices: sent when due".to_owned()
         } else {
@@ -245,6 +275,177 @@ impl Schedule {
         });
         out
     }
+}
+
+/// `[alerts]` in confidant.toml; every field optional. A threshold of 0
+/// turns its rule off.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Check the rules at all (true).
+    pub enabled: Option<bool>,
+    /// E-mail alerts to the owner (true; needs [smtp]).
+    pub email: Option<bool>,
+    /// POST each alert as JSON here (http or https).
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key of the X-Confidant-Signature header (at least
+    /// 16 characters; CONFIDANT_ALERTS_WEBHOOK_SECRET overrides it).
+    pub webhook_secret: Option<String>,
+    /// Seconds the webhook may take (10).
+    pub webhook_timeout_seconds: Option<u64>,
+    /// Alert when a person opens more rows than this in a clock hour (1000).
+    pub bulk_rows_per_hour: Option<u64>,
+    /// ...or more than this multiple of their median hour (10).
+    pub bulk_factor: Option<f64>,
+    /// ...and more than this many rows (100).
+    pub bulk_min_rows: Option<u64>,
+    /// The hours the median is taken from (168).
+    pub baseline_hours: Option<u32>,
+    /// Working hours in the workspace's time zone, "HH:MM-HH:MM"; unset:
+    /// no alert for work outside them.
+    pub working_hours: Option<String>,
+    /// Working days (mon, tue, ...; Monday to Friday).
+    pub working_days: Option<Vec<String>>,
+    /// Alert after this many refused attempts (10)...
+    pub denied_count: Option<u32>,
+    /// ...within this many minutes (10).
+    pub denied_minutes: Option<u32>,
+    /// Alert after this many wrong day passcodes (3)...
+    pub wrong_passcodes: Option<u32>,
+    /// ...within this many minutes (15).
+    pub wrong_passcode_minutes: Option<u32>,
+}
+
+/// Checks `[alerts]` and makes the vault's settings; a mistake is refused
+/// with what to write instead.
+pub fn alert_settings(config: AlertsConfig) -> anyhow::Result<AlertSettings> {
+    let defaults = AlertRules::default();
+    let nonzero = |n: u64| (n > 0).then_some(n);
+    let burst = |count: Option<u32>, minutes: Option<u32>, default: Option<Burst>, name: &str| {
+        let default = default.unwrap_or(Burst {
+            count: 0,
+            within: time::Duration::ZERO,
+        });
+        let count = count.unwrap_or(default.count);
+        let minutes = minutes.map_or(default.within.whole_minutes(), i64::from);
+        if count == 0 {
+            return Ok(None);
+        }
+        if !(1..=24 * 60).contains(&minutes) {
+            bail!("[alerts] {name} in {CONFIG_FILE} must be between 1 and 1440 minutes");
+        }
+        Ok::<_, anyhow::Error>(Some(Burst {
+            count,
+            within: time::Duration::minutes(minutes),
+        }))
+    };
+    let factor = match config.bulk_factor {
+        None => defaults.bulk_factor,
+        Some(0.0) => None,
+        Some(k) if k.is_finite() && k >= 1.0 => Some(k),
+        Some(k) => bail!(
+            "[alerts] bulk_factor = {k} in {CONFIG_FILE} must be 1 or more (how many times the \
+             person's usual hour), or 0 for off"
+        ),
+    };
+    let working_hours =
+        match &config.working_hours {
+            None => None,
+            Some(text) => {
+                let bad = || {
+                    anyhow::anyhow!(
+                        "[alerts] working_hours = {text:?} in {CONFIG_FILE} is not HH:MM-HH:MM \
+                     (e.g. \"08:00-18:00\", in the workspace's time zone)"
+                    )
+                };
+                let (start, end) = text.split_once('-').ok_or_else(bad)?;
+                let start = confidant_core::BusinessDay::parse_time(start).map_err(|_| bad())?;
+                let end = confidant_core::BusinessDay::parse_time(end).map_err(|_| bad())?;
+                if start == end {
+                    return Err(bad());
+                }
+                let mut days = [false; 7];
+                let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+                match &config.working_days {
+                    None => days[..5].fill(true),
+                    Some(list) => {
+                        for day in list {
+                            let day = day.trim().to_ascii_lowercase();
+                            let i = names.iter().position(|n| day.starts_with(n)).with_context(
+                                || {
+                                    format!(
+                                        "[alerts] working_days in {CONFIG_FILE}: {day:?} is not a \
+                                     day (mon, tue, wed, thu, fri, sat, sun)"
+                                    )
+                                },
+                            )?;
+                            days[i] = true;
+                        }
+                    }
+                }
+                Some(WorkingHours { start, end, days })
+            }
+        };
+    let url = env("CONFIDANT_ALERTS_WEBHOOK_URL").or(config.webhook_url);
+    let secret = env("CONFIDANT_ALERTS_WEBHOOK_SECRET").or(config.webhook_secret);
+    let webhook = match (url, secret) {
+        (None, _) => None,
+        (Some(url), secret) => {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || reqwest::Url::parse(&url).is_err()
+            {
+                bail!("[alerts] webhook_url = {url:?} in {CONFIG_FILE} is not an http(s) URL");
+            }
+            let secret = secret
+                .filter(|s| s.chars().count() >= 16)
+                .with_context(|| {
+                    format!(
+                        "[alerts] webhook_url needs webhook_secret (16 characters or more) in \
+                     {CONFIG_FILE} or CONFIDANT_ALERTS_WEBHOOK_SECRET: the receiver checks each \
+                     alert's signature with it"
+                    )
+                })?;
+            Some(Webhook {
+                url,
+                secret: SecretString::from(secret),
+                timeout: StdDuration::from_secs(
+                    config.webhook_timeout_seconds.unwrap_or(10).max(1),
+                ),
+            })
+        }
+    };
+    Ok(AlertSettings {
+        enabled: env_bool("CONFIDANT_ALERTS")?
+            .or(config.enabled)
+            .unwrap_or(true),
+        email: config.email.unwrap_or(true),
+        webhook,
+        rules: AlertRules {
+            bulk_rows: match config.bulk_rows_per_hour {
+                None => defaults.bulk_rows,
+                Some(n) => nonzero(n),
+            },
+            bulk_factor: factor,
+            bulk_min_rows: config.bulk_min_rows.unwrap_or(defaults.bulk_min_rows),
+            baseline_hours: config
+                .baseline_hours
+                .unwrap_or(defaults.baseline_hours)
+                .clamp(3, 24 * 60),
+            working_hours,
+            denials: burst(
+                config.denied_count,
+                config.denied_minutes,
+                defaults.denials,
+                "denied_minutes",
+            )?,
+            wrong_passcodes: burst(
+                config.wrong_passcodes,
+                config.wrong_passcode_minutes,
+                defaults.wrong_passcodes,
+                "wrong_passcode_minutes",
+            )?,
+        },
+    })
 }
 
 /// The owner's passcode hook.
@@ -443,6 +644,60 @@ mod tests {
         let e = Schedule::from_parts(config("passcode_lead_minutes = 0"), None).unwrap_err();
         assert!(e.to_string().contains("between 1 and 720"), "{e}");
         assert!(toml::from_str::<ScheduleConfig>("passcode = \"email\"").is_err());
+    }
+
+    fn alerts(text: &str) -> anyhow::Result<AlertSettings> {
+        alert_settings(toml::from_str(text).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn alert_thresholds_are_read_and_mistakes_refused_with_what_to_do() {
+        let d = alerts("").unwrap();
+        assert!(d.enabled && d.email && d.webhook.is_none());
+        assert_eq!(d.rules, AlertRules::default());
+        let s = alerts(
+            "bulk_rows_per_hour = 0\nbulk_factor = 4\nworking_hours = \"22:00-06:00\"\n\
+             working_days = [\"Sat\", \"sun\"]\ndenied_count = 0\nwrong_passcodes = 5\n\
+             wrong_passcode_minutes = 30\nwebhook_url = \"https://hooks.example.net/x\"\n\
+             webhook_secret = \"0123456789abcdef\"",
+        )
+        .unwrap();
+        assert_eq!(s.rules.bulk_rows, None);
+        assert_eq!(s.rules.bulk_factor, Some(4.0));
+        let hours = s.rules.working_hours.unwrap();
+        assert_eq!((hours.start, hours.end), (22 * 60, 6 * 60));
+        assert_eq!(hours.days, [false, false, false, false, false, true, true]);
+        assert_eq!(s.rules.denials, None);
+        assert_eq!(
+            s.rules.wrong_passcodes,
+            Some(Burst {
+                count: 5,
+                within: time::Duration::minutes(30)
+            })
+        );
+        assert_eq!(s.webhook.unwrap().url, "https://hooks.example.net/x");
+        for (text, says) in [
+            ("working_hours = \"8-18\"", "HH:MM-HH:MM"),
+            (
+                "working_hours = \"08:00-18:00\"\nworking_days = [\"funday\"]",
+                "not a day",
+            ),
+            ("bulk_factor = 0.5", "1 or more"),
+            (
+                "webhook_url = \"ftp://x\"\nwebhook_secret = \"0123456789abcdef\"",
+                "http(s) URL",
+            ),
+            ("webhook_url = \"https://x.example\"", "webhook_secret"),
+            (
+                "webhook_url = \"https://x.example\"\nwebhook_secret = \"short\"",
+                "16 characters",
+            ),
+            ("denied_minutes = 0", "between 1 and 1440"),
+        ] {
+            let e = alerts(text).unwrap_err();
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
+        assert!(toml::from_str::<AlertsConfig>("bulk_rows = 5").is_err());
     }
 
     #[tokio::test]

@@ -21,6 +21,8 @@ pub enum WorkdayError {
     UnknownTimeZone(String),
     #[error("the business day's end {0:?} is not a time: use HH:MM between 00:00 and 23:59")]
     BadTime(String),
+    #[error("{0:?} is not a date: use YYYY-MM-DD")]
+    BadDate(String),
     #[error("{0} is outside the range of dates confidant handles")]
     OutOfRange(String),
 }
@@ -109,6 +111,13 @@ impl BusinessDay {
         }
     }
 
+    /// The local day of the week at `at`: 0 for Monday to 6 for Sunday.
+    pub fn weekday(&self, at: OffsetDateTime) -> u8 {
+        self.zoned(at)
+            .map(|z| u8::try_from(z.weekday().to_monday_zero_offset()).unwrap_or(0))
+            .unwrap_or(0)
+    }
+
     /// The local calendar date at `at`, as `YYYY-MM-DD`.
     pub fn local_date(&self, at: OffsetDateTime) -> String {
         self.zoned(at)
@@ -162,6 +171,34 @@ impl BusinessDay {
             .yesterday()
             .map_err(|_| WorkdayError::OutOfRange(at.to_string()))?;
         Ok((self.end_of(previous)?, end))
+    }
+
+    /// The name of the business day `at` falls in: the local date it
+    /// covers (`YYYY-MM-DD`; a day ending at midnight is named after the
+    /// date before its end).
+    pub fn day_name(&self, at: OffsetDateTime) -> Result<String, WorkdayError> {
+        let (_, end) = self.day_of(at)?;
+        Ok(self.local_date(end - time::Duration::minutes(1)))
+    }
+
+    /// The business day named `date` (`YYYY-MM-DD`, as [`Self::day_name`]
+    /// names it), as (start, end).
+    pub fn named_day(&self, date: &str) -> Result<(OffsetDateTime, OffsetDateTime), WorkdayError> {
+        let parsed: Date = date
+            .trim()
+            .parse()
+            .map_err(|_| WorkdayError::BadDate(date.to_owned()))?;
+        // The day named D ends on D at the day's end, or at the midnight
+        // after D for a day ending at 00:00.
+        let end_date = if self.ends_at == 0 {
+            parsed
+                .tomorrow()
+                .map_err(|_| WorkdayError::OutOfRange(date.to_owned()))?
+        } else {
+            parsed
+        };
+        let end = self.end_of(end_date)?;
+        self.day_of(end - time::Duration::seconds(1))
     }
 
     /// The business day after the one `at` falls in (the day tomorrow's
@@ -264,5 +301,31 @@ mod tests {
         let (start, end) = day.next_day(datetime!(2026-11-30 10:00 UTC)).unwrap();
         assert_eq!(start, datetime!(2026-11-30 18:00 UTC));
         assert_eq!(end, datetime!(2026-12-01 18:00 UTC));
+    }
+
+    #[test]
+    fn a_named_day_is_the_business_day_that_covers_that_date() {
+        let day = BusinessDay::new("America/New_York", 18 * 60).unwrap();
+        let (start, end) = day.named_day("2026-11-30").unwrap();
+        assert_eq!(start, datetime!(2026-11-29 23:00 UTC));
+        assert_eq!(end, datetime!(2026-11-30 23:00 UTC));
+        assert_eq!(day.day_name(start).unwrap(), "2026-11-30");
+        assert_eq!(day.day_name(end).unwrap(), "2026-12-01");
+        let midnight = BusinessDay::new("UTC", 0).unwrap();
+        assert_eq!(
+            midnight.named_day("2026-11-30").unwrap(),
+            (
+                datetime!(2026-11-30 00:00 UTC),
+                datetime!(2026-12-01 00:00 UTC)
+            )
+        );
+        assert_eq!(
+            midnight.day_name(datetime!(2026-11-30 23:59 UTC)).unwrap(),
+            "2026-11-30"
+        );
+        assert!(matches!(
+            day.named_day("30/11/2026"),
+            Err(WorkdayError::BadDate(_))
+        ));
     }
 }

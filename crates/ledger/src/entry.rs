@@ -440,7 +440,8 @@ impl TargetId {
         }
     }
 
-    fn uuid_bytes(&self) -> &[u8; 16] {
+    /// The id's 16 bytes, whatever its kind.
+    pub fn uuid_bytes(&self) -> &[u8; 16] {
         match self {
             Self::Document(id) => id.as_bytes(),
             Self::RecordSet(id) => id.as_bytes(),

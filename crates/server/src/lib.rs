@@ -24,6 +24,7 @@ mod headers;
 mod stream;
 mod web;
 mod web_devices;
+mod web_digest;
 mod web_gates;
 mod web_grants;
 mod web_incidents;

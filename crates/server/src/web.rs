@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::web_grants::routes())
         .merge(crate::web_gates::routes())
         .merge(crate::web_devices::routes())
+        .merge(crate::web_digest::routes())
         .merge(crate::web_incidents::routes())
         // Enforced by the body extractors, so an oversized form gets a page
         // (413) like any other error.
@@ -364,6 +365,20 @@ async fn home(State(state): State<AppState>, session: Session) -> Result<Html<St
                 blocked.email,
                 blocked.reasons.join("; ")
             ));
+        }
+        // Alerts of the last day, newest first.
+        let since = session.vault.now() - time::Duration::days(1);
+        for alert in session.vault.alerts(&session.actor, 5).await? {
+            if alert.raised_at >= since {
+                attention.push(format!(
+                    "Alert ({}): {} (see Access record, Digest)",
+                    alert.rule.as_str().replace('_', " "),
+                    alert.email.as_deref().map_or_else(
+                        || alert.summary.clone(),
+                        |email| alert.summary.replacen(&alert.subject, email, 1)
+                    )
+                ));
+            }
         }
         for state in session.vault.passcode_states(&session.actor).await? {
             if state.locked {

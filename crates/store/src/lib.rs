@@ -368,6 +368,18 @@ pub trait Store:
         from: u64,
         limit: u64,
     ) -> Result<Vec<LedgerLeaf>, StoreError>;
+    /// The leaves whose entries name `actor` (when given) and `target`
+    /// (when given), in order, from the index appends write beside them
+    /// ([`LedgerAppend::commit_indexed`]). At least one must be given.
+    async fn ledger_leaves_about(
+        &self,
+        workspace: WorkspaceId,
+        actor: Option<PersonId>,
+        target: Option<uuid::Uuid>,
+    ) -> Result<Vec<LedgerLeaf>, StoreError>;
+    /// How many leaves that index covers (the ledger's size when every
+    /// append was indexed).
+    async fn ledger_refs_count(&self, workspace: WorkspaceId) -> Result<u64, StoreError>;
     /// Keeps a signed checkpoint (a signed note) for tree size `size`; a
     /// second one for the same size replaces nothing and is not an error.
     /// Fails with `Conflict` when the workspace does not exist.
@@ -406,7 +418,28 @@ pub trait LedgerAppend: Send {
         leaves: &[Vec<u8>],
         new_head: &LedgerHead,
         checkpoint: Option<&CheckpointRecord>,
+    ) -> Result<(), StoreError> {
+        self.commit_indexed(leaves, &[], new_head, checkpoint).await
+    }
+    /// [`Self::commit`], and `refs` (one per leaf, in the same order, or
+    /// none) in the same commit: who and what each entry is about, for
+    /// [`Store::ledger_leaves_about`]. `Conflict` when `refs` is neither
+    /// empty nor as long as `leaves`.
+    async fn commit_indexed(
+        self: Box<Self>,
+        leaves: &[Vec<u8>],
+        refs: &[LedgerRef],
+        new_head: &LedgerHead,
+        checkpoint: Option<&CheckpointRecord>,
     ) -> Result<(), StoreError>;
+}
+
+/// Who and what a ledger entry is about, as its leaf names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LedgerRef {
+    pub actor: Option<PersonId>,
+    /// The target's id.
+    pub target: uuid::Uuid,
 }
 
 /// A record set import in progress (one database transaction).

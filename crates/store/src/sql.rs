@@ -344,6 +344,17 @@ pub(crate) const UPSERT_LEDGER_HEAD: &str = "INSERT INTO ledger_heads \
 pub(crate) const SELECT_LEDGER_LEAVES: &str = "SELECT idx, leaf FROM ledger_leaves \
      WHERE workspace_id = $1 AND idx >= $2 ORDER BY idx LIMIT $3";
 /// A second checkpoint for the same size is ignored: the first one stays.
+pub(crate) const SELECT_LEAVES_BY_ACTOR: &str = "SELECT l.idx, l.leaf FROM ledger_refs r \
+     JOIN ledger_leaves l ON l.workspace_id = r.workspace_id AND l.idx = r.idx \
+     WHERE r.workspace_id = $1 AND r.actor = $2 ORDER BY r.idx";
+pub(crate) const SELECT_LEAVES_BY_TARGET: &str = "SELECT l.idx, l.leaf FROM ledger_refs r \
+     JOIN ledger_leaves l ON l.workspace_id = r.workspace_id AND l.idx = r.idx \
+     WHERE r.workspace_id = $1 AND r.target = $2 ORDER BY r.idx";
+pub(crate) const SELECT_LEAVES_BY_ACTOR_AND_TARGET: &str = "SELECT l.idx, l.leaf FROM ledger_refs r \
+     JOIN ledger_leaves l ON l.workspace_id = r.workspace_id AND l.idx = r.idx \
+     WHERE r.workspace_id = $1 AND r.actor = $2 AND r.target = $3 ORDER BY r.idx";
+pub(crate) const COUNT_LEDGER_REFS: &str =
+    "SELECT COUNT(*) FROM ledger_refs WHERE workspace_id = $1";
 pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO ledger_checkpoints \
      (workspace_id, size, note, created_at) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (workspace_id, size) DO NOTHING";
@@ -408,6 +419,18 @@ pub(crate) fn insert_leaves_sql(leaves: usize, placeholders: Placeholders) -> St
     )
 }
 
+/// Parameters each ledger ref binds: workspace, index, actor, target.
+pub(crate) const REF_PARAMS: usize = 4;
+
+pub(crate) fn insert_refs_sql(refs: usize, placeholders: Placeholders) -> String {
+    batch_insert(
+        "INSERT INTO ledger_refs (workspace_id, idx, actor, target) VALUES ",
+        refs,
+        REF_PARAMS,
+        placeholders,
+    )
+}
+
 fn batch_insert(head: &str, items: usize, params_each: usize, style: Placeholders) -> String {
     use std::fmt::Write as _;
     let mut sql = String::with_capacity(head.len() + items * (4 + 8 * params_each));
@@ -450,7 +473,7 @@ pub(crate) fn signed(value: u64, what: &'static str) -> Result<i64, StoreError> 
     i64::try_from(value).map_err(|_| StoreError::Conflict(format!("{what} is too large to store")))
 }
 
-fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
+pub(crate) fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("a stored {what} is negative")))
 }
 
@@ -1022,7 +1045,7 @@ macro_rules! impl_store {
             use $crate::sql::*;
             use $crate::{
                 Acceptance, GrantChange, GrantRecord, InviteRecord, Offboarding, SecondFactorRecord, SessionRecord, Backend, BlobKey, CheckpointRecord, DocumentRecord, IndexEntry,
-                KeyOwner, KeyRotation, LedgerAppend, LedgerHead, LedgerLeaf, PersonRecord,
+                KeyOwner, KeyRotation, LedgerAppend, LedgerHead, LedgerLeaf, LedgerRef, PersonRecord,
                 RecordImport, RecordSetRecord, RowRecord, Store, StoreError, WorkspaceRecord,
                 WrappedKeyRecord,
             };
@@ -2241,6 +2264,50 @@ macro_rules! impl_store {
                         .collect()
                 }
 
+                async fn ledger_leaves_about(
+                    &self,
+                    ws: WorkspaceId,
+                    actor: Option<PersonId>,
+                    target: Option<uuid::Uuid>,
+                ) -> Result<Vec<LedgerLeaf>, StoreError> {
+                    let query = match (actor, target) {
+                        (Some(a), Some(t)) => sqlx::query_as::<_, LedgerLeafRow>(
+                            SELECT_LEAVES_BY_ACTOR_AND_TARGET,
+                        )
+                        .bind(ws.to_string())
+                        .bind(a.to_string())
+                        .bind(t.to_string()),
+                        (Some(a), None) => sqlx::query_as::<_, LedgerLeafRow>(SELECT_LEAVES_BY_ACTOR)
+                            .bind(ws.to_string())
+                            .bind(a.to_string()),
+                        (None, Some(t)) => sqlx::query_as::<_, LedgerLeafRow>(SELECT_LEAVES_BY_TARGET)
+                            .bind(ws.to_string())
+                            .bind(t.to_string()),
+                        (None, None) => {
+                            return Err(StoreError::Conflict(
+                                "ledger leaves about nobody and nothing: name a person or a target"
+                                    .into(),
+                            ));
+                        }
+                    };
+                    query
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(failed("reading ledger leaves by person or item"))?
+                        .into_iter()
+                        .map(ledger_leaf)
+                        .collect()
+                }
+
+                async fn ledger_refs_count(&self, ws: WorkspaceId) -> Result<u64, StoreError> {
+                    let (n,): (i64,) = sqlx::query_as(COUNT_LEDGER_REFS)
+                        .bind(ws.to_string())
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(failed("counting ledger refs"))?;
+                    unsigned(n, "ledger refs")
+                }
+
                 async fn insert_checkpoint(
                     &self,
                     ws: WorkspaceId,
@@ -2335,13 +2402,21 @@ macro_rules! impl_store {
                     &self.head
                 }
 
-                async fn commit(
+                async fn commit_indexed(
                     self: Box<Self>,
                     leaves: &[Vec<u8>],
+                    refs: &[LedgerRef],
                     new_head: &LedgerHead,
                     checkpoint: Option<&CheckpointRecord>,
                 ) -> Result<(), StoreError> {
                     const OP: &str = "appending to the ledger";
+                    if !refs.is_empty() && refs.len() != leaves.len() {
+                        return Err(StoreError::Conflict(format!(
+                            "{} ledger refs for {} leaves; nothing was stored",
+                            refs.len(),
+                            leaves.len()
+                        )));
+                    }
                     let Append { mut tx, workspace, head, leaf_batch, placeholders } = *self;
                     let expected = u64::try_from(leaves.len())
                         .ok()
@@ -2382,6 +2457,20 @@ macro_rules! impl_store {
                             .execute(&mut *tx)
                             .await
                             .map_err(failed_unique(OP, LEAF_EXISTS))?;
+                    }
+                    let mut next = head.size;
+                    for chunk in refs.chunks(leaf_batch) {
+                        let sql = insert_refs_sql(chunk.len(), placeholders);
+                        let mut query = sqlx::query(AssertSqlSafe(sql));
+                        for r in chunk {
+                            query = query
+                                .bind(&workspace)
+                                .bind(signed(next, "a ledger leaf index")?)
+                                .bind(r.actor.map(|a| a.to_string()))
+                                .bind(r.target.to_string());
+                            next += 1;
+                        }
+                        query.execute(&mut *tx).await.map_err(failed(OP))?;
                     }
                     sqlx::query(UPSERT_LEDGER_HEAD)
                         .bind(&workspace)

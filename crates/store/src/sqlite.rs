@@ -89,6 +89,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_view_only.sql"),
     ),
     (
+        15,
+        "ledger refs",
+        include_str!("../migrations/sqlite/0015_ledger_refs.sql"),
+    ),
+    (
         17,
         "break glass",
         include_str!("../migrations/sqlite/0017_break_glass.sql"),

@@ -484,6 +484,112 @@ async fn ledger_append(n: u64) {
     );
 }
 
+/// The same on PostgreSQL (`CONFIDANT_BENCH_DATABASE_URL`, a server with
+/// fsync on, as `cargo xtask bench` starts one): `n` requests one after
+/// another, each appending one durable entry, then `n` spread over 16
+/// concurrent requests (group commit: one transaction and one fsync for
+/// whatever queued meanwhile), against single-row inserts each committed
+/// durably on the same server.
+async fn ledger_append_postgres(n: u64) {
+    use sqlx::Connection;
+    let url = std::env::var("CONFIDANT_BENCH_DATABASE_URL").expect(
+        "CONFIDANT_BENCH_DATABASE_URL names a PostgreSQL server (cargo xtask bench starts one)",
+    );
+    let name = format!("bench_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let fsync: (String,) = sqlx::query_as("SHOW fsync")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    let (server, _) = url
+        .rsplit_once('/')
+        .expect("the database URL ends in a database name");
+    let db_url = format!("{server}/{name}");
+    let store = confidant_store::connect(&db_url).await.unwrap();
+    let vault = Vault::init(
+        store,
+        BlobStore::memory(),
+        Arc::new(SystemClock),
+        InitOptions {
+            workspace_name: "bench".into(),
+            owner_email: "owner@example.com".into(),
+            owner_name: "Owner".into(),
+            owner_password: "a long bench password".to_owned().into(),
+            unlock: Unlock::KeyFile(KeyFile::generate(&mut OsRng)),
+            kdf: KdfParams::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let owner = vault.owner().await.unwrap();
+    vault
+        .add_document(&owner, "x", Label::Internal, &b"x"[..])
+        .await
+        .unwrap();
+    let doc = DocRef::Name("x".into());
+    let start = Instant::now();
+    for _ in 0..n {
+        vault.document(&owner, &doc).await.unwrap();
+    }
+    let ours = n as f64 / start.elapsed().as_secs_f64();
+
+    const TASKS: u64 = 16;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let (vault, owner, doc) = (vault.clone(), owner.clone(), doc.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..n / TASKS {
+                vault.document(&owner, &doc).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let concurrent = (n / TASKS * TASKS) as f64 / start.elapsed().as_secs_f64();
+
+    let mut conn = sqlx::PgConnection::connect(&db_url).await.unwrap();
+    sqlx::query("CREATE TABLE raw (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let leaf = vec![7u8; 400];
+    let start = Instant::now();
+    for i in 0..n as i64 {
+        sqlx::query("INSERT INTO raw (idx, leaf) VALUES ($1, $2)")
+            .bind(i)
+            .bind(&leaf)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let raw = n as f64 / start.elapsed().as_secs_f64();
+    drop(conn);
+    drop(vault);
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await;
+    println!(
+        "{{\"mode\":\"ledger-append\",\"backend\":\"postgres\",\"fsync\":\"{}\",\"appends\":{n},\"appends_per_s\":{ours:.0},\"concurrent_tasks\":{TASKS},\"concurrent_appends_per_s\":{concurrent:.0},\"raw_inserts_per_s\":{raw:.0},\"ratio\":{:.2},\"concurrent_ratio\":{:.2}}}",
+        fsync.0,
+        ours / raw,
+        concurrent / raw
+    );
+}
+
 /// `audit verify` over `n` realistic entries: decode every entry
 /// canonically and recompute the tree against a signed checkpoint.
 fn ledger_verify(n: u64) {
@@ -584,6 +690,9 @@ fn main() {
         "ledger-append" => runtime.block_on(ledger_append(
             args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000),
         )),
+        "ledger-append-postgres" => runtime.block_on(ledger_append_postgres(
+            args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2_000),
+        )),
         "ledger-verify" => ledger_verify(
             args.get(1)
                 .and_then(|s| s.parse().ok())
@@ -591,7 +700,7 @@ fn main() {
         ),
         other => {
             eprintln!(
-                "unknown mode {other}: use cipher, memory, object-memory, disk, import, masked-page, ledger-append or ledger-verify"
+                "unknown mode {other}: use cipher, memory, object-memory, disk, import, masked-page, ledger-append, ledger-append-postgres or ledger-verify"
             );
             std::process::exit(2);
         }

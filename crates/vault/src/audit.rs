@@ -11,7 +11,7 @@ use confidant_ledger::{
     Action, Checkpoint, Decision, Entry, Frontier, KeyedHash, KnownAction, LogVerifier, Name,
     NoteSigner, Target, TargetId, Timestamp, VerifierKey,
 };
-use confidant_store::{CheckpointRecord, LedgerHead};
+use confidant_store::{CheckpointRecord, LedgerHead, LedgerRef};
 
 use crate::{Actor, Vault, VaultError};
 
@@ -83,9 +83,11 @@ impl Attempt {
     }
 }
 
-/// One queued append: its leaves and where to tell its outcome.
+/// One queued append: its leaves, who and what each is about, and where
+/// to tell its outcome.
 type Pending = (
     Vec<Vec<u8>>,
+    Vec<LedgerRef>,
     tokio::sync::oneshot::Sender<Result<(), GroupError>>,
 );
 
@@ -199,7 +201,12 @@ impl Vault {
         let time = Timestamp::from_datetime(now)
             .map_err(|e| VaultError::Internal(format!("ledger time: {e}")))?;
         let mut leaves = Vec::with_capacity(attempts.len());
+        let mut refs = Vec::with_capacity(attempts.len());
         for a in attempts {
+            refs.push(LedgerRef {
+                actor: a.person,
+                target: uuid::Uuid::from_bytes(*a.target.id.uuid_bytes()),
+            });
             let categories: BTreeSet<Name> = a
                 .categories
                 .iter()
@@ -237,7 +244,7 @@ impl Vault {
             };
             leaves.push(entry.to_leaf());
         }
-        self.append_grouped(leaves).await
+        self.append_grouped(leaves, refs).await
     }
 
     /// Appends `leaves` durably, together with whatever other appends of
@@ -245,10 +252,14 @@ impl Vault {
     /// writer's turn commits every queued batch in one transaction, with one
     /// signed checkpoint and one fsync, and tells each caller the outcome.
     /// Every caller still returns only once its own entries are durable.
-    async fn append_grouped(&self, leaves: Vec<Vec<u8>>) -> Result<(), VaultError> {
+    async fn append_grouped(
+        &self,
+        leaves: Vec<Vec<u8>>,
+        refs: Vec<LedgerRef>,
+    ) -> Result<(), VaultError> {
         let group = &self.inner.ledger_group;
         let (tx, mut rx) = tokio::sync::oneshot::channel();
-        group.queue().push((leaves, tx));
+        group.queue().push((leaves, refs, tx));
         let _turn = group.writer.lock().await;
         // A writer before us may have committed our batch already.
         if let Ok(outcome) = rx.try_recv() {
@@ -261,10 +272,17 @@ impl Vault {
         let commit = tokio::spawn(async move {
             let all: Vec<Vec<u8>> = batches
                 .iter()
-                .flat_map(|(leaves, _)| leaves.iter().cloned())
+                .flat_map(|(leaves, _, _)| leaves.iter().cloned())
                 .collect();
-            let outcome = vault.commit_leaves(&all).await.map_err(GroupError::from);
-            for (_, waiter) in batches {
+            let refs: Vec<LedgerRef> = batches
+                .iter()
+                .flat_map(|(_, refs, _)| refs.iter().copied())
+                .collect();
+            let outcome = vault
+                .commit_leaves(&all, &refs)
+                .await
+                .map_err(GroupError::from);
+            for (_, _, waiter) in batches {
                 // A waiter that gave up (its request was dropped) is fine.
                 let _ = waiter.send(outcome.clone());
             }
@@ -284,7 +302,11 @@ impl Vault {
 
     /// Appends `leaves` in one transaction and signs a checkpoint of the new
     /// size, stored in the same commit.
-    async fn commit_leaves(&self, leaves: &[Vec<u8>]) -> Result<(), VaultError> {
+    async fn commit_leaves(
+        &self,
+        leaves: &[Vec<u8>],
+        refs: &[LedgerRef],
+    ) -> Result<(), VaultError> {
         let ws = self.workspace();
         let now = self.inner.clock.now();
         let append = self
@@ -321,7 +343,7 @@ impl Vault {
                 VaultError::Internal(format!("signing a ledger checkpoint failed: {e}"))
             })?;
         append
-            .commit(leaves, &new_head, Some(&checkpoint))
+            .commit_indexed(leaves, refs, &new_head, Some(&checkpoint))
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -467,8 +489,50 @@ impl Vault {
         person: Option<&str>,
         item: Option<&str>,
     ) -> Result<Vec<(u64, Entry)>, VaultError> {
+        if person.is_some() || item.is_some() {
+            self.require_reader(actor, "read the ledger")?;
+            let (person, item) = self.resolve_filter(person, item).await?;
+            if let Some(found) = self.indexed_log(person, item).await? {
+                return Ok(found);
+            }
+        }
         let leaves = self.ledger_leaves(actor).await?;
         self.filter_log(&leaves, person, item).await
+    }
+
+    /// The entries by `person` and/or about `item` through the ledger's
+    /// index (`ledger_refs`), each checked against its own leaf; `None`
+    /// when the index does not cover the whole ledger (a backup of an
+    /// older version restored), so the caller reads it all.
+    async fn indexed_log(
+        &self,
+        person: Option<PersonId>,
+        item: Option<TargetId>,
+    ) -> Result<Option<Vec<(u64, Entry)>>, VaultError> {
+        let ws = self.workspace();
+        let size = self.store().ledger_head(ws).await?.size;
+        if self.store().ledger_refs_count(ws).await? != size {
+            return Ok(None);
+        }
+        let target = item.map(|t| uuid::Uuid::from_bytes(*t.uuid_bytes()));
+        let leaves = self.store().ledger_leaves_about(ws, person, target).await?;
+        let mut out = Vec::with_capacity(leaves.len());
+        for leaf in leaves {
+            let entry = Entry::from_leaf(&leaf.leaf).map_err(|e| {
+                VaultError::Integrity(format!("ledger entry {} is damaged: {e}", leaf.index))
+            })?;
+            // The index only finds entries; the leaf decides.
+            if person.is_some_and(|p| entry.actor != Some(p))
+                || item.is_some_and(|t| entry.target.id != t)
+            {
+                return Err(VaultError::Integrity(format!(
+                    "the ledger's index does not match entry {}: run `confidant audit verify`",
+                    leaf.index
+                )));
+            }
+            out.push((leaf.index, entry));
+        }
+        Ok(Some(out))
     }
 
     /// What the access-record page shows, from one read of the ledger: the
@@ -495,6 +559,29 @@ impl Vault {
         person: Option<&str>,
         item: Option<&str>,
     ) -> Result<Vec<(u64, Entry)>, VaultError> {
+        let (person, item) = self.resolve_filter(person, item).await?;
+        let mut out = Vec::new();
+        for (index, leaf) in leaves.iter().enumerate() {
+            let entry = Entry::from_leaf(leaf).map_err(|e| {
+                VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
+            })?;
+            if person.is_some_and(|p| entry.actor != Some(p)) {
+                continue;
+            }
+            if item.is_some_and(|t| entry.target.id != t) {
+                continue;
+            }
+            out.push((index as u64, entry));
+        }
+        Ok(out)
+    }
+
+    /// The person (by e-mail) and item (by name or id) a log is filtered by.
+    async fn resolve_filter(
+        &self,
+        person: Option<&str>,
+        item: Option<&str>,
+    ) -> Result<(Option<PersonId>, Option<TargetId>), VaultError> {
         let ws = self.workspace();
         let person = match person {
             Some(email) => {
@@ -515,20 +602,7 @@ impl Vault {
             Some(text) => Some(self.resolve_item(text).await?),
             None => None,
         };
-        let mut out = Vec::new();
-        for (index, leaf) in leaves.iter().enumerate() {
-            let entry = Entry::from_leaf(leaf).map_err(|e| {
-                VaultError::Integrity(format!("ledger entry {index} is damaged: {e}"))
-            })?;
-            if person.is_some_and(|p| entry.actor != Some(p)) {
-                continue;
-            }
-            if item.is_some_and(|t| entry.target.id != t) {
-                continue;
-            }
-            out.push((index as u64, entry));
-        }
-        Ok(out)
+        Ok((person, item))
     }
 
     /// A document or record set named by `text`, as a ledger target.

@@ -15,12 +15,14 @@
 mod access;
 mod actor;
 mod agreements;
+pub mod alerts;
 mod audit;
 mod auth;
 pub mod backup;
 mod clock;
 pub mod columns;
 mod devices;
+mod digest;
 mod documents;
 mod error;
 mod export;
@@ -57,6 +59,7 @@ pub use confidant_policy::{DEFAULT_POLICIES, Decision};
 pub use devices::{
     DeviceEnrollment, DeviceView, Enrolled, IncomingReport, MAX_REPORT_BYTES, OneTimeCode,
 };
+pub use digest::{AccessDigest, PersonDay};
 pub use documents::{DocRef, DocumentStream};
 pub use error::VaultError;
 pub use export::{Export, ExportFormat, HONEY_PER_EXPORT};

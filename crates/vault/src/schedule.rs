@@ -46,6 +46,14 @@ pub enum Job {
     Backup,
     /// An alert to the owner about a grant locked after wrong passcodes.
     LockAlert,
+    /// The owner's digest of a business day's accesses, e-mailed.
+    AccessDigest,
+    /// A threshold alert raised (recorded once per rule, subject, window).
+    Alert,
+    /// A threshold alert e-mailed to the owner.
+    AlertMail,
+    /// A threshold alert posted to the webhook.
+    AlertHook,
 }
 
 impl Job {
@@ -55,6 +63,10 @@ impl Job {
             Job::CheckpointMail => "checkpoint_mail",
             Job::Backup => "backup",
             Job::LockAlert => "lock_alert",
+            Job::AccessDigest => "access_digest",
+            Job::Alert => "alert",
+            Job::AlertMail => "alert_mail",
+            Job::AlertHook => "alert_hook",
         }
     }
 
@@ -74,6 +86,8 @@ pub struct Plan {
     pub passcode_lead: Duration,
     pub checkpoint: bool,
     pub backup: bool,
+    /// The owner's access digest of the day that ended.
+    pub digest: bool,
 }
 
 /// A job due at an instant, for a period.
@@ -112,6 +126,12 @@ pub fn due_at(
     if plan.checkpoint {
         due.push(Due {
             job: Job::CheckpointMail,
+            period: ended.clone(),
+        });
+    }
+    if plan.digest {
+        due.push(Due {
+            job: Job::AccessDigest,
             period: ended.clone(),
         });
     }
@@ -159,6 +179,10 @@ pub struct ScheduleSettings {
     /// Take the daily backup (only one workspace of a server asks for it:
     /// a backup holds every workspace).
     pub backup: bool,
+    /// E-mail the owner the access digest of each business day (needs SMTP).
+    pub digest: bool,
+    /// Threshold alerts over the ledger (`[alerts]`).
+    pub alerts: crate::alerts::AlertSettings,
 }
 
 impl ScheduleSettings {
@@ -174,6 +198,7 @@ impl ScheduleSettings {
             passcode_lead: self.passcode_lead,
             checkpoint: smtp && self.checkpoint_to.is_some(),
             backup: self.backup,
+            digest: smtp && self.digest,
         }
     }
 
@@ -259,9 +284,9 @@ struct KeptPasscode {
     valid_until: i64,
 }
 
-struct Claim {
-    job: Job,
-    period: String,
+pub(crate) struct Claim {
+    pub(crate) job: Job,
+    pub(crate) period: String,
     token: String,
 }
 
@@ -309,7 +334,10 @@ impl Vault {
                 Job::PasscodeDigest => self.passcode_digest(&owner, &claim, settings, edge).await,
                 Job::CheckpointMail => self.checkpoint_mail(&owner, &claim, settings).await,
                 Job::Backup => edge.backup().await,
-                Job::LockAlert => Err("not a daily job".to_owned()),
+                Job::AccessDigest => self.digest_mail(&owner, &claim, settings).await,
+                Job::LockAlert | Job::Alert | Job::AlertMail | Job::AlertHook => {
+                    Err("not a daily job".to_owned())
+                }
             };
             report
                 .runs
@@ -317,6 +345,10 @@ impl Vault {
         }
         if settings.lock_alerts && settings.smtp.is_some() {
             self.lock_alerts(&owner, &day, now, settings, &mut report)
+                .await?;
+        }
+        if settings.alerts.enabled && !settings.alerts.rules.is_off() {
+            self.run_alerts(&owner, &day, now, settings, &mut report)
                 .await?;
         }
         if settings.notices
@@ -337,7 +369,11 @@ impl Vault {
         Ok(self.store().schedule_runs(self.workspace(), limit).await?)
     }
 
-    async fn claim_run(&self, job: Job, period: &str) -> Result<Option<Claim>, VaultError> {
+    pub(crate) async fn claim_run(
+        &self,
+        job: Job,
+        period: &str,
+    ) -> Result<Option<Claim>, VaultError> {
         let mut token = [0u8; 16];
         OsRng.fill_bytes(&mut token);
         let token = hex::encode(token);
@@ -360,7 +396,7 @@ impl Vault {
         }))
     }
 
-    async fn handed(&self, claim: &Claim) -> Result<(), String> {
+    pub(crate) async fn handed(&self, claim: &Claim) -> Result<(), String> {
         self.store()
             .run_handed(
                 self.workspace(),
@@ -375,7 +411,7 @@ impl Vault {
     }
 
     /// Records a run's outcome in the store and the ledger.
-    async fn finish_run(
+    pub(crate) async fn finish_run(
         &self,
         owner: &Actor,
         claim: Claim,
@@ -711,6 +747,45 @@ impl Vault {
         Ok(format!("checkpoint of {size} entries e-mailed"))
     }
 
+    /// E-mails the owner the access digest of the business day that ended.
+    async fn digest_mail(
+        &self,
+        owner: &Actor,
+        claim: &Claim,
+        settings: &ScheduleSettings,
+    ) -> Result<String, String> {
+        let Some(smtp) = &settings.smtp else {
+            return Err("no SMTP server is configured".to_owned());
+        };
+        let digest = self
+            .access_digest(owner, Some(&claim.period))
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = digest.to_text(self.workspace_name());
+        self.handed(claim).await?;
+        send_mail(
+            smtp,
+            &Mail {
+                to: owner.email.clone(),
+                subject: format!(
+                    "{}: access digest for {} ({} people)",
+                    self.workspace_name(),
+                    claim.period,
+                    digest.people.len()
+                ),
+                body: SecretString::from(body),
+                message_id: format!("digest-{}-{}", self.workspace(), claim.period),
+            },
+        )
+        .await?;
+        let opened: u64 = digest.people.iter().map(|p| p.opened).sum();
+        let denied: u64 = digest.people.iter().map(|p| p.denied).sum();
+        Ok(format!(
+            "digest of {} people ({opened} opened, {denied} refused) e-mailed to the owner",
+            digest.people.len()
+        ))
+    }
+
     /// E-mails the owner once per grant and day about a grant locked after
     /// five wrong passcodes.
     async fn lock_alerts(
@@ -822,6 +897,7 @@ mod tests {
             passcode_lead: Duration::minutes(60),
             checkpoint: true,
             backup: true,
+            digest: true,
         }
     }
 
@@ -891,6 +967,7 @@ mod tests {
             passcode_lead: Duration::minutes(60),
             checkpoint: false,
             backup: false,
+            digest: false,
         };
         assert!(jobs(datetime!(2026-11-30 17:30 UTC), &day, &off).is_empty());
         let settings = ScheduleSettings {

@@ -438,13 +438,24 @@ fn the_daily_digest_counts_per_person_action_and_category() {
     ]);
     let row = page["rows"][1]["id"].as_str().unwrap().to_owned();
     let digest = ws.json(&["audit", "digest", "--format", "json"]);
-    let owner = &digest["people"]["owner@example.com"];
+    let owner = &digest["people"][0];
+    assert_eq!(owner["email"], "owner@example.com");
     assert_eq!(owner["actions"]["import"], 1);
     assert_eq!(owner["actions"]["view"], 1);
+    assert_eq!(owner["opened"], 1);
     assert_eq!(owner["rows"], 2);
     assert_eq!(owner["categories"]["card_number"], 2, "{digest}");
     let empty = ws.json(&["audit", "digest", "--day", "2001-01-01", "--format", "json"]);
-    assert_eq!(empty["people"], serde_json::json!({}));
+    assert_eq!(empty["people"], serde_json::json!([]));
+    assert_eq!(empty["day"], "2001-01-01");
+    assert_eq!(empty["previous"], "2000-12-31");
+    let bad = ws.fails(&["audit", "digest", "--day", "yesterday"]);
+    assert!(bad.contains("is not a date: use YYYY-MM-DD"), "{bad}");
+    // No alert has been raised (serve's schedule raises them).
+    assert_eq!(
+        ws.json(&["audit", "alerts", "--format", "json"]),
+        serde_json::json!([])
+    );
     // Who saw this customer's row?
     let seen = ws.json(&["audit", "log", "--row", &row, "--format", "json"]);
     assert_eq!(seen.as_array().unwrap().len(), 1);

@@ -243,7 +243,7 @@ fn serve_runs_its_schedule() {
     // Wait for the process (not for a time of day): at most a minute.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while std::time::Instant::now() < deadline
-        && (sink.received().len() < 3 || backups().iter().any(|n| n.starts_with("confidant-2025")))
+        && (sink.received().len() < 4 || backups().iter().any(|n| n.starts_with("confidant-2025")))
     {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
@@ -257,8 +257,25 @@ fn serve_runs_its_schedule() {
     to.sort();
     assert_eq!(
         to,
-        ["ann@example.net", "bo@example.net", "offsite@example.net"],
-        "each notice once, the checkpoint once"
+        [
+            "ann@example.net",
+            "bo@example.net",
+            "offsite@example.net",
+            "owner@example.com"
+        ],
+        "each notice once, the checkpoint once, yesterday's access digest once"
+    );
+    let digest = received
+        .iter()
+        .find(|m| m.to[0] == "owner@example.com")
+        .unwrap();
+    assert!(
+        digest
+            .header("Subject")
+            .unwrap()
+            .contains("access digest for"),
+        "{:?}",
+        digest.header("Subject")
     );
     let checkpoint = received
         .iter()
@@ -293,5 +310,132 @@ fn serve_runs_its_schedule() {
         !log.contains("offsite@example.net"),
         "no address in the ledger"
     );
+    ws.ok(&["audit", "verify"]);
+}
+
+/// `[alerts]` end to end: `serve` reads the thresholds and the webhook from
+/// confidant.toml, two refused sign-ins raise one alert, and a local HTTP
+/// server receives it once, signed: `openssl dgst -hmac` (another
+/// implementation) computes the same HMAC-SHA256 over the body.
+#[test]
+fn serve_posts_alerts_to_a_signed_webhook_once() {
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+    let ws = Workspace::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    /// The head and body of each POST the receiver got.
+    type Posts = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let posts: Posts = Arc::default();
+    let seen = posts.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock().unwrap().push((head, body));
+            let mut stream = reader.into_inner();
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+        }
+    });
+    let config = ws.data.join("confidant.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[schedule]\ntick_seconds = 1\npasscodes = \"off\"\n\n[alerts]\ndenied_count = 2\n\
+         denied_minutes = 10\nemail = false\nwebhook_url = \"{hook}\"\n\
+         webhook_secret = \"cli-test-secret-0123\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("confidant"))
+        .args(["serve", "--port", "0"])
+        .env("CONFIDANT_DATA", &ws.data)
+        .env("CONFIDANT_KEY_FILE", &ws.key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    let body = r#"{"email":"owner@example.com","password":"not the password"}"#;
+    for _ in 0..2 {
+        let refused = http(
+            &addr,
+            &format!(
+                "POST /api/v1/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline && posts.lock().unwrap().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A few more ticks: it is not posted again.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let posts = posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    let (head, body) = &posts[0];
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(json["schema"], "confidant.alert.v1");
+    assert_eq!(json["rule"], "repeated_denials");
+    assert_eq!(json["count"], 2);
+    let signature = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-confidant-signature:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap();
+    let file = ws.write("body.json", body);
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha256", "-hmac", "cli-test-secret-0123", "-r"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let expected = String::from_utf8(out.stdout).unwrap();
+    let expected = expected.split_whitespace().next().unwrap();
+    assert_eq!(signature, format!("sha256={expected}"));
+
+    let alerts = ws.json(&["audit", "alerts", "--format", "json"]);
+    assert_eq!(alerts.as_array().unwrap().len(), 1, "{alerts}");
+    assert_eq!(alerts[0]["rule"], "repeated_denials");
+    assert_eq!(alerts[0]["webhook"], "done");
+    assert_eq!(alerts[0]["mail"], serde_json::Value::Null);
+    let log = ws.ok(&["audit", "log"]);
+    assert!(!log.contains("@example.com\n"), "{log}");
     ws.ok(&["audit", "verify"]);
 }

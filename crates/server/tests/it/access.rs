@@ -527,6 +527,7 @@ const ROUTES: &[Route] = &[
     .mutating(),
     route("GET", "/records/{set}", NO, Granted, 200).data(),
     route("GET", "/ledger", NO, Reader, 200),
+    route("GET", "/ledger/digest", NO, Reader, 200),
     route("GET", "/people", NO, Reader, 200),
     route(
         "POST",

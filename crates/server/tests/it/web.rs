@@ -782,3 +782,75 @@ async fn kept_passcodes_are_shown_on_the_page_once() -> Result<()> {
     assert!(!again.contains("<code class=\"passcode\">"), "{again}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_digest_page_shows_the_day_per_person_and_the_alerts() -> Result<()> {
+    use confidant_vault::alerts::{AlertRules, AlertSettings, Burst};
+    use confidant_vault::schedule::ScheduleSettings;
+    let settings = ScheduleSettings {
+        alerts: AlertSettings {
+            enabled: true,
+            rules: AlertRules {
+                bulk_rows: None,
+                bulk_factor: None,
+                working_hours: None,
+                wrong_passcodes: None,
+                denials: Some(Burst {
+                    count: 1,
+                    within: time::Duration::minutes(10),
+                }),
+                ..AlertRules::default()
+            },
+            email: true,
+            webhook: None,
+        },
+        ..ScheduleSettings::default()
+    };
+    let app = TestApp::with_options(ServerOptions {
+        schedule: settings.clone(),
+        ..ServerOptions::default()
+    })
+    .await?;
+    seed(&app, 3).await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    browser.get(&app, "/records/customers").await?;
+    // A refused sign-in, and the schedule's tick that raises its alert.
+    let mut stranger = Browser::default();
+    let csrf = stranger.open_login(&app).await?;
+    let fields = [
+        ("email", EMAIL),
+        ("password", "not the password"),
+        ("csrf", csrf.as_str()),
+    ];
+    let response = stranger.post_form(&app, "/login", &fields, None).await?;
+    assert_eq!(response.status(), 401);
+    let report = app.vault.run_schedule(&settings, &FailingHook).await?;
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+
+    let page = browser.get(&app, "/ledger/digest").await?;
+    assert_eq!(page.status(), 200);
+    let html = text(page).await?;
+    assert!(html.contains("Digest of "), "{html}");
+    assert!(
+        html.contains(EMAIL) && html.contains("<svg class=\"chart\""),
+        "{html}"
+    );
+    assert!(html.contains("email 3"), "rows per category: {html}");
+    assert!(html.contains("repeated denials"), "{html}");
+    assert!(html.contains("Alerts are listed here only"), "{html}");
+    assert!(
+        html.contains("repeated refusals: 1 within 10 minutes"),
+        "{html}"
+    );
+    // Another day, and a day that is not one.
+    let html = text(browser.get(&app, "/ledger/digest?day=2001-01-01").await?).await?;
+    assert!(
+        html.contains("Digest of 2001-01-01") && html.contains("Nobody used"),
+        "{html}"
+    );
+    assert!(html.contains("?day=2000-12-31"), "{html}");
+    let html = text(browser.get(&app, "/ledger/digest?day=soon").await?).await?;
+    assert!(html.contains("is not a date: use YYYY-MM-DD"), "{html}");
+    Ok(())
+}

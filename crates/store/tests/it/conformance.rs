@@ -13,8 +13,9 @@ use confidant_core::{
 use confidant_store::{
     Acceptance, AcceptedReport, CheckpointRecord, DeviceRecord, EnrollmentRecord, GrantChange,
     GrantRecord, IncidentRecord, InviteRecord, KeyOwner, KeyRotation, LedgerHead, LedgerLeaf,
-    LinkRecord, NoticeRecord, NoticeStatus, PasscodeRecord, PasscodeScope, SecondFactorRecord,
-    SessionKind, SessionRecord, Store, StoreError, UnlockRecord, WorkspaceRecord, WrappedKeyRecord,
+    LedgerRef, LinkRecord, NoticeRecord, NoticeStatus, PasscodeRecord, PasscodeScope,
+    SecondFactorRecord, SessionKind, SessionRecord, Store, StoreError, UnlockRecord,
+    WorkspaceRecord, WrappedKeyRecord,
 };
 use rand_core::OsRng;
 
@@ -1686,6 +1687,90 @@ pub async fn ledger_appends_read_back_in_order(store: Arc<dyn Store>) -> Result 
     append.commit(&[], &same_size, None).await?;
     assert_eq!(store.ledger_head(ws.id).await?, same_size);
     Ok(())
+}
+
+pub async fn ledger_leaves_are_found_by_person_and_target(store: Arc<dyn Store>) -> Result {
+    let (ws, owner) = fixtures::workspace(&*store).await?;
+    let other = other_workspace();
+    let rng = &mut OsRng;
+    let (item, other_item) = (
+        uuid::Uuid::from_bytes(rand_bytes(rng)),
+        uuid::Uuid::from_bytes(rand_bytes(rng)),
+    );
+    let refs = [
+        LedgerRef {
+            actor: Some(owner.id),
+            target: item,
+        },
+        LedgerRef {
+            actor: None,
+            target: item,
+        },
+        LedgerRef {
+            actor: Some(owner.id),
+            target: other_item,
+        },
+    ];
+    // Refs that do not match the leaves one to one are refused whole.
+    let append = store.begin_ledger_append(ws.id).await?;
+    conflict(
+        append
+            .commit_indexed(&leaves(0..3), &refs[..2], &ledger_head(3), None)
+            .await,
+    )?;
+    assert_eq!(store.ledger_head(ws.id).await?, LedgerHead::default());
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit_indexed(&leaves(0..3), &refs, &ledger_head(3), None)
+        .await?;
+    // An append without refs leaves the index short of the ledger.
+    store
+        .begin_ledger_append(ws.id)
+        .await?
+        .commit(&leaves(3..4), &ledger_head(4), None)
+        .await?;
+    assert_eq!(store.ledger_refs_count(ws.id).await?, 3);
+    assert_eq!(store.ledger_refs_count(other).await?, 0);
+    let indexes = |found: Vec<LedgerLeaf>| found.iter().map(|l| l.index).collect::<Vec<_>>();
+    assert_eq!(
+        indexes(
+            store
+                .ledger_leaves_about(ws.id, Some(owner.id), None)
+                .await?
+        ),
+        [0, 2]
+    );
+    assert_eq!(
+        indexes(store.ledger_leaves_about(ws.id, None, Some(item)).await?),
+        [0, 1]
+    );
+    assert_eq!(
+        store
+            .ledger_leaves_about(ws.id, Some(owner.id), Some(other_item))
+            .await?,
+        stored_leaves(2..3)
+    );
+    assert!(
+        store
+            .ledger_leaves_about(other, Some(owner.id), None)
+            .await?
+            .is_empty()
+    );
+    conflict(
+        store
+            .ledger_leaves_about(ws.id, None, None)
+            .await
+            .map(|_| ()),
+    )?;
+    Ok(())
+}
+
+fn rand_bytes(rng: &mut OsRng) -> [u8; 16] {
+    use rand_core::RngCore;
+    let mut b = [0u8; 16];
+    rng.fill_bytes(&mut b);
+    b
 }
 
 pub async fn a_dropped_ledger_append_leaves_nothing(store: Arc<dyn Store>) -> Result {

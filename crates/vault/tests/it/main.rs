@@ -11,6 +11,7 @@ use confidant_vault::{
     SessionRequest, SignIn, SystemClock, Unlock, Vault, VaultError,
 };
 
+mod alerts;
 mod backup;
 mod devices;
 mod gates;
