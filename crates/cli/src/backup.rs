@@ -791,55 +791,78 @@ async fn restore(global: &Global, args: RestoreArgs) -> anyhow::Result<()> {
     let result = reader.run(trusted, Some(restore_target)).await;
     progress.finish_and_clear();
     let report = result.context("the restore failed and changed nothing")?;
-    // Later migrations of this build, then the config, then the rename.
-    confidant_store::connect(&load_url)
-        .await
-        .context("cannot bring the restored database up to date")?;
-    for (file, contents) in &report.files {
-        if file == SETTINGS_FILE {
-            write_atomic(&staging_path.join(SETTINGS_FILE), contents, 0o600)?;
+    // The rows are in the target now. Whatever refuses or fails from here
+    // on leaves nothing behind: the staging folder goes with `staging`, and
+    // rows loaded into a PostgreSQL target are deleted again.
+    let settled: anyhow::Result<()> = async {
+        // Later migrations of this build, then the config, then the rename.
+        confidant_store::connect(&load_url)
+            .await
+            .context("cannot bring the restored database up to date")?;
+        for (file, contents) in &report.files {
+            if file == SETTINGS_FILE {
+                write_atomic(&staging_path.join(SETTINGS_FILE), contents, 0o600)?;
+            }
         }
-    }
-    let config = datadir::Config {
-        database: args.database.clone(),
-        ..datadir::Config::default()
-    };
-    let text = format!(
-        "# confidant data dir: see README.md (Configure).\n{}",
-        toml::to_string(&config).context("cannot write the config")?
-    );
-    datadir::write_private_new(&staging_path.join(datadir::CONFIG_FILE), text.as_bytes())?;
-    // With --as, the person signs in on the restored workspace and must be
-    // allowed (the owner, or an admin whose break-glass grant is in the
-    // backup and still active); otherwise the staging dir is removed and
-    // nothing is moved into place.
-    if let Some(email) = &args.acting.as_person {
-        if report.manifest.workspaces.len() != 1 {
-            bail!(
-                "this backup holds {} workspaces: a restore of several is made by the owner's console, without --as (nothing was restored)",
-                report.manifest.workspaces.len()
-            );
-        }
-        let staged = Global {
-            data: Some(staging_path.clone()),
-            key_file: global.key_file.clone(),
-            workspace: None,
+        let config = datadir::Config {
+            database: args.database.clone(),
+            ..datadir::Config::default()
         };
-        let vault = datadir::open(&staged).await?;
-        let owner = vault.owner().await?;
-        vault.verify_ledger(&owner).await?;
-        let acting = Acting::new(&vault, Some(email)).await?;
-        let recorded = vault
-            .record_restore(&acting.actor, &report.manifest.backup_id)
-            .await;
-        acting.finish(&vault).await?;
-        recorded.context("nothing was restored")?;
+        let text = format!(
+            "# confidant data dir: see README.md (Configure).\n{}",
+            toml::to_string(&config).context("cannot write the config")?
+        );
+        datadir::write_private_new(&staging_path.join(datadir::CONFIG_FILE), text.as_bytes())?;
+        // With --as, the person signs in on the restored workspace and must be
+        // allowed (the owner, or an admin whose break-glass grant is in the
+        // backup and still active); otherwise the staging dir is removed and
+        // nothing is moved into place.
+        if let Some(email) = &args.acting.as_person {
+            if report.manifest.workspaces.len() != 1 {
+                bail!(
+                    "this backup holds {} workspaces: a restore of several is made by the owner's console, without --as (nothing was restored)",
+                    report.manifest.workspaces.len()
+                );
+            }
+            let staged = Global {
+                data: Some(staging_path.clone()),
+                key_file: global.key_file.clone(),
+                workspace: None,
+            };
+            let vault = datadir::open(&staged).await?;
+            let owner = vault.owner().await?;
+            vault.verify_ledger(&owner).await?;
+            let acting = Acting::new(&vault, Some(email)).await?;
+            let recorded = vault
+                .record_restore(&acting.actor, &report.manifest.backup_id)
+                .await;
+            acting.finish(&vault).await?;
+            recorded.context("nothing was restored")?;
+        }
+        if target.exists() {
+            fs::remove_dir(&target)
+                .with_context(|| format!("cannot replace {}", target.display()))?;
+        }
+        fs::rename(&staging_path, &target)
+            .with_context(|| format!("cannot move the restore into {}", target.display()))?;
+        Ok(())
     }
-    if target.exists() {
-        fs::remove_dir(&target).with_context(|| format!("cannot replace {}", target.display()))?;
+    .await;
+    if let Err(e) = settled {
+        let Some(url) = &args.database else {
+            return Err(e);
+        };
+        let undone = match confidant_store::connect(url).await {
+            Ok(store) => store.discard_restore().await,
+            Err(err) => Err(err),
+        };
+        return Err(match undone {
+            Ok(()) => e.context("nothing was restored: the rows loaded into the target database were deleted again"),
+            Err(undo) => e.context(format!(
+                "the rows loaded into the target database could not be deleted again ({undo}): empty it by hand before another restore"
+            )),
+        });
     }
-    fs::rename(&staging_path, &target)
-        .with_context(|| format!("cannot move the restore into {}", target.display()))?;
     staging.armed = false;
     let m = &report.manifest;
     println!(

@@ -82,6 +82,13 @@ pub trait Dump {
     /// [`DumpLoader::commit`] and dropping the loader changes nothing.
     /// Fails with `Conflict` when the database is not empty.
     async fn begin_load(&self, schema_version: i64) -> Result<Box<dyn DumpLoader>, StoreError>;
+
+    /// Deletes every row of every table, children first, in one
+    /// transaction. Only for undoing a restore that a later step refused:
+    /// the database held no rows before it ([`Dump::begin_load`] checks
+    /// that), so this puts it back as it was (at the newer schema, which
+    /// is still empty).
+    async fn discard_restore(&self) -> Result<(), StoreError>;
 }
 
 /// A consistent read of the whole database in progress.
@@ -592,6 +599,22 @@ impl Dump for SqliteStore {
         check_empty!(tx, version, schema_version, &tables);
         Ok(Box::new(SqliteLoad { tx, tables }))
     }
+
+    async fn discard_restore(&self) -> Result<(), StoreError> {
+        let mut tx = self
+            .begin_write()
+            .await
+            .map_err(failed("undoing a restore"))?;
+        // Parents come first in the catalog's order: delete in reverse.
+        for t in sqlite_catalog(&mut tx).await?.iter().rev() {
+            let text = format!("DELETE FROM {}", quote(&t.name));
+            sqlx::query(AssertSqlSafe(text))
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("undoing a restore"))?;
+        }
+        tx.commit().await.map_err(failed("undoing a restore"))
+    }
 }
 
 fn not_empty(table: &str) -> StoreError {
@@ -789,6 +812,22 @@ impl Dump for PgStore {
         let tables = pg_catalog(&mut tx).await?;
         check_empty!(tx, version, schema_version, &tables);
         Ok(Box::new(PgLoad { tx, tables }))
+    }
+
+    async fn discard_restore(&self) -> Result<(), StoreError> {
+        let mut tx = self
+            .begin_write()
+            .await
+            .map_err(failed("undoing a restore"))?;
+        // Parents come first in the catalog's order: delete in reverse.
+        for t in pg_catalog(&mut tx).await?.iter().rev() {
+            let text = format!("DELETE FROM {}", quote(&t.name));
+            sqlx::query(AssertSqlSafe(text))
+                .execute(&mut *tx)
+                .await
+                .map_err(failed("undoing a restore"))?;
+        }
+        tx.commit().await.map_err(failed("undoing a restore"))
     }
 }
 

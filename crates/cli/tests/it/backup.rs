@@ -354,6 +354,58 @@ fn an_admin_touches_backups_only_under_an_approved_break_glass_grant() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("only the owner"));
+    // Nor to restore into PostgreSQL: refused after the rows are loaded
+    // (the grant is checked inside the restored data), and the rows are
+    // deleted again, so the target is as empty as before.
+    if let Some(url) = crate::postgres::database() {
+        let target = ws.path("restored-pg");
+        person("va@example.com", va.pop().unwrap(), "restore")
+            .arg(&file)
+            .arg("--identity")
+            .arg(&key)
+            .arg("--data")
+            .arg(&target)
+            .arg("--database")
+            .arg(&url)
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("deleted again"));
+        assert!(!target.exists(), "no data dir is left");
+        let rows: i64 = rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut total = 0;
+            for table in [
+                "workspaces",
+                "people",
+                "documents",
+                "ledger_leaves",
+                "break_glass_grants",
+            ] {
+                let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM {table}"
+                )))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+                total += n;
+            }
+            total
+        });
+        assert_eq!(rows, 0, "the refused restore left rows behind");
+        // The emptied database takes the same restore by the owner.
+        ws.cmd()
+            .args(["backup", "restore"])
+            .arg(&file)
+            .arg("--identity")
+            .arg(&key)
+            .arg("--data")
+            .arg(&target)
+            .arg("--database")
+            .arg(&url)
+            .assert()
+            .success();
+    }
     // Ended by the owner: Ada is refused again.
     ws.ok(&["backup", "break-glass", "end", &id]);
     person("ada@example.com", ada.pop().unwrap(), "create")

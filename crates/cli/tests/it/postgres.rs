@@ -3,7 +3,7 @@
 use crate::sentinel;
 use crate::util::{Workspace, noise};
 
-fn database() -> Option<String> {
+pub(crate) fn database() -> Option<String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
