@@ -245,6 +245,204 @@ impl IpCache {
     }
 }
 
+/// The Cedar entities of a request (the person and the item), kept for
+/// the next decision about the same person and item: building them
+/// (attribute values, the hierarchy's transitive closure) is about a sixth
+/// of a decision, and a person asks about the same items again and again
+/// (a page's columns on every page). The key is every input the entities
+/// are built from, compared in full on a hit, so a cached value is always
+/// what building would give. Bounded: cleared when full.
+#[derive(Clone, Debug, Default)]
+struct EntityCache {
+    hasher: std::hash::RandomState,
+    map: Arc<RwLock<HashMap<u64, Arc<Built>>>>,
+}
+
+/// A request's entities with what they were built from.
+#[derive(Debug)]
+struct Built {
+    person: (
+        confidant_core::PersonId,
+        Role,
+        confidant_core::PersonStatus,
+        confidant_core::WorkspaceId,
+    ),
+    item: OwnedItem,
+    principal: EntityUid,
+    resource: EntityUid,
+    entities: cedar::Entities,
+}
+
+/// [`Item`] with its text owned.
+#[derive(Debug, PartialEq, Eq)]
+enum OwnedItem {
+    Document {
+        workspace: confidant_core::WorkspaceId,
+        id: confidant_core::ItemId,
+        name: Box<str>,
+        label: Label,
+        categories: Box<[DataCategory]>,
+    },
+    RecordSet {
+        workspace: confidant_core::WorkspaceId,
+        id: confidant_core::RecordSetId,
+        name: Box<str>,
+        label: Label,
+        categories: Box<[DataCategory]>,
+    },
+    Column {
+        workspace: confidant_core::WorkspaceId,
+        set: confidant_core::RecordSetId,
+        set_name: Box<str>,
+        column: Box<str>,
+        category: DataCategory,
+        label: Label,
+    },
+}
+
+impl OwnedItem {
+    fn of(item: &Item<'_>) -> OwnedItem {
+        match *item {
+            Item::Document {
+                workspace,
+                id,
+                name,
+                label,
+                categories,
+            } => OwnedItem::Document {
+                workspace,
+                id,
+                name: name.into(),
+                label,
+                categories: categories.into(),
+            },
+            Item::RecordSet {
+                workspace,
+                id,
+                name,
+                label,
+                categories,
+            } => OwnedItem::RecordSet {
+                workspace,
+                id,
+                name: name.into(),
+                label,
+                categories: categories.into(),
+            },
+            Item::Column {
+                workspace,
+                set,
+                set_name,
+                column,
+                category,
+                label,
+            } => OwnedItem::Column {
+                workspace,
+                set,
+                set_name: set_name.into(),
+                column: column.into(),
+                category,
+                label,
+            },
+        }
+    }
+
+    fn is(&self, item: &Item<'_>) -> bool {
+        match (self, *item) {
+            (
+                OwnedItem::Document {
+                    workspace,
+                    id,
+                    name,
+                    label,
+                    categories,
+                },
+                Item::Document {
+                    workspace: w,
+                    id: i,
+                    name: n,
+                    label: l,
+                    categories: c,
+                },
+            ) => *workspace == w && *id == i && **name == *n && *label == l && **categories == *c,
+            (
+                OwnedItem::RecordSet {
+                    workspace,
+                    id,
+                    name,
+                    label,
+                    categories,
+                },
+                Item::RecordSet {
+                    workspace: w,
+                    id: i,
+                    name: n,
+                    label: l,
+                    categories: c,
+                },
+            ) => *workspace == w && *id == i && **name == *n && *label == l && **categories == *c,
+            (
+                OwnedItem::Column {
+                    workspace,
+                    set,
+                    set_name,
+                    column,
+                    category,
+                    label,
+                },
+                Item::Column {
+                    workspace: w,
+                    set: s,
+                    set_name: sn,
+                    column: c,
+                    category: cat,
+                    label: l,
+                },
+            ) => {
+                *workspace == w
+                    && *set == s
+                    && **set_name == *sn
+                    && **column == *c
+                    && *category == cat
+                    && *label == l
+            }
+            _ => false,
+        }
+    }
+}
+
+impl EntityCache {
+    const MAX: usize = 4_096;
+
+    fn get_or_build(
+        &self,
+        request: &Request<'_>,
+        build: impl FnOnce() -> Result<Built, String>,
+    ) -> Result<Arc<Built>, String> {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let p = &request.person;
+        let person = (p.id, p.role, p.status, p.workspace);
+        let mut hasher = self.hasher.build_hasher();
+        person.hash(&mut hasher);
+        request.item.hash(&mut hasher);
+        let key = hasher.finish();
+        if let Some(found) = self.map.read().ok().and_then(|m| m.get(&key).cloned())
+            && found.person == person
+            && found.item.is(&request.item)
+        {
+            return Ok(found);
+        }
+        let built = Arc::new(build()?);
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(key, Arc::clone(&built));
+        }
+        Ok(built)
+    }
+}
+
 /// Entity type names and action ids, parsed once.
 #[derive(Clone, Debug)]
 struct Names {
@@ -307,6 +505,7 @@ pub struct Engine {
     /// One slice per action, kind of item and role: see [`slice_index`].
     slices: Vec<Slice>,
     ips: IpCache,
+    entities: EntityCache,
 }
 
 impl fmt::Debug for Engine {
@@ -351,6 +550,7 @@ impl Engine {
             authorizer: cedar::Authorizer::new(),
             slices: Vec::new(),
             ips: IpCache::default(),
+            entities: EntityCache::default(),
         };
         let defaults = engine
             .load(DEFAULT_POLICIES, &[], true)
@@ -400,6 +600,7 @@ impl Engine {
             authorizer: cedar::Authorizer::new(),
             slices: Vec::new(),
             ips: IpCache::default(),
+            entities: EntityCache::default(),
         };
         // The defaults keep their places; the owner's follow them.
         let defaults: Vec<(cedar::Policy, Note)> = self
@@ -421,6 +622,8 @@ impl Engine {
             })?;
         fresh.owner_text = text.to_owned();
         fresh.ips = self.ips.clone();
+        // Entities do not depend on the policies.
+        fresh.entities = self.entities.clone();
         *self = fresh;
         Ok(())
     }
@@ -657,9 +860,9 @@ impl Engine {
     fn decide_with(&self, request: &Request<'_>, slice: Option<&Slice>) -> Decision {
         let live: Vec<&Grant> = request.live_grants().collect();
         let response = match slice.map(|s| (s, self.cedar_request(request, &live, s.uses_client))) {
-            Some((slice, Ok((cedar_request, entities)))) => {
+            Some((slice, Ok((cedar_request, built)))) => {
                 self.authorizer
-                    .is_authorized(&cedar_request, &slice.policies, &entities)
+                    .is_authorized(&cedar_request, &slice.policies, &built.entities)
             }
             None => {
                 return Decision {
@@ -808,23 +1011,10 @@ impl Engine {
         request: &Request<'_>,
         live: &[&Grant],
         with_client: bool,
-    ) -> Result<(cedar::Request, cedar::Entities), String> {
-        let person = &request.person;
-        let principal = EntityUid::from_type_name_and_id(
-            self.names.person.clone(),
-            cedar::EntityId::new(person.id.to_string()),
-        );
-        let principal_entity = cedar::Entity::new(
-            principal.clone(),
-            HashMap::from([
-                attr_str("role", person.role.as_str()),
-                attr_str("status", person.status.as_str()),
-                attr_str("workspace", &person.workspace.to_string()),
-            ]),
-            HashSet::new(),
-        )
-        .map_err(|e| e.to_string())?;
-        let (resource, resource_entity) = self.item_entity(&request.item)?;
+    ) -> Result<(cedar::Request, Arc<Built>), String> {
+        let built = self
+            .entities
+            .get_or_build(request, || self.build_entities(request))?;
         let ctx = &request.context;
         let mut pairs = vec![
             (
@@ -875,16 +1065,43 @@ impl Engine {
         }
         let context = cedar::Context::from_pairs(pairs).map_err(|e| e.to_string())?;
         let cedar_request = cedar::Request::new(
-            principal,
+            built.principal.clone(),
             self.names.action(request.action),
-            resource,
+            built.resource.clone(),
             context,
             None,
         )
         .map_err(|e| e.to_string())?;
+        Ok((cedar_request, built))
+    }
+
+    /// The person and the item as Cedar entities.
+    fn build_entities(&self, request: &Request<'_>) -> Result<Built, String> {
+        let person = &request.person;
+        let principal = EntityUid::from_type_name_and_id(
+            self.names.person.clone(),
+            cedar::EntityId::new(person.id.to_string()),
+        );
+        let principal_entity = cedar::Entity::new(
+            principal.clone(),
+            HashMap::from([
+                attr_str("role", person.role.as_str()),
+                attr_str("status", person.status.as_str()),
+                attr_str("workspace", &person.workspace.to_string()),
+            ]),
+            HashSet::new(),
+        )
+        .map_err(|e| e.to_string())?;
+        let (resource, resource_entity) = self.item_entity(&request.item)?;
         let entities = cedar::Entities::from_entities([principal_entity, resource_entity], None)
             .map_err(|e| e.to_string())?;
-        Ok((cedar_request, entities))
+        Ok(Built {
+            person: (person.id, person.role, person.status, person.workspace),
+            item: OwnedItem::of(&request.item),
+            principal,
+            resource,
+            entities,
+        })
     }
 
     fn item_entity(&self, item: &Item<'_>) -> Result<(EntityUid, cedar::Entity), String> {

@@ -38,7 +38,7 @@ impl<'a> From<&'a Person> for Subject<'a> {
 }
 
 /// The item asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Item<'a> {
     /// A document; `name` is its full name with folders (`invoices/q3.pdf`).
     Document {
