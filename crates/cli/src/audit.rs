@@ -249,6 +249,11 @@ pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<()> {
                         })
                         .collect::<Vec<_>>(),
                 )?,
+                crate::output::Format::Text if alerts.is_empty() => {
+                    println!(
+                        "no alerts raised: serve checks the thresholds every minute (see [alerts] in the README)"
+                    );
+                }
                 crate::output::Format::Text => {
                     let rows: Vec<Vec<String>> = alerts
                         .iter()

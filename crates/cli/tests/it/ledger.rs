@@ -456,6 +456,8 @@ fn the_daily_digest_counts_per_person_action_and_category() {
         ws.json(&["audit", "alerts", "--format", "json"]),
         serde_json::json!([])
     );
+    let none = ws.ok(&["audit", "alerts"]);
+    assert!(none.starts_with("no alerts raised"), "{none}");
     // Who saw this customer's row?
     let seen = ws.json(&["audit", "log", "--row", &row, "--format", "json"]);
     assert_eq!(seen.as_array().unwrap().len(), 1);
