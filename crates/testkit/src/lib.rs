@@ -8,6 +8,7 @@
 //! [`postgres_url`] creates a new database in it, so tests never share
 //! state; the databases are left for the cluster's removal.
 
+pub mod office;
 pub mod posture;
 pub mod smtp;
 

@@ -273,14 +273,7 @@ fn scan_needs_no_data_dir() {
 
 /// A zip file with these entries, as office formats are.
 fn zip_file(path: &Path, entries: &[(&str, &str)]) {
-    use std::io::Write;
-    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    for (name, body) in entries {
-        w.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(body.as_bytes()).unwrap();
-    }
-    w.finish().unwrap();
+    std::fs::write(path, confidant_testkit::office::zip_with(entries).unwrap()).unwrap();
 }
 
 #[test]
@@ -372,44 +365,11 @@ fn docx_and_xlsx_text_is_scanned() {
 
 /// A one-page PDF with these lines of text.
 fn pdf_file(path: &Path, lines: &[&str]) {
-    use lopdf::content::{Content, Operation};
-    use lopdf::{Document, Object, Stream, dictionary};
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier",
-    });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
-    // One text object per line: lopdf ends a line of extracted text at ET
-    // and T*, not at a Td move.
-    let mut operations = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        operations.extend([
-            Operation::new("BT", vec![]),
-            Operation::new("Tf", vec!["F1".into(), 12.into()]),
-            Operation::new("Td", vec![72.into(), (700 - 14 * i as i64).into()]),
-            Operation::new("Tj", vec![Object::string_literal(*line)]),
-            Operation::new("ET", vec![]),
-        ]);
-    }
-    let content = Content { operations };
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages",
-            "Kids" => vec![page_id.into()],
-            "Count" => 1,
-            "Resources" => resources_id,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    doc.save(path).unwrap();
+    std::fs::write(
+        path,
+        confidant_testkit::office::pdf_with_lines(lines).unwrap(),
+    )
+    .unwrap();
 }
 
 #[test]

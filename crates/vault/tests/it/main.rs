@@ -476,51 +476,12 @@ async fn uploads_are_scanned_and_labelled() {
     assert_eq!(edits.len(), 1);
 }
 
-/// A one-page PDF with these lines of text, written with lopdf.
 fn pdf_body(lines: &[&str]) -> Vec<u8> {
-    use lopdf::content::{Content, Operation};
-    use lopdf::{Document, Object, Stream, dictionary};
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier",
-    });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
-    let mut operations = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        operations.extend([
-            Operation::new("BT", vec![]),
-            Operation::new("Tf", vec!["F1".into(), 12.into()]),
-            Operation::new("Td", vec![72.into(), (700 - 14 * i as i64).into()]),
-            Operation::new("Tj", vec![Object::string_literal(*line)]),
-            Operation::new("ET", vec![]),
-        ]);
-    }
-    let content = Content { operations };
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages",
-            "Kids" => vec![page_id.into()],
-            "Count" => 1,
-            "Resources" => resources_id,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
+    confidant_testkit::office::pdf_with_lines(lines).unwrap()
 }
 
 /// A DOCX body holding these paragraphs.
 fn docx_body(paragraphs: &[&str]) -> Vec<u8> {
-    use std::io::Write;
     let body: String = paragraphs
         .iter()
         .map(|p| format!("<w:p><w:r><w:t xml:space=\"preserve\">{p}</w:t></w:r></w:p>"))
@@ -528,14 +489,7 @@ fn docx_body(paragraphs: &[&str]) -> Vec<u8> {
     let xml = format!(
         r#"<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>"#
     );
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    w.start_file(
-        "word/document.xml",
-        zip::write::SimpleFileOptions::default(),
-    )
-    .unwrap();
-    w.write_all(xml.as_bytes()).unwrap();
-    w.finish().unwrap().into_inner()
+    confidant_testkit::office::zip_with(&[("word/document.xml", &xml)]).unwrap()
 }
 
 /// PDF, DOCX and XLSX uploads are scanned through their text: the label
