@@ -67,6 +67,35 @@ pub async fn member(vault: &Vault, email: &str, role: Role) -> confidant_vault::
     crate::devices::with_passing_device(vault, actor).await
 }
 
+/// Imports `csv` as the record set "customers", rows as customers, with
+/// these column categories and label.
+async fn import_customers(
+    vault: &Vault,
+    owner: &confidant_vault::Actor,
+    csv: &str,
+    categories: &[(&str, DataCategory)],
+    label: Label,
+) {
+    vault
+        .import_records(
+            owner,
+            "customers",
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+            ColumnMapping {
+                categories: categories
+                    .iter()
+                    .map(|(name, category)| (name.to_string(), *category))
+                    .collect(),
+                indexed: vec![],
+                rows_are_customers: true,
+                contact_column: None,
+                label,
+            },
+        )
+        .await
+        .unwrap();
+}
+
 fn records(columns: &[&str], actions: &[Access], days: i64) -> GrantRequest {
     GrantRequest {
         target: GrantTarget::Records {
@@ -87,25 +116,18 @@ async fn grants_are_given_asked_for_approved_and_ended() {
     let vault = setup.open().await;
     let owner = vault.owner().await.unwrap();
     let csv = "name,phone,card\nAnn Lee,+44 20 7946 0958,4111111111111111\n";
-    vault
-        .import_records(
-            &owner,
-            "customers",
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
-            ColumnMapping {
-                categories: vec![
-                    ("name".into(), DataCategory::Name),
-                    ("phone".into(), DataCategory::Phone),
-                    ("card".into(), DataCategory::CardNumber),
-                ],
-                indexed: vec![],
-                rows_are_customers: true,
-                contact_column: None,
-                label: Label::Restricted,
-            },
-        )
-        .await
-        .unwrap();
+    import_customers(
+        &vault,
+        &owner,
+        csv,
+        &[
+            ("name", DataCategory::Name),
+            ("phone", DataCategory::Phone),
+            ("card", DataCategory::CardNumber),
+        ],
+        Label::Restricted,
+    )
+    .await;
     vault
         .add_document(&owner, "invoices/q3.txt", Label::Internal, &b"q3"[..])
         .await
@@ -279,26 +301,19 @@ async fn assistants_see_only_what_grants_cover() {
     let csv = "name,phone,card,region\n\
                Ann Lee,+44 20 7946 0958,4111111111111111,West\n\
                Bo Chan,+44 20 7946 0123,5500000000000004,East\n";
-    vault
-        .import_records(
-            &owner,
-            "customers",
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
-            ColumnMapping {
-                categories: vec![
-                    ("name".into(), DataCategory::Name),
-                    ("phone".into(), DataCategory::Phone),
-                    ("card".into(), DataCategory::CardNumber),
-                    ("region".into(), DataCategory::Other),
-                ],
-                indexed: vec![],
-                rows_are_customers: true,
-                contact_column: None,
-                label: Label::Restricted,
-            },
-        )
-        .await
-        .unwrap();
+    import_customers(
+        &vault,
+        &owner,
+        csv,
+        &[
+            ("name", DataCategory::Name),
+            ("phone", DataCategory::Phone),
+            ("card", DataCategory::CardNumber),
+            ("region", DataCategory::Other),
+        ],
+        Label::Restricted,
+    )
+    .await;
     for name in ["invoices/q3.txt", "hr/salaries.txt"] {
         vault
             .add_document(&owner, name, Label::Confidential, &b"secret"[..])
@@ -579,24 +594,17 @@ async fn owner_policies_bind_everyone_at_once() {
     let other_process = setup.open().await;
     let owner = vault.owner().await.unwrap();
     let csv = "name,card\nAnn Lee,4111111111111111\n";
-    vault
-        .import_records(
-            &owner,
-            "customers",
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
-            ColumnMapping {
-                categories: vec![
-                    ("name".into(), DataCategory::Name),
-                    ("card".into(), DataCategory::CardNumber),
-                ],
-                indexed: vec![],
-                rows_are_customers: true,
-                contact_column: None,
-                label: Label::Restricted,
-            },
-        )
-        .await
-        .unwrap();
+    import_customers(
+        &vault,
+        &owner,
+        csv,
+        &[
+            ("name", DataCategory::Name),
+            ("card", DataCategory::CardNumber),
+        ],
+        Label::Restricted,
+    )
+    .await;
     let alex = member(&vault, "alex@example.com", Role::Vendor).await;
     let granted = vault
         .grant(
@@ -689,24 +697,14 @@ async fn requests_are_no_oracle_for_names() {
     let vault = setup.open().await;
     let owner = vault.owner().await.unwrap();
     let csv = "name,phone\nAnn Lee,+44 20 7946 0958\n";
-    vault
-        .import_records(
-            &owner,
-            "customers",
-            std::io::Cursor::new(csv.as_bytes().to_vec()),
-            ColumnMapping {
-                categories: vec![
-                    ("name".into(), DataCategory::Name),
-                    ("phone".into(), DataCategory::Phone),
-                ],
-                indexed: vec![],
-                rows_are_customers: true,
-                contact_column: None,
-                label: Label::Internal,
-            },
-        )
-        .await
-        .unwrap();
+    import_customers(
+        &vault,
+        &owner,
+        csv,
+        &[("name", DataCategory::Name), ("phone", DataCategory::Phone)],
+        Label::Internal,
+    )
+    .await;
     let doc = vault
         .add_document(&owner, "plans/merger.txt", Label::Internal, &b"secret"[..])
         .await
