@@ -365,7 +365,7 @@ impl Vault {
             reason: None,
             scope_ct,
         };
-        self.change_grant(actor, id, &change, "approved").await
+        self.change_grant(actor, &record, &change, "approved").await
     }
 
     /// Ends a grant (or refuses a request) early: the owner and admins for
@@ -400,7 +400,7 @@ impl Vault {
             scope_ct: None,
         };
         let ended = self
-            .change_grant(actor, id, &change, &format!("ended: {reason}"))
+            .change_grant(actor, &record, &change, &format!("ended: {reason}"))
             .await?;
         // Its day passcodes stop working with it.
         self.revoke_grant_passcodes(id).await?;
@@ -422,18 +422,16 @@ impl Vault {
         self.grant_view(&record).await
     }
 
+    /// Changes `record`'s status (the store checks it is still one of
+    /// `change.from`), on the ledger first.
     async fn change_grant(
         &self,
         actor: &Actor,
-        id: GrantId,
+        record: &GrantRecord,
         change: &GrantChange,
         what: &str,
     ) -> Result<GrantView, VaultError> {
-        let record = self
-            .store()
-            .grant(self.workspace(), id)
-            .await?
-            .ok_or_else(no_grant)?;
+        let id = record.id;
         let mut attempt = Attempt::allowed(
             actor,
             KnownAction::GrantChange,
