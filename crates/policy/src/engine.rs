@@ -73,15 +73,6 @@ struct RoleGuard {
 }
 
 impl RoleGuard {
-    fn of(policy: &cedar::Policy) -> RoleGuard {
-        // When the policy cannot be read as JSON, assume it applies to
-        // everyone.
-        policy
-            .to_json()
-            .map(|json| RoleGuard::of_json(&json))
-            .unwrap_or_default()
-    }
-
     fn of_json(policy: &serde_json::Value) -> RoleGuard {
         let mut guard = RoleGuard::default();
         let Some(first) = policy
@@ -725,6 +716,7 @@ impl Engine {
                 return Err(PolicyError::DuplicateId { at, id });
             }
             let policy = policy.new_id(PolicyId::new(&id));
+            let json = policy.to_json().ok();
             let note = Note {
                 order: first_order + n,
                 reason: policy
@@ -732,11 +724,12 @@ impl Engine {
                     .map(str::trim)
                     .filter(|r| !r.is_empty())
                     .map(str::to_owned),
-                // When in doubt, assume it does.
-                uses_client: policy
-                    .to_json()
-                    .map_or(true, |json| json.to_string().contains("\"client\"")),
-                roles: RoleGuard::of(&policy),
+                // When in doubt (no JSON form), assume it does, and that it
+                // applies to every role.
+                uses_client: json
+                    .as_ref()
+                    .is_none_or(|json| json.to_string().contains("\"client\"")),
+                roles: json.as_ref().map(RoleGuard::of_json).unwrap_or_default(),
             };
             renamed
                 .add(policy.clone())
@@ -1373,7 +1366,8 @@ mod tests {
 
     fn guard(text: &str) -> RoleGuard {
         let policy = cedar::Policy::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        RoleGuard::of(&policy)
+        let json = policy.to_json().unwrap_or_else(|e| panic!("{text}: {e}"));
+        RoleGuard::of_json(&json)
     }
 
     fn only(roles: &[&str]) -> RoleGuard {
