@@ -1,7 +1,8 @@
 //! Decision latency: 10,000 grants in the workspace (500 people with 20
 //! each) and 50 owner policies. Prints one JSON line per case with the p50,
-//! p99 and mean time of one `Engine::decide`, in microseconds:
-//! `cargo bench -p confidant-policy --bench decide [-- ITERATIONS]`.
+//! p99, p99.9 and mean time of one `Engine::decide`, in microseconds:
+//! `cargo bench -p confidant-policy --bench decide [-- ITERATIONS] [WORD]`;
+//! with a WORD, only the cases whose name contains it run (for profiling).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -148,6 +149,7 @@ fn fifty_policies() -> String {
 struct Stats {
     p50: f64,
     p99: f64,
+    p999: f64,
     mean: f64,
     allowed: usize,
 }
@@ -169,6 +171,7 @@ fn measure(iterations: usize, mut decide: impl FnMut(usize) -> bool) -> Stats {
     Stats {
         p50: at(0.50),
         p99: at(0.99),
+        p999: at(0.999),
         mean: times.iter().sum::<f64>() / times.len() as f64,
         allowed,
     }
@@ -176,21 +179,27 @@ fn measure(iterations: usize, mut decide: impl FnMut(usize) -> bool) -> Stats {
 
 fn report(case: &str, grants: usize, policies: usize, iterations: usize, s: &Stats) {
     println!(
-        "{{\"bench\":\"policy-decide\",\"case\":\"{case}\",\"grants_passed\":{grants},\"workspace_grants\":{},\"policies\":{policies},\"iterations\":{iterations},\"allowed\":{},\"p50_us\":{:.2},\"p99_us\":{:.2},\"mean_us\":{:.2}}}",
+        "{{\"bench\":\"policy-decide\",\"case\":\"{case}\",\"grants_passed\":{grants},\"workspace_grants\":{},\"policies\":{policies},\"iterations\":{iterations},\"allowed\":{},\"p50_us\":{:.2},\"p99_us\":{:.2},\"p999_us\":{:.2},\"mean_us\":{:.2}}}",
         PEOPLE * GRANTS_EACH,
         s.allowed,
         s.p50,
         s.p99,
+        s.p999,
         s.mean
     );
 }
 
 fn main() {
-    let iterations: usize = std::env::args()
+    let args: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(20_000);
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let iterations: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20_000);
+    let only: Option<&str> = args
+        .iter()
+        .find(|a| a.parse::<usize>().is_err())
+        .map(String::as_str);
+    let wanted = |case: &str| only.is_none_or(|word| case.contains(word));
     let workspace: WorkspaceId = id(0, 1);
     let all = workspace_grants(workspace);
     let person_index = 123u128;
@@ -254,88 +263,70 @@ fn main() {
     };
     let policies = engine.policy_count();
 
-    let s = measure(iterations, |i| ask(&engine, alex, column(i), &own));
-    report(
-        "columns, the person's 20 grants",
-        own.len(),
-        policies,
-        iterations,
-        &s,
-    );
+    let case = "columns, the person's 20 grants";
+    if wanted(case) {
+        let s = measure(iterations, |i| ask(&engine, alex, column(i), &own));
+        report(case, own.len(), policies, iterations, &s);
+    }
 
     // Every decision about a column never asked about before: nothing
     // kept from an earlier decision (the engine keeps the entities of a
     // person and an item, and a page asks about the same columns again).
-    let fresh_names: Vec<String> = (0..iterations + iterations / 10)
-        .map(|i| format!("column-{i}"))
-        .collect();
-    let mut asked = 0;
-    let s = measure(iterations, |i| {
-        // A new name for every call, warm-up calls included.
-        asked += 1;
-        let item = Item::Column {
-            workspace,
-            set,
-            set_name: "customers",
-            column: &fresh_names[asked % fresh_names.len()],
-            category: CATEGORIES[i % CATEGORIES.len()],
-            label: Label::Confidential,
-        };
-        ask(&engine, alex, item, &own)
-    });
-    report(
-        "columns never asked about before, the person's 20 grants",
-        own.len(),
-        policies,
-        iterations,
-        &s,
-    );
+    let case = "columns never asked about before, the person's 20 grants";
+    if wanted(case) {
+        let fresh_names: Vec<String> = (0..iterations + iterations / 10)
+            .map(|i| format!("column-{i}"))
+            .collect();
+        let mut asked = 0;
+        let s = measure(iterations, |i| {
+            // A new name for every call, warm-up calls included.
+            asked += 1;
+            let item = Item::Column {
+                workspace,
+                set,
+                set_name: "customers",
+                column: &fresh_names[asked % fresh_names.len()],
+                category: CATEGORIES[i % CATEGORIES.len()],
+                label: Label::Confidential,
+            };
+            ask(&engine, alex, item, &own)
+        });
+        report(case, own.len(), policies, iterations, &s);
+    }
 
-    let s = measure(iterations, |i| ask(&engine, alex, column(i), &all));
-    report(
-        "columns, all 10,000 grants",
-        all.len(),
-        policies,
-        iterations,
-        &s,
-    );
+    let case = "columns, all 10,000 grants";
+    if wanted(case) {
+        let s = measure(iterations, |i| ask(&engine, alex, column(i), &all));
+        report(case, all.len(), policies, iterations, &s);
+    }
 
-    let names: Vec<String> = (0..64)
-        .map(|i| format!("folder-{}/doc-{i}.pdf", i % 9))
-        .collect();
-    let s = measure(iterations, |i| {
-        let item = Item::Document {
-            workspace,
-            id: id(4, (person_index * GRANTS_EACH + (i as u128 % 40)) % 1000),
-            name: &names[i % names.len()],
-            label: Label::Confidential,
-            categories: &[DataCategory::Name, DataCategory::Email],
-        };
-        ask(&engine, alex, item, &own)
-    });
-    report(
-        "documents, the person's 20 grants",
-        own.len(),
-        policies,
-        iterations,
-        &s,
-    );
+    let case = "documents, the person's 20 grants";
+    if wanted(case) {
+        let names: Vec<String> = (0..64)
+            .map(|i| format!("folder-{}/doc-{i}.pdf", i % 9))
+            .collect();
+        let s = measure(iterations, |i| {
+            let item = Item::Document {
+                workspace,
+                id: id(4, (person_index * GRANTS_EACH + (i as u128 % 40)) % 1000),
+                name: &names[i % names.len()],
+                label: Label::Confidential,
+                categories: &[DataCategory::Name, DataCategory::Email],
+            };
+            ask(&engine, alex, item, &own)
+        });
+        report(case, own.len(), policies, iterations, &s);
+    }
 
-    let s = measure(iterations, |i| ask(&engine, owner, column(i), &[]));
-    report(
-        "columns, the owner (no grants)",
-        0,
-        policies,
-        iterations,
-        &s,
-    );
+    let case = "columns, the owner (no grants)";
+    if wanted(case) {
+        let s = measure(iterations, |i| ask(&engine, owner, column(i), &[]));
+        report(case, 0, policies, iterations, &s);
+    }
 
-    let s = measure(iterations, |i| ask(&defaults, alex, column(i), &own));
-    report(
-        "columns, the person's 20 grants, default policies only",
-        own.len(),
-        defaults.policy_count(),
-        iterations,
-        &s,
-    );
+    let case = "columns, the person's 20 grants, default policies only";
+    if wanted(case) {
+        let s = measure(iterations, |i| ask(&defaults, alex, column(i), &own));
+        report(case, own.len(), defaults.policy_count(), iterations, &s);
+    }
 }

@@ -17,6 +17,10 @@ use miette::Diagnostic;
 
 use crate::decision::{self, Decision, EVALUATION_FAILED, Reason, grant_words};
 use crate::err::{Location, PolicyError};
+use crate::facts::{
+    CONTEXT_ATTRS, Facts, PERSON_ATTRS, Value, Var, item_attr, item_attrs, person_attr,
+};
+use crate::guard::Guard;
 use crate::request::{Item, Request};
 
 /// The Cedar schema every policy is validated against.
@@ -53,6 +57,8 @@ struct Note {
     uses_client: bool,
     /// The roles the policy can apply to at all.
     roles: RoleGuard,
+    /// The leading conditions the engine checks itself, per request.
+    guard: Arc<Guard>,
 }
 
 /// What a policy's condition says of the person's role before anything
@@ -171,12 +177,112 @@ fn role_comparison(expr: &serde_json::Value) -> Option<(bool, String)> {
 /// ...`) and role guard ([`RoleGuard`]) admit it. Cedar
 /// evaluates every policy of a set, scope first; leaving out the policies
 /// whose scope can never match changes no decision and saves their cost.
+/// Per request, the policies whose [`Guard`] rules them out are left out
+/// too, for the same reason.
 #[derive(Clone, Debug)]
 struct Slice {
+    /// Its place in [`Engine::slices`].
+    index: usize,
+    members: Vec<Member>,
+    /// Every member: the set when no guard rules anything out.
+    all: Arc<Subset>,
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    policy: cedar::Policy,
+    guard: Arc<Guard>,
+    uses_client: bool,
+}
+
+/// Policies to put to Cedar for one request.
+#[derive(Debug)]
+struct Subset {
     policies: cedar::PolicySet,
     /// Whether any of them reads `context.client`; if none does, the
     /// address is left out of the context (it cannot change the answer).
     uses_client: bool,
+}
+
+/// Policy sets by slice and the members left out, so that a set is built
+/// once: the same few combinations come back request after request.
+/// Bounded, for every slice together: cleared when full (a set holds at
+/// most the policies of one slice, so the cache stays within a few MiB).
+#[derive(Clone, Debug, Default)]
+struct SubsetCache(Arc<RwLock<HashMap<SubsetKey, Arc<Subset>>>>);
+
+/// A slice's index, and a bit per member of the slice, set when its guard
+/// ruled it out.
+type SubsetKey = (usize, Box<[u64]>);
+
+impl SubsetCache {
+    const MAX: usize = 512;
+}
+
+impl Slice {
+    fn new(index: usize, members: Vec<Member>) -> Result<Slice, String> {
+        let all = Slice::subset(members.iter())?;
+        Ok(Slice {
+            index,
+            members,
+            all: Arc::new(all),
+        })
+    }
+
+    fn subset<'m>(members: impl Iterator<Item = &'m Member>) -> Result<Subset, String> {
+        let mut subset = Subset {
+            policies: cedar::PolicySet::new(),
+            uses_client: false,
+        };
+        for member in members {
+            subset.uses_client |= member.uses_client;
+            subset
+                .policies
+                .add(member.policy.clone())
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(subset)
+    }
+
+    /// The members that may apply to the request: those no guard rules
+    /// out.
+    fn for_request(&self, facts: &Facts<'_>, cache: &SubsetCache) -> Result<Arc<Subset>, String> {
+        let mut out: Vec<u64> = Vec::new();
+        for (n, member) in self.members.iter().enumerate() {
+            if !member.guard.is_empty() && member.guard.rules_out(facts) {
+                if out.is_empty() {
+                    out = vec![0; self.members.len().div_ceil(64)];
+                }
+                out[n / 64] |= 1 << (n % 64);
+            }
+        }
+        if out.is_empty() {
+            return Ok(Arc::clone(&self.all));
+        }
+        let key = (self.index, out.into_boxed_slice());
+        if let Some(found) = cache.0.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(found);
+        }
+        let kept = self
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| key.1[n / 64] & (1 << (n % 64)) == 0)
+            .map(|(_, m)| m);
+        let subset = Arc::new(Slice::subset(kept)?);
+        if let Ok(mut map) = cache.0.write() {
+            if map.len() >= SubsetCache::MAX {
+                map.clear();
+            }
+            map.insert(key, Arc::clone(&subset));
+        }
+        Ok(subset)
+    }
+}
+
+/// Whether Cedar accepts `text` as the argument of `ip(...)`.
+fn cedar_accepts_ip(text: &str) -> bool {
+    cedar::Context::from_pairs([("ip".to_owned(), RestrictedExpression::new_ip(text))]).is_ok()
 }
 
 /// The kinds of item, in the order of [`Engine::slices`]' rows.
@@ -497,6 +603,8 @@ pub struct Engine {
     slices: Vec<Slice>,
     ips: IpCache,
     entities: EntityCache,
+    /// Policy sets for requests whose guards ruled policies out.
+    subsets: SubsetCache,
 }
 
 impl fmt::Debug for Engine {
@@ -542,6 +650,7 @@ impl Engine {
             slices: Vec::new(),
             ips: IpCache::default(),
             entities: EntityCache::default(),
+            subsets: SubsetCache::default(),
         };
         let defaults = engine
             .load(DEFAULT_POLICIES, &[], true)
@@ -592,6 +701,7 @@ impl Engine {
             slices: Vec::new(),
             ips: IpCache::default(),
             entities: EntityCache::default(),
+            subsets: SubsetCache::default(),
         };
         // The defaults keep their places; the owner's follow them.
         let defaults: Vec<(cedar::Policy, Note)> = self
@@ -730,6 +840,11 @@ impl Engine {
                     .as_ref()
                     .is_none_or(|json| json.to_string().contains("\"client\"")),
                 roles: json.as_ref().map(RoleGuard::of_json).unwrap_or_default(),
+                guard: Arc::new(
+                    json.as_ref()
+                        .map(|json| Guard::of_json(json, &cedar_accepts_ip))
+                        .unwrap_or_default(),
+                ),
             };
             renamed
                 .add(policy.clone())
@@ -789,11 +904,8 @@ impl Engine {
             let action = self.names.action(access);
             for (kind, kind_name) in self.names.kinds().into_iter().enumerate() {
                 for role in Role::ALL {
-                    let mut slice = Slice {
-                        policies: cedar::PolicySet::new(),
-                        uses_client: false,
-                    };
                     debug_assert_eq!(slices.len(), slice_index_raw(access, kind, role));
+                    let mut members = Vec::new();
                     for policy in self.policies.policies() {
                         let note = self.notes.get(policy.id());
                         if note.is_some_and(|n| !n.roles.admits(role.as_str())) {
@@ -812,14 +924,14 @@ impl Engine {
                             }
                         };
                         if action_ok && kind_ok {
-                            slice.uses_client |= note.is_none_or(|n| n.uses_client);
-                            slice
-                                .policies
-                                .add(policy.clone())
-                                .map_err(|e| e.to_string())?;
+                            members.push(Member {
+                                policy: policy.clone(),
+                                guard: note.map(|n| Arc::clone(&n.guard)).unwrap_or_default(),
+                                uses_client: note.is_none_or(|n| n.uses_client),
+                            });
                         }
                     }
-                    slices.push(slice);
+                    slices.push(Slice::new(slices.len(), members)?);
                 }
             }
         }
@@ -843,19 +955,32 @@ impl Engine {
     /// For tests.
     #[doc(hidden)]
     pub fn decide_with_every_policy(&self, request: &Request<'_>) -> Decision {
-        let all = Slice {
-            policies: self.policies.clone(),
-            uses_client: true,
-        };
-        self.decide_with(request, Some(&all))
+        let every = self
+            .policies
+            .policies()
+            .map(|policy| Member {
+                policy: policy.clone(),
+                guard: Arc::default(),
+                uses_client: true,
+            })
+            .collect();
+        let all = Slice::new(usize::MAX, every).ok();
+        self.decide_with(request, all.as_ref())
     }
 
     fn decide_with(&self, request: &Request<'_>, slice: Option<&Slice>) -> Decision {
         let live: Vec<&Grant> = request.live_grants().collect();
-        let response = match slice.map(|s| (s, self.cedar_request(request, &live, s.uses_client))) {
-            Some((slice, Ok((cedar_request, built)))) => {
+        let facts = Facts::new(request, &live);
+        let asked = slice.map(|slice| {
+            let subset = slice.for_request(&facts, &self.subsets)?;
+            let (cedar_request, built) =
+                self.cedar_request(request, &facts, &live, subset.uses_client)?;
+            Ok::<_, String>((subset, cedar_request, built))
+        });
+        let response = match asked {
+            Some(Ok((subset, cedar_request, built))) => {
                 self.authorizer
-                    .is_authorized(&cedar_request, &slice.policies, &built.entities)
+                    .is_authorized(&cedar_request, &subset.policies, &built.entities)
             }
             None => {
                 return Decision {
@@ -867,7 +992,7 @@ impl Engine {
                     grants: Vec::new(),
                 };
             }
-            Some((_, Err(message))) => {
+            Some(Err(message)) => {
                 return Decision {
                     allowed: false,
                     reasons: vec![Reason {
@@ -1002,59 +1127,29 @@ impl Engine {
     fn cedar_request(
         &self,
         request: &Request<'_>,
+        facts: &Facts<'_>,
         live: &[&Grant],
         with_client: bool,
     ) -> Result<(cedar::Request, Arc<Built>), String> {
         let built = self
             .entities
             .get_or_build(request, || self.build_entities(request))?;
-        let ctx = &request.context;
-        let mut pairs = vec![
-            (
-                "now".to_owned(),
-                RestrictedExpression::new_long(ctx.now.unix_timestamp()),
+        let mut pairs: Vec<(String, RestrictedExpression)> = CONTEXT_ATTRS
+            .iter()
+            .filter_map(|name| {
+                let value = facts.get(Var::Context, name)?;
+                Some(((*name).to_owned(), self.restricted(value)))
+            })
+            .collect();
+        pairs.push((
+            "grant_ids".to_owned(),
+            RestrictedExpression::new_set(
+                live.iter()
+                    .map(|g| RestrictedExpression::new_string(g.id.to_string())),
             ),
-            (
-                "minute_of_day".to_owned(),
-                RestrictedExpression::new_long(i64::from(ctx.minute_of_day)),
-            ),
-            (
-                "granted".to_owned(),
-                RestrictedExpression::new_bool(!live.is_empty()),
-            ),
-            (
-                "grant_ids".to_owned(),
-                RestrictedExpression::new_set(
-                    live.iter()
-                        .map(|g| RestrictedExpression::new_string(g.id.to_string())),
-                ),
-            ),
-            (
-                "agreement_signed".to_owned(),
-                RestrictedExpression::new_bool(ctx.agreement_signed),
-            ),
-            (
-                "handbook_acknowledged".to_owned(),
-                RestrictedExpression::new_bool(ctx.handbook_acknowledged),
-            ),
-            (
-                "passcode_required".to_owned(),
-                RestrictedExpression::new_bool(confidant_core::passcode_required(
-                    request.item.label(),
-                    live.iter().any(|g| g.require_passcode),
-                )),
-            ),
-            (
-                "passcode_ok".to_owned(),
-                RestrictedExpression::new_bool(ctx.passcode_ok),
-            ),
-            (
-                "device_ok".to_owned(),
-                RestrictedExpression::new_bool(ctx.device_ok),
-            ),
-        ];
-        if let Some(client) = ctx.client.filter(|_| with_client) {
-            pairs.push(("client".to_owned(), self.ips.get(client)));
+        ));
+        if with_client && let Some(client) = facts.get(Var::Context, "client") {
+            pairs.push(("client".to_owned(), self.restricted(client)));
         }
         let context = cedar::Context::from_pairs(pairs).map_err(|e| e.to_string())?;
         let cedar_request = cedar::Request::new(
@@ -1068,6 +1163,21 @@ impl Engine {
         Ok((cedar_request, built))
     }
 
+    /// A value as Cedar takes it.
+    fn restricted(&self, value: Value<'_>) -> RestrictedExpression {
+        match value {
+            Value::Bool(b) => RestrictedExpression::new_bool(b),
+            Value::Long(n) => RestrictedExpression::new_long(n),
+            Value::Str(s) => RestrictedExpression::new_string(s.into_owned()),
+            Value::Categories(categories) => RestrictedExpression::new_set(
+                categories
+                    .iter()
+                    .map(|c| RestrictedExpression::new_string(c.as_str().to_owned())),
+            ),
+            Value::Ip(ip) => self.ips.get(ip),
+        }
+    }
+
     /// The person and the item as Cedar entities.
     fn build_entities(&self, request: &Request<'_>) -> Result<Built, String> {
         let person = &request.person;
@@ -1075,16 +1185,15 @@ impl Engine {
             self.names.person.clone(),
             cedar::EntityId::new(person.id.to_string()),
         );
-        let principal_entity = cedar::Entity::new(
-            principal.clone(),
-            HashMap::from([
-                attr_str("role", person.role.as_str()),
-                attr_str("status", person.status.as_str()),
-                attr_str("workspace", &person.workspace.to_string()),
-            ]),
-            HashSet::new(),
-        )
-        .map_err(|e| e.to_string())?;
+        let attrs = PERSON_ATTRS
+            .iter()
+            .filter_map(|name| {
+                let value = person_attr(request, name)?;
+                Some(((*name).to_owned(), self.restricted(value)))
+            })
+            .collect();
+        let principal_entity = cedar::Entity::new(principal.clone(), attrs, HashSet::new())
+            .map_err(|e| e.to_string())?;
         let (resource, resource_entity) = self.item_entity(&request.item)?;
         let entities = cedar::Entities::from_entities([principal_entity, resource_entity], None)
             .map_err(|e| e.to_string())?;
@@ -1098,63 +1207,28 @@ impl Engine {
     }
 
     fn item_entity(&self, item: &Item<'_>) -> Result<(EntityUid, cedar::Entity), String> {
-        let common = |label: Label, categories: &[DataCategory]| {
-            [
-                attr_str("workspace", &item.workspace().to_string()),
-                attr_str("label", label.as_str()),
-                (
-                    "label_level".to_owned(),
-                    RestrictedExpression::new_long(label_level(label)),
-                ),
-                (
-                    "categories".to_owned(),
-                    RestrictedExpression::new_set(
-                        categories
-                            .iter()
-                            .map(|c| RestrictedExpression::new_string(c.as_str().to_owned())),
-                    ),
-                ),
-            ]
-        };
-        let (uid, attrs, parents) = match item {
-            Item::Document {
-                id,
-                name,
-                label,
-                categories,
-                ..
-            } => {
-                let uid = EntityUid::from_type_name_and_id(
+        let attrs: HashMap<String, RestrictedExpression> = item_attrs(item)
+            .filter_map(|name| {
+                let value = item_attr(item, name)?;
+                Some((name.to_owned(), self.restricted(value)))
+            })
+            .collect();
+        let (uid, parents) = match item {
+            Item::Document { id, .. } => (
+                EntityUid::from_type_name_and_id(
                     self.names.document.clone(),
                     cedar::EntityId::new(id.to_string()),
-                );
-                let mut attrs: HashMap<_, _> = common(*label, categories).into_iter().collect();
-                attrs.extend([attr_str("name", name), attr_str("folder", folder_of(name))]);
-                (uid, attrs, HashSet::new())
-            }
-            Item::RecordSet {
-                id,
-                name,
-                label,
-                categories,
-                ..
-            } => {
-                let uid = EntityUid::from_type_name_and_id(
+                ),
+                HashSet::new(),
+            ),
+            Item::RecordSet { id, .. } => (
+                EntityUid::from_type_name_and_id(
                     self.names.record_set.clone(),
                     cedar::EntityId::new(id.to_string()),
-                );
-                let mut attrs: HashMap<_, _> = common(*label, categories).into_iter().collect();
-                attrs.extend([attr_str("name", name)]);
-                (uid, attrs, HashSet::new())
-            }
-            Item::Column {
-                set,
-                set_name,
-                column,
-                category,
-                label,
-                ..
-            } => {
+                ),
+                HashSet::new(),
+            ),
+            Item::Column { set, column, .. } => {
                 let set_id = set.to_string();
                 let uid = EntityUid::from_type_name_and_id(
                     self.names.column.clone(),
@@ -1164,14 +1238,7 @@ impl Engine {
                     self.names.record_set.clone(),
                     cedar::EntityId::new(&set_id),
                 );
-                let mut attrs: HashMap<_, _> = common(*label, &[*category]).into_iter().collect();
-                attrs.extend([
-                    attr_str("record_set", &set_id),
-                    attr_str("set_name", set_name),
-                    attr_str("column", column),
-                    attr_str("category", category.as_str()),
-                ]);
-                (uid, attrs, HashSet::from([parent]))
+                (uid, HashSet::from([parent]))
             }
         };
         let entity = cedar::Entity::new(uid.clone(), attrs, parents).map_err(|e| e.to_string())?;
@@ -1184,13 +1251,6 @@ const NEED_TO_KNOW: &str = "need-to-know";
 
 /// Order numbers below this are default policies.
 const DEFAULT_POLICY_SLOTS: usize = 1_000;
-
-fn attr_str(key: &str, value: &str) -> (String, RestrictedExpression) {
-    (
-        key.to_owned(),
-        RestrictedExpression::new_string(value.to_owned()),
-    )
-}
 
 /// The label as a number, so that policies can say "Confidential or
 /// higher" (`resource.label_level >= 2`).
@@ -1340,6 +1400,15 @@ impl<'a> Locator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guards_check_only_ranges_cedar_accepts() {
+        assert!(cedar_accepts_ip("10.0.0.0/8"));
+        assert!(cedar_accepts_ip("2001:db8::/32"));
+        assert!(!cedar_accepts_ip("10.0.0.0/40"));
+        assert!(!cedar_accepts_ip("::ffff:10.0.0.0/104"));
+        assert!(!cedar_accepts_ip("ten"));
+    }
 
     #[test]
     fn complexity_counts_operators_per_policy_outside_strings_and_comments() {

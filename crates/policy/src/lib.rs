@@ -16,6 +16,8 @@
 mod decision;
 mod engine;
 mod err;
+mod facts;
+mod guard;
 mod request;
 
 pub use decision::{DEFAULT_DENY, Decision, EVALUATION_FAILED, Reason};
