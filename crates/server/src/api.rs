@@ -504,7 +504,7 @@ async fn import_records(
     let spool = Spool::write(&headers, body, state.options.max_upload_bytes).await?;
     let meta = caller
         .vault
-        .import_records(&caller.actor, &query.name, spool, mapping)
+        .import_records(&caller.actor, &query.name, spool.reader()?, mapping)
         .await?;
     Ok((StatusCode::CREATED, Json(wire::record_set_info(&meta))))
 }
@@ -536,7 +536,7 @@ async fn suggest_columns(
     let spool = Spool::write(&headers, body, state.options.max_upload_bytes).await?;
     let suggestions = caller
         .vault
-        .suggest_import_columns(&caller.actor, spool, sample)
+        .suggest_import_columns(&caller.actor, spool.reader()?, sample)
         .await?;
     Ok(Json(wire::column_suggestions(&suggestions)))
 }

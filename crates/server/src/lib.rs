@@ -28,6 +28,7 @@ mod web_digest;
 mod web_gates;
 mod web_grants;
 mod web_incidents;
+mod web_items;
 mod web_people;
 pub mod wire;
 
@@ -80,6 +81,9 @@ impl Default for ServerOptions {
 pub struct AppState {
     pub tenants: Tenants,
     pub options: Arc<ServerOptions>,
+    /// CSV files uploaded on the web, waiting for their columns to be
+    /// confirmed.
+    pub(crate) staged: Arc<web_items::StagedImports>,
 }
 
 impl AppState {
@@ -99,6 +103,7 @@ pub fn router(tenants: Tenants, options: ServerOptions) -> Router {
     let state = AppState {
         tenants,
         options: Arc::new(options),
+        staged: Arc::default(),
     };
     let app = Router::new()
         .route("/healthz", get(healthz))

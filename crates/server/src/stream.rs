@@ -19,6 +19,7 @@ use confidant_vault::{DocumentStream, VaultError};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::StreamReader;
+use zeroize::Zeroizing;
 
 use crate::AppError;
 
@@ -32,26 +33,44 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// A request body as a reader for the vault, cut off after `limit` bytes.
-pub(crate) struct Upload {
+/// A request body (or one file of a form) as a reader for the vault, cut
+/// off after `limit` bytes.
+pub(crate) struct Upload<'a> {
     pub reader:
-        StreamReader<futures::stream::BoxStream<'static, io::Result<bytes::Bytes>>, bytes::Bytes>,
+        StreamReader<futures::stream::BoxStream<'a, io::Result<bytes::Bytes>>, bytes::Bytes>,
     exceeded: Arc<AtomicBool>,
     limit: u64,
 }
 
-impl Upload {
+impl Upload<'static> {
     /// Refuses at once a body that declares a length over `limit`; a body
     /// that grows past it on the way ends the read with an error.
-    pub(crate) fn new(headers: &HeaderMap, body: Body, limit: u64) -> Result<Upload, AppError> {
+    pub(crate) fn new(
+        headers: &HeaderMap,
+        body: Body,
+        limit: u64,
+    ) -> Result<Upload<'static>, AppError> {
         if declared_length(headers).is_some_and(|len| len > limit) {
             return Err(AppError::too_large(limit));
         }
+        Ok(Upload::from_stream(body.into_data_stream(), limit))
+    }
+}
+
+impl<'a> Upload<'a> {
+    /// The chunks of `stream`; one that grows past `limit` ends the read
+    /// with an error.
+    pub(crate) fn from_stream<E>(
+        stream: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Send + 'a,
+        limit: u64,
+    ) -> Upload<'a>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let exceeded = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&exceeded);
         let mut seen = 0u64;
-        let stream = body
-            .into_data_stream()
+        let stream = stream
             .map(move |chunk| {
                 let chunk = chunk.map_err(io::Error::other)?;
                 seen = seen.saturating_add(chunk.len() as u64);
@@ -62,11 +81,11 @@ impl Upload {
                 Ok(chunk)
             })
             .boxed();
-        Ok(Upload {
+        Upload {
             reader: StreamReader::new(stream),
             exceeded,
             limit,
-        })
+        }
     }
 
     /// The error to answer with when the vault failed while reading: a
@@ -82,46 +101,32 @@ impl Upload {
 
 /// A body written to an unnamed temporary file (gone when closed), under a
 /// random AES-256-CTR key that exists only in this process's memory: the
-/// customer data in it never reaches the disk in plaintext.
+/// customer data in it never reaches the disk in plaintext. It can be read
+/// any number of times ([`Spool::reader`]), so a web import can suggest
+/// column categories from it and import it after the owner confirmed them.
 pub(crate) struct Spool {
-    file: std::fs::File,
-    key: StreamingDecryptingKey,
-    ciphertext: Vec<u8>,
-    plaintext: Vec<u8>,
-    position: usize,
+    file: Arc<std::fs::File>,
+    key: Zeroizing<[u8; 32]>,
+    iv: [u8; 16],
+    len: u64,
 }
 
 impl std::fmt::Debug for Spool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spool").finish_non_exhaustive()
+        f.debug_struct("Spool")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
 const SPOOL_BUFFER: usize = 64 * 1024;
 
-fn spool_keys() -> Result<(StreamingEncryptingKey, StreamingDecryptingKey), AppError> {
-    let failed = || AppError::Internal("setting up the spool cipher failed".into());
-    let mut key = [0u8; 32];
-    let mut iv = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut key).map_err(|_| failed())?;
-    aws_lc_rs::rand::fill(&mut iv).map_err(|_| failed())?;
-    let keys = (|| {
-        let encrypting = StreamingEncryptingKey::less_safe_ctr(
-            UnboundCipherKey::new(&AES_256, &key)?,
-            EncryptionContext::Iv128(FixedLength::from(iv)),
-        )?;
-        let decrypting = StreamingDecryptingKey::ctr(
-            UnboundCipherKey::new(&AES_256, &key)?,
-            DecryptionContext::Iv128(FixedLength::from(iv)),
-        )?;
-        Ok::<_, aws_lc_rs::error::Unspecified>((encrypting, decrypting))
-    })();
-    key.fill(0);
-    keys.map_err(|_| failed())
+fn cipher_failed() -> AppError {
+    AppError::Internal("setting up the spool cipher failed".into())
 }
 
 impl Spool {
-    /// Writes `body` (at most `limit` bytes) to the spool and rewinds it.
+    /// Writes `body` (at most `limit` bytes) to a spool.
     pub(crate) async fn write(
         headers: &HeaderMap,
         body: Body,
@@ -130,6 +135,14 @@ impl Spool {
         if declared_length(headers).is_some_and(|len| len > limit) {
             return Err(AppError::too_large(limit));
         }
+        Spool::from_stream(body.into_data_stream(), limit).await
+    }
+
+    /// Writes the chunks of `stream` (at most `limit` bytes) to a spool.
+    pub(crate) async fn from_stream<E: std::fmt::Display>(
+        mut stream: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        limit: u64,
+    ) -> Result<Spool, AppError> {
         let disk = |e: io::Error| {
             AppError::Vault(VaultError::Unavailable(format!(
                 "spooling an upload to a temporary file failed: {e}"
@@ -139,9 +152,16 @@ impl Spool {
             .await
             .map_err(|e| AppError::Internal(format!("creating a temporary file failed: {e}")))?
             .map_err(disk)?;
-        let (mut encrypting, decrypting) = spool_keys()?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        let mut iv = [0u8; 16];
+        aws_lc_rs::rand::fill(key.as_mut()).map_err(|_| cipher_failed())?;
+        aws_lc_rs::rand::fill(&mut iv).map_err(|_| cipher_failed())?;
+        let mut encrypting = StreamingEncryptingKey::less_safe_ctr(
+            UnboundCipherKey::new(&AES_256, key.as_ref()).map_err(|_| cipher_failed())?,
+            EncryptionContext::Iv128(FixedLength::from(iv)),
+        )
+        .map_err(|_| cipher_failed())?;
         let mut file = tokio::fs::File::from_std(file);
-        let mut stream = body.into_data_stream();
         let mut seen = 0u64;
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -166,10 +186,31 @@ impl Spool {
         // every byte and `finish` has nothing left to add.
         file.flush().await.map_err(disk)?;
         file.seek(SeekFrom::Start(0)).await.map_err(disk)?;
-        let file = file.into_std().await;
         Ok(Spool {
-            file,
-            key: decrypting,
+            file: Arc::new(file.into_std().await),
+            key,
+            iv,
+            len: seen,
+        })
+    }
+
+    /// The spooled bytes' length.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// A reader of the spooled bytes from the start, independent of any
+    /// other reader.
+    pub(crate) fn reader(&self) -> Result<SpoolReader, AppError> {
+        let key = StreamingDecryptingKey::ctr(
+            UnboundCipherKey::new(&AES_256, self.key.as_ref()).map_err(|_| cipher_failed())?,
+            DecryptionContext::Iv128(FixedLength::from(self.iv)),
+        )
+        .map_err(|_| cipher_failed())?;
+        Ok(SpoolReader {
+            file: Arc::clone(&self.file),
+            offset: 0,
+            key,
             ciphertext: vec![0; SPOOL_BUFFER],
             plaintext: Vec::new(),
             position: 0,
@@ -177,13 +218,27 @@ impl Spool {
     }
 }
 
-impl Read for Spool {
+/// Reads a [`Spool`] from the start.
+pub(crate) struct SpoolReader {
+    file: Arc<std::fs::File>,
+    /// The next byte to read from the file (readers share the file, so
+    /// each keeps its own place).
+    offset: u64,
+    key: StreamingDecryptingKey,
+    ciphertext: Vec<u8>,
+    plaintext: Vec<u8>,
+    position: usize,
+}
+
+impl Read for SpoolReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
         while self.position == self.plaintext.len() {
-            let read = self.file.read(&mut self.ciphertext)?;
+            let read = self.file.read_at(&mut self.ciphertext, self.offset)?;
             if read == 0 {
                 return Ok(0);
             }
+            self.offset += read as u64;
             self.plaintext.resize(read + AES_256.block_len(), 0);
             let written = self
                 .key
@@ -273,7 +328,6 @@ pub(crate) async fn download(
 
 #[cfg(test)]
 mod tests {
-    use std::io::Seek;
 
     use super::*;
 
@@ -300,31 +354,39 @@ mod tests {
 
     #[tokio::test]
     async fn spools_round_trip_and_hide_the_plaintext() -> Result<(), AppError> {
+        use std::os::unix::fs::FileExt;
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let body = Body::from(data.clone());
-        let mut spool = Spool::write(&HeaderMap::new(), body, 1 << 20).await?;
-        let mut on_disk = Vec::new();
-        spool
+        let spool = Spool::write(&HeaderMap::new(), body, 1 << 20).await?;
+        assert_eq!(spool.len(), data.len() as u64);
+        let mut on_disk = vec![0u8; data.len() + 1];
+        let stored = spool
             .file
-            .try_clone()
-            .and_then(|mut f| f.read_to_end(&mut on_disk))
-            .ok();
-        spool.file.seek(SeekFrom::Start(0)).ok();
+            .read_at(&mut on_disk, 0)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        on_disk.truncate(stored);
         assert_eq!(on_disk.len(), data.len());
         assert_ne!(on_disk, data);
-        let mut back = Vec::new();
-        // Odd-sized reads exercise the buffering.
+        // Two readers, interleaved, each from the start: odd-sized reads
+        // exercise the buffering.
+        let (mut first, mut second) = (spool.reader()?, spool.reader()?);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
         let mut buf = [0u8; 777];
         loop {
-            let n = spool
+            let n = first
                 .read(&mut buf)
                 .map_err(|e| AppError::Internal(e.to_string()))?;
-            if n == 0 {
+            a.extend_from_slice(&buf[..n]);
+            let m = second
+                .read(&mut buf[..500])
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            b.extend_from_slice(&buf[..m]);
+            if n == 0 && m == 0 {
                 break;
             }
-            back.extend_from_slice(&buf[..n]);
         }
-        assert_eq!(back, data);
+        assert_eq!(a, data);
+        assert_eq!(b, data);
         Ok(())
     }
 

@@ -49,10 +49,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::web_devices::routes())
         .merge(crate::web_digest::routes())
         .merge(crate::web_incidents::routes())
+        .merge(crate::web_items::routes())
         // Enforced by the body extractors, so an oversized form gets a page
         // (413) like any other error.
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .merge(crate::web_gates::upload_routes())
+        .merge(crate::web_items::upload_routes())
 }
 
 /// A form body (`application/x-www-form-urlencoded`), refused with a clear

@@ -254,6 +254,20 @@ impl Vault {
         }
     }
 
+    /// Whether `actor` may add documents and import record sets (the
+    /// owner and admins), for a page that offers the upload. Nothing is
+    /// recorded: the upload itself is.
+    pub fn may_add(&self, actor: &Actor) -> Result<(), VaultError> {
+        self.require_owner(actor, "add documents or record sets")
+    }
+
+    /// As [`Vault::may_add`], recording a refusal: for a form that must
+    /// say no before it reads an upload.
+    pub async fn check_upload(&self, actor: &Actor) -> Result<(), VaultError> {
+        self.gate(actor, "add documents or record sets", KnownAction::Add)
+            .await
+    }
+
     /// Adds a document. The name must be new in the workspace. The body is
     /// read, scanned for sensitive data (see [`crate::scan`]), encrypted and
     /// stored in constant memory; the document becomes visible only once all

@@ -825,6 +825,6 @@ impl Vault {
 
 fn set_taken(name: &str) -> VaultError {
     VaultError::Conflict(format!(
-        "a record set named {name:?} already exists: choose another --name (nothing was imported)"
+        "a record set named {name:?} already exists: choose another name (nothing was imported)"
     ))
 }

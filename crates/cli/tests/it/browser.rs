@@ -394,6 +394,45 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{}: typing into `{css}`: {e}", self.who));
     }
 
+    /// Picks the option with `value` in the `<select>` at `css`.
+    async fn choose(&self, css: &str, value: &str) {
+        self.find(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("{}: choosing {value} in `{css}`: {e}", self.who));
+    }
+
+    /// Puts the local file `path` into the file input at `css`.
+    async fn attach(&self, css: &str, path: &Path) {
+        let path = path.to_str().expect("a UTF-8 path");
+        self.find(css)
+            .await
+            .send_keys(path)
+            .await
+            .unwrap_or_else(|e| panic!("{}: attaching {path} to `{css}`: {e}", self.who));
+    }
+
+    /// Waits until the page has left `path` (a form was submitted and
+    /// answered); returns where it is now.
+    async fn left(&self, path: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let at = self.path().await;
+            if at != path {
+                return at;
+            }
+            if started.elapsed() > PAGE_TIMEOUT {
+                panic!(
+                    "{} is still at {path}, showing:\n{}",
+                    self.who,
+                    self.text().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn click(&self, css: &str) {
         self.find(css)
             .await
@@ -647,15 +686,75 @@ async fn journey(ws: &Workspace, base: &str, driver: &str) {
     // The owner grants Alex a Confidential document at the console; Alex
     // signs the NDA, acknowledges the handbook, enters today's passcode and
     // opens it, all in the browser.
+    // The owner uploads the document in the browser, choosing its label.
     let q3 = ws.temp.path().join("q3.txt");
     std::fs::write(&q3, "Q3 invoices: 42 paid, 3 open\n").expect("write q3.txt");
-    ws.ok(&[
-        "docs",
-        "add",
-        q3.to_str().expect("a UTF-8 path"),
-        "--label",
-        "confidential",
-    ]);
+    owner.goto("/").await;
+    owner.click("a.button[href='/add']").await;
+    owner
+        .expect("/add", &["Upload a document", "Import a record set"])
+        .await;
+    owner.attach("#doc-file", &q3).await;
+    owner.choose("#doc-label", "confidential").await;
+    owner
+        .click("form[action='/documents'] button[type=submit]")
+        .await;
+    let at = owner.left("/add").await;
+    assert!(
+        at.starts_with("/documents/") && at.ends_with("/view"),
+        "the upload leads to the document's page, not {at}"
+    );
+    owner.expect(&at, &["q3.txt", "confidential"]).await;
+
+    // ... and imports a customer list: the columns' suggested categories
+    // are shown first; the owner changes one and imports.
+    let csv = ws.temp.path().join("customers.csv");
+    std::fs::write(
+        &csv,
+        "name,email,card,notes\n\
+         Ann Lee,ann@example.com,4111 1111 1111 1111,called Monday\n\
+         Tom Berg,tom@example.com,5555-5555-5555-4444,prefers e-mail\n\
+         Li Wei,li@example.com,378282246310005,new\n",
+    )
+    .expect("write customers.csv");
+    owner.goto("/add").await;
+    owner.attach("#set-file", &csv).await;
+    owner
+        .click("form[action='/records/import'] button[type=submit]")
+        .await;
+    let confirm = owner.left("/add").await;
+    owner
+        .expect(
+            &confirm,
+            &[
+                "Import customers.csv",
+                "column 3 (card): card_number, 100% of 3 values valid",
+            ],
+        )
+        .await;
+    assert_eq!(
+        owner
+            .find("#category-3")
+            .await
+            .prop("value")
+            .await
+            .expect("the card column's category"),
+        Some("card_number".to_owned()),
+        "the suggestion is preselected"
+    );
+    owner.choose("#category-4", "free_text").await;
+    owner.click("#confirm button[type=submit]").await;
+    owner
+        .expect("/records/customers", &["Ann Lee", "Li Wei"])
+        .await;
+    let sets = ws.json(&["records", "list", "--format", "json"]);
+    let categories: Vec<&str> = sets[0]["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["category"].as_str())
+        .collect();
+    assert_eq!(categories, ["name", "email", "card_number", "free_text"]);
     let until = (time::OffsetDateTime::now_utc() + time::Duration::days(7))
         .date()
         .to_string();

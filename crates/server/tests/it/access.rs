@@ -430,6 +430,25 @@ const ROUTES: &[Route] = &[
     route("GET", "/records/{set}/export", NO, Granted, 200).data(),
     route("GET", "/trace", NO, Reader, 200),
     route("POST", "/trace", Raw("x"), Signed, 200).mutating(),
+    route("GET", "/add", NO, Manager, 200),
+    route("POST", "/documents", Raw("x"), Manager, 400).mutating(),
+    route("POST", "/records/import", Raw("x"), Manager, 400).mutating(),
+    route(
+        "POST",
+        "/records/import/{grant}",
+        Form("name=matrix&category-1=name&label=internal&csrf={csrf}"),
+        ManagerOr404,
+        404,
+    )
+    .mutating(),
+    route(
+        "POST",
+        "/records/import/{grant}/cancel",
+        Form("csrf={csrf}"),
+        ManagerOr404,
+        404,
+    )
+    .mutating(),
     route("GET", "/incidents", NO, Manager, 200),
     route(
         "POST",

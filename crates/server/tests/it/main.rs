@@ -9,6 +9,7 @@ mod api;
 mod bad_input;
 mod devices;
 mod grants;
+mod items;
 mod masking;
 mod people;
 mod serve;

@@ -370,6 +370,46 @@ impl Browser {
         self.send(app, req).await
     }
 
+    /// Posts a multipart form (as a browser's file upload does): the text
+    /// `fields` in order, then the file `(field, file name, bytes)`.
+    pub async fn post_multipart(
+        &mut self,
+        app: &TestApp,
+        uri: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Result<Response<Body>> {
+        let boundary = "----confidant-test-b0undary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, file_name, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let length = body.len();
+        let mut req = request("POST", uri, None, Body::from(body))?;
+        let headers = req.headers_mut();
+        headers.insert(header::CONTENT_LENGTH, length.into());
+        headers.insert(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}").parse()?,
+        );
+        self.send(app, req).await
+    }
+
     /// Opens the sign-in page and returns its form's anti-forgery token.
     pub async fn open_login(&mut self, app: &TestApp) -> Result<String> {
         let response = self.get(app, "/login").await?;
