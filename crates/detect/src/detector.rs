@@ -372,6 +372,109 @@ fn search_end(text: &[u8], line_end: usize, p: LinePattern) -> usize {
     end
 }
 
+/// The matches of `re` that start on `lines` (sorted, not overlapping),
+/// as `find_iter` over the whole text would give them when no match
+/// starts elsewhere. A search from a line may run on to `reach(line_end)`.
+fn finds_on<'t>(
+    re: &Regex,
+    text: &'t [u8],
+    lines: &[Range<usize>],
+    reach: impl Fn(usize) -> usize,
+) -> Vec<Match<'t>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in lines {
+        let until = reach(r.end);
+        at = at.max(r.start);
+        while at <= r.end {
+            let Some(m) = re.find_at(&text[..until], at) else {
+                break;
+            };
+            if m.start() > r.end {
+                break;
+            }
+            at = m.end().max(m.start() + 1);
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// [`finds_on`] with capture groups.
+fn captures_on<'t>(
+    re: &Regex,
+    text: &'t [u8],
+    lines: &[Range<usize>],
+    reach: impl Fn(usize) -> usize,
+) -> Vec<Captures<'t>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in lines {
+        let until = reach(r.end);
+        at = at.max(r.start);
+        while at <= r.end {
+            let Some(c) = re.captures_at(&text[..until], at) else {
+                break;
+            };
+            let Some(m) = c.get(0) else { break };
+            if m.start() > r.end {
+                break;
+            }
+            at = m.end().max(m.start() + 1);
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The lines (without their line break) that may hold a `password = ...`
+/// setting: a `:` or `=` there follows, after blanks and a quote, a letter
+/// that ends one of the setting's keys (`password`, `pwd`, `secret`,
+/// `api_key`, `auth_token` all end in `d`, `t`, `y` or `n`, in either
+/// case). `:` and `=` are rare in most text and found fast, so the setting
+/// pattern, which has no literal to look for first, runs only there.
+fn setting_lines(text: &[u8]) -> Vec<Range<usize>> {
+    let mut lines: Vec<Range<usize>> = Vec::new();
+    for pos in memchr::memchr2_iter(b':', b'=', text) {
+        if lines.last().is_some_and(|l| pos <= l.end) {
+            continue;
+        }
+        let mut key_end = pos;
+        while key_end > 0 && matches!(text[key_end - 1], b' ' | b'\t') {
+            key_end -= 1;
+        }
+        if key_end > 0 && matches!(text[key_end - 1], b'"' | b'\'') {
+            key_end -= 1;
+        }
+        let ends_a_key = key_end > 0
+            && matches!(
+                text[key_end - 1].to_ascii_lowercase(),
+                b'd' | b't' | b'y' | b'n'
+            );
+        if ends_a_key {
+            let start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+            lines.push(start..end);
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+#[test]
+fn setting_lines_are_those_with_a_key_before_a_colon_or_equals_sign() {
+    let text = b"Name: Ann\npassword = x\n\"api_key\" :\"y\"\nat 10:00\nAUTH_TOKEN='z'";
+    let lines: Vec<&[u8]> = setting_lines(text).into_iter().map(|r| &text[r]).collect();
+    assert_eq!(
+        lines,
+        [
+            &b"password = x"[..],
+            b"\"api_key\" :\"y\"",
+            b"AUTH_TOKEN='z'"
+        ]
+    );
+}
+
 fn compile(pattern: &str) -> Regex {
     // ASCII word boundaries let the regex engine use its fast DFA on any
     // input; Unicode ones make it fall back to a slower engine on non-ASCII
@@ -497,24 +600,9 @@ impl Detector {
     /// whole text would give them, searching only `lines` (plus, for
     /// street addresses, the lines a town and postcode may take after).
     fn finds<'t>(&self, p: LinePattern, text: &'t [u8], lines: &[Range<usize>]) -> Vec<Match<'t>> {
-        let re = self.line_regex(p);
-        let mut out = Vec::new();
-        let mut at = 0;
-        for r in lines {
-            let until = search_end(text, r.end, p);
-            at = at.max(r.start);
-            while at <= r.end {
-                let Some(m) = re.find_at(&text[..until], at) else {
-                    break;
-                };
-                if m.start() > r.end {
-                    break;
-                }
-                at = m.end().max(m.start() + 1);
-                out.push(m);
-            }
-        }
-        out
+        finds_on(self.line_regex(p), text, lines, |end| {
+            search_end(text, end, p)
+        })
     }
 
     /// [`Detector::finds`] with capture groups.
@@ -524,25 +612,9 @@ impl Detector {
         text: &'t [u8],
         lines: &[Range<usize>],
     ) -> Vec<Captures<'t>> {
-        let re = self.line_regex(p);
-        let mut out = Vec::new();
-        let mut at = 0;
-        for r in lines {
-            let until = search_end(text, r.end, p);
-            at = at.max(r.start);
-            while at <= r.end {
-                let Some(c) = re.captures_at(&text[..until], at) else {
-                    break;
-                };
-                let Some(m) = c.get(0) else { break };
-                if m.start() > r.end {
-                    break;
-                }
-                at = m.end().max(m.start() + 1);
-                out.push(c);
-            }
-        }
-        out
+        captures_on(self.line_regex(p), text, lines, |end| {
+            search_end(text, end, p)
+        })
     }
 
     /// Every finding in `text`, in order of position. Offsets are byte
@@ -929,7 +1001,10 @@ impl Detector {
         for m in self.finds(LinePattern::Token, text, token_lines) {
             out.push(cand(Kind::Secret, m.start(), m.end(), 0.9));
         }
-        for c in self.config.captures_iter(text) {
+        // A setting never runs over a line break: the pattern runs only on
+        // the lines that may hold one.
+        let lines = setting_lines(text);
+        for c in captures_on(&self.config, text, &lines, |end| end) {
             let (Some(all), Some(v)) = (c.get(0), c.name("v")) else {
                 continue;
             };
@@ -1310,7 +1385,7 @@ pub(crate) fn finish(
     candidates
         .iter()
         .map(|c| {
-            line += text[pos..c.start].iter().filter(|b| **b == b'\n').count() as u64;
+            line += memchr::memchr_iter(b'\n', &text[pos..c.start]).count() as u64;
             pos = c.start;
             let value = String::from_utf8_lossy(&text[c.start..c.end]);
             Finding {

@@ -117,7 +117,7 @@ impl Detector {
             if drop > 0 {
                 at_line_start = buf[drop - 1] == b'\n';
             }
-            line_at_base += buf[..drop].iter().filter(|b| **b == b'\n').count() as u64;
+            line_at_base += memchr::memchr_iter(b'\n', &buf[..drop]).count() as u64;
             buf.drain(..drop);
             base += drop as u64;
             owned_from = owned_to - drop;
