@@ -475,6 +475,24 @@ fn setting_lines_are_those_with_a_key_before_a_colon_or_equals_sign() {
     );
 }
 
+/// How many of libphonenumber's compiled patterns stay cached. The
+/// `phonenumber` crate keeps 100, fewer than checking a number of one
+/// region and formatting it use, so it compiled patterns again and again
+/// (a third of the time of a scan of text with many distinct numbers).
+const PHONE_PATTERNS_CACHED: usize = 1024;
+
+/// Loads libphonenumber's metadata (tens of milliseconds, once per
+/// process) when a detector is built rather than at the first phone number
+/// of the first scan, and lets its pattern cache hold
+/// [`PHONE_PATTERNS_CACHED`] patterns.
+fn load_phone_metadata() {
+    if let Ok(mut cache) = phonenumber::metadata::DATABASE.cache().lock()
+        && cache.capacity() < PHONE_PATTERNS_CACHED
+    {
+        cache.set_capacity(PHONE_PATTERNS_CACHED);
+    }
+}
+
 fn compile(pattern: &str) -> Regex {
     // ASCII word boundaries let the regex engine use its fast DFA on any
     // input; Unicode ones make it fall back to a slower engine on non-ASCII
@@ -502,6 +520,7 @@ impl Detector {
     /// A detector that reads phone numbers without a `+` country code as
     /// numbers of these regions, in order.
     pub fn with_regions(regions: Vec<Country>) -> Detector {
+        load_phone_metadata();
         let mut d = Detector {
             card: compile(r"\b[0-9](?:[ -]?[0-9]){12,18}\b"),
             iban: compile(
@@ -1183,6 +1202,9 @@ struct Scorer<'a> {
 
 impl Scorer<'_> {
     fn delta(&self, start: usize, end: usize, kind: Kind) -> f32 {
+        if !self.context.speaks_for(kind) {
+            return 0.0;
+        }
         let bounds = self.layout.bounds(start, end, self.text.len());
         let column = self.layout.column(start, end, kind);
         self.context
@@ -1345,13 +1367,38 @@ fn placeholder(v: &[u8]) -> bool {
 }
 
 /// Keeps the best of overlapping candidates (higher score, then longer),
-/// sorted by position. Kept candidates never overlap, so ordered by start
-/// they are ordered by end too, and the only one a new candidate can
-/// overlap is the last kept one starting before its end: one lookup in a
-/// B-tree, so the work is O(n log n) even when every candidate overlaps its
-/// neighbours.
+/// sorted by position. Most candidates overlap none: the text is cut into
+/// runs of candidates that overlap one another (in order of start, each
+/// starts before the furthest end so far), and only runs of more than one
+/// are resolved, each on its own.
 fn resolve_overlaps(mut all: Vec<Candidate>) -> Vec<Candidate> {
-    all.sort_by(|a, b| {
+    all.sort_by_key(|c| (c.start, c.end));
+    let mut kept = Vec::with_capacity(all.len());
+    let mut run_start = 0;
+    while run_start < all.len() {
+        let mut reach = all[run_start].end;
+        let mut run_end = run_start + 1;
+        while let Some(c) = all.get(run_end).filter(|c| c.start < reach) {
+            reach = reach.max(c.end);
+            run_end += 1;
+        }
+        match &all[run_start..run_end] {
+            [one] => kept.push(*one),
+            run => kept.extend(resolve_run(run.to_vec())),
+        }
+        run_start = run_end;
+    }
+    kept
+}
+
+/// [`resolve_overlaps`] for one run: the best candidate first, then each
+/// next best that overlaps none kept. Kept candidates never overlap, so
+/// ordered by start they are ordered by end too, and the only one a new
+/// candidate can overlap is the last kept one starting before its end: one
+/// lookup in a B-tree, so the work is O(n log n) even when every candidate
+/// overlaps its neighbours.
+fn resolve_run(mut run: Vec<Candidate>) -> Vec<Candidate> {
+    run.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then((b.end - b.start).cmp(&(a.end - a.start)))
@@ -1359,7 +1406,7 @@ fn resolve_overlaps(mut all: Vec<Candidate>) -> Vec<Candidate> {
             .then(a.kind.cmp(&b.kind))
     });
     let mut kept: std::collections::BTreeMap<usize, Candidate> = std::collections::BTreeMap::new();
-    for c in all {
+    for c in run {
         let clash = kept
             .range(..c.end)
             .next_back()
