@@ -5,9 +5,10 @@
 use phonenumber::country::Id as Country;
 use std::ops::Range;
 
-use regex::bytes::{Captures, Match, Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::{Captures, Match, Regex};
 
 use crate::context::Context;
+use crate::lines::LineSet;
 use crate::table::{Header, Layout};
 use crate::validate;
 use crate::{Finding, Kind, mask};
@@ -49,8 +50,8 @@ pub struct Detector {
     name_after: Regex,
     given: Regex,
     next_cap: Regex,
-    /// All the line patterns at once (see [`Detector::hot_lines`]).
-    set: RegexSet,
+    /// All the line patterns at once (see [`LineSet::hot_lines`]).
+    lines: LineSet,
     context: Context,
     regions: Vec<Country>,
 }
@@ -355,6 +356,13 @@ impl PhoneMemo {
     const MAX: usize = 1 << 16;
 }
 
+/// What a scan keeps from one window of a stream to the next.
+#[derive(Debug)]
+pub(crate) struct Scratch {
+    memo: PhoneMemo,
+    lines: regex_automata::hybrid::dfa::Cache,
+}
+
 /// Where the search for a match starting on a line that ends at
 /// `line_end` may stop: the line's end, or for a street address, up to
 /// three lines on (two places and a postcode or ZIP code on lines of their
@@ -554,7 +562,7 @@ impl Detector {
             ),
             given: compile(&format!(r"\b(?:{})\b", GIVEN_NAMES.join("|"))),
             next_cap: compile(r"\A [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?\b"),
-            set: RegexSet::empty(),
+            lines: LineSet::new(&[]),
             context: Context::new(),
             regions,
         };
@@ -562,16 +570,17 @@ impl Detector {
             .iter()
             .map(|p| d.line_regex(*p).as_str())
             .collect();
-        #[expect(
-            clippy::expect_used,
-            reason = "the patterns are constants; every test builds them"
-        )]
-        let set = RegexSetBuilder::new(patterns)
-            .dfa_size_limit(32 << 20)
-            .build()
-            .expect("detector patterns compile as a set");
-        d.set = set;
+        d.lines = LineSet::new(&patterns);
         d
+    }
+
+    /// Working memory for scans, reused from one window of a stream to the
+    /// next.
+    pub(crate) fn scratch(&self) -> Scratch {
+        Scratch {
+            memo: PhoneMemo::default(),
+            lines: self.lines.cache(),
+        }
     }
 
     fn line_regex(&self, p: LinePattern) -> &Regex {
@@ -590,29 +599,6 @@ impl Detector {
             LinePattern::NameAfter => &self.name_after,
             LinePattern::Given => &self.given,
         }
-    }
-
-    /// For each line pattern, the lines (without their line break) on which
-    /// it matches, adjacent lines merged: one pass of all the patterns at
-    /// once per line, so each pattern then runs only where it matches
-    /// (most lines of most texts hold none of them).
-    fn hot_lines(&self, text: &[u8]) -> Vec<Vec<Range<usize>>> {
-        let mut hot: Vec<Vec<Range<usize>>> = vec![Vec::new(); LinePattern::ALL.len()];
-        let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
-        let mut start = 0;
-        for end in ends {
-            let line = &text[start..end];
-            if !line.is_empty() {
-                for i in self.set.matches(line).iter() {
-                    match hot[i].last_mut() {
-                        Some(last) if last.end + 1 == start => last.end = end,
-                        _ => hot[i].push(start..end),
-                    }
-                }
-            }
-            start = end + 1;
-        }
-        hot
     }
 
     /// The matches of line pattern `p` in `text`, as `find_iter` over the
@@ -677,7 +663,7 @@ impl Detector {
     /// Every candidate in `text` with a score at or above the threshold,
     /// overlaps resolved, sorted by start.
     pub(crate) fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
-        self.candidates_in(text, true, None, text.len(), &mut PhoneMemo::default())
+        self.candidates_in(text, true, None, text.len(), &mut self.scratch())
             .0
     }
 
@@ -685,15 +671,15 @@ impl Detector {
     /// one: `at_line_start` and `carried` say whether `text[0]` starts a
     /// line and which table header is in effect at the first line start
     /// (see [`Layout::scan`]); also returns the header in effect at the
-    /// first line start at or after `hand_on_at`. `memo` remembers the
-    /// phone numbers already checked in earlier windows.
+    /// first line start at or after `hand_on_at`. `scratch` is carried from
+    /// window to window (it remembers the phone numbers already checked).
     pub(crate) fn candidates_in(
         &self,
         text: &[u8],
         at_line_start: bool,
         carried: Option<Header>,
         hand_on_at: usize,
-        memo: &mut PhoneMemo,
+        scratch: &mut Scratch,
     ) -> (Vec<Candidate>, Option<Header>) {
         let (layout, handed_on) =
             Layout::scan(&self.context, text, at_line_start, carried, hand_on_at);
@@ -702,7 +688,7 @@ impl Detector {
             layout: &layout,
             text,
         };
-        let hot = self.hot_lines(text);
+        let hot = self.lines.hot_lines(text, &mut scratch.lines);
         let lines = |p: LinePattern| hot[p as usize].as_slice();
         let mut all = Vec::new();
         self.cards(text, lines(LinePattern::Card), &mut all);
@@ -711,7 +697,13 @@ impl Detector {
         self.ssns(text, lines(LinePattern::Ssn), &mut all);
         self.sins(text, lines(LinePattern::Sin), &mut all);
         self.ninos(text, lines(LinePattern::Nino), &mut all);
-        self.phones(text, lines(LinePattern::Phone), &scorer, memo, &mut all);
+        self.phones(
+            text,
+            lines(LinePattern::Phone),
+            &scorer,
+            &mut scratch.memo,
+            &mut all,
+        );
         self.emails(text, &mut all);
         self.addresses(text, &hot, &mut all);
         self.dates(text, lines(LinePattern::Date), &mut all);
@@ -1445,4 +1437,54 @@ pub(crate) fn finish(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod line_set_tests {
+    use proptest::prelude::*;
+
+    use super::Detector;
+
+    /// Pieces of lines that start or end the detector's candidates.
+    const PIECES: &[&str] = &[
+        "4111 1111 1111 1111",
+        "DE89 3704 0044 0532 0130 00",
+        "123-45-6789",
+        "130 692 544",
+        "AB 12 34 56 C",
+        "+44 20 7946 0958",
+        "(415) 555-0123",
+        "1600 Pennsylvania Avenue",
+        "Flat 4, ",
+        "SW1A 1AA",
+        "12/03/1985",
+        "3rd March, 1985",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_",
+        "Name: Ann Lee",
+        "Dear Mr. ",
+        "Priya Shah",
+        " Main St",
+        "é",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The line set's DFA says which patterns match on a line exactly
+        /// as the `RegexSet` of the same patterns does.
+        #[test]
+        fn dfa_agrees_with_the_set_on_the_detector_patterns(
+            parts in prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(PIECES).prop_map(str::to_owned),
+                    "[0-9A-Za-z .,:/()+#'_-]{0,12}",
+                ],
+                0..8,
+            )
+        ) {
+            let detector = Detector::new();
+            prop_assert!(detector.lines.agree_on(parts.concat().as_bytes()));
+        }
+    }
 }

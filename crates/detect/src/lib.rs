@@ -52,6 +52,7 @@ mod detector;
 #[cfg(feature = "extract")]
 pub mod extract;
 mod kind;
+mod lines;
 mod mask;
 mod stream;
 mod table;
