@@ -54,6 +54,7 @@ pub mod extract;
 mod kind;
 mod lines;
 mod mask;
+mod phone_runs;
 mod stream;
 mod table;
 pub mod validate;
