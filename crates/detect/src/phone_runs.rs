@@ -78,14 +78,17 @@ fn match_at(text: &[u8], start: usize, until: usize) -> Option<usize> {
     }
     // The longest prefix of at least MIN_DIGITS digits that a word
     // boundary ends (the last byte is a digit, a word byte).
-    (MIN_DIGITS..=n).rev().map(|k| ends[k - 1] + 1).find(|&end| end >= until || !is_word(text[end]))
+    (MIN_DIGITS..=n)
+        .rev()
+        .map(|k| ends[k - 1] + 1)
+        .find(|&end| end >= until || !is_word(text[end]))
 }
 
 #[cfg(test)]
 mod tests {
-    use proptest::prelude::*;
     use super::*;
     use crate::detector::compile;
+    use proptest::prelude::*;
 
     fn by_regex(text: &[u8]) -> Vec<Range<usize>> {
         let re = compile(PATTERN);
@@ -93,7 +96,11 @@ mod tests {
         let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
         let mut start = 0;
         for end in ends {
-            out.extend(re.find_iter(&text[..end]).filter(|m| m.start() >= start).map(|m| m.range()));
+            out.extend(
+                re.find_iter(&text[..end])
+                    .filter(|m| m.start() >= start)
+                    .map(|m| m.range()),
+            );
             start = end + 1;
         }
         out
@@ -112,13 +119,18 @@ mod tests {
 
     #[test]
     fn numbers_are_found_as_the_pattern_finds_them() {
-        let text = b"call +44 20 7946 0958 or (415) 555-0123, not 12345 or x1234567\n1 2 3 4 5 6 7 8";
+        let text =
+            b"call +44 20 7946 0958 or (415) 555-0123, not 12345 or x1234567\n1 2 3 4 5 6 7 8";
         let found = phone_runs(text, &lines_of(text));
         assert_eq!(found, by_regex(text));
         let values: Vec<&[u8]> = found.iter().map(|r| &text[r.clone()]).collect();
         assert_eq!(
             values,
-            [&b"+44 20 7946 0958"[..], b"(415) 555-0123", b"1 2 3 4 5 6 7 8"]
+            [
+                &b"+44 20 7946 0958"[..],
+                b"(415) 555-0123",
+                b"1 2 3 4 5 6 7 8"
+            ]
         );
     }
 
