@@ -8,7 +8,7 @@ use std::ops::Range;
 use regex::bytes::{Captures, Match, Regex};
 
 use crate::context::Context;
-use crate::lines::LineSet;
+use crate::lines::{LineCache, LineSet};
 use crate::phone_runs::{self, phone_runs};
 use crate::table::{Header, Layout};
 use crate::validate;
@@ -358,10 +358,9 @@ impl PhoneMemo {
 }
 
 /// What a scan keeps from one window of a stream to the next.
-#[derive(Debug)]
-pub(crate) struct Scratch {
+pub(crate) struct Scratch<'a> {
     memo: PhoneMemo,
-    lines: regex_automata::hybrid::dfa::Cache,
+    lines: LineCache<'a>,
 }
 
 /// Where the search for a match starting on a line that ends at
@@ -577,7 +576,7 @@ impl Detector {
 
     /// Working memory for scans, reused from one window of a stream to the
     /// next.
-    pub(crate) fn scratch(&self) -> Scratch {
+    pub(crate) fn scratch(&self) -> Scratch<'_> {
         Scratch {
             memo: PhoneMemo::default(),
             lines: self.lines.cache(),
@@ -680,7 +679,7 @@ impl Detector {
         at_line_start: bool,
         carried: Option<Header>,
         hand_on_at: usize,
-        scratch: &mut Scratch,
+        scratch: &mut Scratch<'_>,
     ) -> (Vec<Candidate>, Option<Header>) {
         let (layout, handed_on) =
             Layout::scan(&self.context, text, at_line_start, carried, hand_on_at);

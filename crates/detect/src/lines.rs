@@ -7,10 +7,12 @@
 //! that crate's setup for each of millions of short lines.
 
 use std::ops::Range;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use regex::bytes::{RegexSet, RegexSetBuilder};
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::{Cache, DFA};
+use regex_automata::util::pool::{Pool, PoolGuard};
 use regex_automata::{Input, MatchKind};
 
 /// The most patterns a [`LineSet`] holds (one bit each).
@@ -28,7 +30,17 @@ const DFA_CACHE: usize = 32 << 20;
 pub(crate) struct LineSet {
     dfa: DFA,
     set: RegexSet,
+    /// The DFA's working memory, kept from one scan to the next (a fresh
+    /// one has to build its states again, which a short text would pay
+    /// for many times over), one per thread that scans at once.
+    caches: Pool<Cache, CacheFn>,
 }
+
+type CacheFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+/// The DFA's working memory for one scan, taken from the set's pool and
+/// given back when dropped.
+pub(crate) type LineCache<'a> = PoolGuard<'a, Cache, CacheFn>;
 
 /// The bits of the patterns that match on a line (bit `i` for pattern `i`).
 type Found = u32;
@@ -55,13 +67,15 @@ impl LineSet {
             .dfa_size_limit(DFA_CACHE)
             .build()
             .expect("line patterns compile as a set");
-        LineSet { dfa, set }
+        let for_pool = dfa.clone();
+        let caches = Pool::new(Box::new(move || for_pool.create_cache()) as CacheFn);
+        LineSet { dfa, set, caches }
     }
 
-    /// The DFA's working memory, to be reused from one text to the next
-    /// (its states are built as the scan needs them).
-    pub(crate) fn cache(&self) -> Cache {
-        self.dfa.create_cache()
+    /// The DFA's working memory for a scan (its states are built as the
+    /// scan needs them, and kept for the next scan).
+    pub(crate) fn cache(&self) -> LineCache<'_> {
+        self.caches.get()
     }
 
     /// For each pattern, the lines (without their line break) on which it
