@@ -710,8 +710,10 @@ impl Detector {
         self.secrets(text, lines(LinePattern::Token), &mut all);
         self.names(text, &hot, &mut all);
         self.name_cells(text, &layout, &mut all);
-        for c in &mut all {
-            c.score = (c.score + scorer.delta(c.start, c.end, c.kind)).clamp(0.0, 1.0);
+        // Phone numbers were scored with their context already (it decides
+        // whether libphonenumber is asked).
+        for c in all.iter_mut().filter(|c| c.kind != Kind::Phone) {
+            c.score = scored(c.score, scorer.delta(c.start, c.end, c.kind));
         }
         all.retain(|c| c.score >= THRESHOLD);
         (resolve_overlaps(all), handed_on)
@@ -859,7 +861,8 @@ impl Detector {
             // Parsing with libphonenumber's metadata is the expensive step:
             // skip it for candidates that context words already rule out,
             // and for national numbers that cannot belong to a region.
-            if base + scorer.delta(start, end, Kind::Phone) < THRESHOLD {
+            let delta = scorer.delta(start, end, Kind::Phone);
+            if base + delta < THRESHOLD {
                 continue;
             }
             // The same number often recurs (a signature, a switchboard, a
@@ -876,8 +879,15 @@ impl Detector {
                     len
                 }
             };
+            // Phone numbers leave here with their context counted (see
+            // `candidates_in`).
             if let Some(len) = valid_len {
-                out.push(cand(Kind::Phone, start, start + len, base));
+                let delta = if len == raw.len() {
+                    delta
+                } else {
+                    scorer.delta(start, start + len, Kind::Phone)
+                };
+                out.push(cand(Kind::Phone, start, start + len, scored(base, delta)));
             } else if scorer.layout.column(start, end, Kind::Phone) > 0.0
                 && self.possible_national(raw.strip_prefix(b"+1").unwrap_or(raw))
             {
@@ -885,7 +895,7 @@ impl Detector {
                 // way the region writes them counts even when its area code
                 // is not (yet) in use: exports and test data hold such
                 // numbers, and the header leaves little doubt.
-                out.push(cand(Kind::Phone, start, end, base));
+                out.push(cand(Kind::Phone, start, end, scored(base, delta)));
             }
         }
     }
@@ -1217,6 +1227,11 @@ impl Scorer<'_> {
         self.context
             .delta(self.text, (start, end), kind, bounds, column)
     }
+}
+
+/// A base score changed by context, kept within 0..=1.
+fn scored(base: f32, delta: f32) -> f32 {
+    (base + delta).clamp(0.0, 1.0)
 }
 
 fn cand(kind: Kind, start: usize, end: usize, score: f32) -> Candidate {
