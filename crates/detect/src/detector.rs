@@ -2,7 +2,7 @@
 //! number ranges, libphonenumber) and context words score them, and
 //! overlapping candidates are resolved in favour of the best score.
 
-use phonenumber::country::Id as Country;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, Region as Country};
 use std::ops::Range;
 
 use regex::bytes::{Captures, Match, Regex};
@@ -483,22 +483,17 @@ fn setting_lines_are_those_with_a_key_before_a_colon_or_equals_sign() {
     );
 }
 
-/// How many of libphonenumber's compiled patterns stay cached. The
-/// `phonenumber` crate keeps 100, fewer than checking a number of one
-/// region and formatting it use, so it compiled patterns again and again
-/// (a third of the time of a scan of text with many distinct numbers).
-const PHONE_PATTERNS_CACHED: usize = 1024;
-
-/// Loads libphonenumber's metadata (tens of milliseconds, once per
-/// process) when a detector is built rather than at the first phone number
-/// of the first scan, and lets its pattern cache hold
-/// [`PHONE_PATTERNS_CACHED`] patterns.
+/// Loads libphonenumber's metadata (once per process) when a detector is
+/// built rather than at the first phone number of the first scan.
 fn load_phone_metadata() {
-    if let Ok(mut cache) = phonenumber::metadata::DATABASE.cache().lock()
-        && cache.capacity() < PHONE_PATTERNS_CACHED
-    {
-        cache.set_capacity(PHONE_PATTERNS_CACHED);
-    }
+    std::sync::LazyLock::force(&PHONE_NUMBER_UTIL);
+}
+
+/// libphonenumber's parse and validation of `s`, with `region` for a
+/// number written without a country code.
+fn valid_phone(s: &str, region: Option<Country>) -> bool {
+    let valid = |n: PhoneNumber| PHONE_NUMBER_UTIL.is_valid_number(&n);
+    PHONE_NUMBER_UTIL.parse(s, region).is_ok_and(valid)
 }
 
 pub(crate) fn compile(pattern: &str) -> Regex {
@@ -929,14 +924,14 @@ impl Detector {
             ends.push(raw.len());
             ends.iter().rev().take(3).copied().find(|&e| {
                 let digits = raw[..e].iter().filter(|b| b.is_ascii_digit()).count();
-                digits >= 7 && phonenumber::parse(None, &s[..e]).is_ok_and(|p| p.is_valid())
+                digits >= 7 && valid_phone(&s[..e], None)
             })
         } else {
             let d = validate::digits(raw);
-            let valid = self.regions.iter().any(|r| {
-                national_shape_of(*r, raw, &d)
-                    && phonenumber::parse(Some(*r), s).is_ok_and(|p| p.is_valid())
-            });
+            let valid = self
+                .regions
+                .iter()
+                .any(|r| national_shape_of(*r, raw, &d) && valid_phone(s, Some(*r)));
             valid.then_some(raw.len())
         }
     }

@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize};
 pub use detector::{Detector, THRESHOLD};
 pub use kind::{Kind, UnknownKindError};
 pub use mask::mask;
-pub use phonenumber::country::Id as Country;
+pub use rlibphonenumber::Region as Country;
 pub use stream::{MARGIN, StreamSummary, WINDOW, looks_binary};
 
 /// One piece of sensitive data found in a text. The raw value is not kept:
