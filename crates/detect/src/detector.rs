@@ -850,7 +850,16 @@ impl Detector {
                 0.7
             } else if separated {
                 0.6
+            } else if in_running_text(text, start) && !scorer.layout.in_row(start, end) {
+                // In running text or a log line, a bare run of digits that
+                // libphonenumber calls a valid number is reported, at the
+                // threshold: a lowering word ("order", "confirmation") takes
+                // it below.
+                BARE_PHONE
             } else {
+                // In a table, a list or a delimited line a bare number is
+                // as often an id: only a word or a column header ("phone")
+                // makes it a phone number.
                 0.4
             };
             // Parsing with libphonenumber's metadata is the expensive step:
@@ -902,7 +911,7 @@ impl Detector {
         self.regions.iter().any(|r| {
             national_shape(*r, &d)
                 && match r {
-                    Country::US | Country::CA => nanp_grouping(raw),
+                    Country::US | Country::CA => nanp_grouping(raw) && nanp_exchange(&d),
                     Country::GB => true,
                     _ => false,
                 }
@@ -1192,10 +1201,12 @@ fn given_names_are_sorted_for_binary_search() {
 /// left to libphonenumber.
 fn national_shape(region: Country, d: &[u8]) -> bool {
     match region {
-        // NANP: NXX-NXX-XXXX, optionally with the trunk prefix 1.
+        // NANP: NXX-XXX-XXXX, optionally with the trunk prefix 1. The
+        // exchange is left to libphonenumber: most regions' exchanges start
+        // with 2-9, but not all (the Dominican Republic's 829-1XX).
         Country::US | Country::CA => match d {
-            [a, _, _, e, ..] if d.len() == 10 => *a >= 2 && *e >= 2,
-            [1, a, _, _, e, ..] if d.len() == 11 => *a >= 2 && *e >= 2,
+            [a, ..] if d.len() == 10 => *a >= 2,
+            [1, a, ..] if d.len() == 11 => *a >= 2,
             _ => false,
         },
         // UK national numbers start with the trunk prefix 0.
@@ -1222,6 +1233,22 @@ impl Scorer<'_> {
         self.context
             .delta(self.text, (start, end), kind, bounds, column)
     }
+}
+
+/// The score of a national phone number written as one run of digits in
+/// running text, without context.
+const BARE_PHONE: f32 = THRESHOLD;
+
+/// Whether the candidate at `start` stands in running text: after a space
+/// that follows something other than a line break, a blank or a cell
+/// delimiter (so not alone on its line nor a cell of delimited text).
+fn in_running_text(text: &[u8], start: usize) -> bool {
+    start >= 2
+        && text[start - 1] == b' '
+        && !matches!(
+            text[start - 2],
+            b'\n' | b'\r' | b' ' | b'\t' | b',' | b';' | b'|'
+        )
 }
 
 /// A base score changed by context, kept within 0..=1.
@@ -1282,6 +1309,14 @@ fn card_grouping(raw: &[u8]) -> bool {
 fn national_shape_of(region: Country, raw: &[u8], d: &[u8]) -> bool {
     national_shape(region, d)
         && (!matches!(region, Country::US | Country::CA) || nanp_grouping(raw))
+}
+
+/// The exchange (the three digits after the area code) of a NANP number
+/// `d` (digits, optionally after the trunk prefix 1) starts with 2-9, as in
+/// the United States and Canada.
+fn nanp_exchange(d: &[u8]) -> bool {
+    let exchange = if d.len() == 11 { d.get(4) } else { d.get(3) };
+    exchange.is_some_and(|e| *e >= 2)
 }
 
 /// Phone numbers of the NANP without a `+` are written 3-3-4 (with an

@@ -165,6 +165,15 @@ impl Layout {
         from..to
     }
 
+    /// Whether `start..end` lies in a table row (one that matches its
+    /// header's cells or not).
+    pub(crate) fn in_row(&self, start: usize, end: usize) -> bool {
+        let i = self.rows.partition_point(|r| r.start <= start);
+        i.checked_sub(1)
+            .and_then(|i| self.rows.get(i))
+            .is_some_and(|r| end <= r.end)
+    }
+
     /// The cells of columns that hold people's names, as ranges of the
     /// text, each with the number of words it needs to count as a name.
     pub(crate) fn name_cells(&self) -> impl Iterator<Item = (Range<usize>, usize)> + '_ {
