@@ -307,9 +307,10 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 /// The candidate patterns that match within a line (all but the private
-/// key markers, e-mail addresses and `password = ...`, which have
-/// literal prefixes the regex engine finds fast on its own): the prefilter
-/// in [`Detector::hot_lines`] runs them together.
+/// key markers and e-mail addresses, which have literal parts the regex
+/// engine finds fast on its own, and `password = ...`, searched on the
+/// lines [`setting_lines`] picks): [`LineSet::hot_lines`] runs them
+/// together.
 #[derive(Debug, Clone, Copy)]
 enum LinePattern {
     Card,
@@ -346,7 +347,7 @@ impl LinePattern {
 }
 
 /// Phone number candidates already checked with libphonenumber in a scan
-/// (its parse and validation cost several microseconds a number), and the
+/// (its parse and validation cost about a microsecond a number), and the
 /// length of the valid number each starts with. A B-tree rather than a
 /// HashMap: std's hasher seeds itself from the OS RNG, which this crate
 /// does not touch. Bounded: cleared when full.
