@@ -733,3 +733,23 @@ fn adversarial_inputs_scan_in_linear_time() {
         );
     }
 }
+
+/// One detector serves many threads at once (the vault's request handlers,
+/// the CLI's scan), and a panic elsewhere leaves it usable: its scan
+/// caches are pooled per thread, not shared mutably.
+#[test]
+fn a_detector_is_shared_between_threads() {
+    fn shareable<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    shareable::<Detector>();
+    let text = "call +44 20 7946 0958 or card 4111 1111 1111 1111\n".repeat(50);
+    let alone = DETECTOR.scan_text(&text);
+    let together: Vec<Vec<Finding>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| DETECTOR.scan_text(&text))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    assert_eq!(alone.len(), 100);
+    assert!(together.iter().all(|found| *found == alone));
+}
