@@ -744,7 +744,9 @@ fn a_detector_is_shared_between_threads() {
     let text = "call +44 20 7946 0958 or card 4111 1111 1111 1111\n".repeat(50);
     let alone = DETECTOR.scan_text(&text);
     let together: Vec<Vec<Finding>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| DETECTOR.scan_text(&text))).collect();
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| DETECTOR.scan_text(&text)))
+            .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_default())
