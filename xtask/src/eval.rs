@@ -10,7 +10,7 @@
 //! (release build); `presidio_score.py` scores Presidio. Then the
 //! detector's `throughput` example writes a generated mixed corpus (`--mb`,
 //! 100 MB by default; 0 skips this step) to `target/eval-detect-corpus.txt`
-//! and scans it, and ripgrep (Debian's `ripgrep`, installed when missing) searches
+//! and scans it (best of three runs), and ripgrep (Debian's `ripgrep`, installed when missing) searches
 //! the same file, single thread, for the detector's candidate patterns: once
 //! with all of them (`rg -f`, one pass that reports leftmost matches only)
 //! and once per pattern (every candidate of every pattern, the search the
@@ -236,21 +236,38 @@ fn time_rg(patterns: &Path, corpus: &Path, runs: u32) -> Result<f64> {
     Ok(best)
 }
 
+/// Runs of the detector's throughput example (each writes the corpus
+/// again, the same bytes) and of ripgrep's one-pass search; the best of
+/// each is reported, as on a shared machine the slowest runs say more
+/// about the neighbours than about the tool.
+const SCAN_RUNS: u32 = 3;
+
 /// The detector's throughput on a generated mixed corpus of `mb` MB, and
 /// ripgrep's on the same file with the detector's candidate patterns.
 fn throughput_vs_ripgrep(root: &Path, target: &Path, mb: u32) -> Result<Value> {
     let corpus = target.join("eval-detect-corpus.txt");
     let out = target.join("eval-detect-throughput.out");
-    eprintln!("== scanning a {mb} MB mixed corpus");
-    run_to(
-        example(root, "throughput")
-            .arg(mb.to_string())
-            .arg("--corpus")
-            .arg(&corpus),
-        &out,
-        "the throughput example",
-    )?;
-    let ours = last_json(&out)?;
+    eprintln!("== scanning a {mb} MB mixed corpus (best of {SCAN_RUNS})");
+    let mut ours: Option<Value> = None;
+    for _ in 0..SCAN_RUNS {
+        run_to(
+            example(root, "throughput")
+                .arg(mb.to_string())
+                .arg("--corpus")
+                .arg(&corpus),
+            &out,
+            "the throughput example",
+        )?;
+        let run = last_json(&out)?;
+        let seconds = |v: &Value| v.get("seconds").and_then(Value::as_f64).unwrap_or(f64::MAX);
+        if ours
+            .as_ref()
+            .is_none_or(|best| seconds(&run) < seconds(best))
+        {
+            ours = Some(run);
+        }
+    }
+    let ours = ours.context("the throughput example did not run")?;
     let patterns = target.join("eval-detect-rg-patterns.txt");
     run_to(
         example(root, "throughput").arg("patterns"),
@@ -274,7 +291,7 @@ fn throughput_vs_ripgrep(root: &Path, target: &Path, mb: u32) -> Result<Value> {
     }
     let rg = if has_rg {
         eprintln!("== ripgrep on the same corpus");
-        let all = time_rg(&patterns, &corpus, 3)?;
+        let all = time_rg(&patterns, &corpus, SCAN_RUNS)?;
         // Each pattern alone: rg's time for every candidate of every pattern.
         let one = target.join("eval-detect-rg-pattern.txt");
         let mut each = 0.0;

@@ -134,6 +134,10 @@ pub(crate) fn label_words(label: &[u8]) -> Vec<u8> {
 #[derive(Debug)]
 pub(crate) struct Context {
     automaton: AhoCorasick,
+    /// Per kind (by `Kind as usize`): whether any word speaks for it. For
+    /// the others (e-mail addresses, secrets, names) no word, in the text
+    /// or in a column's header, changes a score.
+    spoken_for: [bool; KINDS],
 }
 
 impl Context {
@@ -147,7 +151,22 @@ impl Context {
             .match_kind(MatchKind::LeftmostLongest)
             .build(WORDS.iter().map(|(w, _, _)| w))
             .expect("context words build");
-        Context { automaton }
+        let mut spoken_for = [false; KINDS];
+        for (_, kinds, _) in WORDS {
+            for k in *kinds {
+                spoken_for[*k as usize] = true;
+            }
+        }
+        Context {
+            automaton,
+            spoken_for,
+        }
+    }
+
+    /// Whether any context word speaks for `kind`: when none does,
+    /// [`Context::delta`] is 0 for it.
+    pub(crate) fn speaks_for(&self, kind: Kind) -> bool {
+        self.spoken_for[kind as usize]
     }
 
     /// The context words in `hay`, whole words only ("sin" must not match

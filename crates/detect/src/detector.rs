@@ -2,12 +2,14 @@
 //! number ranges, libphonenumber) and context words score them, and
 //! overlapping candidates are resolved in favour of the best score.
 
-use phonenumber::country::Id as Country;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, Region as Country};
 use std::ops::Range;
 
-use regex::bytes::{Captures, Match, Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::{Captures, Match, Regex};
 
 use crate::context::Context;
+use crate::lines::{LineCache, LineSet};
+use crate::phone_runs::{self, phone_runs};
 use crate::table::{Header, Layout};
 use crate::validate;
 use crate::{Finding, Kind, mask};
@@ -49,8 +51,8 @@ pub struct Detector {
     name_after: Regex,
     given: Regex,
     next_cap: Regex,
-    /// All the line patterns at once (see [`Detector::hot_lines`]).
-    set: RegexSet,
+    /// All the line patterns at once (see [`LineSet::hot_lines`]).
+    lines: LineSet,
     context: Context,
     regions: Vec<Country>,
 }
@@ -305,9 +307,10 @@ const NOT_NAMES: &[&str] = &[
 ];
 
 /// The candidate patterns that match within a line (all but the private
-/// key markers, e-mail addresses and `password = ...`, which have
-/// literal prefixes the regex engine finds fast on its own): the prefilter
-/// in [`Detector::hot_lines`] runs them together.
+/// key markers and e-mail addresses, which have literal parts the regex
+/// engine finds fast on its own, and `password = ...`, searched on the
+/// lines [`setting_lines`] picks): [`LineSet::hot_lines`] runs them
+/// together.
 #[derive(Debug, Clone, Copy)]
 enum LinePattern {
     Card,
@@ -344,7 +347,7 @@ impl LinePattern {
 }
 
 /// Phone number candidates already checked with libphonenumber in a scan
-/// (its parse and validation cost several microseconds a number), and the
+/// (its parse and validation cost about a microsecond a number), and the
 /// length of the valid number each starts with. A B-tree rather than a
 /// HashMap: std's hasher seeds itself from the OS RNG, which this crate
 /// does not touch. Bounded: cleared when full.
@@ -353,6 +356,12 @@ pub(crate) struct PhoneMemo(std::collections::BTreeMap<Vec<u8>, Option<usize>>);
 
 impl PhoneMemo {
     const MAX: usize = 1 << 16;
+}
+
+/// What a scan keeps from one window of a stream to the next.
+pub(crate) struct Scratch<'a> {
+    memo: PhoneMemo,
+    lines: LineCache<'a>,
 }
 
 /// Where the search for a match starting on a line that ends at
@@ -372,7 +381,123 @@ fn search_end(text: &[u8], line_end: usize, p: LinePattern) -> usize {
     end
 }
 
-fn compile(pattern: &str) -> Regex {
+/// The matches of `re` that start on `lines` (sorted, not overlapping),
+/// as `find_iter` over the whole text would give them when no match
+/// starts elsewhere. A search from a line may run on to `reach(line_end)`.
+fn finds_on<'t>(
+    re: &Regex,
+    text: &'t [u8],
+    lines: &[Range<usize>],
+    reach: impl Fn(usize) -> usize,
+) -> Vec<Match<'t>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in lines {
+        let until = reach(r.end);
+        at = at.max(r.start);
+        while at <= r.end {
+            let Some(m) = re.find_at(&text[..until], at) else {
+                break;
+            };
+            if m.start() > r.end {
+                break;
+            }
+            at = m.end().max(m.start() + 1);
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// [`finds_on`] with capture groups.
+fn captures_on<'t>(
+    re: &Regex,
+    text: &'t [u8],
+    lines: &[Range<usize>],
+    reach: impl Fn(usize) -> usize,
+) -> Vec<Captures<'t>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in lines {
+        let until = reach(r.end);
+        at = at.max(r.start);
+        while at <= r.end {
+            let Some(c) = re.captures_at(&text[..until], at) else {
+                break;
+            };
+            let Some(m) = c.get(0) else { break };
+            if m.start() > r.end {
+                break;
+            }
+            at = m.end().max(m.start() + 1);
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The lines (without their line break) that may hold a `password = ...`
+/// setting: a `:` or `=` there follows, after blanks and a quote, a letter
+/// that ends one of the setting's keys (`password`, `pwd`, `secret`,
+/// `api_key`, `auth_token` all end in `d`, `t`, `y` or `n`, in either
+/// case). `:` and `=` are rare in most text and found fast, so the setting
+/// pattern, which has no literal to look for first, runs only there.
+fn setting_lines(text: &[u8]) -> Vec<Range<usize>> {
+    let mut lines: Vec<Range<usize>> = Vec::new();
+    for pos in memchr::memchr2_iter(b':', b'=', text) {
+        if lines.last().is_some_and(|l| pos <= l.end) {
+            continue;
+        }
+        let mut key_end = pos;
+        while key_end > 0 && matches!(text[key_end - 1], b' ' | b'\t') {
+            key_end -= 1;
+        }
+        if key_end > 0 && matches!(text[key_end - 1], b'"' | b'\'') {
+            key_end -= 1;
+        }
+        let ends_a_key = key_end > 0
+            && matches!(
+                text[key_end - 1].to_ascii_lowercase(),
+                b'd' | b't' | b'y' | b'n'
+            );
+        if ends_a_key {
+            let start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+            lines.push(start..end);
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+#[test]
+fn setting_lines_are_those_with_a_key_before_a_colon_or_equals_sign() {
+    let text = b"Name: Ann\npassword = x\n\"api_key\" :\"y\"\nat 10:00\nAUTH_TOKEN='z'";
+    let lines: Vec<&[u8]> = setting_lines(text).into_iter().map(|r| &text[r]).collect();
+    assert_eq!(
+        lines,
+        [
+            &b"password = x"[..],
+            b"\"api_key\" :\"y\"",
+            b"AUTH_TOKEN='z'"
+        ]
+    );
+}
+
+/// Loads libphonenumber's metadata (once per process) when a detector is
+/// built rather than at the first phone number of the first scan.
+fn load_phone_metadata() {
+    std::sync::LazyLock::force(&PHONE_NUMBER_UTIL);
+}
+
+/// libphonenumber's parse and validation of `s`, with `region` for a
+/// number written without a country code.
+fn valid_phone(s: &str, region: Option<Country>) -> bool {
+    let valid = |n: PhoneNumber| PHONE_NUMBER_UTIL.is_valid_number(&n);
+    PHONE_NUMBER_UTIL.parse(s, region).is_ok_and(valid)
+}
+
+pub(crate) fn compile(pattern: &str) -> Regex {
     // ASCII word boundaries let the regex engine use its fast DFA on any
     // input; Unicode ones make it fall back to a slower engine on non-ASCII
     // text.
@@ -399,6 +524,7 @@ impl Detector {
     /// A detector that reads phone numbers without a `+` country code as
     /// numbers of these regions, in order.
     pub fn with_regions(regions: Vec<Country>) -> Detector {
+        load_phone_metadata();
         let mut d = Detector {
             card: compile(r"\b[0-9](?:[ -]?[0-9]){12,18}\b"),
             iban: compile(
@@ -410,7 +536,7 @@ impl Detector {
             nino: compile(
                 r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b",
             ),
-            phone: compile(r"(?:\+[0-9]|\([0-9]|\b[0-9])(?:[ .\-()]{0,2}[0-9]){6,15}\b"),
+            phone: compile(phone_runs::PATTERN),
             email: compile(
                 r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b",
             ),
@@ -432,7 +558,7 @@ impl Detector {
             ),
             given: compile(&format!(r"\b(?:{})\b", GIVEN_NAMES.join("|"))),
             next_cap: compile(r"\A [A-Z][a-z]+(?:[-'][A-Z][a-z]+)?\b"),
-            set: RegexSet::empty(),
+            lines: LineSet::new(&[]),
             context: Context::new(),
             regions,
         };
@@ -440,16 +566,17 @@ impl Detector {
             .iter()
             .map(|p| d.line_regex(*p).as_str())
             .collect();
-        #[expect(
-            clippy::expect_used,
-            reason = "the patterns are constants; every test builds them"
-        )]
-        let set = RegexSetBuilder::new(patterns)
-            .dfa_size_limit(32 << 20)
-            .build()
-            .expect("detector patterns compile as a set");
-        d.set = set;
+        d.lines = LineSet::new(&patterns);
         d
+    }
+
+    /// Working memory for scans, reused from one window of a stream to the
+    /// next.
+    pub(crate) fn scratch(&self) -> Scratch<'_> {
+        Scratch {
+            memo: PhoneMemo::default(),
+            lines: self.lines.cache(),
+        }
     }
 
     fn line_regex(&self, p: LinePattern) -> &Regex {
@@ -470,51 +597,13 @@ impl Detector {
         }
     }
 
-    /// For each line pattern, the lines (without their line break) on which
-    /// it matches, adjacent lines merged: one pass of all the patterns at
-    /// once per line, so each pattern then runs only where it matches
-    /// (most lines of most texts hold none of them).
-    fn hot_lines(&self, text: &[u8]) -> Vec<Vec<Range<usize>>> {
-        let mut hot: Vec<Vec<Range<usize>>> = vec![Vec::new(); LinePattern::ALL.len()];
-        let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
-        let mut start = 0;
-        for end in ends {
-            let line = &text[start..end];
-            if !line.is_empty() {
-                for i in self.set.matches(line).iter() {
-                    match hot[i].last_mut() {
-                        Some(last) if last.end + 1 == start => last.end = end,
-                        _ => hot[i].push(start..end),
-                    }
-                }
-            }
-            start = end + 1;
-        }
-        hot
-    }
-
     /// The matches of line pattern `p` in `text`, as `find_iter` over the
     /// whole text would give them, searching only `lines` (plus, for
     /// street addresses, the lines a town and postcode may take after).
     fn finds<'t>(&self, p: LinePattern, text: &'t [u8], lines: &[Range<usize>]) -> Vec<Match<'t>> {
-        let re = self.line_regex(p);
-        let mut out = Vec::new();
-        let mut at = 0;
-        for r in lines {
-            let until = search_end(text, r.end, p);
-            at = at.max(r.start);
-            while at <= r.end {
-                let Some(m) = re.find_at(&text[..until], at) else {
-                    break;
-                };
-                if m.start() > r.end {
-                    break;
-                }
-                at = m.end().max(m.start() + 1);
-                out.push(m);
-            }
-        }
-        out
+        finds_on(self.line_regex(p), text, lines, |end| {
+            search_end(text, end, p)
+        })
     }
 
     /// [`Detector::finds`] with capture groups.
@@ -524,25 +613,9 @@ impl Detector {
         text: &'t [u8],
         lines: &[Range<usize>],
     ) -> Vec<Captures<'t>> {
-        let re = self.line_regex(p);
-        let mut out = Vec::new();
-        let mut at = 0;
-        for r in lines {
-            let until = search_end(text, r.end, p);
-            at = at.max(r.start);
-            while at <= r.end {
-                let Some(c) = re.captures_at(&text[..until], at) else {
-                    break;
-                };
-                let Some(m) = c.get(0) else { break };
-                if m.start() > r.end {
-                    break;
-                }
-                at = m.end().max(m.start() + 1);
-                out.push(c);
-            }
-        }
-        out
+        captures_on(self.line_regex(p), text, lines, |end| {
+            search_end(text, end, p)
+        })
     }
 
     /// Every finding in `text`, in order of position. Offsets are byte
@@ -586,7 +659,7 @@ impl Detector {
     /// Every candidate in `text` with a score at or above the threshold,
     /// overlaps resolved, sorted by start.
     pub(crate) fn candidates(&self, text: &[u8]) -> Vec<Candidate> {
-        self.candidates_in(text, true, None, text.len(), &mut PhoneMemo::default())
+        self.candidates_in(text, true, None, text.len(), &mut self.scratch())
             .0
     }
 
@@ -594,15 +667,15 @@ impl Detector {
     /// one: `at_line_start` and `carried` say whether `text[0]` starts a
     /// line and which table header is in effect at the first line start
     /// (see [`Layout::scan`]); also returns the header in effect at the
-    /// first line start at or after `hand_on_at`. `memo` remembers the
-    /// phone numbers already checked in earlier windows.
+    /// first line start at or after `hand_on_at`. `scratch` is carried from
+    /// window to window (it remembers the phone numbers already checked).
     pub(crate) fn candidates_in(
         &self,
         text: &[u8],
         at_line_start: bool,
         carried: Option<Header>,
         hand_on_at: usize,
-        memo: &mut PhoneMemo,
+        scratch: &mut Scratch<'_>,
     ) -> (Vec<Candidate>, Option<Header>) {
         let (layout, handed_on) =
             Layout::scan(&self.context, text, at_line_start, carried, hand_on_at);
@@ -611,7 +684,7 @@ impl Detector {
             layout: &layout,
             text,
         };
-        let hot = self.hot_lines(text);
+        let hot = self.lines.hot_lines(text, &mut scratch.lines);
         let lines = |p: LinePattern| hot[p as usize].as_slice();
         let mut all = Vec::new();
         self.cards(text, lines(LinePattern::Card), &mut all);
@@ -620,15 +693,23 @@ impl Detector {
         self.ssns(text, lines(LinePattern::Ssn), &mut all);
         self.sins(text, lines(LinePattern::Sin), &mut all);
         self.ninos(text, lines(LinePattern::Nino), &mut all);
-        self.phones(text, lines(LinePattern::Phone), &scorer, memo, &mut all);
+        self.phones(
+            text,
+            lines(LinePattern::Phone),
+            &scorer,
+            &mut scratch.memo,
+            &mut all,
+        );
         self.emails(text, &mut all);
         self.addresses(text, &hot, &mut all);
         self.dates(text, lines(LinePattern::Date), &mut all);
         self.secrets(text, lines(LinePattern::Token), &mut all);
         self.names(text, &hot, &mut all);
         self.name_cells(text, &layout, &mut all);
-        for c in &mut all {
-            c.score = (c.score + scorer.delta(c.start, c.end, c.kind)).clamp(0.0, 1.0);
+        // Phone numbers were scored with their context already (it decides
+        // whether libphonenumber is asked).
+        for c in all.iter_mut().filter(|c| c.kind != Kind::Phone) {
+            c.score = scored(c.score, scorer.delta(c.start, c.end, c.kind));
         }
         all.retain(|c| c.score >= THRESHOLD);
         (resolve_overlaps(all), handed_on)
@@ -737,9 +818,9 @@ impl Detector {
         memo: &mut PhoneMemo,
         out: &mut Vec<Candidate>,
     ) {
-        for m in self.finds(LinePattern::Phone, text, lines) {
-            let (start, end) = (m.start(), m.end());
-            let raw = m.as_bytes();
+        // The same matches as `self.finds(LinePattern::Phone, ..)`, faster.
+        for Range { start, end } in phone_runs(text, lines) {
+            let raw = &text[start..end];
             let n_digits = raw.iter().filter(|b| b.is_ascii_digit()).count();
             if !(7..=16).contains(&n_digits) || glued(text, start, end) {
                 continue;
@@ -756,8 +837,13 @@ impl Detector {
             if !s.starts_with('+') && !self.national_shape_of_any(raw) {
                 continue;
             }
-            // Dates and times are not phone numbers.
-            if self.date.find(raw).is_some_and(|d| d.len() == raw.len()) {
+            // Dates and times are not phone numbers. (A date of digits
+            // needs a `-`, `.` or `/` between its parts, and a candidate
+            // holds no letters for a month's name: most candidates need not
+            // be searched.)
+            if raw.iter().any(|b| matches!(b, b'-' | b'.'))
+                && self.date.find(raw).is_some_and(|d| d.len() == raw.len())
+            {
                 continue;
             }
             let separated = raw.iter().any(|b| !b.is_ascii_digit());
@@ -765,13 +851,23 @@ impl Detector {
                 0.7
             } else if separated {
                 0.6
+            } else if in_running_text(text, start) && !scorer.layout.in_row(start, end) {
+                // In running text or a log line, a bare run of digits that
+                // libphonenumber calls a valid number is reported, at the
+                // threshold: a lowering word ("order", "confirmation") takes
+                // it below.
+                BARE_PHONE
             } else {
+                // In a table, a list or a delimited line a bare number is
+                // as often an id: only a word or a column header ("phone")
+                // makes it a phone number.
                 0.4
             };
             // Parsing with libphonenumber's metadata is the expensive step:
             // skip it for candidates that context words already rule out,
             // and for national numbers that cannot belong to a region.
-            if base + scorer.delta(start, end, Kind::Phone) < THRESHOLD {
+            let delta = scorer.delta(start, end, Kind::Phone);
+            if base + delta < THRESHOLD {
                 continue;
             }
             // The same number often recurs (a signature, a switchboard, a
@@ -788,8 +884,15 @@ impl Detector {
                     len
                 }
             };
+            // Phone numbers leave here with their context counted (see
+            // `candidates_in`).
             if let Some(len) = valid_len {
-                out.push(cand(Kind::Phone, start, start + len, base));
+                let delta = if len == raw.len() {
+                    delta
+                } else {
+                    scorer.delta(start, start + len, Kind::Phone)
+                };
+                out.push(cand(Kind::Phone, start, start + len, scored(base, delta)));
             } else if scorer.layout.column(start, end, Kind::Phone) > 0.0
                 && self.possible_national(raw.strip_prefix(b"+1").unwrap_or(raw))
             {
@@ -797,7 +900,7 @@ impl Detector {
                 // way the region writes them counts even when its area code
                 // is not (yet) in use: exports and test data hold such
                 // numbers, and the header leaves little doubt.
-                out.push(cand(Kind::Phone, start, end, base));
+                out.push(cand(Kind::Phone, start, end, scored(base, delta)));
             }
         }
     }
@@ -809,7 +912,7 @@ impl Detector {
         self.regions.iter().any(|r| {
             national_shape(*r, &d)
                 && match r {
-                    Country::US | Country::CA => nanp_grouping(raw),
+                    Country::US | Country::CA => nanp_grouping(raw) && nanp_exchange(&d),
                     Country::GB => true,
                     _ => false,
                 }
@@ -831,14 +934,14 @@ impl Detector {
             ends.push(raw.len());
             ends.iter().rev().take(3).copied().find(|&e| {
                 let digits = raw[..e].iter().filter(|b| b.is_ascii_digit()).count();
-                digits >= 7 && phonenumber::parse(None, &s[..e]).is_ok_and(|p| p.is_valid())
+                digits >= 7 && valid_phone(&s[..e], None)
             })
         } else {
             let d = validate::digits(raw);
-            let valid = self.regions.iter().any(|r| {
-                national_shape_of(*r, raw, &d)
-                    && phonenumber::parse(Some(*r), s).is_ok_and(|p| p.is_valid())
-            });
+            let valid = self
+                .regions
+                .iter()
+                .any(|r| national_shape_of(*r, raw, &d) && valid_phone(s, Some(*r)));
             valid.then_some(raw.len())
         }
     }
@@ -846,8 +949,18 @@ impl Detector {
     /// Whether `raw` (a national number) can be a number of one of the
     /// regions at all: see [`national_shape_of`].
     fn national_shape_of_any(&self, raw: &[u8]) -> bool {
-        let d = validate::digits(raw);
-        self.regions.iter().any(|r| national_shape_of(*r, raw, &d))
+        // A phone candidate holds at most 16 digits: kept on the stack.
+        let mut buf = [0u8; 16];
+        let mut n = 0;
+        for b in raw.iter().filter(|b| b.is_ascii_digit()) {
+            let Some(slot) = buf.get_mut(n) else {
+                return false;
+            };
+            *slot = b - b'0';
+            n += 1;
+        }
+        let d = &buf[..n];
+        self.regions.iter().any(|r| national_shape_of(*r, raw, d))
     }
 
     fn emails(&self, text: &[u8], out: &mut Vec<Candidate>) {
@@ -929,7 +1042,10 @@ impl Detector {
         for m in self.finds(LinePattern::Token, text, token_lines) {
             out.push(cand(Kind::Secret, m.start(), m.end(), 0.9));
         }
-        for c in self.config.captures_iter(text) {
+        // A setting never runs over a line break: the pattern runs only on
+        // the lines that may hold one.
+        let lines = setting_lines(text);
+        for c in captures_on(&self.config, text, &lines, |end| end) {
             let (Some(all), Some(v)) = (c.get(0), c.name("v")) else {
                 continue;
             };
@@ -1086,10 +1202,12 @@ fn given_names_are_sorted_for_binary_search() {
 /// left to libphonenumber.
 fn national_shape(region: Country, d: &[u8]) -> bool {
     match region {
-        // NANP: NXX-NXX-XXXX, optionally with the trunk prefix 1.
+        // NANP: NXX-XXX-XXXX, optionally with the trunk prefix 1. The
+        // exchange is left to libphonenumber: most regions' exchanges start
+        // with 2-9, but not all (the Dominican Republic's 829-1XX).
         Country::US | Country::CA => match d {
-            [a, _, _, e, ..] if d.len() == 10 => *a >= 2 && *e >= 2,
-            [1, a, _, _, e, ..] if d.len() == 11 => *a >= 2 && *e >= 2,
+            [a, ..] if d.len() == 10 => *a >= 2,
+            [1, a, ..] if d.len() == 11 => *a >= 2,
             _ => false,
         },
         // UK national numbers start with the trunk prefix 0.
@@ -1108,11 +1226,35 @@ struct Scorer<'a> {
 
 impl Scorer<'_> {
     fn delta(&self, start: usize, end: usize, kind: Kind) -> f32 {
+        if !self.context.speaks_for(kind) {
+            return 0.0;
+        }
         let bounds = self.layout.bounds(start, end, self.text.len());
         let column = self.layout.column(start, end, kind);
         self.context
             .delta(self.text, (start, end), kind, bounds, column)
     }
+}
+
+/// The score of a national phone number written as one run of digits in
+/// running text, without context.
+const BARE_PHONE: f32 = THRESHOLD;
+
+/// Whether the candidate at `start` stands in running text: after a space
+/// that follows something other than a line break, a blank or a cell
+/// delimiter (so not alone on its line nor a cell of delimited text).
+fn in_running_text(text: &[u8], start: usize) -> bool {
+    start >= 2
+        && text[start - 1] == b' '
+        && !matches!(
+            text[start - 2],
+            b'\n' | b'\r' | b' ' | b'\t' | b',' | b';' | b'|'
+        )
+}
+
+/// A base score changed by context, kept within 0..=1.
+fn scored(base: f32, delta: f32) -> f32 {
+    (base + delta).clamp(0.0, 1.0)
 }
 
 fn cand(kind: Kind, start: usize, end: usize, score: f32) -> Candidate {
@@ -1168,6 +1310,14 @@ fn card_grouping(raw: &[u8]) -> bool {
 fn national_shape_of(region: Country, raw: &[u8], d: &[u8]) -> bool {
     national_shape(region, d)
         && (!matches!(region, Country::US | Country::CA) || nanp_grouping(raw))
+}
+
+/// The exchange (the three digits after the area code) of a NANP number
+/// `d` (digits, optionally after the trunk prefix 1) starts with 2-9, as in
+/// the United States and Canada.
+fn nanp_exchange(d: &[u8]) -> bool {
+    let exchange = if d.len() == 11 { d.get(4) } else { d.get(3) };
+    exchange.is_some_and(|e| *e >= 2)
 }
 
 /// Phone numbers of the NANP without a `+` are written 3-3-4 (with an
@@ -1270,13 +1420,38 @@ fn placeholder(v: &[u8]) -> bool {
 }
 
 /// Keeps the best of overlapping candidates (higher score, then longer),
-/// sorted by position. Kept candidates never overlap, so ordered by start
-/// they are ordered by end too, and the only one a new candidate can
-/// overlap is the last kept one starting before its end: one lookup in a
-/// B-tree, so the work is O(n log n) even when every candidate overlaps its
-/// neighbours.
+/// sorted by position. Most candidates overlap none: the text is cut into
+/// runs of candidates that overlap one another (in order of start, each
+/// starts before the furthest end so far), and only runs of more than one
+/// are resolved, each on its own.
 fn resolve_overlaps(mut all: Vec<Candidate>) -> Vec<Candidate> {
-    all.sort_by(|a, b| {
+    all.sort_by_key(|c| (c.start, c.end));
+    let mut kept = Vec::with_capacity(all.len());
+    let mut run_start = 0;
+    while run_start < all.len() {
+        let mut reach = all[run_start].end;
+        let mut run_end = run_start + 1;
+        while let Some(c) = all.get(run_end).filter(|c| c.start < reach) {
+            reach = reach.max(c.end);
+            run_end += 1;
+        }
+        match &all[run_start..run_end] {
+            [one] => kept.push(*one),
+            run => kept.extend(resolve_run(run.to_vec())),
+        }
+        run_start = run_end;
+    }
+    kept
+}
+
+/// [`resolve_overlaps`] for one run: the best candidate first, then each
+/// next best that overlaps none kept. Kept candidates never overlap, so
+/// ordered by start they are ordered by end too, and the only one a new
+/// candidate can overlap is the last kept one starting before its end: one
+/// lookup in a B-tree, so the work is O(n log n) even when every candidate
+/// overlaps its neighbours.
+fn resolve_run(mut run: Vec<Candidate>) -> Vec<Candidate> {
+    run.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then((b.end - b.start).cmp(&(a.end - a.start)))
@@ -1284,7 +1459,7 @@ fn resolve_overlaps(mut all: Vec<Candidate>) -> Vec<Candidate> {
             .then(a.kind.cmp(&b.kind))
     });
     let mut kept: std::collections::BTreeMap<usize, Candidate> = std::collections::BTreeMap::new();
-    for c in all {
+    for c in run {
         let clash = kept
             .range(..c.end)
             .next_back()
@@ -1310,7 +1485,7 @@ pub(crate) fn finish(
     candidates
         .iter()
         .map(|c| {
-            line += text[pos..c.start].iter().filter(|b| **b == b'\n').count() as u64;
+            line += memchr::memchr_iter(b'\n', &text[pos..c.start]).count() as u64;
             pos = c.start;
             let value = String::from_utf8_lossy(&text[c.start..c.end]);
             Finding {
@@ -1323,4 +1498,54 @@ pub(crate) fn finish(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod line_set_tests {
+    use proptest::prelude::*;
+
+    use super::Detector;
+
+    /// Pieces of lines that start or end the detector's candidates.
+    const PIECES: &[&str] = &[
+        "4111 1111 1111 1111",
+        "DE89 3704 0044 0532 0130 00",
+        "123-45-6789",
+        "130 692 544",
+        "AB 12 34 56 C",
+        "+44 20 7946 0958",
+        "(415) 555-0123",
+        "1600 Pennsylvania Avenue",
+        "Flat 4, ",
+        "SW1A 1AA",
+        "12/03/1985",
+        "3rd March, 1985",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_",
+        "Name: Ann Lee",
+        "Dear Mr. ",
+        "Priya Shah",
+        " Main St",
+        "é",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The line set's DFA says which patterns match on a line exactly
+        /// as the `RegexSet` of the same patterns does.
+        #[test]
+        fn dfa_agrees_with_the_set_on_the_detector_patterns(
+            parts in prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(PIECES).prop_map(str::to_owned),
+                    "[0-9A-Za-z .,:/()+#'_-]{0,12}",
+                ],
+                0..8,
+            )
+        ) {
+            let detector = Detector::new();
+            prop_assert!(detector.lines.agree_on(parts.concat().as_bytes()));
+        }
+    }
 }

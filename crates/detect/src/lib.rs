@@ -7,12 +7,16 @@
 //!
 //! How it works: linear-time regexes (the `regex` crate, so no input can
 //! make a scan backtrack catastrophically) find cheap candidates, first all
-//! together (one `RegexSet` pass per line says which patterns match on
-//! it), then each pattern on its lines;
+//! together (one lazy DFA of all the line patterns, driven byte by byte
+//! and restarted at each line break, says which patterns match on each
+//! line: the `lines` module), then each pattern on its lines (phone
+//! numbers by a hand-written walk over digit runs that gives the same
+//! matches as their pattern: `phone_runs`; `password = ...` only on lines
+//! where a `:` or `=` follows a key's last letter);
 //! validators keep only plausible ones (Luhn and issuer ranges for cards,
 //! mod-97 and the country's length for IBANs, the ABA checksum, the SSN
 //! area/group/serial rules, the NINO prefix rules, Luhn for SINs, Google's
-//! libphonenumber metadata through the `phonenumber` crate); context words
+//! libphonenumber metadata through the `rlibphonenumber` crate); context words
 //! near a candidate (found with `aho-corasick`) raise or lower its score, so
 //! "card 4111 ..." scores higher and "order 4111 ..." drops below the
 //! reporting threshold. Routing numbers, bare nine-digit SSNs/SINs, UK
@@ -52,7 +56,9 @@ mod detector;
 #[cfg(feature = "extract")]
 pub mod extract;
 mod kind;
+mod lines;
 mod mask;
+mod phone_runs;
 mod stream;
 mod table;
 pub mod validate;
@@ -65,7 +71,7 @@ use serde::{Deserialize, Serialize};
 pub use detector::{Detector, THRESHOLD};
 pub use kind::{Kind, UnknownKindError};
 pub use mask::mask;
-pub use phonenumber::country::Id as Country;
+pub use rlibphonenumber::Region as Country;
 pub use stream::{MARGIN, StreamSummary, WINDOW, looks_binary};
 
 /// One piece of sensitive data found in a text. The raw value is not kept:

@@ -64,9 +64,30 @@ pub fn mask(kind: Kind, value: &str) -> String {
     }
 }
 
+/// [`keep_ends`] for ASCII text (most values), byte by byte.
+fn keep_ends_ascii(value: &[u8], front: usize, back: usize) -> String {
+    let total = value.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+    let mut seen = 0;
+    value
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() {
+                seen += 1;
+                if seen > front && seen + back <= total {
+                    return '*';
+                }
+            }
+            char::from(b)
+        })
+        .collect()
+}
+
 /// Replaces every alphanumeric character with `*` except the first `front`
 /// and the last `back` alphanumeric characters.
 fn keep_ends(value: &str, front: usize, back: usize) -> String {
+    if value.is_ascii() {
+        return keep_ends_ascii(value.as_bytes(), front, back);
+    }
     let total = value.chars().filter(|c| c.is_alphanumeric()).count();
     let mut seen = 0;
     value

@@ -18,8 +18,6 @@
 
 use std::io::{self, Read};
 
-use crate::detector::PhoneMemo;
-
 use crate::detector::finish;
 use crate::{Detector, Finding};
 
@@ -79,7 +77,7 @@ impl Detector {
         // whether buf[0] starts a line.
         let mut header = None;
         let mut at_line_start = true;
-        let mut memo = PhoneMemo::default();
+        let mut scratch = self.scratch();
         loop {
             let want = owned_from + window + margin;
             let eof = fill(&mut reader, &mut buf, want)?;
@@ -101,7 +99,7 @@ impl Detector {
             // Slide: keep `margin` bytes before the next window.
             let drop = owned_to.saturating_sub(margin);
             let (candidates, next_header) =
-                self.candidates_in(&buf, at_line_start, header.take(), drop, &mut memo);
+                self.candidates_in(&buf, at_line_start, header.take(), drop, &mut scratch);
             let candidates: Vec<_> = candidates
                 .into_iter()
                 .filter(|c| c.start >= owned_from && c.start < owned_to)
@@ -117,7 +115,7 @@ impl Detector {
             if drop > 0 {
                 at_line_start = buf[drop - 1] == b'\n';
             }
-            line_at_base += buf[..drop].iter().filter(|b| **b == b'\n').count() as u64;
+            line_at_base += memchr::memchr_iter(b'\n', &buf[..drop]).count() as u64;
             buf.drain(..drop);
             base += drop as u64;
             owned_from = owned_to - drop;

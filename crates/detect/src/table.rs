@@ -165,6 +165,15 @@ impl Layout {
         from..to
     }
 
+    /// Whether `start..end` lies in a table row (one that matches its
+    /// header's cells or not).
+    pub(crate) fn in_row(&self, start: usize, end: usize) -> bool {
+        let i = self.rows.partition_point(|r| r.start <= start);
+        i.checked_sub(1)
+            .and_then(|i| self.rows.get(i))
+            .is_some_and(|r| end <= r.end)
+    }
+
     /// The cells of columns that hold people's names, as ranges of the
     /// text, each with the number of words it needs to count as a name.
     pub(crate) fn name_cells(&self) -> impl Iterator<Item = (Range<usize>, usize)> + '_ {
@@ -245,13 +254,24 @@ const CLASSES: [u8; 256] = {
     t
 };
 
-/// One pass over the line that starts at `pos`.
+/// One pass over the line that starts at `pos`. Most lines of most texts
+/// hold no delimiter, and that is all there is to know about them: they
+/// are found with `memchr` and not looked at byte by byte.
 fn line_facts(text: &[u8], pos: usize) -> LineFacts {
     let mut facts = LineFacts {
         next: text.len(),
         delimiters: [0; DELIMITERS.len()],
         label_bytes: true,
     };
+    let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+    let line = &text[pos..end];
+    let [tab, comma, semicolon, pipe] = DELIMITERS;
+    if memchr::memchr3(tab, comma, semicolon, line).is_none()
+        && memchr::memchr(pipe, line).is_none()
+    {
+        facts.next = (end + 1).min(text.len());
+        return facts;
+    }
     for (i, b) in text[pos..].iter().enumerate() {
         match CLASSES[usize::from(*b)] {
             LABEL => {}

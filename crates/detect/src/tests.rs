@@ -102,6 +102,14 @@ fn positives() {
             "+44 20 7946 0958",
         ),
         ("phone 2025550143", Kind::Phone, "2025550143"),
+        // A bare number that libphonenumber calls valid, in running text
+        // or a log line.
+        ("less. 8336910573. Wide", Kind::Phone, "8336910573"),
+        ("GET /tag 201 1866ms 3477286146", Kind::Phone, "3477286146"),
+        // Area codes of recent metadata (274: Wisconsin, 2023), and a
+        // Dominican Republic number whose exchange starts with 1.
+        ("+1 (274) 471-6080", Kind::Phone, "+1 (274) 471-6080"),
+        ("1-829-185-0497", Kind::Phone, "1-829-185-0497"),
         // E-mail.
         (
             "write to ann.lee+vip@mail.example.co.uk.",
@@ -284,6 +292,14 @@ fn hard_negatives() {
         ("192.168.100.200", Kind::Phone),
         ("version 1.2.3456789", Kind::Phone),
         ("order 2025550143", Kind::Phone),
+        ("confirmation code 8336910573", Kind::Phone),
+        // Bare numbers as ids: a cell, a ragged table row, a list.
+        ("Toussaint,8335337121,x", Kind::Phone),
+        (
+            "supplier,order_id,created\nToussaint,8335337121,February 15, 2019",
+            Kind::Phone,
+        ),
+        ("ids:\n8336910573\n3477286146\n", Kind::Phone),
         // Two numbers side by side that make a valid NANP number.
         ("tomorrow 9397 355603 the", Kind::Phone),
         ("total 40592 96071 Monday", Kind::Phone),
@@ -716,4 +732,26 @@ fn adversarial_inputs_scan_in_linear_time() {
             "{unit:?}: {ts:.3}s for 16 KiB, {tl:.3}s for 128 KiB"
         );
     }
+}
+
+/// One detector serves many threads at once (the vault's request handlers,
+/// the CLI's scan), and a panic elsewhere leaves it usable: its scan
+/// caches are pooled per thread, not shared mutably.
+#[test]
+fn a_detector_is_shared_between_threads() {
+    fn shareable<T: Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    shareable::<Detector>();
+    let text = "call +44 20 7946 0958 or card 4111 1111 1111 1111\n".repeat(50);
+    let alone = DETECTOR.scan_text(&text);
+    let together: Vec<Vec<Finding>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| DETECTOR.scan_text(&text)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    assert_eq!(alone.len(), 100);
+    assert!(together.iter().all(|found| *found == alone));
 }
