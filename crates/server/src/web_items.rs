@@ -83,13 +83,15 @@ impl StagedImports {
     /// The staged file `id` of the person signed in, if it has not expired.
     /// Another person's id is answered like an unknown one.
     fn get(&self, id: &str, actor: &confidant_vault::Actor) -> Result<Arc<Staged>, AppError> {
-        let map = self
+        let mut map = self
             .0
             .lock()
             .map_err(|_| AppError::Internal("the staged imports are unavailable".into()))?;
+        // Expired files go (and their spools with them) whenever one is
+        // looked for.
+        map.retain(|_, s| s.at.elapsed() < Duration::from_secs(STAGED_MINUTES * 60));
         map.get(id)
             .filter(|s| s.person == actor.person && s.workspace == actor.workspace)
-            .filter(|s| s.at.elapsed() < Duration::from_secs(STAGED_MINUTES * 60))
             .cloned()
             .ok_or_else(|| {
                 AppError::NotFound(format!(
