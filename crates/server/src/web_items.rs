@@ -16,8 +16,8 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use confidant_core::{DataCategory, Label, PersonId, WorkspaceId};
-use confidant_vault::ColumnMapping;
 use confidant_vault::columns::{ColumnSuggestion, DEFAULT_SAMPLE};
+use confidant_vault::{ColumnMapping, DocRef};
 use futures::TryStreamExt;
 
 use crate::auth::Session;
@@ -114,6 +114,7 @@ pub(crate) fn upload_routes() -> Router<AppState> {
     Router::new()
         .route("/documents", post(upload_document))
         .route("/records/import", post(stage_import))
+        .route("/documents/{doc}/replace", post(replace_document))
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
@@ -123,6 +124,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/add", get(add_page))
         .route("/records/import/{id}", post(import))
         .route("/records/import/{id}/cancel", post(cancel))
+        .route("/documents/{doc}/delete", post(delete_document))
 }
 
 #[derive(Template)]
@@ -280,6 +282,78 @@ async fn add_document(
         urlencode(&meta.id.to_string())
     ))
     .into_response())
+}
+
+/// `POST /documents/{doc}/replace` (multipart: `csrf`, `file`): the file
+/// becomes the document's new version (streamed, scanned, encrypted; the
+/// old version stays until the new one is stored), and the document's page
+/// shows it.
+async fn replace_document(
+    State(state): State<AppState>,
+    session: Session,
+    Path(doc): Path<String>,
+    request: Request,
+) -> Result<Response, PageError> {
+    let doc = DocRef::parse(&doc);
+    // Refused, or not found (another workspace's, or none), before the
+    // body is read.
+    session.vault.check_replace(&session.actor, &doc).await?;
+    let mut form = Multipart::from_request(request, &state)
+        .await
+        .map_err(|e| {
+            AppError::InvalidInput(format!(
+                "the upload is not a valid form: {} (nothing was stored)",
+                e.body_text()
+            ))
+        })?;
+    let mut fields = Fields::default();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") {
+            fields.read(field).await?;
+            continue;
+        }
+        check_csrf(&session, fields.csrf.as_deref().unwrap_or_default())?;
+        let mut upload = Upload::from_stream(field, state.options.max_upload_bytes);
+        let meta = session
+            .vault
+            .replace_document(&session.actor, &doc, &mut upload.reader)
+            .await
+            .map_err(|e| upload.error(e))?;
+        return Ok(Redirect::to(&format!(
+            "/documents/{}/view",
+            urlencode(&meta.id.to_string())
+        ))
+        .into_response());
+    }
+    Err(no_file().into())
+}
+
+#[derive(serde::Deserialize)]
+struct DeleteForm {
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /documents/{doc}/delete` (`csrf`, `confirm=yes`): deletes the
+/// document and its versions; the access record keeps what happened to it.
+async fn delete_document(
+    session: Session,
+    Path(doc): Path<String>,
+    WebForm(form): WebForm<DeleteForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form.csrf)?;
+    if form.confirm != "yes" {
+        return Err(AppError::InvalidInput(
+            "tick the box to confirm the deletion (nothing was deleted)".into(),
+        )
+        .into());
+    }
+    session
+        .vault
+        .delete_document(&session.actor, &DocRef::parse(&doc))
+        .await?;
+    Ok(Redirect::to("/").into_response())
 }
 
 /// `POST /records/import` (multipart: `csrf`, `name`, `file`): spools the

@@ -268,6 +268,14 @@ impl Vault {
             .await
     }
 
+    /// As [`Vault::check_upload`], for replacing the content of `doc`,
+    /// which must exist (not found otherwise, like a missing one).
+    pub async fn check_replace(&self, actor: &Actor, doc: &DocRef) -> Result<(), VaultError> {
+        self.gate(actor, "replace a document", KnownAction::Replace)
+            .await?;
+        self.find_document(doc).await.map(|_| ())
+    }
+
     /// Adds a document. The name must be new in the workspace. The body is
     /// read, scanned for sensitive data (see [`crate::scan`]), encrypted and
     /// stored in constant memory; the document becomes visible only once all

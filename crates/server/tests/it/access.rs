@@ -431,6 +431,15 @@ const ROUTES: &[Route] = &[
     route("GET", "/trace", NO, Reader, 200),
     route("POST", "/trace", Raw("x"), Signed, 200).mutating(),
     route("GET", "/add", NO, Manager, 200),
+    route("POST", "/documents/{doc}/replace", Raw("x"), ManagerItem, 400).mutating(),
+    route(
+        "POST",
+        "/documents/{doc}/delete",
+        Form("confirm=yes&csrf={csrf}"),
+        ManagerItem,
+        303,
+    )
+    .mutating(),
     route("POST", "/documents", Raw("x"), Manager, 400).mutating(),
     route("POST", "/records/import", Raw("x"), Manager, 400).mutating(),
     route(

@@ -173,6 +173,80 @@ async fn the_owner_uploads_a_document_and_sees_the_suggested_label() -> Result<(
 }
 
 #[tokio::test]
+async fn the_owner_replaces_and_deletes_a_document_from_its_page() -> Result<()> {
+    let app = TestApp::new().await?;
+    let owner = app.vault.owner().await?;
+    let mut browser = Browser::default();
+    browser.sign_in(&app).await?;
+    let csrf = hidden_csrf(&text(browser.get(&app, "/add").await?).await?)?;
+    let response = browser
+        .post_multipart(
+            &app,
+            "/documents",
+            &[("csrf", &csrf), ("name", "plan.txt"), ("label", "internal")],
+            ("file", "plan.txt", b"first plan"),
+        )
+        .await?;
+    let view = location(&response).context("redirected")?.to_owned();
+    let page = text(browser.get(&app, &view).await?).await?;
+    assert!(page.contains("Replace or delete"), "{page}");
+    let id = app.vault.documents(&owner).await?[0].id.to_string();
+
+    // A new version: the same document, its content and scan replaced.
+    let replaced = browser
+        .post_multipart(
+            &app,
+            &format!("/documents/{id}/replace"),
+            &[("csrf", &csrf)],
+            (
+                "file",
+                "plan-v2.txt",
+                b"call +1 212 555 0100 about the plan",
+            ),
+        )
+        .await?;
+    assert_eq!(replaced.status(), 303);
+    assert_eq!(location(&replaced), Some(view.as_str()));
+    let docs = app.vault.documents(&owner).await?;
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0].version, 2);
+    assert!(
+        docs[0]
+            .scan
+            .as_ref()
+            .is_some_and(|s| s.categories.contains(&DataCategory::Phone)),
+        "the new version is scanned"
+    );
+    let shown = text(browser.get(&app, &view).await?).await?;
+    assert!(shown.contains("about the plan"), "{shown}");
+
+    // Deleting needs the box ticked; then it is gone.
+    let unconfirmed = browser
+        .post_form(
+            &app,
+            &format!("/documents/{id}/delete"),
+            &[("csrf", &csrf)],
+            None,
+        )
+        .await?;
+    assert_eq!(unconfirmed.status(), 400);
+    assert_eq!(app.vault.documents(&owner).await?.len(), 1);
+    let deleted = browser
+        .post_form(
+            &app,
+            &format!("/documents/{id}/delete"),
+            &[("csrf", &csrf), ("confirm", "yes")],
+            None,
+        )
+        .await?;
+    assert_eq!(deleted.status(), 303);
+    assert_eq!(location(&deleted), Some("/"));
+    assert!(app.vault.documents(&owner).await?.is_empty());
+    assert_eq!(browser.get(&app, &view).await?.status(), 404);
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_owner_imports_a_csv_after_confirming_its_columns() -> Result<()> {
     let app = TestApp::new().await?;
     let owner = app.vault.owner().await?;
