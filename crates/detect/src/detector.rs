@@ -390,23 +390,9 @@ fn finds_on<'t>(
     lines: &[Range<usize>],
     reach: impl Fn(usize) -> usize,
 ) -> Vec<Match<'t>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    for r in lines {
-        let until = reach(r.end);
-        at = at.max(r.start);
-        while at <= r.end {
-            let Some(m) = re.find_at(&text[..until], at) else {
-                break;
-            };
-            if m.start() > r.end {
-                break;
-            }
-            at = m.end().max(m.start() + 1);
-            out.push(m);
-        }
-    }
-    out
+    on_lines(lines, reach, |until, at| {
+        re.find_at(&text[..until], at).map(|m| (m.range(), m))
+    })
 }
 
 /// [`finds_on`] with capture groups.
@@ -416,21 +402,34 @@ fn captures_on<'t>(
     lines: &[Range<usize>],
     reach: impl Fn(usize) -> usize,
 ) -> Vec<Captures<'t>> {
+    on_lines(lines, reach, |until, at| {
+        let c = re.captures_at(&text[..until], at)?;
+        Some((c.get(0)?.range(), c))
+    })
+}
+
+/// What `search(until, at)` (the next match at or after `at`, looking no
+/// further than `until`, with its range) finds starting on `lines`, as
+/// [`finds_on`] says.
+fn on_lines<T>(
+    lines: &[Range<usize>],
+    reach: impl Fn(usize) -> usize,
+    mut search: impl FnMut(usize, usize) -> Option<(Range<usize>, T)>,
+) -> Vec<T> {
     let mut out = Vec::new();
     let mut at = 0;
     for r in lines {
         let until = reach(r.end);
         at = at.max(r.start);
         while at <= r.end {
-            let Some(c) = re.captures_at(&text[..until], at) else {
+            let Some((m, found)) = search(until, at) else {
                 break;
             };
-            let Some(m) = c.get(0) else { break };
-            if m.start() > r.end {
+            if m.start > r.end {
                 break;
             }
-            at = m.end().max(m.start() + 1);
-            out.push(c);
+            at = m.end.max(m.start + 1);
+            out.push(found);
         }
     }
     out
