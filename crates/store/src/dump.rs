@@ -429,6 +429,20 @@ macro_rules! loader {
 
 /// Fails with `Conflict` unless the database is at `want` and every table
 /// is empty.
+/// Deletes every row of `tables` in the transaction `tx`, children first
+/// (parents come first in the catalog's order), to undo a restore.
+macro_rules! delete_all {
+    ($tx:expr, $tables:expr) => {{
+        for t in $tables.iter().rev() {
+            let text = format!("DELETE FROM {}", quote(&t.name));
+            sqlx::query(AssertSqlSafe(text))
+                .execute(&mut *$tx)
+                .await
+                .map_err(failed("undoing a restore"))?;
+        }
+    }};
+}
+
 macro_rules! check_empty {
     ($tx:expr, $version:expr, $want:expr, $tables:expr) => {{
         if $version != $want {
@@ -605,14 +619,8 @@ impl Dump for SqliteStore {
             .begin_write()
             .await
             .map_err(failed("undoing a restore"))?;
-        // Parents come first in the catalog's order: delete in reverse.
-        for t in sqlite_catalog(&mut tx).await?.iter().rev() {
-            let text = format!("DELETE FROM {}", quote(&t.name));
-            sqlx::query(AssertSqlSafe(text))
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("undoing a restore"))?;
-        }
+        let tables = sqlite_catalog(&mut tx).await?;
+        delete_all!(tx, &tables);
         tx.commit().await.map_err(failed("undoing a restore"))
     }
 }
@@ -819,14 +827,8 @@ impl Dump for PgStore {
             .begin_write()
             .await
             .map_err(failed("undoing a restore"))?;
-        // Parents come first in the catalog's order: delete in reverse.
-        for t in pg_catalog(&mut tx).await?.iter().rev() {
-            let text = format!("DELETE FROM {}", quote(&t.name));
-            sqlx::query(AssertSqlSafe(text))
-                .execute(&mut *tx)
-                .await
-                .map_err(failed("undoing a restore"))?;
-        }
+        let tables = pg_catalog(&mut tx).await?;
+        delete_all!(tx, &tables);
         tx.commit().await.map_err(failed("undoing a restore"))
     }
 }
