@@ -662,13 +662,7 @@ impl Vault {
         if alerts.is_empty() {
             return Ok(());
         }
-        let emails: HashMap<PersonId, String> = self
-            .store()
-            .people(self.workspace())
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.email))
-            .collect();
+        let emails = self.emails_by_person().await?;
         for alert in alerts {
             let key = alert.key();
             if let Some(claim) = self.claim_run(Job::Alert, &key).await? {

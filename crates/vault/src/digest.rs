@@ -169,6 +169,19 @@ pub fn tally<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<PersonDay>
 }
 
 impl Vault {
+    /// The e-mail address of every person of the workspace, by id.
+    pub(crate) async fn emails_by_person(
+        &self,
+    ) -> Result<std::collections::HashMap<PersonId, String>, VaultError> {
+        Ok(self
+            .store()
+            .people(self.workspace())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.email))
+            .collect())
+    }
+
     /// Ledger entries with `start <= time < end`, with their indexes.
     /// Entries are appended in time order (to the millisecond, give or take
     /// the few milliseconds two concurrent requests may cross in), so the
@@ -253,13 +266,7 @@ impl Vault {
         let next = business.day_name(end).map_err(internal)?;
         let entries = self.ledger_between(start, end).await?;
         let mut people = tally(entries.iter().map(|(_, e)| e));
-        let emails: std::collections::HashMap<PersonId, String> = self
-            .store()
-            .people(self.workspace())
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.email))
-            .collect();
+        let emails = self.emails_by_person().await?;
         for p in &mut people {
             p.email = match p.person {
                 Some(id) => emails.get(&id).cloned().unwrap_or_else(|| id.to_string()),
