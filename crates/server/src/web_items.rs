@@ -57,7 +57,8 @@ impl std::fmt::Debug for StagedImports {
 }
 
 impl StagedImports {
-    fn put(&self, staged: Staged) -> Result<String, AppError> {
+    /// Keeps `staged`; returns its id and the kept file.
+    fn put(&self, staged: Staged) -> Result<(String, Arc<Staged>), AppError> {
         let mut id = [0u8; 16];
         aws_lc_rs::rand::fill(&mut id)
             .map_err(|_| AppError::Internal("drawing an import id failed".into()))?;
@@ -76,8 +77,9 @@ impl StagedImports {
                 ),
             )));
         }
-        map.insert(id.clone(), Arc::new(staged));
-        Ok(id)
+        let staged = Arc::new(staged);
+        map.insert(id.clone(), Arc::clone(&staged));
+        Ok((id, staged))
     }
 
     /// The staged file `id` of the person signed in, if it has not expired.
@@ -173,20 +175,38 @@ async fn text_field(mut field: axum::extract::multipart::Field<'_>) -> Result<St
     })
 }
 
-/// The upload form of a person who may upload: refused (and recorded)
-/// before a byte of the body is read.
-async fn open_form(
-    state: &AppState,
-    session: &Session,
-    request: Request,
-) -> Result<Multipart, AppError> {
-    session.vault.check_upload(&session.actor).await?;
+/// The multipart form of a request (checked by the caller first, so a
+/// refusal comes before a byte of the body is read).
+async fn multipart(state: &AppState, request: Request) -> Result<Multipart, AppError> {
     Multipart::from_request(request, state).await.map_err(|e| {
         AppError::InvalidInput(format!(
             "the upload is not a valid form: {} (nothing was stored)",
             e.body_text()
         ))
     })
+}
+
+/// Reads the form's text fields up to the file (a browser sends them in
+/// the form's order, the file last), checks the anti-forgery token, and
+/// hands the fields and the unread file to `use_file`.
+async fn with_file(
+    form: &mut Multipart,
+    session: &Session,
+    use_file: impl for<'f> AsyncFnOnce(
+        Fields,
+        axum::extract::multipart::Field<'f>,
+    ) -> Result<Response, PageError>,
+) -> Result<Response, PageError> {
+    let mut fields = Fields::default();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some("file") {
+            fields.read(field).await?;
+            continue;
+        }
+        check_csrf(session, fields.csrf.as_deref().unwrap_or_default())?;
+        return use_file(fields, field).await;
+    }
+    Err(no_file().into())
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
@@ -240,17 +260,12 @@ async fn upload_document(
     session: Session,
     request: Request,
 ) -> Result<Response, PageError> {
-    let mut form = open_form(&state, &session, request).await?;
-    let mut fields = Fields::default();
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") {
-            fields.read(field).await?;
-            continue;
-        }
-        check_csrf(&session, fields.csrf.as_deref().unwrap_or_default())?;
-        return add_document(&state, &session, &fields, field).await;
-    }
-    Err(no_file().into())
+    session.vault.check_upload(&session.actor).await?;
+    let mut form = multipart(&state, request).await?;
+    with_file(&mut form, &session, async |fields, file| {
+        add_document(&state, &session, &fields, file).await
+    })
+    .await
 }
 
 /// Streams the form's file into the vault as a document.
@@ -298,34 +313,21 @@ async fn replace_document(
     // Refused, or not found (another workspace's, or none), before the
     // body is read.
     session.vault.check_replace(&session.actor, &doc).await?;
-    let mut form = Multipart::from_request(request, &state)
-        .await
-        .map_err(|e| {
-            AppError::InvalidInput(format!(
-                "the upload is not a valid form: {} (nothing was stored)",
-                e.body_text()
-            ))
-        })?;
-    let mut fields = Fields::default();
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") {
-            fields.read(field).await?;
-            continue;
-        }
-        check_csrf(&session, fields.csrf.as_deref().unwrap_or_default())?;
-        let mut upload = Upload::from_stream(field, state.options.max_upload_bytes);
+    let mut form = multipart(&state, request).await?;
+    with_file(&mut form, &session, async |_, file| {
+        let mut upload = Upload::from_stream(file, state.options.max_upload_bytes);
         let meta = session
             .vault
             .replace_document(&session.actor, &doc, &mut upload.reader)
             .await
             .map_err(|e| upload.error(e))?;
-        return Ok(Redirect::to(&format!(
+        Ok(Redirect::to(&format!(
             "/documents/{}/view",
             urlencode(&meta.id.to_string())
         ))
-        .into_response());
-    }
-    Err(no_file().into())
+        .into_response())
+    })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -363,17 +365,12 @@ async fn stage_import(
     session: Session,
     request: Request,
 ) -> Result<Response, PageError> {
-    let mut form = open_form(&state, &session, request).await?;
-    let mut fields = Fields::default();
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some("file") {
-            fields.read(field).await?;
-            continue;
-        }
-        check_csrf(&session, fields.csrf.as_deref().unwrap_or_default())?;
-        return stage(&state, &session, &fields, field).await;
-    }
-    Err(no_file().into())
+    session.vault.check_upload(&session.actor).await?;
+    let mut form = multipart(&state, request).await?;
+    with_file(&mut form, &session, async |fields, file| {
+        stage(&state, &session, &fields, file).await
+    })
+    .await
 }
 
 /// Spools the form's CSV file, suggests its columns' categories, keeps it
@@ -413,8 +410,7 @@ async fn stage(
         suggestions,
     };
     let choices = Choices::suggested(&staged, name);
-    let id = state.staged.put(staged)?;
-    let staged = state.staged.get(&id, &session.actor)?;
+    let (id, staged) = state.staged.put(staged)?;
     confirm_page(state, session, &id, &staged, &choices, None)
 }
 
