@@ -348,10 +348,13 @@ impl IpCache {
 /// of a decision, and a person asks about the same items again and again
 /// (a page's columns on every page). The key is every input the entities
 /// are built from, compared in full on a hit, so a cached value is always
-/// what building would give. Bounded: cleared when full.
+/// what building would give. Bounded: cleared when full. The key's hash is
+/// SipHash with fixed keys (no random seed read here, as the engine reads
+/// no clock and no randomness): a collision only costs a miss, since the
+/// inputs are compared in full.
 #[derive(Clone, Debug, Default)]
 struct EntityCache {
-    hasher: std::hash::RandomState,
+    hasher: std::hash::BuildHasherDefault<std::hash::DefaultHasher>,
     map: Arc<RwLock<HashMap<u64, Arc<Built>>>>,
 }
 
